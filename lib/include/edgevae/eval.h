@@ -1,0 +1,51 @@
+// Evaluation and f32 inference with a trained model.
+//  - test loss: summed negative ELBO over a set / number of images, with z sampled once per image
+//    (the PyTorch example's definition);
+//  - importance-weighted negative log-likelihood (Burda et al. 2015) with K samples per image:
+//    -log p(x) ~ -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K).
+// All noise is keyed by the seed, so results are reproducible.
+#ifndef EDGEVAE_EVAL_H_
+#define EDGEVAE_EVAL_H_
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+
+#include "edgevae/data.h"
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "edgevae/status.h"
+
+namespace edgevae {
+
+struct EvalOptions {
+  int iw_samples = 0;  // K; 0 skips the importance-weighted estimate
+  uint64_t seed = 1;
+};
+
+struct EvalResult {
+  double test_loss = 0;                                     // nats per image
+  double iw_nll = std::numeric_limits<double>::quiet_NaN();  // nats per image, if asked
+  int images = 0;
+  double seconds = 0;
+};
+
+// `progress(done, total)` (may be empty) is called as images are finished.
+StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
+                              const EvalOptions& options,
+                              const std::function<void(int, int)>& progress = {});
+
+// Decoded Bernoulli means (pixel probabilities) for n latent vectors: z is n x latent,
+// out is n x input.
+Status Decode(const Model& model, Runtime* runtime, const float* z, int n, float* out);
+// mu and logvar (n x latent each) for n images given as bytes (n x input).
+Status Encode(const Model& model, Runtime* runtime, const uint8_t* pixels, int n, float* mu,
+              float* logvar);
+// n images decoded from z ~ N(0, I) keyed by seed; out is n x input.
+Status SampleFromPrior(const Model& model, Runtime* runtime, int n, uint64_t seed, float* out);
+// Reconstructions with z = mu; out is n x input.
+Status Reconstruct(const Model& model, Runtime* runtime, const uint8_t* pixels, int n, float* out);
+
+}  // namespace edgevae
+
+#endif  // EDGEVAE_EVAL_H_

@@ -1,0 +1,78 @@
+// Training: minibatch Adam on the summed negative ELBO (Bernoulli decoder, one reparameterised
+// sample per image), exactly the PyTorch VAE example's objective. Every random draw (shuffle,
+// noise) is keyed by (seed, epoch, step), so the same seed, thread count and CPU give
+// bit-identical weights, and resuming from a checkpoint continues the same sequence.
+#ifndef EDGEVAE_TRAIN_H_
+#define EDGEVAE_TRAIN_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "edgevae/data.h"
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "edgevae/status.h"
+
+namespace edgevae {
+
+struct TrainOptions {
+  int batch = 128;
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  uint64_t seed = 1;
+};
+
+struct BatchProgress {
+  int epoch = 0;           // 1-based
+  int batch = 0;           // batches done in this epoch
+  int batches = 0;         // batches per epoch
+  double loss = 0;         // mean negative ELBO per image so far this epoch
+  double images_per_s = 0;
+  double seconds = 0;      // elapsed in this epoch
+};
+using ProgressFn = std::function<void(const BatchProgress&)>;
+
+struct EpochResult {
+  int epoch = 0;
+  double train_loss = 0;  // mean negative ELBO per training image (as the PyTorch example reports)
+  double seconds = 0;     // wall time of the epoch's training (no evaluation)
+};
+
+// Where the time of a training step goes, accumulated over steps (for the README's breakdown).
+struct StepProfile {
+  double gemm_s = 0, pack_s = 0, elementwise_s = 0, optimizer_s = 0, other_s = 0;
+  int64_t steps = 0;
+};
+
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+  // Trains one epoch, the model's (metadata.epochs + 1)-th: a fresh permutation of `data`,
+  // batches of options.batch (the last one smaller), one Adam step each. Updates the model's
+  // parameters, Adam state and metadata.epochs/train_loss. `progress` (may be empty) is called
+  // after every batch. Fails on a non-finite loss, naming the epoch and step.
+  virtual StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) = 0;
+
+  // One step on images [0, n) of `pixels` (n x input bytes) with noise keyed by (epoch, step);
+  // returns the summed loss. Exposed for tests and benchmarks.
+  virtual StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step) = 0;
+
+  // Summed loss and the gradient (flat parameter layout) of a batch given as floats in [0, 1],
+  // with noise keyed by (epoch, step); does not update anything. For gradient checks.
+  virtual StatusOr<double> LossAndGradient(const float* x, int n, int epoch, int step,
+                                           float* grad) = 0;
+
+  virtual const StepProfile& profile() const = 0;
+  virtual void EnableProfile(bool on) = 0;
+};
+
+// A trainer for `model` (which must outlive it; the Adam state is created if absent).
+StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
+                                                 const TrainOptions& options);
+
+}  // namespace edgevae
+
+#endif  // EDGEVAE_TRAIN_H_
