@@ -3,6 +3,7 @@
 #ifndef EDGEVAE_DATA_H_
 #define EDGEVAE_DATA_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>

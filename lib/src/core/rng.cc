@@ -1,5 +1,7 @@
 #include "edgevae/rng.h"
 
+#include <algorithm>
+
 namespace edgevae {
 
 std::array<uint32_t, 4> Philox4x32(uint64_t seed, uint64_t stream, uint64_t block) {
@@ -38,6 +40,31 @@ void RngStream::FillBits(uint64_t first, uint32_t* out, size_t n) const {
     out[i + 3] = block[3];
   }
   for (; i < n; ++i) out[i] = Bits(first + i);
+}
+
+}  // namespace edgevae
+
+#include "simd/kernels.h"
+
+namespace edgevae {
+
+void FillNormal(const RngStream& rng, uint64_t first, float* out, size_t n) {
+  constexpr size_t kChunk = 32, kChunksPerPass = 8;
+  uint32_t bits[kChunk * kChunksPerPass];
+  size_t done = 0;
+  while (done < n) {
+    const size_t chunks = std::min(kChunksPerPass, (n - done + kChunk - 1) / kChunk);
+    rng.FillBits(first + done, bits, chunks * kChunk);
+    if (n - done >= chunks * kChunk) {
+      simd::BoxMuller(bits, out + done, chunks);
+      done += chunks * kChunk;
+    } else {
+      float tmp[kChunk * kChunksPerPass];
+      simd::BoxMuller(bits, tmp, chunks);
+      std::copy(tmp, tmp + (n - done), out + done);
+      done = n;
+    }
+  }
 }
 
 }  // namespace edgevae

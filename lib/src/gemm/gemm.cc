@@ -1,0 +1,87 @@
+#include "gemm/gemm.h"
+
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+namespace edgevae::gemm {
+namespace {
+std::string Describe(xnn_status s) {
+  switch (s) {
+    case xnn_status_uninitialized: return "XNNPACK is not initialised (create a Runtime first)";
+    case xnn_status_invalid_parameter: return "invalid parameter";
+    case xnn_status_unsupported_hardware: return "unsupported hardware";
+    case xnn_status_out_of_memory: return "out of memory";
+    default: return "status " + std::to_string(static_cast<int>(s));
+  }
+}
+}  // namespace
+
+PackedGemm::~PackedGemm() {
+  if (op_ != nullptr) xnn_delete_operator(op_);
+}
+
+PackedGemm& PackedGemm::operator=(PackedGemm&& other) noexcept {
+  if (this != &other) {
+    if (op_ != nullptr) xnn_delete_operator(op_);
+    op_ = other.op_;
+    n_ = other.n_;
+    k_ = other.k_;
+    other.op_ = nullptr;
+  }
+  return *this;
+}
+
+StatusOr<PackedGemm> PackedGemm::Create(size_t n, size_t k, const float* b, BLayout layout,
+                                        const float* bias, float out_min, float out_max,
+                                        size_t lda, size_t ldc) {
+  PackedGemm g;
+  g.n_ = n;
+  g.k_ = k;
+  const uint32_t flags = layout == BLayout::kKN ? XNN_FLAG_TRANSPOSE_WEIGHTS : 0;
+  const xnn_status s =
+      xnn_create_fully_connected_nc_f32(k, n, lda, ldc, b, bias, out_min, out_max, flags, &g.op_);
+  if (s != xnn_status_success) {
+    return Internal("XNNPACK fully-connected create (" + std::to_string(n) + "x" +
+                    std::to_string(k) + ") failed: " + Describe(s));
+  }
+  return g;
+}
+
+Status PackedGemm::Run(size_t m, const float* a, float* c, pthreadpool_t pool) {
+  if (m == 0) return Status::Ok();
+  xnn_status s = xnn_setup_fully_connected_nc_f32(op_, m, a, c, pool);
+  if (s == xnn_status_success) s = xnn_run_operator(op_, pool);
+  if (s != xnn_status_success) {
+    return Internal("XNNPACK fully-connected run (" + std::to_string(m) + "x" +
+                    std::to_string(n_) + "x" + std::to_string(k_) + ") failed: " + Describe(s));
+  }
+  return Status::Ok();
+}
+
+Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
+            float* c, pthreadpool_t pool) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  EVAE_ASSIGN_OR_RETURN(PackedGemm g, PackedGemm::Create(n, k, b, layout, nullptr, -kInf, kInf,
+                                                         /*lda=*/k, /*ldc=*/n));
+  return g.Run(m, a, c, pool);
+}
+
+void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out,
+               size_t ld_out) {
+  // 16 x 16 tiles: one tile's source rows and destination rows both stay in L1.
+  constexpr size_t kTile = 16;
+  for (size_t r0 = 0; r0 < rows; r0 += kTile) {
+    const size_t r1 = std::min(rows, r0 + kTile);
+    for (size_t c0 = 0; c0 < cols; c0 += kTile) {
+      const size_t c1 = std::min(cols, c0 + kTile);
+      for (size_t c = c0; c < c1; ++c) {
+        for (size_t r = r0; r < r1; ++r) out[c * ld_out + r] = in[r * ld_in + c];
+      }
+    }
+  }
+}
+
+}  // namespace edgevae::gemm

@@ -1,0 +1,66 @@
+// The XNNPACK wrapper: every matrix product in edgevae goes through XNNPACK's f32
+// fully-connected operator, which computes C[M][N] = A[M][K] * B^T (+ bias, clamped) with B, the
+// "weights", packed into its micro-kernel layout when the operator is created.
+//
+// Which operand to pack is a choice: packing costs about one pass over B, the product 2*M*N*K
+// flops. The trainer packs the small per-batch activations and streams the weights as A, so a
+// training step never repacks a weight matrix (see lib/src/model/train.cc); inference packs the
+// weights once per model load and reuses the operators.
+#ifndef EDGEVAE_GEMM_GEMM_H_
+#define EDGEVAE_GEMM_GEMM_H_
+
+#include <cstddef>
+
+#include "edgevae/status.h"
+
+typedef struct pthreadpool* pthreadpool_t;
+typedef struct xnn_operator* xnn_operator_t;
+
+namespace edgevae::gemm {
+
+// How the packed operand B is laid out in memory.
+enum class BLayout {
+  kNK,  // B[n][k]: rows are output channels (PyTorch's [out, in] weights)
+  kKN,  // B[k][n]: XNNPACK's XNN_FLAG_TRANSPOSE_WEIGHTS
+};
+
+// A created (packed) fully-connected operator. Move-only; deletes its operator.
+class PackedGemm {
+ public:
+  PackedGemm() = default;
+  ~PackedGemm();
+  PackedGemm(PackedGemm&& other) noexcept : op_(other.op_), n_(other.n_), k_(other.k_) {
+    other.op_ = nullptr;
+  }
+  PackedGemm& operator=(PackedGemm&& other) noexcept;
+
+  // Packs B (n x k in `layout`), optional bias[n], output clamp [out_min, out_max]. A rows must
+  // be lda >= k floats apart, C rows ldc >= n floats apart. A must be readable 16 bytes past its
+  // last element (XNN_EXTRA_BYTES); edgevae's AlignedBuffer guarantees that.
+  static StatusOr<PackedGemm> Create(size_t n, size_t k, const float* b, BLayout layout,
+                                     const float* bias, float out_min, float out_max,
+                                     size_t lda, size_t ldc);
+  // C[m][n] = A[m][k] * B^T (+ bias).
+  Status Run(size_t m, const float* a, float* c, pthreadpool_t pool);
+
+  bool created() const { return op_ != nullptr; }
+  size_t n() const { return n_; }
+  size_t k() const { return k_; }
+
+ private:
+  xnn_operator_t op_ = nullptr;
+  size_t n_ = 0, k_ = 0;
+};
+
+// One-shot product with dense strides: creates (packs B), runs, deletes.
+// C[m][n] = A[m][k] * B^T, B given as n x k in `layout`.
+Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
+            float* c, pthreadpool_t pool);
+
+// Plain blocked transpose: out[c][r] = in[r][c] for an r x c matrix (leading dims ld_in, ld_out).
+void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out,
+               size_t ld_out);
+
+}  // namespace edgevae::gemm
+
+#endif  // EDGEVAE_GEMM_GEMM_H_

@@ -1,0 +1,407 @@
+// The IDX format (LeCun et al.): bytes 0-1 are zero, byte 2 the element type, byte 3 the number
+// of dimensions, then one big-endian u32 per dimension, then the elements in row-major order. Only
+// unsigned bytes (type 0x08) are read here; MNIST uses nothing else.
+//
+// A reader never trusts the header: the element count is checked for overflow and against the
+// file's length before anything is allocated, so a corrupt header cannot ask for gigabytes.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "edgevae/data.h"
+#include "edgevae/status.h"
+
+namespace edgevae {
+namespace {
+
+constexpr uint8_t kTypeU8 = 0x08;
+constexpr size_t kMaxDims = 4;
+constexpr size_t kMaxHeaderBytes = 4 + 4 * kMaxDims;
+
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+std::string Hex2(uint8_t b) {
+  char buf[5];
+  std::snprintf(buf, sizeof(buf), "0x%02x", b);
+  return buf;
+}
+
+const char* TypeName(uint8_t type) {
+  switch (type) {
+    case 0x08:
+      return "u8";
+    case 0x09:
+      return "i8";
+    case 0x0B:
+      return "i16";
+    case 0x0C:
+      return "i32";
+    case 0x0D:
+      return "f32";
+    case 0x0E:
+      return "f64";
+    default:
+      return "not an IDX type";
+  }
+}
+
+std::string DimsText(const std::vector<uint32_t>& dims) {
+  std::string out;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) out += 'x';
+    out += std::to_string(dims[i]);
+  }
+  return out;
+}
+
+uint32_t LoadBigEndian32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+void StoreBigEndian32(uint32_t v, uint8_t* p) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+struct Header {
+  std::vector<uint32_t> dims;
+  size_t header_bytes = 0;
+  size_t data_bytes = 0;  // product(dims): one byte per u8 element
+};
+
+// Validates the header and the total length. `data` holds at least min(file_size,
+// kMaxHeaderBytes) bytes; `file_size` is the length of the whole file.
+StatusOr<Header> ParseHeader(const uint8_t* data, uint64_t file_size, const std::string& name) {
+  if (file_size < 4) {
+    return DataError(name + ": too short for an IDX header: expected at least 4 bytes, file has " +
+                     std::to_string(file_size));
+  }
+  if (data[0] != 0 || data[1] != 0) {
+    std::string msg = name + ": bad magic: expected 0x00 0x00 in bytes 0-1, found " +
+                      Hex2(data[0]) + " " + Hex2(data[1]);
+    if (data[0] == 0x1f && data[1] == 0x8b) msg += " (gzip-compressed; gunzip it first)";
+    return DataError(std::move(msg));
+  }
+  const uint8_t type = data[2];
+  if (type != kTypeU8) {
+    return DataError(name + ": unsupported element type " + Hex2(type) + " (" + TypeName(type) +
+                     ") in byte 2: expected 0x08 (u8)");
+  }
+  const size_t ndims = data[3];
+  if (ndims < 1 || ndims > kMaxDims) {
+    return DataError(name + ": bad dimension count in byte 3: expected 1 to " +
+                     std::to_string(kMaxDims) + ", found " + std::to_string(ndims));
+  }
+  Header h;
+  h.header_bytes = 4 + 4 * ndims;
+  if (file_size < h.header_bytes) {
+    return DataError(name + ": truncated header: " + std::to_string(ndims) + " dimensions need " +
+                     std::to_string(h.header_bytes) + " header bytes, file has " +
+                     std::to_string(file_size));
+  }
+  h.dims.resize(ndims);
+  for (size_t i = 0; i < ndims; ++i) h.dims[i] = LoadBigEndian32(data + 4 + 4 * i);
+  for (size_t i = 0; i < ndims; ++i) {
+    if (h.dims[i] == 0) {
+      return DataError(name + ": dimension " + std::to_string(i) + " of " + DimsText(h.dims) +
+                       " is zero: expected every dimension >= 1");
+    }
+  }
+  // The count must fit size_t (32 bits on some boards) with the header added.
+  size_t count = 1;
+  for (uint32_t d : h.dims) {
+    if (__builtin_mul_overflow(count, size_t{d}, &count)) count = SIZE_MAX;
+  }
+  if (count > SIZE_MAX - h.header_bytes) {
+    return DataError(name + ": header says " + DimsText(h.dims) +
+                     " elements, which overflows a size_t: expected at most " +
+                     std::to_string(SIZE_MAX - h.header_bytes));
+  }
+  h.data_bytes = count;
+  const uint64_t found = file_size - h.header_bytes;
+  const std::string says = ": header says " + DimsText(h.dims) + " = " +
+                           std::to_string(h.data_bytes) + " data bytes, file has " +
+                           std::to_string(found) + " after the " + std::to_string(h.header_bytes) +
+                           "-byte header";
+  if (found < h.data_bytes) return DataError(name + ": truncated" + says);
+  if (found > h.data_bytes) {
+    return DataError(name + ": trailing bytes" + says + " (" +
+                     std::to_string(found - h.data_bytes) + " extra)");
+  }
+  return h;
+}
+
+// Reads exactly `n` bytes unless the file ends first; returns the count read, or -1 with errno.
+ssize_t ReadFully(int fd, uint8_t* out, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::read(fd, out + done, n - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  return static_cast<ssize_t>(done);
+}
+
+bool WriteFully(int fd, const uint8_t* data, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::write(fd, data + done, n - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<size_t>(w);
+  }
+  return true;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  // Closes now and reports close's own error (which can be a deferred write error).
+  int Close() {
+    const int r = ::close(fd_);
+    fd_ = -1;
+    return r;
+  }
+
+ private:
+  int fd_;
+};
+
+// Reads a file of unknown length (a pipe, a device) to its end.
+Status ReadAll(int fd, const std::string& path, std::vector<uint8_t>* out) {
+  uint8_t buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ReadFully(fd, buf, sizeof(buf));
+    if (r < 0) return IoError(path + ": read failed: " + ErrnoText(errno));
+    out->insert(out->end(), buf, buf + r);
+    if (static_cast<size_t>(r) < sizeof(buf)) return Status::Ok();
+  }
+}
+
+std::string JoinPath(const std::string& dir, const std::string& file) {
+  if (dir.empty()) return file;
+  if (dir.back() == '/') return dir + file;
+  return dir + "/" + file;
+}
+
+std::string DirName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name) {
+  EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(data, size, name));
+  IdxArray array;
+  array.dims = std::move(h.dims);
+  array.values.assign(data + h.header_bytes, data + h.header_bytes + h.data_bytes);
+  return array;
+}
+
+StatusOr<IdxArray> ReadIdx(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return IoError(path + ": cannot open: " + ErrnoText(errno));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return IoError(path + ": cannot stat: " + ErrnoText(errno));
+  if (S_ISDIR(st.st_mode)) return IoError(path + ": is a directory, expected an IDX file");
+  if (!S_ISREG(st.st_mode)) {
+    std::vector<uint8_t> bytes;
+    EVAE_RETURN_IF_ERROR(ReadAll(fd.get(), path, &bytes));
+    return ParseIdx(bytes.data(), bytes.size(), path);
+  }
+
+  // A regular file: validate the header against the file's length, then read the elements
+  // straight into the result (MNIST's 47 MB training images are not held twice).
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  uint8_t prefix[kMaxHeaderBytes] = {};
+  const size_t want = file_size < kMaxHeaderBytes ? file_size : kMaxHeaderBytes;
+  const ssize_t got = ReadFully(fd.get(), prefix, want);
+  if (got < 0) return IoError(path + ": read failed: " + ErrnoText(errno));
+  if (static_cast<size_t>(got) != want) {
+    return DataError(path + ": file shrank while reading: expected " + std::to_string(want) +
+                     " header bytes, read " + std::to_string(got));
+  }
+  EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(prefix, file_size, path));
+  if (::lseek(fd.get(), static_cast<off_t>(h.header_bytes), SEEK_SET) < 0) {
+    return IoError(path + ": seek failed: " + ErrnoText(errno));
+  }
+  IdxArray array;
+  array.dims = std::move(h.dims);
+  array.values.resize(h.data_bytes);
+  const ssize_t n = ReadFully(fd.get(), array.values.data(), h.data_bytes);
+  if (n < 0) return IoError(path + ": read failed: " + ErrnoText(errno));
+  if (static_cast<size_t>(n) != h.data_bytes) {
+    return DataError(path + ": file shrank while reading: expected " +
+                     std::to_string(h.data_bytes) + " data bytes, read " + std::to_string(n));
+  }
+  return array;
+}
+
+Status WriteIdx(const std::string& path, const IdxArray& array) {
+  const size_t ndims = array.dims.size();
+  if (ndims < 1 || ndims > kMaxDims) {
+    return InvalidArgument(path + ": cannot write IDX with " + std::to_string(ndims) +
+                           " dimensions: expected 1 to " + std::to_string(kMaxDims));
+  }
+  size_t count = 1;
+  for (size_t i = 0; i < ndims; ++i) {
+    if (array.dims[i] == 0) {
+      return InvalidArgument(path + ": cannot write IDX: dimension " + std::to_string(i) + " of " +
+                             DimsText(array.dims) + " is zero");
+    }
+    if (__builtin_mul_overflow(count, size_t{array.dims[i]}, &count)) count = SIZE_MAX;
+  }
+  if (count != array.values.size()) {
+    return InvalidArgument(path + ": cannot write IDX: dims " + DimsText(array.dims) + " need " +
+                           std::to_string(count) + " values, found " +
+                           std::to_string(array.values.size()));
+  }
+  uint8_t header[kMaxHeaderBytes] = {0, 0, kTypeU8, static_cast<uint8_t>(ndims)};
+  for (size_t i = 0; i < ndims; ++i) StoreBigEndian32(array.dims[i], header + 4 + 4 * i);
+  const size_t header_bytes = 4 + 4 * ndims;
+
+  // Temp file beside the target so that rename() is atomic; the target keeps its old contents
+  // until the new ones are complete and on disk.
+  std::string tmp = path + ".tmp.XXXXXX";
+  Fd fd(::mkstemp(tmp.data()));
+  if (fd.get() < 0) {
+    return IoError(path + ": cannot create temp file " + tmp + ": " + ErrnoText(errno));
+  }
+  auto fail = [&](const std::string& what, int err) {
+    ::unlink(tmp.c_str());
+    return IoError(path + ": " + what + " " + tmp + ": " + ErrnoText(err));
+  };
+  if (::fchmod(fd.get(), 0644) != 0) return fail("cannot chmod", errno);
+  if (!WriteFully(fd.get(), header, header_bytes) ||
+      !WriteFully(fd.get(), array.values.data(), array.values.size())) {
+    return fail("cannot write", errno);
+  }
+  if (::fsync(fd.get()) != 0) return fail("cannot fsync", errno);
+  if (fd.Close() != 0) return fail("cannot close", errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return IoError(path + ": cannot rename " + tmp + " to it: " + ErrnoText(err));
+  }
+  // Make the rename itself durable. Some file systems refuse fsync on a directory; the data is
+  // already safe then, so that is not an error.
+  const int dir_fd = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    (void)::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return Status::Ok();
+}
+
+StatusOr<ImageSet> LoadImageSet(const std::string& images_path, const std::string& labels_path) {
+  EVAE_ASSIGN_OR_RETURN(IdxArray images, ReadIdx(images_path));
+  if (images.dims.size() != 3) {
+    return DataError(images_path + ": expected a 3-D IDX array (count x rows x cols), found " +
+                     std::to_string(images.dims.size()) + "-D " + DimsText(images.dims));
+  }
+  const uint64_t pixels_per_image = uint64_t{images.dims[1]} * images.dims[2];
+  if (images.dims[0] > INT_MAX || pixels_per_image > INT_MAX) {
+    return DataError(images_path + ": image array " + DimsText(images.dims) +
+                     " too large: expected count and rows*cols at most " + std::to_string(INT_MAX));
+  }
+  ImageSet set;
+  set.count = static_cast<int>(images.dims[0]);
+  set.rows = static_cast<int>(images.dims[1]);
+  set.cols = static_cast<int>(images.dims[2]);
+  set.pixels = std::move(images.values);
+  if (labels_path.empty()) return set;
+
+  EVAE_ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(labels_path));
+  if (labels.dims.size() != 1) {
+    return DataError(labels_path + ": expected a 1-D IDX array of labels, found " +
+                     std::to_string(labels.dims.size()) + "-D " + DimsText(labels.dims));
+  }
+  if (labels.dims[0] != images.dims[0]) {
+    return DataError(labels_path + ": has " + std::to_string(labels.dims[0]) +
+                     " labels, expected one per image of " + images_path + " (" +
+                     std::to_string(images.dims[0]) + ")");
+  }
+  for (size_t i = 0; i < labels.values.size(); ++i) {
+    if (labels.values[i] > 9) {
+      return DataError(labels_path + ": label " + std::to_string(i) + " (byte offset " +
+                       std::to_string(8 + i) + ") is " + std::to_string(labels.values[i]) +
+                       ": expected 0 to 9");
+    }
+  }
+  set.labels = std::move(labels.values);
+  return set;
+}
+
+StatusOr<MnistData> LoadMnist(const std::string& dir) {
+  static constexpr const char* kFiles[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+  std::string paths[4];
+  std::string first_missing;
+  int missing = 0;
+  for (int i = 0; i < 4; ++i) {
+    paths[i] = JoinPath(dir, kFiles[i]);
+    struct stat st;
+    if (::stat(paths[i].c_str(), &st) != 0 && errno == ENOENT) {
+      if (missing++ == 0) first_missing = paths[i];
+    }
+  }
+  if (missing > 0) {
+    const std::string shown_dir = dir.empty() ? "." : dir;
+    return IoError(first_missing + ": not found (" + std::to_string(missing) +
+                   " of the 4 MNIST files are missing from " + shown_dir +
+                   "); run tools/fetch-mnist.sh " + shown_dir + " to download them");
+  }
+  MnistData mnist;
+  EVAE_ASSIGN_OR_RETURN(mnist.train, LoadImageSet(paths[0], paths[1]));
+  EVAE_ASSIGN_OR_RETURN(mnist.test, LoadImageSet(paths[2], paths[3]));
+  if (mnist.test.rows != mnist.train.rows || mnist.test.cols != mnist.train.cols) {
+    return DataError(paths[2] + ": images are " + std::to_string(mnist.test.rows) + "x" +
+                     std::to_string(mnist.test.cols) + ", expected " +
+                     std::to_string(mnist.train.rows) + "x" + std::to_string(mnist.train.cols) +
+                     " like " + paths[0]);
+  }
+  return mnist;
+}
+
+ImageSet Head(const ImageSet& set, int n) {
+  const int keep = n < 0 ? 0 : (n < set.count ? n : set.count);
+  const size_t pixels = static_cast<size_t>(keep) * set.rows * set.cols;
+  ImageSet head;
+  head.count = keep;
+  head.rows = set.rows;
+  head.cols = set.cols;
+  head.pixels.assign(set.pixels.begin(), set.pixels.begin() + static_cast<ptrdiff_t>(pixels));
+  if (!set.labels.empty()) {
+    head.labels.assign(set.labels.begin(), set.labels.begin() + keep);
+  }
+  return head;
+}
+
+}  // namespace edgevae

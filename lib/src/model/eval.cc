@@ -1,0 +1,190 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "core/parallel.h"
+#include "edgevae/eval.h"
+#include "edgevae/rng.h"
+#include "model/inference.h"
+#include "simd/kernels.h"
+
+namespace edgevae {
+namespace {
+
+// Images per noise block of the test-loss pass. Fixed (not derived from the thread count) so that
+// each image's noise, and so the result, depends only on the seed.
+constexpr size_t kEvalBlock = 256;
+// Importance samples decoded per GEMM in the IW pass.
+constexpr size_t kIwChunk = 1000;
+
+Status CheckImages(const Model& model, const ImageSet& data) {
+  if (data.pixels_per_image() != model.shape().input) {
+    return InvalidArgument("images have " + std::to_string(data.rows) + "x" +
+                           std::to_string(data.cols) + " pixels; the model takes " +
+                           std::to_string(model.shape().input));
+  }
+  if (data.count <= 0) return InvalidArgument("no images to evaluate");
+  return Status::Ok();
+}
+
+void ToFloatRows(const uint8_t* pixels, size_t n, size_t in, float* out, pthreadpool_t pool) {
+  ParallelTiles(pool, n, 32, [&](size_t b, size_t e) {
+    simd::U8ToF32(pixels + b * in, out + b * in, (e - b) * in);
+  });
+}
+
+}  // namespace
+
+StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
+                              const EvalOptions& options,
+                              const std::function<void(int, int)>& progress) {
+  EVAE_RETURN_IF_ERROR(CheckImages(model, data));
+  if (options.iw_samples < 0) return InvalidArgument("--iw must be >= 0");
+  const auto start = std::chrono::steady_clock::now();
+  pthreadpool_t pool = runtime->pool();
+  const size_t in = model.shape().input, lat = model.shape().latent;
+  const size_t count = static_cast<size_t>(data.count);
+  const size_t k_total = static_cast<size_t>(options.iw_samples);
+  const size_t rows = std::max(kEvalBlock, std::min(k_total, kIwChunk));
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
+
+  AlignedBuffer<float> x(kEvalBlock * in), mv(kEvalBlock * 2 * lat), eps(rows * lat),
+      z(rows * lat), sd(rows * lat), logits(rows * in);
+  std::vector<double> per_row(rows);
+  if (logits.empty()) return Internal("out of memory (evaluation buffers)");
+  const int total_work = static_cast<int>(count * (k_total > 0 ? 2 : 1));
+
+  // ---- test loss: one sampled z per image.
+  double total = 0;
+  for (size_t first = 0, block = 0; first < count; first += kEvalBlock, ++block) {
+    const size_t n = std::min(kEvalBlock, count - first);
+    ToFloatRows(data.image(static_cast<int>(first)), n, in, x.data(), pool);
+    EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), n, mv.data(), pool));
+    FillNormal(RngStream(options.seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(block), 0)),
+               0, eps.data(), n * lat);
+    for (size_t i = 0; i < n; ++i) {
+      const float* row = mv.data() + i * 2 * lat;
+      per_row[i] = simd::ReparamForward(row, row + lat, eps.data() + i * lat, z.data() + i * lat,
+                                        sd.data() + i * lat, lat);
+    }
+    EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), n, logits.data(), pool));
+    ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        per_row[i] += simd::BceWithLogits(logits.data() + i * in, x.data() + i * in, in);
+      }
+    });
+    for (size_t i = 0; i < n; ++i) total += per_row[i];
+    if (progress) progress(static_cast<int>(first + n), total_work);
+  }
+  EvalResult result;
+  result.images = static_cast<int>(count);
+  result.test_loss = total / static_cast<double>(count);
+
+  // ---- importance-weighted NLL: K samples from q(z|x) per image.
+  if (k_total > 0) {
+    std::vector<double> log_w(k_total);
+    double nll_total = 0;
+    for (size_t img = 0; img < count; ++img) {
+      simd::U8ToF32(data.image(static_cast<int>(img)), x.data(), in);
+      EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), 1, mv.data(), pool));
+      const float* mu = mv.data();
+      const float* logvar = mv.data() + lat;
+      float sum_logvar = 0;
+      for (size_t j = 0; j < lat; ++j) sum_logvar += logvar[j];
+      for (size_t k0 = 0, chunk = 0; k0 < k_total; k0 += kIwChunk, ++chunk) {
+        const size_t kn = std::min(kIwChunk, k_total - k0);
+        FillNormal(RngStream(options.seed,
+                             StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(img),
+                                      static_cast<uint32_t>(1 + chunk))),
+                   0, eps.data(), kn * lat);
+        // log p(z) - log q(z|x) = -|z|^2/2 + |eps|^2/2 + sum(logvar)/2 (the 2 pi terms cancel).
+        ParallelTiles(pool, kn, 64, [&](size_t b, size_t e) {
+          for (size_t k = b; k < e; ++k) {
+            float* zk = z.data() + k * lat;
+            const float* ek = eps.data() + k * lat;
+            simd::ReparamForward(mu, logvar, ek, zk, sd.data() + k * lat, lat);
+            per_row[k] = 0.5 * (static_cast<double>(simd::SumSquares(ek, lat)) -
+                                simd::SumSquares(zk, lat) + sum_logvar);
+          }
+        });
+        EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), kn, logits.data(), pool));
+        ParallelTiles(pool, kn, 16, [&](size_t b, size_t e) {
+          for (size_t k = b; k < e; ++k) {
+            log_w[k0 + k] =
+                per_row[k] - simd::BceWithLogits(logits.data() + k * in, x.data(), in);
+          }
+        });
+      }
+      // log (1/K) sum_k w_k, stably.
+      const double m = *std::max_element(log_w.begin(), log_w.end());
+      double s = 0;
+      for (double lw : log_w) s += std::exp(lw - m);
+      nll_total -= m + std::log(s) - std::log(static_cast<double>(k_total));
+      if (progress && (img % 64 == 63 || img + 1 == count)) {
+        progress(static_cast<int>(count + img + 1), total_work);
+      }
+    }
+    result.iw_nll = nll_total / static_cast<double>(count);
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!std::isfinite(result.test_loss)) {
+    return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
+  }
+  return result;
+}
+
+Status Decode(const Model& model, Runtime* runtime, const float* z, int n, float* out) {
+  if (n < 0) return InvalidArgument("negative count");
+  const size_t in = model.shape().input, lat = model.shape().latent;
+  const size_t rows = std::min<size_t>(std::max(n, 1), kEvalBlock);
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
+  AlignedBuffer<float> zbuf(rows * lat);
+  for (size_t first = 0; first < static_cast<size_t>(n); first += rows) {
+    const size_t m = std::min(rows, static_cast<size_t>(n) - first);
+    std::copy(z + first * lat, z + (first + m) * lat, zbuf.data());
+    float* o = out + first * in;
+    EVAE_RETURN_IF_ERROR(inf.DecodeLogits(zbuf.data(), m, o, runtime->pool()));
+    simd::Sigmoid(o, o, m * in);
+  }
+  return Status::Ok();
+}
+
+Status Encode(const Model& model, Runtime* runtime, const uint8_t* pixels, int n, float* mu,
+              float* logvar) {
+  if (n < 0) return InvalidArgument("negative count");
+  const size_t in = model.shape().input, lat = model.shape().latent;
+  const size_t rows = std::min<size_t>(std::max(n, 1), kEvalBlock);
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
+  AlignedBuffer<float> x(rows * in), mv(rows * 2 * lat);
+  for (size_t first = 0; first < static_cast<size_t>(n); first += rows) {
+    const size_t m = std::min(rows, static_cast<size_t>(n) - first);
+    ToFloatRows(pixels + first * in, m, in, x.data(), runtime->pool());
+    EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), m, mv.data(), runtime->pool()));
+    for (size_t i = 0; i < m; ++i) {
+      std::copy(mv.data() + i * 2 * lat, mv.data() + i * 2 * lat + lat, mu + (first + i) * lat);
+      std::copy(mv.data() + i * 2 * lat + lat, mv.data() + (i + 1) * 2 * lat,
+                logvar + (first + i) * lat);
+    }
+  }
+  return Status::Ok();
+}
+
+Status SampleFromPrior(const Model& model, Runtime* runtime, int n, uint64_t seed, float* out) {
+  if (n < 0) return InvalidArgument("negative count");
+  const size_t lat = model.shape().latent;
+  std::vector<float> z(static_cast<size_t>(n) * lat);
+  FillNormal(RngStream(seed, StreamId(RngPurpose::kSample)), 0, z.data(), z.size());
+  return Decode(model, runtime, z.data(), n, out);
+}
+
+Status Reconstruct(const Model& model, Runtime* runtime, const uint8_t* pixels, int n, float* out) {
+  if (n < 0) return InvalidArgument("negative count");
+  const size_t lat = model.shape().latent;
+  std::vector<float> mu(static_cast<size_t>(n) * lat), logvar(mu.size());
+  EVAE_RETURN_IF_ERROR(Encode(model, runtime, pixels, n, mu.data(), logvar.data()));
+  return Decode(model, runtime, mu.data(), n, out);
+}
+
+}  // namespace edgevae

@@ -1,0 +1,255 @@
+// Per-target bodies of the kernels declared in kernels.h. Included once per Highway target by
+// kernels.cc (foreach_target.h), hence the toggling include guard.
+#if defined(EDGEVAE_SIMD_KERNELS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef EDGEVAE_SIMD_KERNELS_INL_H_
+#undef EDGEVAE_SIMD_KERNELS_INL_H_
+#else
+#define EDGEVAE_SIMD_KERNELS_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace edgevae {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Visits [0, n) in whole vectors, then once more for the tail with a mask of the valid lanes.
+// body(i, mask, full): `full` tells whether all lanes are valid (plain loads and stores).
+template <class D, class Body>
+HWY_INLINE void ForEachVector(D d, size_t n, const Body& body) {
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  const auto all = hn::FirstN(d, N);
+  for (; i + N <= n; i += N) body(i, all, true);
+  if (i < n) body(i, hn::FirstN(d, n - i), false);
+}
+
+template <class D, class M>
+HWY_INLINE hn::Vec<D> Load(D d, M m, bool full, const hn::TFromD<D>* p) {
+  return full ? hn::LoadU(d, p) : hn::MaskedLoad(m, d, p);
+}
+template <class D, class M>
+HWY_INLINE void Store(D d, M m, bool full, hn::Vec<D> v, hn::TFromD<D>* p) {
+  if (full) {
+    hn::StoreU(v, d, p);
+  } else {
+    hn::BlendedStore(v, m, d, p);
+  }
+}
+
+// e = exp(-|l|); softplus(l) = max(l, 0) + log1p(e); sigmoid(l) = (l >= 0 ? 1 : e) / (1 + e).
+template <class D, class V>
+HWY_INLINE void SoftplusSigmoid(D d, V l, V& softplus, V& sigmoid) {
+  const V zero = hn::Zero(d);
+  const V one = hn::Set(d, 1.0f);
+  const V e = hn::Exp(d, hn::Neg(hn::Abs(l)));
+  softplus = hn::Add(hn::Max(l, zero), hn::Log1p(d, e));
+  const V num = hn::IfThenElse(hn::Ge(l, zero), one, e);
+  sigmoid = hn::Div(num, hn::Add(one, e));
+}
+
+HWY_NOINLINE void U8ToF32(const uint8_t* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const hn::Rebind<int32_t, decltype(d)> di;
+  const hn::Rebind<uint8_t, decltype(d)> du8;
+  const auto scale = hn::Set(d, 1.0f / 255.0f);
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto v = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(du8, in + i)));
+    hn::StoreU(hn::Mul(v, scale), d, out + i);
+  }
+  for (; i < n; ++i) out[i] = static_cast<float>(in[i]) * (1.0f / 255.0f);
+}
+
+HWY_NOINLINE void BiasRelu(float* HWY_RESTRICT x, float bias, size_t n) {
+  const hn::ScalableTag<float> d;
+  const auto b = hn::Set(d, bias);
+  const auto zero = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    Store(d, m, full, hn::Max(hn::Add(Load(d, m, full, x + i), b), zero), x + i);
+  });
+}
+
+HWY_NOINLINE void AddBias(float* HWY_RESTRICT x, float bias, size_t n) {
+  const hn::ScalableTag<float> d;
+  const auto b = hn::Set(d, bias);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    Store(d, m, full, hn::Add(Load(d, m, full, x + i), b), x + i);
+  });
+}
+
+HWY_NOINLINE void Sigmoid(const float* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n) {
+  const hn::ScalableTag<float> d;
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    hn::Vec<decltype(d)> sp, sg;
+    SoftplusSigmoid(d, Load(d, m, full, in + i), sp, sg);
+    Store(d, m, full, sg, out + i);
+  });
+}
+
+HWY_NOINLINE float BceWithLogits(const float* HWY_RESTRICT logits, const float* HWY_RESTRICT x,
+                                 size_t n) {
+  const hn::ScalableTag<float> d;
+  auto acc = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto l = Load(d, m, full, logits + i);
+    const auto xv = Load(d, m, full, x + i);
+    hn::Vec<decltype(d)> sp, sg;
+    SoftplusSigmoid(d, l, sp, sg);
+    acc = hn::Add(acc, hn::IfThenElseZero(m, hn::NegMulAdd(xv, l, sp)));
+  });
+  return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE float BceWithLogitsGrad(float* HWY_RESTRICT logits, const float* HWY_RESTRICT x,
+                                     float bias, size_t n, float* grad_sum) {
+  const hn::ScalableTag<float> d;
+  const auto b = hn::Set(d, bias);
+  auto acc = hn::Zero(d);
+  auto gacc = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto l = hn::Add(Load(d, m, full, logits + i), b);
+    const auto xv = Load(d, m, full, x + i);
+    hn::Vec<decltype(d)> sp, sg;
+    SoftplusSigmoid(d, l, sp, sg);
+    const auto g = hn::Sub(sg, xv);
+    acc = hn::Add(acc, hn::IfThenElseZero(m, hn::NegMulAdd(xv, l, sp)));
+    gacc = hn::Add(gacc, hn::IfThenElseZero(m, g));
+    Store(d, m, full, g, logits + i);
+  });
+  *grad_sum = hn::GetLane(hn::SumOfLanes(d, gacc));
+  return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE float ReparamForward(const float* HWY_RESTRICT mu, const float* HWY_RESTRICT logvar,
+                                  const float* HWY_RESTRICT eps, float* HWY_RESTRICT z,
+                                  float* HWY_RESTRICT std_out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const auto half = hn::Set(d, 0.5f);
+  const auto one = hn::Set(d, 1.0f);
+  auto acc = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto mv = Load(d, m, full, mu + i);
+    const auto lv = Load(d, m, full, logvar + i);
+    const auto e = Load(d, m, full, eps + i);
+    const auto s = hn::Exp(d, hn::Mul(half, lv));
+    Store(d, m, full, hn::MulAdd(s, e, mv), z + i);
+    Store(d, m, full, s, std_out + i);
+    // 1 + logvar - mu^2 - exp(logvar), with exp(logvar) = s^2.
+    const auto t = hn::Sub(hn::NegMulAdd(mv, mv, hn::Add(one, lv)), hn::Mul(s, s));
+    acc = hn::Add(acc, hn::IfThenElseZero(m, t));
+  });
+  return -0.5f * hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE void ReparamBackward(const float* HWY_RESTRICT dz, const float* HWY_RESTRICT mu,
+                                  const float* HWY_RESTRICT logvar, const float* HWY_RESTRICT eps,
+                                  const float* HWY_RESTRICT std_in, float* HWY_RESTRICT dmu,
+                                  float* HWY_RESTRICT dlogvar, size_t n, float* dmu_sum,
+                                  float* dlogvar_sum) {
+  const hn::ScalableTag<float> d;
+  const auto half = hn::Set(d, 0.5f);
+  const auto one = hn::Set(d, 1.0f);
+  auto acc_mu = hn::Zero(d);
+  auto acc_lv = hn::Zero(d);
+  (void)logvar;  // exp(logvar) is std^2, which the forward pass kept
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto g = Load(d, m, full, dz + i);
+    const auto s = Load(d, m, full, std_in + i);
+    const auto dm = hn::Add(g, Load(d, m, full, mu + i));
+    const auto dl =
+        hn::Mul(half, hn::MulAdd(hn::Mul(g, Load(d, m, full, eps + i)), s, hn::MulSub(s, s, one)));
+    Store(d, m, full, dm, dmu + i);
+    Store(d, m, full, dl, dlogvar + i);
+    acc_mu = hn::Add(acc_mu, hn::IfThenElseZero(m, dm));
+    acc_lv = hn::Add(acc_lv, hn::IfThenElseZero(m, dl));
+  });
+  *dmu_sum = hn::GetLane(hn::SumOfLanes(d, acc_mu));
+  *dlogvar_sum = hn::GetLane(hn::SumOfLanes(d, acc_lv));
+}
+
+HWY_NOINLINE float ReluBackward(float* HWY_RESTRICT dh, const float* HWY_RESTRICT h, size_t n) {
+  const hn::ScalableTag<float> d;
+  const auto zero = hn::Zero(d);
+  auto acc = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto g = hn::IfThenElseZero(hn::Gt(Load(d, m, full, h + i), zero),
+                                      Load(d, m, full, dh + i));
+    Store(d, m, full, g, dh + i);
+    acc = hn::Add(acc, g);  // masked lanes loaded as zero
+  });
+  return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE void AdamUpdate(float* HWY_RESTRICT w, float* HWY_RESTRICT mom,
+                             float* HWY_RESTRICT vel, const float* HWY_RESTRICT g, size_t n,
+                             float beta1, float beta2, float step_size, float inv_sqrt_bc2,
+                             float eps) {
+  const hn::ScalableTag<float> d;
+  const auto b1 = hn::Set(d, beta1), c1 = hn::Set(d, 1.0f - beta1);
+  const auto b2 = hn::Set(d, beta2), c2 = hn::Set(d, 1.0f - beta2);
+  const auto step = hn::Set(d, step_size), inv_bc2 = hn::Set(d, inv_sqrt_bc2);
+  const auto epsv = hn::Set(d, eps);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto gv = Load(d, m, full, g + i);
+    const auto mv = hn::MulAdd(b1, Load(d, m, full, mom + i), hn::Mul(c1, gv));
+    const auto vv = hn::MulAdd(b2, Load(d, m, full, vel + i), hn::Mul(c2, hn::Mul(gv, gv)));
+    const auto denom = hn::MulAdd(hn::Sqrt(vv), inv_bc2, epsv);
+    const auto wv = hn::NegMulAdd(step, hn::Div(mv, denom), Load(d, m, full, w + i));
+    Store(d, m, full, mv, mom + i);
+    Store(d, m, full, vv, vel + i);
+    Store(d, m, full, wv, w + i);
+  });
+}
+
+HWY_NOINLINE void BoxMuller(const uint32_t* HWY_RESTRICT bits, float* HWY_RESTRICT out,
+                            size_t chunks) {
+  // At most 16 lanes, so that the fixed pairing (j with j + 16) is whole vectors at any width.
+  const hn::CappedTag<float, 16> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const hn::RebindToUnsigned<decltype(d)> du;
+  const size_t N = hn::Lanes(d);
+  const auto scale = hn::Set(d, 0x1p-24f);
+  const auto one = hn::Set(d, 1.0f);
+  const auto minus_two = hn::Set(d, -2.0f);
+  const auto two_pi = hn::Set(d, 6.283185307179586f);
+  for (size_t c = 0; c < chunks; ++c) {
+    const uint32_t* b = bits + 32 * c;
+    float* o = out + 32 * c;
+    for (size_t j = 0; j < 16; j += N) {
+      // u1 in (0, 1]: (top 24 bits + 1) / 2^24; u2 in [0, 1).
+      const auto w1 = hn::BitCast(di, hn::ShiftRight<8>(hn::LoadU(du, b + j)));
+      const auto w2 = hn::BitCast(di, hn::ShiftRight<8>(hn::LoadU(du, b + j + 16)));
+      const auto u1 = hn::MulAdd(hn::ConvertTo(d, w1), scale, hn::Mul(one, scale));
+      const auto u2 = hn::Mul(hn::ConvertTo(d, w2), scale);
+      const auto r = hn::Sqrt(hn::Mul(minus_two, hn::Log(d, u1)));
+      const auto theta = hn::Mul(two_pi, u2);
+      hn::StoreU(hn::Mul(r, hn::Cos(d, theta)), d, o + j);
+      hn::StoreU(hn::Mul(r, hn::Sin(d, theta)), d, o + j + 16);
+    }
+  }
+}
+
+HWY_NOINLINE float SumSquares(const float* HWY_RESTRICT x, size_t n) {
+  const hn::ScalableTag<float> d;
+  auto acc = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto v = Load(d, m, full, x + i);
+    acc = hn::MulAdd(v, v, acc);
+  });
+  return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE int64_t Target() { return HWY_TARGET; }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace edgevae
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard

@@ -1,0 +1,68 @@
+// Dispatch for the kernels in kernels-inl.h: compiled once per target in targets.h, the best one
+// the CPU supports is chosen on first call.
+#include "simd/targets.h"  // must precede every Highway header
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "simd/kernels.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "simd/kernels-inl.h"
+
+#if HWY_ONCE
+#include "simd/kernels.h"
+
+namespace edgevae {
+HWY_EXPORT(U8ToF32);
+HWY_EXPORT(BiasRelu);
+HWY_EXPORT(AddBias);
+HWY_EXPORT(Sigmoid);
+HWY_EXPORT(BceWithLogits);
+HWY_EXPORT(BceWithLogitsGrad);
+HWY_EXPORT(ReparamForward);
+HWY_EXPORT(ReparamBackward);
+HWY_EXPORT(ReluBackward);
+HWY_EXPORT(AdamUpdate);
+HWY_EXPORT(BoxMuller);
+HWY_EXPORT(SumSquares);
+HWY_EXPORT(Target);
+
+namespace simd {
+
+void U8ToF32(const uint8_t* in, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(U8ToF32)(in, out, n);
+}
+void BiasRelu(float* x, float bias, size_t n) { HWY_DYNAMIC_DISPATCH(BiasRelu)(x, bias, n); }
+void AddBias(float* x, float bias, size_t n) { HWY_DYNAMIC_DISPATCH(AddBias)(x, bias, n); }
+void Sigmoid(const float* in, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(Sigmoid)(in, out, n); }
+float BceWithLogits(const float* logits, const float* x, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(BceWithLogits)(logits, x, n);
+}
+float BceWithLogitsGrad(float* logits, const float* x, float bias, size_t n, float* grad_sum) {
+  return HWY_DYNAMIC_DISPATCH(BceWithLogitsGrad)(logits, x, bias, n, grad_sum);
+}
+float ReparamForward(const float* mu, const float* logvar, const float* eps, float* z, float* std,
+                     size_t n) {
+  return HWY_DYNAMIC_DISPATCH(ReparamForward)(mu, logvar, eps, z, std, n);
+}
+void ReparamBackward(const float* dz, const float* mu, const float* logvar, const float* eps,
+                     const float* std, float* dmu, float* dlogvar, size_t n, float* dmu_sum,
+                     float* dlogvar_sum) {
+  HWY_DYNAMIC_DISPATCH(ReparamBackward)(dz, mu, logvar, eps, std, dmu, dlogvar, n, dmu_sum,
+                                        dlogvar_sum);
+}
+float ReluBackward(float* dh, const float* h, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(ReluBackward)(dh, h, n);
+}
+void AdamUpdate(float* w, float* m, float* v, const float* g, size_t n, float beta1, float beta2,
+                float step_size, float inv_sqrt_bc2, float eps) {
+  HWY_DYNAMIC_DISPATCH(AdamUpdate)(w, m, v, g, n, beta1, beta2, step_size, inv_sqrt_bc2, eps);
+}
+void BoxMuller(const uint32_t* bits, float* out, size_t chunks) {
+  HWY_DYNAMIC_DISPATCH(BoxMuller)(bits, out, chunks);
+}
+float SumSquares(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(SumSquares)(x, n); }
+const char* TargetName() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(Target)()); }
+
+}  // namespace simd
+}  // namespace edgevae
+#endif  // HWY_ONCE

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs every build and run dependency of edgevae with apt-get (Debian 12 / Ubuntu 24.04).
+# Idempotent: when every package is already installed it neither updates nor installs, so a
+# second run takes well under a second. Runs as root, or through sudo when that exists.
+#
+#   tools/setup.sh
+set -euo pipefail
+
+readonly PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libhwy-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libpng-dev libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev
+)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# True when dpkg reports the package as fully installed ("install ok installed").
+installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found; this script needs Debian or Ubuntu"
+command -v apt-get >/dev/null 2>&1 || die "apt-get not found; this script needs Debian or Ubuntu"
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
+done
+
+# The base image may carry nodejs from nodesource with npm bundled; installing Debian's npm over
+# it would conflict, so Debian's nodejs and npm are added only when no npm is on PATH.
+if ! command -v npm >/dev/null 2>&1; then
+  installed nodejs || missing+=(nodejs)
+  installed npm || missing+=(npm)
+fi
+
+if ((${#missing[@]} == 0)); then
+  log "all ${#PACKAGES[@]} packages and npm already installed; nothing to do"
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || die "not root and sudo not found; run as root to install: ${missing[*]}"
+  sudo_cmd=(sudo)
+fi
+
+log "missing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+log "apt-get update"
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+log "apt-get install ${#missing[@]} package(s)"
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+still_missing=()
+for pkg in "${missing[@]}"; do
+  installed "$pkg" || still_missing+=("$pkg")
+done
+((${#still_missing[@]} == 0)) || die "apt-get finished but these are still not installed: ${still_missing[*]}"
+command -v npm >/dev/null 2>&1 || die "npm still not on PATH after installing nodejs and npm"
+log "done"
