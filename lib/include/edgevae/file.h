@@ -40,10 +40,10 @@ struct ModelFileInfo {
   int input = 0, hidden = 0, latent = 0;
   struct Tensor {
     std::string name;
-    DType dtype;
+    DType dtype = DType::kF32;
     std::vector<uint32_t> dims;
-    uint64_t offset;  // from the start of the file
-    uint64_t bytes;
+    uint64_t offset = 0;  // from the start of the file
+    uint64_t bytes = 0;
   };
   std::vector<Tensor> tensors;
   std::string metadata_json;  // the metadata section as stored

@@ -56,8 +56,8 @@ class Trainer {
   // after every batch. Fails on a non-finite loss, naming the epoch and step.
   virtual StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) = 0;
 
-  // One step on images [0, n) of `pixels` (n x input bytes) with noise keyed by (epoch, step);
-  // returns the summed loss. Exposed for tests and benchmarks.
+  // One step on images [0, n) of `pixels` (n x input bytes) with noise keyed by (epoch, step),
+  // step counted from 0 (messages count from 1, like BatchProgress); returns the summed loss. Exposed for tests and benchmarks.
   virtual StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step) = 0;
 
   // Summed loss and the gradient (flat parameter layout) of a batch given as floats in [0, 1],

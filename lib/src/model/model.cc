@@ -10,7 +10,7 @@ constexpr size_t kAlignFloats = kAlignment / sizeof(float);
 size_t RoundUp(size_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 }  // namespace
 
-const char* Version() { return "0.1.0"; }
+const char* Version() { return EDGEVAE_VERSION; }
 
 ParamLayout ParamLayout::For(const ShapeInfo& s) {
   const size_t in = s.input, hid = s.hidden, lat = s.latent;

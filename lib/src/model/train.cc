@@ -16,8 +16,10 @@
 // The three input-gradient products need W^T as a streamed input: a blocked transpose of W4 (one
 // read and one write of 1.25 MB) is cheaper than letting XNNPACK pack it. Biases, ReLU, the loss
 // and the reparameterisation are per-row Highway kernels over contiguous batch rows.
-#include <cmath>
 #include <chrono>
+#include <cmath>
+#include <algorithm>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -153,7 +155,10 @@ class TrainerImpl final : public Trainer {
                        std::to_string(epoch) + ", step " + std::to_string(step + 1) +
                        " (parameters left at the previous step)");
     }
+    // XNNPACK's output clamp turns NaN into a finite value, and a ReLU then hides it, so a NaN
+    // parameter need not show in the loss; the gradient is checked before Adam applies it.
     const auto t0 = Clock::now();
+    EVAE_RETURN_IF_ERROR(CheckGradient(epoch, step));
     AdamState& adam = model_->optimizer();
     adam.step += 1;
     const double t = static_cast<double>(adam.step);
@@ -171,20 +176,74 @@ class TrainerImpl final : public Trainer {
     return loss;
   }
 
-  // C[m][n] = A[m][k] . B^T with B packed from `b` (n x k in `layout`), all dense.
-  Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, gemm::BLayout layout,
-              float* c) {
-    const auto t0 = Clock::now();
-    constexpr float kInf = std::numeric_limits<float>::infinity();
-    EVAE_ASSIGN_OR_RETURN(gemm::PackedGemm op,
-                          gemm::PackedGemm::Create(n, k, b, layout, nullptr, -kInf, kInf, k, n));
-    const auto t1 = Clock::now();
-    EVAE_RETURN_IF_ERROR(op.Run(m, a, c, rt_->pool()));
-    if (profiling_) {
-      profile_.pack_s += std::chrono::duration<double>(t1 - t0).count();
-      profile_.gemm_s += Since(t1);
+  Status CheckGradient(int epoch, int step) {
+    const float* g = grad_.data();
+    std::vector<uint8_t> ok((grad_.size() + kCheckTile - 1) / kCheckTile);
+    ParallelTiles(rt_->pool(), grad_.size(), kCheckTile, [&](size_t begin, size_t end) {
+      for (size_t b = begin; b < end; b += kCheckTile) {
+        ok[b / kCheckTile] = simd::AllFinite(g + b, std::min(end, b + kCheckTile) - b);
+      }
+    });
+    if (std::find(ok.begin(), ok.end(), 0) == ok.end()) return Status::Ok();
+    std::string where = "a parameter";
+    for (const TensorView& tv : model_->tensors()) {
+      if (!simd::AllFinite(g + tv.offset, tv.size())) {
+        where = tv.name;
+        break;
+      }
     }
-    return Status::Ok();
+    return DataError("training diverged: the gradient of " + where + " is not finite at epoch " +
+                     std::to_string(epoch) + ", step " + std::to_string(step + 1) +
+                     " (parameters left at the previous step)");
+  }
+  static constexpr size_t kCheckTile = 16384;
+
+  // An operator whose packed operand is `b` (n x k in `layout`), dense strides.
+  struct PackSpec {
+    size_t n, k;
+    const float* b;
+    gemm::BLayout layout;
+  };
+  static StatusOr<gemm::PackedGemm> Pack(const PackSpec& s) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    return gemm::PackedGemm::Create(s.n, s.k, s.b, s.layout, nullptr, -kInf, kInf, s.k, s.n);
+  }
+
+  // Packs two operators at once, one per thread: XNNPACK packs on the calling thread only, so
+  // with two threads a lone create leaves a core idle. `other` (may be empty) runs beside `b`'s
+  // packing when there is no second operator to pack.
+  Status PackTwo(const PackSpec& a, gemm::PackedGemm* op_a, const PackSpec* b,
+                 gemm::PackedGemm* op_b, const std::function<void()>& other = {}) {
+    const auto t0 = Clock::now();
+    Status st[2];
+    auto task = [&](size_t i) {
+      if (i == 0) {
+        auto r = Pack(a);
+        if (r.ok()) *op_a = std::move(r).value(); else st[0] = r.status();
+      } else if (b != nullptr) {
+        auto r = Pack(*b);
+        if (r.ok()) *op_b = std::move(r).value(); else st[1] = r.status();
+      } else if (other) {
+        other();
+      }
+    };
+    if (rt_->pool() == nullptr) {
+      task(0);
+      task(1);
+    } else {
+      pthreadpool_parallelize_1d(rt_->pool(), task, 2, /*flags=*/0);
+    }
+    if (profiling_) profile_.pack_s += Since(t0);
+    EVAE_RETURN_IF_ERROR(st[0]);
+    return st[1];
+  }
+
+  // C[m][n] = A[m][k] . B^T on a packed operator.
+  Status Run(gemm::PackedGemm& op, size_t m, const float* a, float* c) {
+    const auto t0 = Clock::now();
+    Status st = op.Run(m, a, c, rt_->pool());
+    if (profiling_) profile_.gemm_s += Since(t0);
+    return st;
   }
 
   // Per-row element-wise work over `rows` rows of n, in parallel, timed as element-wise.
@@ -204,8 +263,9 @@ class TrainerImpl final : public Trainer {
     const float* w = model_->params();
     float* g = grad_.data();
     const auto t_start = Clock::now();
-    double pack_before = profile_.pack_s, gemm_before = profile_.gemm_s,
-           elem_before = profile_.elementwise_s;
+    const double pack_before = profile_.pack_s, gemm_before = profile_.gemm_s,
+                 elem_before = profile_.elementwise_s;
+    gemm::PackedGemm fwd, igrad;  // the forward and input-gradient operators in use
 
     // X^T, and the noise for this step.
     const auto t0 = Clock::now();
@@ -215,19 +275,38 @@ class TrainerImpl final : public Trainer {
                0, eps_.data(), kLat * n);
     if (profiling_) profile_.elementwise_s += Since(t0);
 
-    // ---- forward
-    EVAE_RETURN_IF_ERROR(Gemm(kHid, n, kIn, w + p.w1, xt_.data(), BLayout::kKN, h1t_.data()));
+    // ---- forward. Each activation is packed twice at once: as [k][n] for the next layer and as
+    // [n][k] for its layer's weight gradient (kept until the backward pass reaches it).
+    gemm::PackedGemm dw1, dw2, dw3, dw4;
+    {
+      const PackSpec a{n, kIn, xt_.data(), BLayout::kKN}, b{kIn, n, xt_.data(), BLayout::kNK};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw1));
+    }
+    EVAE_RETURN_IF_ERROR(Run(fwd, kHid, w + p.w1, h1t_.data()));
     Rows(kHid, [&](size_t r) { simd::BiasRelu(h1t_.data() + r * n, w[p.b1 + r], n); });
-    EVAE_RETURN_IF_ERROR(Gemm(2 * kLat, n, kHid, w + p.w2, h1t_.data(), BLayout::kKN, mvt_.data()));
+    {
+      const PackSpec a{n, kHid, h1t_.data(), BLayout::kKN}, b{kHid, n, h1t_.data(), BLayout::kNK};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw2));
+    }
+    EVAE_RETURN_IF_ERROR(Run(fwd, 2 * kLat, w + p.w2, mvt_.data()));
     const float* mu = mvt_.data();
     const float* logvar = mvt_.data() + kLat * n;
     const auto t1 = Clock::now();
     for (size_t r = 0; r < 2 * kLat; ++r) simd::AddBias(mvt_.data() + r * n, w[p.b2 + r], n);
-    const double kl = simd::ReparamForward(mu, logvar, eps_.data(), zt_.data(), std_.data(), kLat * n);
+    const double kl =
+        simd::ReparamForward(mu, logvar, eps_.data(), zt_.data(), std_.data(), kLat * n);
     if (profiling_) profile_.elementwise_s += Since(t1);
-    EVAE_RETURN_IF_ERROR(Gemm(kHid, n, kLat, w + p.w3, zt_.data(), BLayout::kKN, h3t_.data()));
+    {
+      const PackSpec a{n, kLat, zt_.data(), BLayout::kKN}, b{kLat, n, zt_.data(), BLayout::kNK};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw3));
+    }
+    EVAE_RETURN_IF_ERROR(Run(fwd, kHid, w + p.w3, h3t_.data()));
     Rows(kHid, [&](size_t r) { simd::BiasRelu(h3t_.data() + r * n, w[p.b3 + r], n); });
-    EVAE_RETURN_IF_ERROR(Gemm(kIn, n, kHid, w + p.w4, h3t_.data(), BLayout::kKN, lt_.data()));
+    {
+      const PackSpec a{n, kHid, h3t_.data(), BLayout::kKN}, b{kHid, n, h3t_.data(), BLayout::kNK};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw4));
+    }
+    EVAE_RETURN_IF_ERROR(Run(fwd, kIn, w + p.w4, lt_.data()));
     // Loss and dL = sigmoid(logits) - x, in place; bias gradient per pixel row.
     Rows(kIn, [&](size_t r) {
       row_loss_[r] = simd::BceWithLogitsGrad(lt_.data() + r * n, xt_.data() + r * n, w[p.b4 + r],
@@ -237,16 +316,26 @@ class TrainerImpl final : public Trainer {
     for (size_t r = 0; r < kIn; ++r) loss += row_loss_[r];
 
     // ---- backward
-    EVAE_RETURN_IF_ERROR(Gemm(kIn, kHid, n, lt_.data(), h3t_.data(), BLayout::kNK, g + p.w4));
-    gemm::Transpose(w + p.w4, kIn, kHid, kHid, w4t_.data(), kIn);  // timed as "other"
-    gemm::Transpose(w + p.w3, kHid, kLat, kLat, w3t_.data(), kHid);
-    gemm::Transpose(w + p.w2, 2 * kLat, kHid, kHid, w2t_.data(), 2 * kLat);
-    EVAE_RETURN_IF_ERROR(Gemm(kHid, n, kIn, w4t_.data(), lt_.data(), BLayout::kKN, dh3t_.data()));
+    EVAE_RETURN_IF_ERROR(Run(dw4, kIn, lt_.data(), g + p.w4));
+    {
+      // The input-gradient products stream W^T; transpose the weights while dL^T is packed.
+      const PackSpec a{n, kIn, lt_.data(), BLayout::kKN};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, nullptr, nullptr, [&] {
+        gemm::Transpose(w + p.w4, kIn, kHid, kHid, w4t_.data(), kIn);
+        gemm::Transpose(w + p.w3, kHid, kLat, kLat, w3t_.data(), kHid);
+        gemm::Transpose(w + p.w2, 2 * kLat, kHid, kHid, w2t_.data(), 2 * kLat);
+      }));
+    }
+    EVAE_RETURN_IF_ERROR(Run(igrad, kHid, w4t_.data(), dh3t_.data()));
     Rows(kHid, [&](size_t r) {
       g[p.b3 + r] = simd::ReluBackward(dh3t_.data() + r * n, h3t_.data() + r * n, n);
     });
-    EVAE_RETURN_IF_ERROR(Gemm(kHid, kLat, n, dh3t_.data(), zt_.data(), BLayout::kNK, g + p.w3));
-    EVAE_RETURN_IF_ERROR(Gemm(kLat, n, kHid, w3t_.data(), dh3t_.data(), BLayout::kKN, dzt_.data()));
+    EVAE_RETURN_IF_ERROR(Run(dw3, kHid, dh3t_.data(), g + p.w3));
+    {
+      const PackSpec a{n, kHid, dh3t_.data(), BLayout::kKN};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, nullptr, nullptr));
+    }
+    EVAE_RETURN_IF_ERROR(Run(igrad, kLat, w3t_.data(), dzt_.data()));
     const auto t3 = Clock::now();
     for (size_t r = 0; r < kLat; ++r) {
       const size_t o = r * n;
@@ -255,13 +344,16 @@ class TrainerImpl final : public Trainer {
                             &g[p.b2 + kLat + r]);
     }
     if (profiling_) profile_.elementwise_s += Since(t3);
-    EVAE_RETURN_IF_ERROR(Gemm(2 * kLat, kHid, n, dmvt_.data(), h1t_.data(), BLayout::kNK, g + p.w2));
-    EVAE_RETURN_IF_ERROR(
-        Gemm(kHid, n, 2 * kLat, w2t_.data(), dmvt_.data(), BLayout::kKN, dh1t_.data()));
+    EVAE_RETURN_IF_ERROR(Run(dw2, 2 * kLat, dmvt_.data(), g + p.w2));
+    {
+      const PackSpec a{n, 2 * kLat, dmvt_.data(), BLayout::kKN};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, nullptr, nullptr));
+    }
+    EVAE_RETURN_IF_ERROR(Run(igrad, kHid, w2t_.data(), dh1t_.data()));
     Rows(kHid, [&](size_t r) {
       g[p.b1 + r] = simd::ReluBackward(dh1t_.data() + r * n, h1t_.data() + r * n, n);
     });
-    EVAE_RETURN_IF_ERROR(Gemm(kHid, kIn, n, dh1t_.data(), xt_.data(), BLayout::kNK, g + p.w1));
+    EVAE_RETURN_IF_ERROR(Run(dw1, kHid, dh1t_.data(), g + p.w1));
 
     if (profiling_) {
       const double accounted = (profile_.pack_s - pack_before) + (profile_.gemm_s - gemm_before) +
@@ -295,6 +387,9 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
   if (!(options.lr > 0) || !std::isfinite(options.lr)) {
     return InvalidArgument("learning rate must be a positive number, got " +
                            std::to_string(options.lr));
+  }
+  if (const std::string bad = model->FirstNonFinite(); !bad.empty()) {
+    return DataError("cannot train a model with a non-finite parameter: " + bad);
   }
   model->EnsureOptimizer();
   return VisitShape(model->shape(), [&](auto shape) -> StatusOr<std::unique_ptr<Trainer>> {

@@ -72,7 +72,10 @@ HWY_NOINLINE void BiasRelu(float* HWY_RESTRICT x, float bias, size_t n) {
   const auto b = hn::Set(d, bias);
   const auto zero = hn::Zero(d);
   ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
-    Store(d, m, full, hn::Max(hn::Add(Load(d, m, full, x + i), b), zero), x + i);
+    // x < 0 ? 0 : x rather than Max(x, 0): a NaN passes through (as in PyTorch), so a NaN
+    // parameter shows in the loss instead of being masked here and spreading in the backward pass.
+    const auto v = hn::Add(Load(d, m, full, x + i), b);
+    Store(d, m, full, hn::IfThenElse(hn::Lt(v, zero), zero, v), x + i);
   });
 }
 
@@ -244,6 +247,17 @@ HWY_NOINLINE float SumSquares(const float* HWY_RESTRICT x, size_t n) {
     acc = hn::MulAdd(v, v, acc);
   });
   return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE bool AllFinite(const float* HWY_RESTRICT x, size_t n) {
+  // x * 0 is 0 for finite x and NaN for inf or NaN; one NaN makes the sum NaN.
+  const hn::ScalableTag<float> d;
+  const auto zero = hn::Zero(d);
+  auto acc = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    acc = hn::MulAdd(Load(d, m, full, x + i), zero, acc);
+  });
+  return hn::GetLane(hn::SumOfLanes(d, acc)) == 0.0f;
 }
 
 HWY_NOINLINE int64_t Target() { return HWY_TARGET; }

@@ -24,6 +24,7 @@ HWY_EXPORT(ReluBackward);
 HWY_EXPORT(AdamUpdate);
 HWY_EXPORT(BoxMuller);
 HWY_EXPORT(SumSquares);
+HWY_EXPORT(AllFinite);
 HWY_EXPORT(Target);
 
 namespace simd {
@@ -61,6 +62,7 @@ void BoxMuller(const uint32_t* bits, float* out, size_t chunks) {
   HWY_DYNAMIC_DISPATCH(BoxMuller)(bits, out, chunks);
 }
 float SumSquares(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(SumSquares)(x, n); }
+bool AllFinite(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(AllFinite)(x, n); }
 const char* TargetName() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(Target)()); }
 
 }  // namespace simd

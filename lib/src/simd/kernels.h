@@ -17,7 +17,7 @@ namespace edgevae::simd {
 
 // out[i] = in[i] / 255.
 void U8ToF32(const uint8_t* in, float* out, size_t n);
-// x[i] = max(x[i] + bias, 0).
+// x[i] = max(x[i] + bias, 0); NaN stays NaN.
 void BiasRelu(float* x, float bias, size_t n);
 // x[i] += bias.
 void AddBias(float* x, float bias, size_t n);
@@ -56,6 +56,9 @@ void BoxMuller(const uint32_t* bits, float* out, size_t chunks);
 
 // Sum of squares.
 float SumSquares(const float* x, size_t n);
+
+// True if no element is inf or NaN.
+bool AllFinite(const float* x, size_t n);
 
 // The Highway target the dispatcher picked ("AVX3", "AVX2", "NEON", ...).
 const char* TargetName();
