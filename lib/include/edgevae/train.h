@@ -18,7 +18,7 @@ namespace edgevae {
 
 struct TrainOptions {
   int batch = 128;
-  float lr = 1e-3f;
+  double lr = 1e-3;
   float beta1 = 0.9f;
   float beta2 = 0.999f;
   float eps = 1e-8f;

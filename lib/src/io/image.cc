@@ -1,0 +1,202 @@
+// Grids of grey images and 8-bit grey PNG output.
+//
+// The PNG is encoded in memory with libpng's simplified API (png_image_write_to_memory), which
+// handles libpng's longjmp error path internally: no setjmp frame sits above C++ objects here, so
+// nothing is skipped by a longjmp. The bytes then go to disk with plain POSIX calls so that the
+// write is atomic (temp file beside the target, fsync, rename) and a failure removes the temp file.
+#include "edgevae/image.h"
+
+#include <fcntl.h>
+#include <png.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace edgevae {
+namespace {
+
+// Far beyond any grid we draw, small enough that width * height cannot overflow anything and
+// within PNG's 2^31 - 1 limit per side.
+constexpr int64_t kMaxSide = int64_t{1} << 20;
+constexpr int64_t kMaxPixels = int64_t{1} << 30;
+
+std::string ErrnoText(int err) { return std::generic_category().message(err); }
+
+// Maps [0, 1] to 0..255 by rounding to nearest (0.5/255 steps land on the upper value). Values
+// outside are clamped, +inf to 255 and -inf to 0; the caller has rejected NaN.
+uint8_t ToByte(float v) {
+  if (!(v > 0.0f)) return 0;
+  if (!(v < 1.0f)) return 255;
+  return static_cast<uint8_t>(v * 255.0f + 0.5f);
+}
+
+// Writes all of [data, data + size) to fd, retrying short writes and EINTR.
+bool WriteAll(int fd, const uint8_t* data, size_t size, int* err) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return false;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+StatusOr<GreyImage> MakeGrid(const float* images, int count, int rows, int cols, int grid_cols,
+                             int pad) {
+  if (count < 0)
+    return InvalidArgument("MakeGrid: count must be >= 0, got " + std::to_string(count));
+  if (rows <= 0 || cols <= 0) {
+    return InvalidArgument("MakeGrid: image size must be positive, got " + std::to_string(rows) +
+                           " x " + std::to_string(cols));
+  }
+  if (grid_cols <= 0) {
+    return InvalidArgument("MakeGrid: grid_cols must be positive, got " +
+                           std::to_string(grid_cols));
+  }
+  if (pad < 0) return InvalidArgument("MakeGrid: pad must be >= 0, got " + std::to_string(pad));
+  if (count > 0 && images == nullptr) return InvalidArgument("MakeGrid: images is null");
+
+  const int64_t grid_rows = (int64_t{count} + grid_cols - 1) / grid_cols;
+  const int64_t width = pad + int64_t{grid_cols} * (cols + int64_t{pad});
+  const int64_t height = pad + grid_rows * (rows + int64_t{pad});
+  if (width > kMaxSide || height > kMaxSide || width * height > kMaxPixels) {
+    return InvalidArgument("MakeGrid: a grid of " + std::to_string(count) + " images of " +
+                           std::to_string(rows) + " x " + std::to_string(cols) + " with " +
+                           std::to_string(grid_cols) + " per row and pad " + std::to_string(pad) +
+                           " would be " + std::to_string(width) + " x " + std::to_string(height) +
+                           " pixels, more than this function makes");
+  }
+
+  GreyImage grid;
+  grid.width = static_cast<int>(width);
+  grid.height = static_cast<int>(height);
+  grid.pixels.assign(static_cast<size_t>(width * height), 0);
+  const size_t per_image = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+  for (int i = 0; i < count; ++i) {
+    const float* src = images + static_cast<size_t>(i) * per_image;
+    const int64_t top = pad + (i / grid_cols) * int64_t{rows + pad};
+    const int64_t left = pad + (i % grid_cols) * int64_t{cols + pad};
+    for (int r = 0; r < rows; ++r) {
+      uint8_t* dst = grid.pixels.data() + (top + r) * width + left;
+      for (int c = 0; c < cols; ++c) {
+        const float v = src[static_cast<size_t>(r) * cols + c];
+        if (std::isnan(v)) {
+          return DataError("MakeGrid: image " + std::to_string(i) + " pixel " +
+                           std::to_string(static_cast<size_t>(r) * cols + c) + " (row " +
+                           std::to_string(r) + ", col " + std::to_string(c) + ") is NaN");
+        }
+        dst[c] = ToByte(v);
+      }
+    }
+  }
+  return grid;
+}
+
+Status WritePng(const std::string& path, const GreyImage& image) {
+  if (image.width <= 0 || image.height <= 0) {
+    return InvalidArgument("WritePng: '" + path + "': image size must be positive, got " +
+                           std::to_string(image.width) + " x " + std::to_string(image.height));
+  }
+  if (image.width > kMaxSide || image.height > kMaxSide) {
+    return InvalidArgument("WritePng: '" + path + "': image of " + std::to_string(image.width) +
+                           " x " + std::to_string(image.height) + " is too large");
+  }
+  const size_t expected = static_cast<size_t>(image.width) * static_cast<size_t>(image.height);
+  if (image.pixels.size() != expected) {
+    return InvalidArgument("WritePng: '" + path + "': expected " + std::to_string(expected) +
+                           " pixels for " + std::to_string(image.width) + " x " +
+                           std::to_string(image.height) + ", found " +
+                           std::to_string(image.pixels.size()));
+  }
+  if (path.empty()) return InvalidArgument("WritePng: empty path");
+
+  // Encode first: a failure here touches no file.
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  png.width = static_cast<png_uint_32>(image.width);
+  png.height = static_cast<png_uint_32>(image.height);
+  png.format = PNG_FORMAT_GRAY;
+  png_alloc_size_t encoded_size = 0;
+  // The first call (no buffer) only measures.
+  if (!png_image_write_to_memory(&png, nullptr, &encoded_size, 0, image.pixels.data(), image.width,
+                                 nullptr)) {
+    const std::string message = png.message;
+    png_image_free(&png);
+    return Internal("WritePng: '" + path + "': libpng failed to encode: " + message);
+  }
+  std::vector<uint8_t> encoded(encoded_size);
+  if (!png_image_write_to_memory(&png, encoded.data(), &encoded_size, 0, image.pixels.data(),
+                                 image.width, nullptr)) {
+    const std::string message = png.message;
+    png_image_free(&png);
+    return Internal("WritePng: '" + path + "': libpng failed to encode: " + message);
+  }
+  png_image_free(&png);
+  encoded.resize(encoded_size);
+
+  std::string temp = path + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    return IoError("WritePng: cannot create a temporary file beside '" + path +
+                   "': " + ErrnoText(err));
+  }
+  auto fail = [&](const char* what, int err) {
+    ::unlink(temp.c_str());
+    return IoError("WritePng: " + std::string(what) + " '" + temp + "' (for '" + path +
+                   "'): " + ErrnoText(err));
+  };
+  // mkstemp creates the file 0600; an image is not a secret.
+  if (::fchmod(fd, 0644) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return fail("cannot set the mode of", err);
+  }
+  int err = 0;
+  if (!WriteAll(fd, encoded.data(), encoded.size(), &err)) {
+    ::close(fd);
+    return fail("cannot write", err);
+  }
+  if (::fsync(fd) != 0) {
+    err = errno;
+    ::close(fd);
+    return fail("cannot fsync", err);
+  }
+  if (::close(fd) != 0) return fail("cannot close", errno);
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::unlink(temp.c_str());
+    return IoError("WritePng: cannot rename '" + temp + "' to '" + path + "': " + ErrnoText(err));
+  }
+  // Make the rename itself durable; a directory that cannot be opened or synced (some file
+  // systems refuse) does not undo a write that has already succeeded.
+  const int dir_fd = ::open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace edgevae

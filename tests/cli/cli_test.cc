@@ -1,0 +1,810 @@
+// The edgevae CLI, run as a process: exit codes, one-line errors, JSON on stdout, files written.
+// The terminal renderer is compiled in directly and unit-tested below.
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "edgevae/data.h"
+#include "edgevae/file.h"
+#include "edgevae/model.h"
+#include "edgevae/shape.h"
+#include "gtest/gtest.h"
+
+// The renderer is not part of the library; compile it in (it has no main()).
+#include "../../tools/cli/term.cc"
+#include "../../tools/cli/term.h"
+
+extern char** environ;
+
+namespace edgevae {
+namespace {
+
+using nlohmann::json;
+
+// --- Helpers -------------------------------------------------------------------------------------
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/edgevae_cli_test.XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() { RemoveTree(path_); }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  static void RemoveTree(const std::string& path) {
+    if (path.empty()) return;
+    if (DIR* dir = ::opendir(path.c_str())) {
+      while (dirent* e = ::readdir(dir)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        const std::string child = path + "/" + name;
+        struct stat st {};
+        if (::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+          RemoveTree(child);
+        } else {
+          ::unlink(child.c_str());
+        }
+      }
+      ::closedir(dir);
+    }
+    ::rmdir(path.c_str());
+  }
+  std::string path_;
+};
+
+struct CliResult {
+  int exit_code = -1;  // the exit status, or -signal
+  std::string out;
+  std::string err;
+};
+
+int CountLines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// Runs the CLI with `args`, stdin from /dev/null, stdout and stderr captured in files (so that a
+// large output cannot block on a pipe). The environment is this process's without the variables
+// that steer terminal output, plus `env`.
+CliResult RunCli(const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env = {}) {
+  static const char* const kDropped[] = {"TERM", "COLORTERM", "NO_COLOR", "COLUMNS"};
+  TempDir io;
+  const std::string out_path = io / "stdout", err_path = io / "stderr";
+
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string key = entry.substr(0, entry.find('='));
+    bool drop = env.count(key) > 0;
+    for (const char* d : kDropped) drop |= key == d;
+    if (!drop) env_strings.push_back(entry);
+  }
+  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
+
+  std::vector<std::string> argv_strings = {EDGEVAE_CLI_PATH};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv, envp;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  CliResult result;
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot run " << argv[0] << ": " << std::strerror(rc);
+    return result;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ADD_FAILURE() << "waitpid: " << std::strerror(errno);
+      return result;
+    }
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+std::string Describe(const CliResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out.substr(0, 4000) +
+         "\n--- stderr:\n" + r.err.substr(0, 4000);
+}
+
+// A failure as the CLI promises it: the code, nothing on stdout, one "edgevae: error:" line.
+void ExpectOneLineError(const CliResult& r, int code) {
+  EXPECT_EQ(r.exit_code, code) << Describe(r);
+  EXPECT_EQ(r.out, "") << Describe(r);
+  EXPECT_EQ(CountLines(r.err), 1) << Describe(r);
+  EXPECT_EQ(r.err.rfind("edgevae: error: ", 0), 0u) << Describe(r);
+  EXPECT_EQ(r.err.back(), '\n') << Describe(r);
+}
+
+// The JSON object that is all of stdout (fails the test if stdout is anything else).
+json ParseStdoutJson(const CliResult& r) {
+  EXPECT_EQ(CountLines(r.out), 1) << Describe(r);
+  json j = json::parse(r.out, nullptr, false);
+  EXPECT_TRUE(j.is_object()) << Describe(r);
+  return j;
+}
+
+void SaveTestModel(const std::string& path, const ShapeInfo& shape = MnistShape::kInfo) {
+  StatusOr<Model> model = Model::Create(shape);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  model->InitializeLikeTorch(7);
+  model->metadata().seed = 7;
+  model->metadata().batch = 16;
+  model->metadata().lr = 1e-3;
+  Status s = SaveModel(path, *model);
+  ASSERT_TRUE(s.ok()) << s.message();
+}
+
+// A tiny stand-in for MNIST: `train` and `test` images of 28 x 28 with strokes, so that a run of
+// the CLI trains and evaluates in moments.
+void WriteTinyMnist(const std::string& dir, int train, int test) {
+  auto images = [](int count, int salt) {
+    IdxArray a;
+    a.dims = {static_cast<uint32_t>(count), 28, 28};
+    a.values.assign(static_cast<size_t>(count) * 784, 0);
+    for (int i = 0; i < count; ++i) {
+      for (int r = 4; r < 24; ++r) {
+        const int c = 6 + (i * 5 + salt + r) % 16;  // a slanted stroke per image
+        a.values[static_cast<size_t>(i) * 784 + r * 28 + c] = 255;
+        a.values[static_cast<size_t>(i) * 784 + r * 28 + c + 1] = 128;
+      }
+    }
+    return a;
+  };
+  auto labels = [](int count) {
+    IdxArray a;
+    a.dims = {static_cast<uint32_t>(count)};
+    for (int i = 0; i < count; ++i) a.values.push_back(static_cast<uint8_t>(i % 10));
+    return a;
+  };
+  ASSERT_TRUE(WriteIdx(dir + "/train-images-idx3-ubyte", images(train, 0)).ok());
+  ASSERT_TRUE(WriteIdx(dir + "/train-labels-idx1-ubyte", labels(train)).ok());
+  ASSERT_TRUE(WriteIdx(dir + "/t10k-images-idx3-ubyte", images(test, 3)).ok());
+  ASSERT_TRUE(WriteIdx(dir + "/t10k-labels-idx1-ubyte", labels(test)).ok());
+}
+
+// Width and height from a PNG's IHDR (after checking the signature).
+void PngSize(const std::string& path, int* width, int* height) {
+  const std::string bytes = ReadFile(path);
+  ASSERT_GE(bytes.size(), 33u) << path;
+  ASSERT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << path;
+  ASSERT_EQ(bytes.substr(12, 4), "IHDR");
+  auto u32 = [&](size_t at) {
+    return (static_cast<uint32_t>(static_cast<uint8_t>(bytes[at])) << 24) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 1])) << 16) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 2])) << 8) |
+           static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 3]));
+  };
+  *width = static_cast<int>(u32(16));
+  *height = static_cast<int>(u32(20));
+}
+
+// --- Usage: help, bad flags, missing flags, bad values -------------------------------------------
+
+TEST(CliUsageTest, HelpOfEveryCommandExitsZero) {
+  for (const std::string cmd : {"", "train", "eval", "sample", "reconstruct", "info"}) {
+    std::vector<std::string> args;
+    if (!cmd.empty()) args.push_back(cmd);
+    args.push_back("--help");
+    const CliResult r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << Describe(r);
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << "\n" << Describe(r);
+    EXPECT_EQ(r.err, "") << cmd;
+    if (!cmd.empty()) {
+      EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
+    }
+  }
+  // The top-level help lists every command.
+  const CliResult top = RunCli({"--help"});
+  for (const char* cmd : {"train", "eval", "sample", "reconstruct", "info"}) {
+    EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
+  }
+}
+
+TEST(CliUsageTest, VersionExitsZero) {
+  const CliResult r = RunCli({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find(Version()), std::string::npos) << Describe(r);
+}
+
+TEST(CliUsageTest, UnknownFlagIsUsageError) {
+  ExpectOneLineError(RunCli({"info", "--model", "x.evae", "--bogus"}), 2);
+  ExpectOneLineError(RunCli({"--bogus"}), 2);
+}
+
+TEST(CliUsageTest, UnknownCommandAndNoCommandAreUsageErrors) {
+  ExpectOneLineError(RunCli({}), 2);
+  const CliResult r = RunCli({"frobnicate", "--model", "m.evae"});
+  ExpectOneLineError(r, 2);
+  EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << Describe(r);
+}
+
+TEST(CliUsageTest, MissingRequiredFlagsAreUsageErrors) {
+  ExpectOneLineError(RunCli({"info"}), 2);
+  ExpectOneLineError(RunCli({"info", "--json"}), 2);
+  ExpectOneLineError(RunCli({"eval"}), 2);
+  ExpectOneLineError(RunCli({"sample", "--out", "x.png"}), 2);
+  ExpectOneLineError(RunCli({"reconstruct", "--out", "x.png"}), 2);
+  ExpectOneLineError(RunCli({"sample", "--model", "m.evae"}), 2);  // no --out
+  ExpectOneLineError(RunCli({"train"}), 2);                        // no --out
+  const CliResult r = RunCli({"info"});
+  EXPECT_NE(r.err.find("--model"), std::string::npos) << Describe(r);
+}
+
+TEST(CliUsageTest, InvalidValuesAreUsageErrors) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"sample", "--model", "m.evae", "--out", "g.png", "-n", "0"},
+      {"sample", "--model", "m.evae", "--out", "g.png", "-n", "-3"},
+      {"sample", "--model", "m.evae", "--out", "g.png", "-n", "many"},
+      {"sample", "--model", "m.evae", "--out", "g.png", "--preview", "--no-preview"},
+      {"reconstruct", "--model", "m.evae", "--out", "g.png", "-n", "0"},
+      {"train", "--out", "m.evae", "--epochs", "0"},
+      {"train", "--out", "m.evae", "--batch", "0"},
+      {"train", "--out", "m.evae", "--lr", "nan"},
+      {"train", "--out", "m.evae", "--lr", "-1e-3"},
+      {"train", "--out", "m.evae", "--lr", "0"},
+      {"train", "--out", "m.evae", "--shape", "no-such-shape"},
+      {"train", "--out", "m.evae", "--threads", "-1"},
+      {"train", "--out", "m.evae", "--seed", "x"},
+      {"train", "--out", "m.evae", "--seed", "-1"},
+      {"sample", "--model", "m.evae", "--out", "g.png", "--seed", "18446744073709551616"},
+      {"eval", "--model", "m.evae", "--iw", "0"},
+  };
+  for (const auto& args : cases) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    ExpectOneLineError(RunCli(args), 2);
+  }
+}
+
+// --- info ----------------------------------------------------------------------------------------
+
+TEST(CliInfoTest, NonexistentFileIsBadInputNamingThePath) {
+  const std::string path = "/nonexistent/edgevae/model.evae";
+  const CliResult r = RunCli({"info", "--model", path});
+  ExpectOneLineError(r, 1);
+  EXPECT_NE(r.err.find(path), std::string::npos) << Describe(r);
+  ExpectOneLineError(RunCli({"info", "--model", path, "--json"}), 1);
+}
+
+TEST(CliInfoTest, TruncatedFileIsBadInput) {
+  TempDir dir;
+  const std::string path = dir / "model.evae";
+  SaveTestModel(path);
+  const std::string bytes = ReadFile(path);
+  for (size_t keep : {size_t{0}, size_t{10}, bytes.size() / 2, bytes.size() - 1}) {
+    SCOPED_TRACE(keep);
+    const std::string cut = dir / "cut.evae";
+    std::ofstream(cut, std::ios::binary) << bytes.substr(0, keep);
+    const CliResult r = RunCli({"info", "--model", cut});
+    ExpectOneLineError(r, 1);
+    EXPECT_NE(r.err.find(cut), std::string::npos) << Describe(r);
+  }
+}
+
+TEST(CliInfoTest, ValidModelAsJson) {
+  TempDir dir;
+  const std::string path = dir / "model.evae";
+  SaveTestModel(path);
+  const CliResult r = RunCli({"info", "--model", path, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const json j = ParseStdoutJson(r);
+  EXPECT_EQ(j.value("version", 0), static_cast<int>(kModelFileVersion));
+  EXPECT_EQ(j.value("shape", ""), "mnist");
+  EXPECT_EQ(j.value("input", 0), 784);
+  EXPECT_EQ(j.value("hidden", 0), 400);
+  EXPECT_EQ(j.value("latent", 0), 20);
+  EXPECT_EQ(j.value("checksum_ok", false), true);
+  ASSERT_TRUE(j["tensors"].is_array());
+  ASSERT_EQ(j["tensors"].size(), 10u);
+  EXPECT_EQ(j["tensors"][0]["name"], "fc1.weight");
+  EXPECT_EQ(j["tensors"][0]["dtype"], "f32");
+  EXPECT_EQ(j["tensors"][0]["dims"], json::array({400, 784}));
+  EXPECT_EQ(j["tensors"][1]["dims"], json::array({400}));
+  ASSERT_TRUE(j["metadata"].is_object());
+  EXPECT_EQ(j["metadata"].value("seed", 0), 7);
+  EXPECT_EQ(j["metadata"].value("batch", 0), 16);
+  ASSERT_TRUE(j["cpu"].is_object());
+  EXPECT_TRUE(j["cpu"]["name"].is_string());
+  EXPECT_TRUE(j["cpu"]["features"].is_string());
+  EXPECT_TRUE(j["cpu"]["logical_cores"].is_number_integer());
+  EXPECT_TRUE(j["cpu"]["detected"].is_boolean());
+  EXPECT_TRUE(j["simd_target"].is_string());
+  EXPECT_FALSE(j["simd_target"].get<std::string>().empty());
+}
+
+TEST(CliInfoTest, ValidModelAsText) {
+  TempDir dir;
+  const std::string path = dir / "model.evae";
+  SaveTestModel(path);
+  const CliResult r = RunCli({"info", "--model", path});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.err, "");
+  for (const char* want : {"mnist", "784-400-20", "fc4.bias", "checksum    ok", "simd"}) {
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << Describe(r);
+  }
+}
+
+TEST(CliInfoTest, ChecksumMismatchIsReportedAndFails) {
+  TempDir dir;
+  const std::string path = dir / "model.evae";
+  SaveTestModel(path);
+  std::string bytes = ReadFile(path);
+  bytes[bytes.size() / 2] ^= 0x10;  // inside the weights
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+
+  const CliResult r = RunCli({"info", "--model", path, "--json"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const json j = ParseStdoutJson(r);
+  EXPECT_EQ(j.value("checksum_ok", true), false);
+  EXPECT_EQ(CountLines(r.err), 1) << Describe(r);
+  EXPECT_NE(r.err.find("checksum"), std::string::npos) << Describe(r);
+
+  const CliResult text = RunCli({"info", "--model", path});
+  EXPECT_EQ(text.exit_code, 1) << Describe(text);
+  EXPECT_NE(text.out.find("MISMATCH"), std::string::npos) << Describe(text);
+  EXPECT_EQ(CountLines(text.err), 1) << Describe(text);
+}
+
+// --- train ---------------------------------------------------------------------------------------
+
+TEST(CliTrainTest, EmptyDataDirSaysHowToFetch) {
+  TempDir dir;
+  const std::string out = dir / "model.evae";
+  ASSERT_EQ(::mkdir((dir / "empty").c_str(), 0755), 0);
+  const CliResult r = RunCli({"train", "--data", dir / "empty", "--out", out, "--epochs", "1"});
+  ExpectOneLineError(r, 1);
+  EXPECT_NE(r.err.find("fetch-mnist"), std::string::npos) << Describe(r);
+  EXPECT_FALSE(Exists(out));
+  ExpectOneLineError(
+      RunCli({"train", "--data", dir / "empty", "--out", out, "--epochs", "1", "--json"}), 1);
+}
+
+TEST(CliTrainTest, TrainsResumesAndReportsJson) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 48, 20);
+  const std::string first = dir / "m1.evae", second = dir / "m2.evae";
+
+  const CliResult r = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--batch", "16",
+                              "--seed", "5", "--threads", "1", "--out", first, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json j = ParseStdoutJson(r);
+  EXPECT_EQ(j.value("shape", ""), "mnist");
+  ASSERT_TRUE(j["epochs"].is_array());
+  ASSERT_EQ(j["epochs"].size(), 2u) << Describe(r);
+  for (int e = 0; e < 2; ++e) {
+    const json& ep = j["epochs"][e];
+    EXPECT_EQ(ep.value("epoch", 0), e + 1);
+    for (const char* key : {"train_loss", "test_loss", "seconds"}) {
+      ASSERT_TRUE(ep[key].is_number()) << key << "\n" << Describe(r);
+      EXPECT_TRUE(std::isfinite(ep[key].get<double>())) << key;
+    }
+    EXPECT_GT(ep["train_loss"].get<double>(), 0);
+    EXPECT_GE(ep["seconds"].get<double>(), 0);
+  }
+  // Human output went to stderr: one line per epoch.
+  EXPECT_NE(r.err.find("epoch 1  train "), std::string::npos) << Describe(r);
+  EXPECT_NE(r.err.find("epoch 2  train "), std::string::npos) << Describe(r);
+  ASSERT_TRUE(Exists(first));
+
+  // Resume to 3 epochs: one more epoch, numbered 3, with the checkpoint's seed and batch.
+  const CliResult resumed = RunCli({"train", "--data", dir.path(), "--epochs", "3", "--resume",
+                                    first, "--threads", "1", "--out", second, "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << Describe(resumed);
+  j = ParseStdoutJson(resumed);
+  ASSERT_EQ(j["epochs"].size(), 1u) << Describe(resumed);
+  EXPECT_EQ(j["epochs"][0].value("epoch", 0), 3);
+
+  const CliResult info = RunCli({"info", "--model", second, "--json"});
+  ASSERT_EQ(info.exit_code, 0) << Describe(info);
+  const json meta = ParseStdoutJson(info)["metadata"];
+  EXPECT_EQ(meta.value("epochs", 0), 3);
+  EXPECT_EQ(meta.value("seed", 0), 5);
+  EXPECT_EQ(meta.value("batch", 0), 16);
+  EXPECT_EQ(meta.value("dataset", ""), "mnist");
+  EXPECT_TRUE(meta["test_loss"].is_number());
+
+  // A checkpoint that already has the epochs asked for is left as is (tools/demo.sh relies on
+  // this), even with --shape given explicitly as long as it matches.
+  const std::string before = ReadFile(second);
+  const CliResult done = RunCli({"train", "--data", dir.path(), "--shape", "mnist", "--epochs", "2",
+                                 "--resume", second, "--out", second, "--json"});
+  ASSERT_EQ(done.exit_code, 0) << Describe(done);
+  EXPECT_TRUE(ParseStdoutJson(done)["epochs"].empty()) << Describe(done);
+  EXPECT_EQ(ReadFile(second), before);
+
+  // Without --json the per-epoch line is on stdout.
+  const std::string third = dir / "m3.evae";
+  const CliResult plain = RunCli({"train", "--data", dir.path(), "--epochs", "1", "--batch", "16",
+                                  "--threads", "1", "--out", third});
+  ASSERT_EQ(plain.exit_code, 0) << Describe(plain);
+  EXPECT_EQ(plain.out.rfind("epoch 1  train ", 0), 0u) << Describe(plain);
+  EXPECT_EQ(plain.err, "") << Describe(plain);  // not a terminal and quick: no progress lines
+}
+
+TEST(CliTrainTest, ResumeConflictsAreUsageErrors) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 16, 8);
+  const std::string model = dir / "m.evae";
+  SaveTestModel(model);  // mnist, 0 epochs
+  // --shape that differs from the checkpoint's.
+  ExpectOneLineError(RunCli({"train", "--data", dir.path(), "--resume", model, "--shape", "mnist2d",
+                             "--out", dir / "x.evae"}),
+                     2);
+  EXPECT_FALSE(Exists(dir / "x.evae"));
+  // An --out that cannot be written is found before training starts.
+  const CliResult no_dir =
+      RunCli({"train", "--data", dir.path(), "--out", dir / "no/such/dir/m.evae"});
+  ExpectOneLineError(no_dir, 1);
+  EXPECT_NE(no_dir.err.find("no/such/dir"), std::string::npos) << Describe(no_dir);
+  // A missing checkpoint is bad input.
+  ExpectOneLineError(
+      RunCli({"train", "--data", dir.path(), "--resume", dir / "nope.evae", "--out", dir / "x"}),
+      1);
+}
+
+// --- eval, sample, reconstruct -------------------------------------------------------------------
+
+TEST(CliEvalTest, JsonFields) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 8, 12);
+  const std::string model = dir / "m.evae";
+  SaveTestModel(model);
+  CliResult r =
+      RunCli({"eval", "--model", model, "--data", dir.path(), "--threads", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  json j = ParseStdoutJson(r);
+  EXPECT_TRUE(j["test_loss"].is_number()) << Describe(r);
+  EXPECT_FALSE(j.contains("iw_nll"));
+  EXPECT_EQ(j.value("images", 0), 12);
+  EXPECT_TRUE(j["seconds"].is_number());
+
+  r = RunCli(
+      {"eval", "--model", model, "--data", dir.path(), "--iw", "3", "--seed", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  j = ParseStdoutJson(r);
+  ASSERT_TRUE(j["iw_nll"].is_number()) << Describe(r);
+  EXPECT_GT(j["iw_nll"].get<double>(), 0);
+
+  r = RunCli({"eval", "--model", model, "--data", dir.path(), "--iw", "3"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("test loss"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("iw nll"), std::string::npos) << Describe(r);
+}
+
+TEST(CliSampleTest, WritesDeterministicGrid) {
+  TempDir dir;
+  const std::string model = dir / "m.evae";
+  SaveTestModel(model);
+  const std::string a = dir / "a.png", b = dir / "b.png", c = dir / "c.png";
+  const CliResult r = RunCli({"sample", "--model", model, "-n", "5", "--seed", "3", "--out", a});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(CountLines(r.out), 1) << Describe(r);  // not a terminal: no preview
+  EXPECT_EQ(r.err, "");
+  int width = 0, height = 0;
+  PngSize(a, &width, &height);
+  EXPECT_EQ(width, 2 + 3 * 30);   // ceil(sqrt(5)) = 3 per row, 28 px + 2 pad each
+  EXPECT_EQ(height, 2 + 2 * 30);  // 2 rows
+
+  ASSERT_EQ(RunCli({"sample", "--model", model, "-n", "5", "--seed", "3", "--out", b}).exit_code,
+            0);
+  ASSERT_EQ(RunCli({"sample", "--model", model, "-n", "5", "--seed", "4", "--out", c}).exit_code,
+            0);
+  EXPECT_EQ(ReadFile(a), ReadFile(b));
+  EXPECT_NE(ReadFile(a), ReadFile(c));
+}
+
+TEST(CliSampleTest, MissingOutputDirectoryIsBadInput) {
+  TempDir dir;
+  const std::string model = dir / "m.evae";
+  SaveTestModel(model);
+  ExpectOneLineError(
+      RunCli({"sample", "--model", model, "-n", "2", "--out", dir / "no/such/dir/g.png"}), 1);
+}
+
+TEST(CliSampleTest, PreviewModes) {
+  TempDir dir;
+  const std::string model = dir / "m.evae";
+  SaveTestModel(model);
+  const std::string png = dir / "g.png";
+  const std::vector<std::string> args = {"sample", "--model", model, "-n",
+                                         "4",      "--out",   png,   "--preview"};
+
+  // TERM=dumb: ASCII only; one text line per two pixel rows of the 62-row grid, then "wrote".
+  CliResult r = RunCli(args, {{"TERM", "dumb"}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(CountLines(r.out), 31 + 1) << Describe(r);
+  for (char ch : r.out) EXPECT_TRUE(ch == '\n' || (ch >= 0x20 && ch < 0x7f)) << int{ch};
+
+  r = RunCli(args, {{"TERM", "xterm-256color"}, {"COLORTERM", "truecolor"}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("\x1b[38;2;"), std::string::npos);
+  EXPECT_NE(r.out.find("\xE2\x96\x80"), std::string::npos);
+
+  r = RunCli(args, {{"TERM", "xterm-256color"}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("\x1b[38;5;"), std::string::npos);
+  EXPECT_EQ(r.out.find("\x1b[38;2;"), std::string::npos);
+
+  // A narrow terminal: the preview is shrunk to fit.
+  r = RunCli({"sample", "--model", model, "-n", "16", "--out", png, "--preview"},
+             {{"TERM", "dumb"}, {"COLUMNS", "80"}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("wrote", 0) != 0) {
+      EXPECT_LE(line.size(), 80u);
+    }
+  }
+
+  r = RunCli({"sample", "--model", model, "-n", "4", "--out", png, "--no-preview"},
+             {{"TERM", "dumb"}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(CountLines(r.out), 1) << Describe(r);
+}
+
+TEST(CliReconstructTest, PairsInputsAndReconstructions) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 8, 5);
+  const std::string model = dir / "m.evae";
+  SaveTestModel(model);
+  const std::string png = dir / "r.png";
+  CliResult r =
+      RunCli({"reconstruct", "--model", model, "--data", dir.path(), "-n", "3", "--out", png});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  int width = 0, height = 0;
+  PngSize(png, &width, &height);
+  EXPECT_EQ(width, 2 + 4 * 30);  // 2 pairs per row
+  EXPECT_EQ(height, 2 + 2 * 30);
+
+  // More than the test set holds: all 5 are shown.
+  r = RunCli({"reconstruct", "--model", model, "--data", dir.path(), "-n", "100", "--out", png});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  PngSize(png, &width, &height);
+  EXPECT_EQ(width, 2 + 6 * 30);  // ceil(sqrt(5)) = 3 pairs per row
+  EXPECT_EQ(height, 2 + 2 * 30);
+
+  ExpectOneLineError(
+      RunCli({"reconstruct", "--model", model, "--data", dir / "nothing", "--out", png}), 1);
+}
+
+// --- The terminal renderer -----------------------------------------------------------------------
+
+using cli::ColorMode;
+
+TEST(TermTest, ColorModeFromEnvironmentValues) {
+  EXPECT_EQ(cli::ColorModeFor(nullptr, nullptr, nullptr), ColorMode::kAscii);
+  EXPECT_EQ(cli::ColorModeFor("", "truecolor", nullptr), ColorMode::kAscii);
+  EXPECT_EQ(cli::ColorModeFor("dumb", "truecolor", nullptr), ColorMode::kAscii);
+  EXPECT_EQ(cli::ColorModeFor("xterm-256color", nullptr, nullptr), ColorMode::k256);
+  EXPECT_EQ(cli::ColorModeFor("xterm", "", nullptr), ColorMode::k256);
+  EXPECT_EQ(cli::ColorModeFor("xterm", "truecolor", nullptr), ColorMode::kTrueColor);
+  EXPECT_EQ(cli::ColorModeFor("xterm", "24bit", nullptr), ColorMode::kTrueColor);
+  EXPECT_EQ(cli::ColorModeFor("xterm", "truecolor", "1"), ColorMode::kAscii);
+  EXPECT_EQ(cli::ColorModeFor("xterm", "truecolor", ""), ColorMode::kTrueColor);
+}
+
+TEST(TermTest, Grey256Index) {
+  EXPECT_EQ(cli::Grey256Index(0), 232);
+  EXPECT_EQ(cli::Grey256Index(8), 232);
+  EXPECT_EQ(cli::Grey256Index(18), 233);
+  EXPECT_EQ(cli::Grey256Index(128), 244);  // grey 128 = 8 + 10 * 12
+  EXPECT_EQ(cli::Grey256Index(238), 255);
+  EXPECT_EQ(cli::Grey256Index(255), 255);
+  for (int v = 0; v < 256; ++v) {
+    const int i = cli::Grey256Index(static_cast<uint8_t>(v));
+    ASSERT_GE(i, 232);
+    ASSERT_LE(i, 255);
+    // Nearest: no other palette grey is closer.
+    const int level = 8 + 10 * (i - 232);
+    for (int j = 0; j < 24; ++j) EXPECT_LE(std::abs(level - v), std::abs(8 + 10 * j - v));
+  }
+}
+
+TEST(TermTest, TrueColorHalfBlocks) {
+  // 2 wide, 3 high: line 1 pairs rows 0 and 1, line 2 pairs row 2 with black.
+  const uint8_t pixels[] = {10, 20, 30, 40, 50, 60};
+  const std::string s = cli::RenderHalfBlocks(pixels, 2, 3, ColorMode::kTrueColor);
+  const std::string expected =
+      "\x1b[38;2;10;10;10m\x1b[48;2;30;30;30m\xE2\x96\x80"
+      "\x1b[38;2;20;20;20m\x1b[48;2;40;40;40m\xE2\x96\x80\x1b[0m\n"
+      "\x1b[38;2;50;50;50m\x1b[48;2;0;0;0m\xE2\x96\x80"
+      "\x1b[38;2;60;60;60m\xE2\x96\x80\x1b[0m\n";
+  EXPECT_EQ(s, expected);
+}
+
+TEST(TermTest, EscapesOnlyWhereTheColourChanges) {
+  const std::vector<uint8_t> pixels(7 * 2, 200);
+  const std::string s = cli::RenderHalfBlocks(pixels.data(), 7, 2, ColorMode::kTrueColor);
+  std::string expected = "\x1b[38;2;200;200;200m\x1b[48;2;200;200;200m";
+  for (int i = 0; i < 7; ++i) expected += "\xE2\x96\x80";
+  expected += "\x1b[0m\n";
+  EXPECT_EQ(s, expected);
+}
+
+TEST(TermTest, Palette256HalfBlocks) {
+  const uint8_t pixels[] = {0, 255, 128, 128};
+  const std::string s = cli::RenderHalfBlocks(pixels, 2, 2, ColorMode::k256);
+  EXPECT_EQ(s,
+            "\x1b[38;5;232m\x1b[48;5;244m\xE2\x96\x80"
+            "\x1b[38;5;255m\xE2\x96\x80\x1b[0m\n");
+}
+
+TEST(TermTest, AsciiShades) {
+  // Each character shows the mean of an upper and a lower pixel; an odd last row stands alone.
+  const uint8_t pixels[] = {0,   255, 255, 128,  //
+                            0,   255, 0,   128,  //
+                            255, 0,   64,  30};
+  const std::string s = cli::RenderHalfBlocks(pixels, 4, 3, ColorMode::kAscii);
+  EXPECT_EQ(s, " @=+\n@ :.\n");
+  EXPECT_EQ(s.find('\x1b'), std::string::npos);
+}
+
+TEST(TermTest, ShrinksToFitColumnsKeepingAspect) {
+  const int width = 61, height = 20;
+  std::vector<uint8_t> pixels(width * height, 255);
+  const std::string s = cli::RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 30);
+  // Factor 3: ceil(61 / 3) = 21 columns, ceil(20 / 3) = 7 rows -> 4 lines.
+  std::istringstream lines(s);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) EXPECT_EQ(line, std::string(21, '@'));
+  EXPECT_EQ(count, 4);
+  // Narrow enough already: untouched.
+  EXPECT_EQ(cli::RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 61),
+            cli::RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 0));
+}
+
+TEST(TermTest, EmptyImageRendersNothing) {
+  const uint8_t pixel = 1;
+  EXPECT_EQ(cli::RenderHalfBlocks(&pixel, 0, 1, ColorMode::kTrueColor), "");
+  EXPECT_EQ(cli::RenderHalfBlocks(&pixel, 1, 0, ColorMode::kAscii), "");
+  EXPECT_EQ(cli::RenderHalfBlocks(nullptr, 1, 1, ColorMode::k256), "");
+}
+
+TEST(TermTest, FormatDuration) {
+  EXPECT_EQ(cli::FormatDuration(0), "0:00");
+  EXPECT_EQ(cli::FormatDuration(7.4), "0:07");
+  EXPECT_EQ(cli::FormatDuration(754), "12:34");
+  EXPECT_EQ(cli::FormatDuration(3723), "1:02:03");
+  EXPECT_EQ(cli::FormatDuration(-1), "--:--");
+  EXPECT_EQ(cli::FormatDuration(std::nan("")), "--:--");
+  EXPECT_EQ(cli::FormatDuration(std::numeric_limits<double>::infinity()), "--:--");
+}
+
+cli::ProgressState SomeProgress() {
+  cli::ProgressState p;
+  p.epoch = 3;
+  p.epochs = 10;
+  p.done = 234;
+  p.total = 468;
+  p.loss = 112.414;
+  p.items_per_s = 10523.4;
+  p.seconds = 12;
+  return p;
+}
+
+TEST(TermTest, FormatProgress) {
+  cli::ProgressState p = SomeProgress();
+  EXPECT_EQ(cli::FormatProgress(p, 0),
+            "epoch 3/10 [##########..........] 234/468  loss 112.41  10523 img/s  ETA 0:12");
+  // Fits a narrow terminal (one column spare so that the cursor does not wrap).
+  for (int columns : {20, 40, 60, 79, 200}) {
+    EXPECT_LE(cli::FormatProgress(p, columns).size(), static_cast<size_t>(columns - 1));
+  }
+  EXPECT_EQ(cli::FormatProgress(p, 200).find("[##"), 11u);
+  p.phase = "test";
+  p.loss = std::nan("");
+  p.items_per_s = 0;
+  p.done = p.total;
+  EXPECT_EQ(cli::FormatProgress(p, 0), "epoch 3/10 test [####################] 468/468");
+  p.epoch = 0;
+  p.phase = "eval";
+  p.done = 0;
+  EXPECT_EQ(cli::FormatProgress(p, 0), "eval [....................] 0/468");
+}
+
+std::string ReadBack(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string s;
+  for (int c; (c = std::fgetc(f)) != EOF;) s += static_cast<char>(c);
+  std::rewind(f);
+  return s;
+}
+
+TEST(TermTest, LiveProgressIsThrottledAndCleared) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    cli::ProgressReporter reporter(f, /*live=*/true, 0, /*live_interval_s=*/0.1);
+    cli::ProgressState p = SomeProgress();
+    EXPECT_TRUE(reporter.Update(p, 100.0));
+    EXPECT_FALSE(reporter.Update(p, 100.05));
+    EXPECT_TRUE(reporter.Update(p, 100.2));
+    p.done = p.total;  // the last unit is always shown
+    EXPECT_TRUE(reporter.Update(p, 100.21));
+    reporter.Clear();
+  }
+  const std::string s = ReadBack(f);
+  std::fclose(f);
+  EXPECT_EQ(s.find('\n'), std::string::npos);
+  EXPECT_EQ(s.rfind("\r\x1b[K"), s.size() - 4);  // ends erased
+  int redraws = 0;
+  for (size_t at = 0; (at = s.find("\repoch", at)) != std::string::npos; ++at) ++redraws;
+  EXPECT_EQ(redraws, 3);
+}
+
+TEST(TermTest, PlainProgressPrintsOccasionalLines) {
+  cli::ProgressState p = SomeProgress();
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  {
+    cli::ProgressReporter reporter(f, /*live=*/false, 0, 0.1, /*plain_interval_s=*/10.0);
+    p.seconds = 1;
+    EXPECT_FALSE(reporter.Update(p, 50.0));  // the phase started at 49
+    EXPECT_FALSE(reporter.Update(p, 58.0));
+    EXPECT_TRUE(reporter.Update(p, 59.5));
+    EXPECT_FALSE(reporter.Update(p, 60.0));
+    p.done = p.total;
+    EXPECT_FALSE(reporter.Update(p, 61.0));
+    reporter.Clear();  // nothing to erase
+  }
+  const std::string s = ReadBack(f);
+  std::fclose(f);
+  p.done = SomeProgress().done;
+  EXPECT_EQ(s, cli::FormatProgress(p, 0) + "\n");
+  EXPECT_EQ(s.find('\r'), std::string::npos);
+  EXPECT_EQ(s.find('\x1b'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace edgevae

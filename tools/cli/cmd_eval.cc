@@ -1,0 +1,62 @@
+// edgevae eval: test loss (and the importance-weighted NLL) of a model on the MNIST test set.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "commands.h"
+#include "edgevae/data.h"
+#include "edgevae/eval.h"
+#include "edgevae/file.h"
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "term.h"
+
+namespace edgevae::cli {
+
+int RunEval(const EvalArgs& args) {
+  StatusOr<Model> model = LoadModel(args.model);
+  if (!model.ok()) return Fail(model.status());
+  StatusOr<MnistData> data = LoadMnist(args.data);
+  if (!data.ok()) return Fail(data.status());
+  StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
+  if (!runtime.ok()) return Fail(runtime.status());
+
+  EvalOptions options;
+  options.iw_samples = args.iw;
+  options.seed = args.seed;
+  const bool live = IsTerminal(STDERR_FILENO);
+  ProgressReporter progress(stderr, live, live ? TerminalColumns(STDERR_FILENO) : 0);
+  const double start = NowSeconds();
+  StatusOr<EvalResult> result =
+      Evaluate(*model, runtime->get(), data->test, options, [&](int done, int total) {
+        ProgressState state;
+        state.phase = "eval";
+        state.done = done;
+        state.total = total;
+        state.loss = std::nan("");
+        const double now = NowSeconds();
+        state.seconds = now - start;
+        state.items_per_s = state.seconds > 0 ? done / state.seconds : 0;
+        progress.Update(state, now);
+      });
+  progress.Clear();
+  if (!result.ok()) return Fail(result.status());
+
+  if (args.json) {
+    Json out = {{"test_loss", JsonNumber(result->test_loss)}};
+    if (args.iw > 0) out["iw_nll"] = JsonNumber(result->iw_nll);
+    out["images"] = result->images;
+    out["seconds"] = JsonNumber(result->seconds);
+    PrintJson(out);
+    return kExitOk;
+  }
+  std::printf("test loss  %.2f nats/image\n", result->test_loss);
+  if (args.iw > 0) std::printf("iw nll     %.2f nats/image (K = %d)\n", result->iw_nll, args.iw);
+  std::printf("images     %d\n", result->images);
+  std::printf("seconds    %.2f\n", result->seconds);
+  return kExitOk;
+}
+
+}  // namespace edgevae::cli

@@ -1,0 +1,125 @@
+// edgevae info: what a model file holds (read without trusting it), whether it loads, and what
+// this machine's CPU and SIMD dispatch are.
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "edgevae/file.h"
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "edgevae/shape.h"
+
+namespace edgevae::cli {
+namespace {
+
+// DTypeName() of a type read from an untrusted file, which may be one this build does not know.
+std::string DTypeText(DType dtype) {
+  const char* name = DTypeName(dtype);
+  if (name != nullptr && *name != '\0') return name;
+  return "unknown(" + std::to_string(static_cast<uint32_t>(dtype)) + ")";
+}
+
+std::string SimdText() {
+  const char* name = SimdTargetName();
+  return name != nullptr ? name : "unknown";
+}
+
+std::string DimsText(const std::vector<uint32_t>& dims) {
+  std::string out;
+  for (uint32_t d : dims) {
+    if (!out.empty()) out += " x ";
+    out += std::to_string(d);
+  }
+  return out.empty() ? "scalar" : out;
+}
+
+void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& metadata,
+                const Status& load, const CpuReport& cpu) {
+  const ShapeInfo sizes{info.shape_name, info.input, info.hidden, info.latent};
+  std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n", path.c_str(),
+              info.file_bytes, info.version);
+  if (info.checksum_ok) {
+    std::printf("checksum    ok (xxh64 %016" PRIx64 ")\n", info.computed_checksum);
+  } else {
+    std::printf("checksum    MISMATCH (stored %016" PRIx64 ", computed %016" PRIx64 ")\n",
+                info.stored_checksum, info.computed_checksum);
+  }
+  std::printf("loads       %s\n", load.ok() ? "yes" : "no (see the error below)");
+  std::printf("shape       %s (%d-%d-%d), %zu parameters\n", info.shape_name.c_str(), info.input,
+              info.hidden, info.latent, sizes.ParamCount());
+  std::printf("tensors     %zu\n", info.tensors.size());
+  for (const ModelFileInfo::Tensor& t : info.tensors) {
+    std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n", t.name.c_str(),
+                DTypeText(t.dtype).c_str(), DimsText(t.dims).c_str(), t.offset, t.bytes);
+  }
+  if (metadata.is_object()) {
+    std::printf("metadata\n");
+    for (const auto& [key, value] : metadata.items()) {
+      std::string text;
+      if (value.is_string()) {
+        text = value.get<std::string>();
+      } else if (value.is_number_float()) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.6g", value.get<double>());
+        text = buf;
+      } else {
+        text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+      }
+      std::printf("  %-16s %s\n", key.c_str(), text.c_str());
+    }
+  } else {
+    std::printf("metadata    (not a JSON object) %s\n", info.metadata_json.c_str());
+  }
+  if (cpu.detected) {
+    std::printf("cpu         %s (%d logical cores)\n", cpu.name.c_str(), cpu.logical_cores);
+    std::printf("features    %s\n", cpu.features.c_str());
+  } else {
+    std::printf("cpu         not detected (cpuinfo failed to initialise); %d logical cores\n",
+                cpu.logical_cores);
+  }
+  std::printf("simd        %s\n", SimdText().c_str());
+}
+
+}  // namespace
+
+int RunInfo(const InfoArgs& args) {
+  StatusOr<ModelFileInfo> info = InspectModelFile(args.model);
+  if (!info.ok()) return Fail(info.status());
+  // Loading validates what inspection only reports (checksum, shapes, finite weights); its error,
+  // if any, is printed after the report so that the checksum status is still shown.
+  StatusOr<Model> model = LoadModel(args.model);
+  const Status load = model.ok() ? Status::Ok() : model.status();
+  const CpuReport cpu = DetectCpu();
+  const Json metadata = Json::parse(info->metadata_json, nullptr, false);
+
+  if (args.json) {
+    Json tensors = Json::array();
+    for (const ModelFileInfo::Tensor& t : info->tensors) {
+      tensors.push_back({{"name", t.name}, {"dtype", DTypeText(t.dtype)}, {"dims", t.dims}});
+    }
+    PrintJson({
+        {"version", info->version},
+        {"shape", info->shape_name},
+        {"input", info->input},
+        {"hidden", info->hidden},
+        {"latent", info->latent},
+        {"tensors", tensors},
+        {"metadata", metadata.is_object() ? metadata : Json(nullptr)},
+        {"checksum_ok", info->checksum_ok},
+        {"cpu",
+         {{"name", cpu.name},
+          {"features", cpu.features},
+          {"logical_cores", cpu.logical_cores},
+          {"detected", cpu.detected}}},
+        {"simd_target", SimdText()},
+    });
+  } else {
+    PrintHuman(args.model, *info, metadata, load, cpu);
+  }
+  if (!load.ok()) return Fail(load);
+  return kExitOk;
+}
+
+}  // namespace edgevae::cli

@@ -1,0 +1,188 @@
+// edgevae train: MNIST in, a checkpoint out after every epoch.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "commands.h"
+#include "edgevae/data.h"
+#include "edgevae/eval.h"
+#include "edgevae/file.h"
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "edgevae/shape.h"
+#include "edgevae/train.h"
+#include "term.h"
+
+namespace edgevae::cli {
+namespace {
+
+// The model to train: a fresh one, or the checkpoint to resume. Returns the exit code on failure.
+std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
+  if (args->resume.empty()) {
+    StatusOr<ShapeInfo> shape = FindShape(args->shape);
+    if (!shape.ok()) {
+      *exit_code = Fail(shape.status());
+      return std::nullopt;
+    }
+    StatusOr<Model> model = Model::Create(*shape);
+    if (!model.ok()) {
+      *exit_code = Fail(model.status());
+      return std::nullopt;
+    }
+    model->InitializeLikeTorch(args->seed);
+    ModelMetadata& meta = model->metadata();
+    meta.dataset = "mnist";
+    meta.epochs = 0;
+    meta.seed = args->seed;
+    meta.batch = args->batch;
+    meta.lr = args->lr;
+    return std::move(*model);
+  }
+
+  StatusOr<Model> model = LoadModel(args->resume);
+  if (!model.ok()) {
+    *exit_code = Fail(model.status());
+    return std::nullopt;
+  }
+  const std::string shape_name(model->shape().name);
+  if (args->shape_given && args->shape != shape_name) {
+    *exit_code = Fail(kExitUsage, "--shape " + args->shape + " does not match the shape '" +
+                                      shape_name + "' of checkpoint " + args->resume +
+                                      "; leave --shape out when resuming");
+    return std::nullopt;
+  }
+  args->shape = shape_name;
+  ModelMetadata& meta = model->metadata();
+  // Settings not given on the command line continue those of the checkpoint, so that a resumed
+  // run draws the same shuffles and noise as an uninterrupted one.
+  if (!args->seed_given) args->seed = meta.seed;
+  if (!args->batch_given && meta.batch > 0) args->batch = meta.batch;
+  if (!args->lr_given && std::isfinite(meta.lr) && meta.lr > 0) args->lr = meta.lr;
+  meta.seed = args->seed;
+  meta.batch = args->batch;
+  meta.lr = args->lr;
+  return std::move(*model);
+}
+
+// Training can take hours; find out now, not after the first epoch, that --out cannot be written.
+int CheckOutputDirectory(const std::string& out) {
+  const size_t slash = out.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : out.substr(0, slash);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    const int err = errno;
+    return Fail(kExitBadInput, "cannot write --out " + out + ": directory " + dir + ": " +
+                                   std::generic_category().message(err));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunTrain(const TrainArgs& given) {
+  TrainArgs args = given;
+  std::FILE* human = HumanStream(args.json);
+
+  int exit_code = kExitOk;
+  std::optional<Model> model = PrepareModel(&args, &exit_code);
+  if (!model) return exit_code;
+  if (int code = CheckOutputDirectory(args.out); code != kExitOk) return code;
+
+  if (model->metadata().epochs >= args.epochs) {
+    // A resumed checkpoint with enough epochs: nothing to train (tools/demo.sh re-runs rely on
+    // this), but --out still names the model the run ends with.
+    std::fprintf(human, "checkpoint %s already has %d epochs (--epochs %d); nothing to train\n",
+                 args.resume.c_str(), model->metadata().epochs, args.epochs);
+    if (args.out != args.resume) {
+      model->metadata().edgevae_version = Version();
+      if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
+      std::fprintf(human, "wrote %s (%s, %d epochs)\n", args.out.c_str(), args.shape.c_str(),
+                   model->metadata().epochs);
+    }
+    if (args.json) PrintJson({{"shape", args.shape}, {"epochs", Json::array()}});
+    return kExitOk;
+  }
+
+  StatusOr<MnistData> data = LoadMnist(args.data);
+  if (!data.ok()) return Fail(data.status());
+  StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
+  if (!runtime.ok()) return Fail(runtime.status());
+
+  TrainOptions options;
+  options.batch = args.batch;
+  options.lr = args.lr;
+  options.seed = args.seed;
+  StatusOr<std::unique_ptr<Trainer>> trainer = CreateTrainer(&*model, runtime->get(), options);
+  if (!trainer.ok()) return Fail(trainer.status());
+
+  const bool live = IsTerminal(STDERR_FILENO);
+  ProgressReporter progress(stderr, live, live ? TerminalColumns(STDERR_FILENO) : 0);
+  Json epochs_json = Json::array();
+
+  while (model->metadata().epochs < args.epochs) {
+    const int epoch = model->metadata().epochs + 1;
+    StatusOr<EpochResult> result = (*trainer)->TrainEpoch(data->train, [&](const BatchProgress& p) {
+      ProgressState state;
+      state.phase = "train";
+      state.epoch = p.epoch;
+      state.epochs = args.epochs;
+      state.done = p.batch;
+      state.total = p.batches;
+      state.loss = p.loss;
+      state.items_per_s = p.images_per_s;
+      state.seconds = p.seconds;
+      progress.Update(state, NowSeconds());
+    });
+    if (!result.ok()) {
+      progress.Clear();
+      return Fail(result.status());
+    }
+
+    EvalOptions eval_options;
+    eval_options.seed = args.seed;
+    const double test_start = NowSeconds();
+    StatusOr<EvalResult> test =
+        Evaluate(*model, runtime->get(), data->test, eval_options, [&](int done, int total) {
+          ProgressState state;
+          state.phase = "test";
+          state.epoch = epoch;
+          state.epochs = args.epochs;
+          state.done = done;
+          state.total = total;
+          state.loss = std::nan("");
+          const double now = NowSeconds();
+          state.seconds = now - test_start;
+          state.items_per_s = state.seconds > 0 ? done / state.seconds : 0;
+          progress.Update(state, now);
+        });
+    progress.Clear();
+    if (!test.ok()) return Fail(test.status());
+
+    model->metadata().test_loss = test->test_loss;
+    model->metadata().edgevae_version = Version();
+    if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
+
+    std::fprintf(human, "epoch %d  train %.2f  test %.2f  %.2f s\n", result->epoch,
+                 result->train_loss, test->test_loss, result->seconds);
+    std::fflush(human);
+    epochs_json.push_back({{"epoch", result->epoch},
+                           {"train_loss", JsonNumber(result->train_loss)},
+                           {"test_loss", JsonNumber(test->test_loss)},
+                           {"seconds", JsonNumber(result->seconds)}});
+  }
+  std::fprintf(human, "wrote %s (%s, %d epochs)\n", args.out.c_str(), args.shape.c_str(),
+               model->metadata().epochs);
+
+  if (args.json) PrintJson({{"shape", args.shape}, {"epochs", epochs_json}});
+  return kExitOk;
+}
+
+}  // namespace edgevae::cli

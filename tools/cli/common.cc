@@ -1,0 +1,41 @@
+// Helpers shared by the subcommands: error lines, JSON output, the clock.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "commands.h"
+
+namespace edgevae::cli {
+
+int Fail(int exit_code, std::string_view message) {
+  std::string line(message);
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (line.empty()) line = "unknown error";
+  std::fflush(stdout);  // keep the order of anything already printed
+  std::fprintf(stderr, "edgevae: error: %s\n", line.c_str());
+  return exit_code;
+}
+
+int Fail(const Status& status) { return Fail(kExitBadInput, status.message()); }
+
+Json JsonNumber(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return v;
+}
+
+void PrintJson(const Json& object) {
+  const std::string text = object.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::fprintf(stdout, "%s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace edgevae::cli

@@ -1,0 +1,223 @@
+// edgevae: the command-line shell over the library. This file owns the argument parser (CLI11):
+// names, defaults, ranges and help. Values the parser rejects are usage errors (exit 2); what the
+// library rejects is bad input (exit 1). Either way stderr gets exactly one line.
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "edgevae/model.h"
+#include "edgevae/shape.h"
+
+namespace edgevae::cli {
+namespace {
+
+constexpr int kMaxImages = 65536;
+constexpr int kMaxThreads = 4096;
+
+// A finite number > 0 (CLI::PositiveNumber lets NaN through).
+const CLI::Validator kPositiveFinite(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0) {
+        return "expected a finite number > 0, got '" + text + "'";
+      }
+      return "";
+    },
+    "POSITIVE");
+
+// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 20 ||
+          text.find_first_not_of("0123456789") != std::string::npos ||
+          (text.size() == 20 && text > "18446744073709551615")) {
+        return "expected an integer from 0 to 18446744073709551615, got '" + text + "'";
+      }
+      return "";
+    },
+    "UINT64");
+
+std::vector<std::string> ShapeNames() {
+  std::vector<std::string> names;
+  for (const ShapeInfo& s : CompiledShapes()) names.emplace_back(s.name);
+  return names;
+}
+
+void AddThreads(CLI::App* cmd, int* threads) {
+  cmd->add_option("--threads", *threads, "Worker threads; 0 = one per logical core")
+      ->check(CLI::Range(0, kMaxThreads))
+      ->capture_default_str();
+}
+
+// --preview / --no-preview; the flags exclude each other.
+struct PreviewFlags {
+  bool force = false;
+  bool suppress = false;
+  Preview mode() const {
+    return suppress ? Preview::kSuppress : force ? Preview::kForce : Preview::kAuto;
+  }
+};
+
+void AddPreview(CLI::App* cmd, PreviewFlags* flags) {
+  CLI::Option* force =
+      cmd->add_flag("--preview", flags->force,
+                    "Print a half-block preview on stdout even when it is not a terminal");
+  CLI::Option* suppress = cmd->add_flag("--no-preview", flags->suppress, "Never print the preview");
+  force->excludes(suppress);
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app("Train, evaluate and sample a variational autoencoder on MNIST (XNNPACK + Highway).",
+               "edgevae");
+  app.set_version_flag("--version", std::string(Version()));
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 success, 1 bad input (a file or value the library rejects), 2 bad usage.\n"
+      "Run 'edgevae <command> --help' for the options of a command.");
+
+  // train
+  TrainArgs train;
+  CLI::App* train_cmd = app.add_subcommand(
+      "train", "Train a VAE on MNIST; the model (with its optimizer state) is saved every epoch");
+  train_cmd->add_option("--data", train.data, "Directory with the four MNIST IDX files")
+      ->capture_default_str();
+  CLI::Option* shape_opt = train_cmd->add_option("--shape", train.shape, "Model shape")
+                               ->check(CLI::IsMember(ShapeNames()))
+                               ->capture_default_str();
+  train_cmd->add_option("--epochs", train.epochs, "Total epochs to reach (counting resumed ones)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  CLI::Option* batch_opt = train_cmd->add_option("--batch", train.batch, "Minibatch size")
+                               ->check(CLI::Range(1, 1 << 20))
+                               ->capture_default_str();
+  CLI::Option* lr_opt = train_cmd->add_option("--lr", train.lr, "Adam learning rate")
+                            ->check(kPositiveFinite)
+                            ->capture_default_str();
+  CLI::Option* seed_opt = train_cmd->add_option("--seed", train.seed, "Seed of every random draw")
+                              ->check(kUnsigned64)
+                              ->capture_default_str();
+  AddThreads(train_cmd, &train.threads);
+  train_cmd->add_option("--out", train.out, "Model file to write (rewritten after every epoch)")
+      ->required();
+  train_cmd->add_option("--resume", train.resume,
+                        "Checkpoint to continue; flags not given take its seed, batch and lr");
+  train_cmd->add_flag("--json", train.json,
+                      "Print one JSON object on stdout at the end; progress goes to stderr");
+
+  // eval
+  EvalArgs eval;
+  CLI::App* eval_cmd =
+      app.add_subcommand("eval", "Test loss (and importance-weighted NLL) on the MNIST test set");
+  eval_cmd->add_option("--model", eval.model, "Model file")->required();
+  eval_cmd->add_option("--data", eval.data, "Directory with the four MNIST IDX files")
+      ->capture_default_str();
+  eval_cmd->add_option("--iw", eval.iw, "Also estimate -log p(x) with K importance samples")
+      ->check(CLI::Range(1, 1000000));
+  eval_cmd->add_option("--seed", eval.seed, "Seed of the evaluation noise")
+      ->check(kUnsigned64)
+      ->capture_default_str();
+  AddThreads(eval_cmd, &eval.threads);
+  eval_cmd->add_flag("--json", eval.json, "Print one JSON object on stdout");
+
+  // sample
+  SampleArgs sample;
+  PreviewFlags sample_preview;
+  CLI::App* sample_cmd =
+      app.add_subcommand("sample", "Decode z ~ N(0, I) into a PNG grid of generated digits");
+  sample_cmd->add_option("--model", sample.model, "Model file")->required();
+  sample_cmd->add_option("-n,--count", sample.n, "Number of images")
+      ->check(CLI::Range(1, kMaxImages))
+      ->capture_default_str();
+  sample_cmd->add_option("--seed", sample.seed, "Seed of the latent draws")
+      ->check(kUnsigned64)
+      ->capture_default_str();
+  sample_cmd->add_option("--out", sample.out, "PNG file to write")->required();
+  AddThreads(sample_cmd, &sample.threads);
+  AddPreview(sample_cmd, &sample_preview);
+
+  // reconstruct
+  ReconstructArgs recon;
+  PreviewFlags recon_preview;
+  CLI::App* recon_cmd = app.add_subcommand(
+      "reconstruct", "The first n test images beside their reconstructions, as a PNG grid");
+  recon_cmd->add_option("--model", recon.model, "Model file")->required();
+  recon_cmd->add_option("--data", recon.data, "Directory with the four MNIST IDX files")
+      ->capture_default_str();
+  recon_cmd->add_option("-n,--count", recon.n, "Number of test images")
+      ->check(CLI::Range(1, kMaxImages))
+      ->capture_default_str();
+  recon_cmd->add_option("--out", recon.out, "PNG file to write")->required();
+  AddThreads(recon_cmd, &recon.threads);
+  AddPreview(recon_cmd, &recon_preview);
+
+  // info
+  InfoArgs info;
+  CLI::App* info_cmd = app.add_subcommand(
+      "info", "What a model file holds, whether it loads, and this machine's CPU and SIMD target");
+  info_cmd->add_option("--model", info.model, "Model file")->required();
+  info_cmd->add_flag("--json", info.json, "Print one JSON object on stdout");
+
+  // CLI11 reports a mistyped command as a missing one; name it instead.
+  const auto is_command = [&](const std::string& name) {
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == name) return true;
+    }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    return Fail(kExitUsage, "unknown command '" + std::string(argv[1]) +
+                                "'; commands: train, eval, sample, reconstruct, info (see "
+                                "'edgevae --help')");
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" with exit code 0.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::string hint = "edgevae --help";
+    for (const CLI::App* sub : app.get_subcommands())
+      hint = "edgevae " + sub->get_name() + " --help";
+    return Fail(kExitUsage, std::string(e.what()) + " (see '" + hint + "')");
+  }
+
+  if (train_cmd->parsed()) {
+    train.shape_given = shape_opt->count() > 0;
+    train.batch_given = batch_opt->count() > 0;
+    train.lr_given = lr_opt->count() > 0;
+    train.seed_given = seed_opt->count() > 0;
+    return RunTrain(train);
+  }
+  if (eval_cmd->parsed()) return RunEval(eval);
+  if (sample_cmd->parsed()) {
+    sample.preview = sample_preview.mode();
+    return RunSample(sample);
+  }
+  if (recon_cmd->parsed()) {
+    recon.preview = recon_preview.mode();
+    return RunReconstruct(recon);
+  }
+  if (info_cmd->parsed()) return RunInfo(info);
+  return Fail(kExitUsage, "no command given (see 'edgevae --help')");
+}
+
+}  // namespace
+}  // namespace edgevae::cli
+
+int main(int argc, char** argv) {
+  // The library reports failures as Status; exceptions can only come from the parser (handled in
+  // Main), JSON or allocation.
+  try {
+    return edgevae::cli::Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    return edgevae::cli::Fail(edgevae::cli::kExitBadInput, "out of memory");
+  } catch (const std::exception& e) {
+    return edgevae::cli::Fail(edgevae::cli::kExitBadInput, e.what());
+  }
+}
