@@ -37,6 +37,11 @@ PackedGemm& PackedGemm::operator=(PackedGemm&& other) noexcept {
 StatusOr<PackedGemm> PackedGemm::Create(size_t n, size_t k, const float* b, BLayout layout,
                                         const float* bias, float out_min, float out_max,
                                         size_t lda, size_t ldc) {
+  if (lda < k || ldc < n) {
+    return InvalidArgument("GEMM strides too short: lda " + std::to_string(lda) + " < k " +
+                           std::to_string(k) + " or ldc " + std::to_string(ldc) + " < n " +
+                           std::to_string(n));
+  }
   PackedGemm g;
   g.n_ = n;
   g.k_ = k;

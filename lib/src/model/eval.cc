@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <chrono>
 #include <cmath>
 #include <vector>
@@ -32,6 +34,57 @@ void ToFloatRows(const uint8_t* pixels, size_t n, size_t in, float* out, pthread
   ParallelTiles(pool, n, 32, [&](size_t b, size_t e) {
     simd::U8ToF32(pixels + b * in, out + b * in, (e - b) * in);
   });
+}
+
+// -log p(x) estimates for images [first, last) into nll[i], on the calling thread only.
+Status ImportanceWeightedRange(const Model& model, const ImageSet& data, uint64_t seed,
+                               size_t k_total, size_t first, size_t last, double* nll,
+                               const std::function<void(size_t)>& advance) {
+  if (first >= last) return Status::Ok();
+  const size_t in = model.shape().input, lat = model.shape().latent;
+  const size_t rows = std::min(k_total, kIwChunk);
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
+  AlignedBuffer<float> x(in), mv(2 * lat), eps(rows * lat), z(rows * lat), sd(rows * lat),
+      logits(rows * in);
+  if (logits.empty()) return Internal("out of memory (importance-sampling buffers)");
+  std::vector<double> log_w(k_total);
+  size_t reported = first;
+  for (size_t img = first; img < last; ++img) {
+    simd::U8ToF32(data.image(static_cast<int>(img)), x.data(), in);
+    EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), 1, mv.data(), nullptr));
+    const float* mu = mv.data();
+    const float* logvar = mv.data() + lat;
+    float sum_logvar = 0;
+    for (size_t j = 0; j < lat; ++j) sum_logvar += logvar[j];
+    for (size_t k0 = 0, chunk = 0; k0 < k_total; k0 += kIwChunk, ++chunk) {
+      const size_t kn = std::min(kIwChunk, k_total - k0);
+      FillNormal(RngStream(seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(img),
+                                          static_cast<uint32_t>(1 + chunk))),
+                 0, eps.data(), kn * lat);
+      // log p(z) - log q(z|x) = -|z|^2/2 + |eps|^2/2 + sum(logvar)/2 (the 2 pi terms cancel).
+      for (size_t k = 0; k < kn; ++k) {
+        float* zk = z.data() + k * lat;
+        const float* ek = eps.data() + k * lat;
+        simd::ReparamForward(mu, logvar, ek, zk, sd.data() + k * lat, lat);
+        log_w[k0 + k] = 0.5 * (static_cast<double>(simd::SumSquares(ek, lat)) -
+                               simd::SumSquares(zk, lat) + sum_logvar);
+      }
+      EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), kn, logits.data(), nullptr));
+      for (size_t k = 0; k < kn; ++k) {
+        log_w[k0 + k] -= simd::BceWithLogits(logits.data() + k * in, x.data(), in);
+      }
+    }
+    // log (1/K) sum_k w_k, stably.
+    const double m = *std::max_element(log_w.begin(), log_w.end());
+    double s = 0;
+    for (double lw : log_w) s += std::exp(lw - m);
+    nll[img] = -(m + std::log(s) - std::log(static_cast<double>(k_total)));
+    if (img % 16 == 15 || img + 1 == last) {
+      advance(img + 1 - reported);
+      reported = img + 1;
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -81,51 +134,35 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   result.images = static_cast<int>(count);
   result.test_loss = total / static_cast<double>(count);
 
-  // ---- importance-weighted NLL: K samples from q(z|x) per image.
+  // ---- importance-weighted NLL: K samples from q(z|x) per image. Each thread takes its own
+  // images with its own operators (single-threaded GEMMs of up to kIwChunk rows): the per-image
+  // work between the products (noise, reparameterisation, logsumexp) is serial, and splitting
+  // one image across threads left a core mostly idle. Noise is keyed by image, and each image's
+  // result has its own slot, so the split does not change the result.
   if (k_total > 0) {
-    std::vector<double> log_w(k_total);
+    const size_t workers = std::min<size_t>(static_cast<size_t>(runtime->threads()), count);
+    std::vector<double> nll(count);
+    std::vector<Status> status(workers);
+    std::atomic<size_t> done{0};
+    int reported = 0;  // written by worker 0 only, read after the join
+    ParallelTiles(pool, workers, 1, [&](size_t wb, size_t we) {
+      for (size_t w = wb; w < we; ++w) {
+        status[w] = ImportanceWeightedRange(model, data, options.seed, k_total,
+                                            count * w / workers, count * (w + 1) / workers,
+                                            nll.data(), [&](size_t images) {
+                                              const size_t d = done += images;
+                                              if (progress && w == 0) {
+                                                reported = static_cast<int>(count + d);
+                                                progress(reported, total_work);
+                                              }
+                                            });
+      }
+    });
+    for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
     double nll_total = 0;
-    for (size_t img = 0; img < count; ++img) {
-      simd::U8ToF32(data.image(static_cast<int>(img)), x.data(), in);
-      EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), 1, mv.data(), pool));
-      const float* mu = mv.data();
-      const float* logvar = mv.data() + lat;
-      float sum_logvar = 0;
-      for (size_t j = 0; j < lat; ++j) sum_logvar += logvar[j];
-      for (size_t k0 = 0, chunk = 0; k0 < k_total; k0 += kIwChunk, ++chunk) {
-        const size_t kn = std::min(kIwChunk, k_total - k0);
-        FillNormal(RngStream(options.seed,
-                             StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(img),
-                                      static_cast<uint32_t>(1 + chunk))),
-                   0, eps.data(), kn * lat);
-        // log p(z) - log q(z|x) = -|z|^2/2 + |eps|^2/2 + sum(logvar)/2 (the 2 pi terms cancel).
-        ParallelTiles(pool, kn, 64, [&](size_t b, size_t e) {
-          for (size_t k = b; k < e; ++k) {
-            float* zk = z.data() + k * lat;
-            const float* ek = eps.data() + k * lat;
-            simd::ReparamForward(mu, logvar, ek, zk, sd.data() + k * lat, lat);
-            per_row[k] = 0.5 * (static_cast<double>(simd::SumSquares(ek, lat)) -
-                                simd::SumSquares(zk, lat) + sum_logvar);
-          }
-        });
-        EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), kn, logits.data(), pool));
-        ParallelTiles(pool, kn, 16, [&](size_t b, size_t e) {
-          for (size_t k = b; k < e; ++k) {
-            log_w[k0 + k] =
-                per_row[k] - simd::BceWithLogits(logits.data() + k * in, x.data(), in);
-          }
-        });
-      }
-      // log (1/K) sum_k w_k, stably.
-      const double m = *std::max_element(log_w.begin(), log_w.end());
-      double s = 0;
-      for (double lw : log_w) s += std::exp(lw - m);
-      nll_total -= m + std::log(s) - std::log(static_cast<double>(k_total));
-      if (progress && (img % 64 == 63 || img + 1 == count)) {
-        progress(static_cast<int>(count + img + 1), total_work);
-      }
-    }
+    for (double v : nll) nll_total += v;
     result.iw_nll = nll_total / static_cast<double>(count);
+    if (progress && reported < total_work) progress(total_work, total_work);
   }
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
@@ -29,17 +30,21 @@ HWY_INLINE void ForEachVector(D d, size_t n, const Body& body) {
   if (i < n) body(i, hn::FirstN(d, n - i), false);
 }
 
+// The tail goes through a stack buffer: Highway 1.0's MaskedLoad wants an aligned pointer and
+// reads the whole vector (SSE4, NEON), and its NEON BlendedStore rewrites the lanes past n.
 template <class D, class M>
 HWY_INLINE hn::Vec<D> Load(D d, M m, bool full, const hn::TFromD<D>* p) {
-  return full ? hn::LoadU(d, p) : hn::MaskedLoad(m, d, p);
+  if (full) return hn::LoadU(d, p);
+  HWY_ALIGN hn::TFromD<D> buf[hn::MaxLanes(d)] = {};
+  std::memcpy(buf, p, hn::CountTrue(d, m) * sizeof(*p));
+  return hn::Load(d, buf);
 }
 template <class D, class M>
 HWY_INLINE void Store(D d, M m, bool full, hn::Vec<D> v, hn::TFromD<D>* p) {
-  if (full) {
-    hn::StoreU(v, d, p);
-  } else {
-    hn::BlendedStore(v, m, d, p);
-  }
+  if (full) return hn::StoreU(v, d, p);
+  HWY_ALIGN hn::TFromD<D> buf[hn::MaxLanes(d)];
+  hn::Store(v, d, buf);
+  std::memcpy(p, buf, hn::CountTrue(d, m) * sizeof(*p));
 }
 
 // e = exp(-|l|); softplus(l) = max(l, 0) + log1p(e); sigmoid(l) = (l >= 0 ? 1 : e) / (1 + e).
