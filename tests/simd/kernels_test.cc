@@ -735,6 +735,48 @@ TEST(Kernels, AllFinite) {
   });
 }
 
+// Transpose against the obvious loop, bit for bit, on every target: odd sizes (ragged 4 x 4
+// blocks and 16 x 16 tiles), padded leading dimensions whose source padding holds NaN, and
+// destination padding and a tail that must stay untouched.
+TEST(Kernels, TransposeMatchesNaiveLoop) {
+  constexpr size_t kDims[] = {0, 1, 3, 4, 7, 15, 16, 17, 19, 23, 33, 64, 129};
+  constexpr uint32_t kGuard = 0x7fc5a5a5u;  // a NaN payload no kernel produces
+  ForEachTarget([&] {
+    uint32_t state = 77;
+    for (size_t rows : kDims) {
+      for (size_t cols : kDims) {
+        for (size_t pad_in : {0, 3}) {
+          for (size_t pad_out : {0, 5}) {
+            const size_t ld_in = cols + pad_in, ld_out = rows + pad_out;
+            SCOPED_TRACE(::testing::Message() << rows << " x " << cols << " ld_in " << ld_in
+                                              << " ld_out " << ld_out);
+            std::vector<float> in(rows * ld_in + 1, std::numeric_limits<float>::quiet_NaN());
+            for (size_t r = 0; r < rows; ++r) {
+              for (size_t c = 0; c < cols; ++c) {
+                state = state * 1664525u + 1013904223u;
+                in[r * ld_in + c] = static_cast<float>(state >> 8) * 0x1p-24f - 0.5f;
+              }
+            }
+            std::vector<float> out(cols * ld_out + 7, std::bit_cast<float>(kGuard));
+            Transpose(in.data(), rows, cols, ld_in, out.data(), ld_out);
+            for (size_t idx = 0; idx < out.size(); ++idx) {
+              const size_t c = ld_out == 0 ? cols : idx / ld_out;
+              const size_t r = ld_out == 0 ? 0 : idx % ld_out;
+              if (c < cols && r < rows) {
+                ASSERT_EQ(std::bit_cast<uint32_t>(out[idx]),
+                          std::bit_cast<uint32_t>(in[r * ld_in + c]))
+                    << "out[" << c << "][" << r << "]";
+              } else {
+                ASSERT_EQ(std::bit_cast<uint32_t>(out[idx]), kGuard) << "padding written at " << idx;
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 TEST(Kernels, TargetNameIsTheBestSupportedTarget) {
   const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
   ASSERT_FALSE(targets.empty());

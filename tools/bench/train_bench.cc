@@ -88,7 +88,7 @@ void BM_Transpose(benchmark::State& state) {
   AlignedBuffer<float> in(rows * cols), out(rows * cols);
   for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i);
   for (auto _ : state) {
-    gemm::Transpose(in.data(), rows, cols, cols, out.data(), rows);
+    simd::Transpose(in.data(), rows, cols, cols, out.data(), rows);
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * rows * cols);

@@ -1,4 +1,5 @@
 // edgevae train: MNIST in, a checkpoint out after every epoch.
+#include <algorithm>
 #include <unistd.h>
 
 #include <cerrno>
@@ -129,6 +130,7 @@ int RunTrain(const TrainArgs& given) {
 
   while (model->metadata().epochs < args.epochs) {
     const int epoch = model->metadata().epochs + 1;
+    (*trainer)->EnableProfile(args.profile);  // resets the counters
     StatusOr<EpochResult> result = (*trainer)->TrainEpoch(data->train, [&](const BatchProgress& p) {
       ProgressState state;
       state.phase = "train";
@@ -172,11 +174,31 @@ int RunTrain(const TrainArgs& given) {
 
     std::fprintf(human, "epoch %d  train %.2f  test %.2f  %.2f s\n", result->epoch,
                  result->train_loss, test->test_loss, result->seconds);
+    Json epoch_json = {{"epoch", result->epoch},
+                       {"train_loss", JsonNumber(result->train_loss)},
+                       {"test_loss", JsonNumber(test->test_loss)},
+                       {"seconds", JsonNumber(result->seconds)}};
+    if (args.profile) {
+      const StepProfile& p = (*trainer)->profile();
+      const double flops = TrainingFlopsPerImage(model->shape()) * data->train.count;
+      const double total = std::max(result->seconds, 1e-9);
+      auto share = [total](double s) { return 100.0 * s / total; };
+      std::fprintf(human,
+                   "  profile: GEMM %.3f s (%.0f%%, %.1f GFLOP/s over %.1f GFLOP), packing %.3f s "
+                   "(%.0f%%), element-wise %.3f s (%.0f%%), optimizer %.3f s (%.0f%%), rest "
+                   "%.3f s (%.0f%%); %.1f GFLOP/s overall\n",
+                   p.gemm_s, share(p.gemm_s), flops * 1e-9 / std::max(p.gemm_s, 1e-9),
+                   flops * 1e-9, p.pack_s, share(p.pack_s), p.elementwise_s,
+                   share(p.elementwise_s), p.optimizer_s, share(p.optimizer_s),
+                   total - p.gemm_s - p.pack_s - p.elementwise_s - p.optimizer_s,
+                   share(total - p.gemm_s - p.pack_s - p.elementwise_s - p.optimizer_s),
+                   flops * 1e-9 / total);
+      epoch_json["profile"] = {{"gemm_s", p.gemm_s},       {"pack_s", p.pack_s},
+                               {"elementwise_s", p.elementwise_s},
+                               {"optimizer_s", p.optimizer_s}, {"gflop", flops * 1e-9}};
+    }
     std::fflush(human);
-    epochs_json.push_back({{"epoch", result->epoch},
-                           {"train_loss", JsonNumber(result->train_loss)},
-                           {"test_loss", JsonNumber(test->test_loss)},
-                           {"seconds", JsonNumber(result->seconds)}});
+    epochs_json.push_back(std::move(epoch_json));
   }
   std::fprintf(human, "wrote %s (%s, %d epochs)\n", args.out.c_str(), args.shape.c_str(),
                model->metadata().epochs);

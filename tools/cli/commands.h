@@ -51,6 +51,7 @@ struct TrainArgs {
   std::string out;
   std::string resume;
   bool json = false;
+  bool profile = false;  // per-epoch time breakdown (GEMMs, packing, element-wise, optimizer)
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
 };

@@ -108,6 +108,9 @@ int Main(int argc, char** argv) {
       ->required();
   train_cmd->add_option("--resume", train.resume,
                         "Checkpoint to continue; flags not given take its seed, batch and lr");
+  train_cmd->add_flag("--profile", train.profile,
+                      "Print where each epoch's training time went (GEMMs, packing, element-wise "
+                      "kernels, optimizer, rest) and the GEMM rate");
   train_cmd->add_flag("--json", train.json,
                       "Print one JSON object on stdout at the end; progress goes to stderr");
 

@@ -47,6 +47,10 @@ struct StepProfile {
   int64_t steps = 0;
 };
 
+// Floating-point operations of the matrix products that train one image (forward, input
+// gradients except the input's own, weight gradients): 2 * multiply-adds.
+double TrainingFlopsPerImage(const ShapeInfo& shape);
+
 class Trainer {
  public:
   virtual ~Trainer() = default;

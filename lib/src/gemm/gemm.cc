@@ -2,7 +2,6 @@
 
 #include <xnnpack.h>
 
-#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -72,21 +71,6 @@ Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayou
   EVAE_ASSIGN_OR_RETURN(PackedGemm g, PackedGemm::Create(n, k, b, layout, nullptr, -kInf, kInf,
                                                          /*lda=*/k, /*ldc=*/n));
   return g.Run(m, a, c, pool);
-}
-
-void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out,
-               size_t ld_out) {
-  // 16 x 16 tiles: one tile's source rows and destination rows both stay in L1.
-  constexpr size_t kTile = 16;
-  for (size_t r0 = 0; r0 < rows; r0 += kTile) {
-    const size_t r1 = std::min(rows, r0 + kTile);
-    for (size_t c0 = 0; c0 < cols; c0 += kTile) {
-      const size_t c1 = std::min(cols, c0 + kTile);
-      for (size_t c = c0; c < c1; ++c) {
-        for (size_t r = r0; r < r1; ++r) out[c * ld_out + r] = in[r * ld_in + c];
-      }
-    }
-  }
 }
 
 }  // namespace edgevae::gemm

@@ -57,10 +57,6 @@ class PackedGemm {
 Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
             float* c, pthreadpool_t pool);
 
-// Plain blocked transpose: out[c][r] = in[r][c] for an r x c matrix (leading dims ld_in, ld_out).
-void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out,
-               size_t ld_out);
-
 }  // namespace edgevae::gemm
 
 #endif  // EDGEVAE_GEMM_GEMM_H_

@@ -8,11 +8,12 @@
 //
 //   forward     H1^T = W1 . X^T      MV^T = W2 . H1^T     H3^T = W3 . Z^T     L^T = W4 . H3^T
 //   input grads dH3^T = W4^T . dL^T  dZ^T = W3^T . dH3^T  dH1^T = W2^T . dMV^T
-//   weight grads dW4 = dL^T . H3     dW3 = dH3^T . Z      dW2 = dMV^T . H1    dW1 = dH1^T . X
+//   weight grads dW4 = dL^T . H3     dW3 = dH3^T . Z      dW2^T = H1^T . dMV  dW1 = dH1^T . X
 //
 // The left factor is XNNPACK's streamed input (weights, or a gradient, row-major), the right one
 // the packed operand (an activation, given [k][n] or [n][k]); the outputs land feature-major or,
-// for weight gradients, directly in PyTorch's [out][in] layout inside the flat gradient array.
+// for weight gradients, directly in PyTorch's [out][in] layout inside the flat gradient array
+// (dW2 is computed transposed so that it packs the 40-row dMV rather than the 400-row H1).
 // The three input-gradient products need W^T as a streamed input: a blocked transpose of W4 (one
 // read and one write of 1.25 MB) is cheaper than letting XNNPACK pack it. Biases, ReLU, the loss
 // and the reparameterisation are per-row Highway kernels over contiguous batch rows.
@@ -60,6 +61,7 @@ class TrainerImpl final : public Trainer {
     w4t_.Resize(kHid * kIn);
     w3t_.Resize(kLat * kHid);
     w2t_.Resize(kHid * 2 * kLat);
+    dw2t_.Resize(kHid * 2 * kLat);
     grad_.Resize(model->param_floats());
     row_loss_.resize(kIn);
   }
@@ -269,7 +271,7 @@ class TrainerImpl final : public Trainer {
 
     // X^T, and the noise for this step.
     const auto t0 = Clock::now();
-    gemm::Transpose(xrows_.data(), n, kIn, kIn, xt_.data(), n);
+    simd::Transpose(xrows_.data(), n, kIn, kIn, xt_.data(), n);
     FillNormal(RngStream(opt_.seed, StreamId(RngPurpose::kTrainNoise, static_cast<uint32_t>(epoch),
                                              static_cast<uint32_t>(step))),
                0, eps_.data(), kLat * n);
@@ -277,7 +279,7 @@ class TrainerImpl final : public Trainer {
 
     // ---- forward. Each activation is packed twice at once: as [k][n] for the next layer and as
     // [n][k] for its layer's weight gradient (kept until the backward pass reaches it).
-    gemm::PackedGemm dw1, dw2, dw3, dw4;
+    gemm::PackedGemm dw1, dw2, dw3, dw4;  // dw2 packs dMV^T, the others the layer's input
     {
       const PackSpec a{n, kIn, xt_.data(), BLayout::kKN}, b{kIn, n, xt_.data(), BLayout::kNK};
       EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw1));
@@ -285,8 +287,8 @@ class TrainerImpl final : public Trainer {
     EVAE_RETURN_IF_ERROR(Run(fwd, kHid, w + p.w1, h1t_.data()));
     Rows(kHid, [&](size_t r) { simd::BiasRelu(h1t_.data() + r * n, w[p.b1 + r], n); });
     {
-      const PackSpec a{n, kHid, h1t_.data(), BLayout::kKN}, b{kHid, n, h1t_.data(), BLayout::kNK};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw2));
+      const PackSpec a{n, kHid, h1t_.data(), BLayout::kKN};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, nullptr, nullptr));
     }
     EVAE_RETURN_IF_ERROR(Run(fwd, 2 * kLat, w + p.w2, mvt_.data()));
     const float* mu = mvt_.data();
@@ -321,9 +323,9 @@ class TrainerImpl final : public Trainer {
       // The input-gradient products stream W^T; transpose the weights while dL^T is packed.
       const PackSpec a{n, kIn, lt_.data(), BLayout::kKN};
       EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, nullptr, nullptr, [&] {
-        gemm::Transpose(w + p.w4, kIn, kHid, kHid, w4t_.data(), kIn);
-        gemm::Transpose(w + p.w3, kHid, kLat, kLat, w3t_.data(), kHid);
-        gemm::Transpose(w + p.w2, 2 * kLat, kHid, kHid, w2t_.data(), 2 * kLat);
+        simd::Transpose(w + p.w4, kIn, kHid, kHid, w4t_.data(), kIn);
+        simd::Transpose(w + p.w3, kHid, kLat, kLat, w3t_.data(), kHid);
+        simd::Transpose(w + p.w2, 2 * kLat, kHid, kHid, w2t_.data(), 2 * kLat);
       }));
     }
     EVAE_RETURN_IF_ERROR(Run(igrad, kHid, w4t_.data(), dh3t_.data()));
@@ -344,11 +346,15 @@ class TrainerImpl final : public Trainer {
                             &g[p.b2 + kLat + r]);
     }
     if (profiling_) profile_.elementwise_s += Since(t3);
-    EVAE_RETURN_IF_ERROR(Run(dw2, 2 * kLat, dmvt_.data(), g + p.w2));
     {
+      // dW2^T = H1^T . dMV packs dMV^T (2*latent x n) rather than H1 (hidden x n); the result is
+      // transposed into place below.
       const PackSpec a{n, 2 * kLat, dmvt_.data(), BLayout::kKN};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, nullptr, nullptr));
+      const PackSpec b{2 * kLat, n, dmvt_.data(), BLayout::kNK};
+      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, &b, &dw2));
     }
+    EVAE_RETURN_IF_ERROR(Run(dw2, kHid, h1t_.data(), dw2t_.data()));
+    simd::Transpose(dw2t_.data(), kHid, 2 * kLat, 2 * kLat, g + p.w2, kHid);
     EVAE_RETURN_IF_ERROR(Run(igrad, kHid, w2t_.data(), dh1t_.data()));
     Rows(kHid, [&](size_t r) {
       g[p.b1 + r] = simd::ReluBackward(dh1t_.data() + r * n, h1t_.data() + r * n, n);
@@ -370,13 +376,20 @@ class TrainerImpl final : public Trainer {
   size_t b_;
   AlignedBuffer<float> xrows_, xt_, h1t_, mvt_, eps_, zt_, std_, h3t_, lt_, dh3t_, dzt_, dmvt_,
       dh1t_;
-  AlignedBuffer<float> w4t_, w3t_, w2t_, grad_;
+  AlignedBuffer<float> w4t_, w3t_, w2t_, dw2t_, grad_;
   std::vector<float> row_loss_;
   bool profiling_ = false;
   StepProfile profile_;
 };
 
 }  // namespace
+
+double TrainingFlopsPerImage(const ShapeInfo& shape) {
+  const double in = shape.input, hid = shape.hidden, lat = shape.latent;
+  const double forward = in * hid + hid * 2 * lat + lat * hid + hid * in;  // = weight gradients
+  const double input_grads = hid * in + lat * hid + 2 * lat * hid;
+  return 2 * (2 * forward + input_grads);
+}
 
 StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                                                  const TrainOptions& options) {

@@ -7,6 +7,7 @@
 #define EDGEVAE_SIMD_KERNELS_INL_H_
 #endif
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -252,6 +253,43 @@ HWY_NOINLINE float SumSquares(const float* HWY_RESTRICT x, size_t n) {
     acc = hn::MulAdd(v, v, acc);
   });
   return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE void Transpose(const float* HWY_RESTRICT in, size_t rows, size_t cols, size_t ld_in,
+                            float* HWY_RESTRICT out, size_t ld_out) {
+  // 16 x 16 tiles (source and destination rows of a tile stay in L1), each made of 4 x 4 blocks
+  // transposed in registers; the ragged edges of a tile are copied one element at a time.
+  constexpr size_t kTile = 16;
+  for (size_t r0 = 0; r0 < rows; r0 += kTile) {
+    const size_t r1 = std::min(rows, r0 + kTile);
+    for (size_t c0 = 0; c0 < cols; c0 += kTile) {
+      const size_t c1 = std::min(cols, c0 + kTile);
+      size_t rb = r0, cb = c0;  // ends of the part covered by whole 4 x 4 blocks
+#if HWY_TARGET != HWY_SCALAR
+      const hn::Full128<float> d;
+      rb = r0 + (r1 - r0) / 4 * 4;
+      cb = c0 + (c1 - c0) / 4 * 4;
+      for (size_t r = r0; r < rb; r += 4) {
+        for (size_t c = c0; c < cb; c += 4) {
+          const float* src = in + r * ld_in + c;
+          const auto a = hn::LoadU(d, src), b = hn::LoadU(d, src + ld_in);
+          const auto e = hn::LoadU(d, src + 2 * ld_in), f = hn::LoadU(d, src + 3 * ld_in);
+          const auto ab_lo = hn::InterleaveLower(d, a, b), ab_hi = hn::InterleaveUpper(d, a, b);
+          const auto ef_lo = hn::InterleaveLower(d, e, f), ef_hi = hn::InterleaveUpper(d, e, f);
+          float* dst = out + c * ld_out + r;
+          hn::StoreU(hn::ConcatLowerLower(d, ef_lo, ab_lo), d, dst);
+          hn::StoreU(hn::ConcatUpperUpper(d, ef_lo, ab_lo), d, dst + ld_out);
+          hn::StoreU(hn::ConcatLowerLower(d, ef_hi, ab_hi), d, dst + 2 * ld_out);
+          hn::StoreU(hn::ConcatUpperUpper(d, ef_hi, ab_hi), d, dst + 3 * ld_out);
+        }
+      }
+#endif
+      for (size_t r = r0; r < r1; ++r) {
+        // Rows below the blocks: every column; rows beside them: the columns right of them.
+        for (size_t c = r < rb ? cb : c0; c < c1; ++c) out[c * ld_out + r] = in[r * ld_in + c];
+      }
+    }
+  }
 }
 
 HWY_NOINLINE bool AllFinite(const float* HWY_RESTRICT x, size_t n) {

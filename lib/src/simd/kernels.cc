@@ -25,6 +25,7 @@ HWY_EXPORT(AdamUpdate);
 HWY_EXPORT(BoxMuller);
 HWY_EXPORT(SumSquares);
 HWY_EXPORT(AllFinite);
+HWY_EXPORT(Transpose);
 HWY_EXPORT(Target);
 
 namespace simd {
@@ -62,6 +63,9 @@ void BoxMuller(const uint32_t* bits, float* out, size_t chunks) {
   HWY_DYNAMIC_DISPATCH(BoxMuller)(bits, out, chunks);
 }
 float SumSquares(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(SumSquares)(x, n); }
+void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out, size_t ld_out) {
+  HWY_DYNAMIC_DISPATCH(Transpose)(in, rows, cols, ld_in, out, ld_out);
+}
 bool AllFinite(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(AllFinite)(x, n); }
 const char* TargetName() { return hwy::TargetName(HWY_DYNAMIC_DISPATCH(Target)()); }
 

@@ -63,6 +63,10 @@ void BoxMuller(const uint32_t* bits, float* out, size_t chunks);
 // Sum of squares.
 float SumSquares(const float* x, size_t n);
 
+// out[c][r] = in[r][c] for a rows x cols matrix with leading dimensions ld_in and ld_out; the
+// padding between rows of `out` is left untouched.
+void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out, size_t ld_out);
+
 // True if no element is inf or NaN.
 bool AllFinite(const float* x, size_t n);
 
