@@ -4,23 +4,27 @@
 // training every operand changes every step, so each of the 11 GEMMs of a step creates an
 // operator. Packing costs a pass over the packed operand, so we pack the smaller one: the batch's
 // activations (<= 128 x 784) rather than the weights (up to 784 x 400). Keeping activations
-// feature-major ([features][batch], written "^T" below) makes that work for every product:
+// feature-major ([features][batch], written "^T" below) makes that work for the big products:
 //
-//   forward     H1^T = W1 . X^T      MV^T = W2 . H1^T     H3^T = W3 . Z^T     L^T = W4 . H3^T
-//   input grads dH3^T = W4^T . dL^T  dZ^T = W3^T . dH3^T  dH1^T = W2^T . dMV^T
+//   forward      H1^T = W1 . X^T     MV = H1 . W2^T       H3^T = W3 . Z^T     L^T = W4 . H3^T
+//   input grads  dH3^T = W4^T . dL^T dZ = dH3 . W3        dH1^T = W2^T . dMV^T
 //   weight grads dW4 = dL^T . H3     dW3 = dH3^T . Z      dW2^T = H1^T . dMV  dW1 = dH1^T . X
 //
-// The left factor is XNNPACK's streamed input (weights, or a gradient, row-major), the right one
-// the packed operand (an activation, given [k][n] or [n][k]); the outputs land feature-major or,
-// for weight gradients, directly in PyTorch's [out][in] layout inside the flat gradient array
-// (dW2 is computed transposed so that it packs the 40-row dMV rather than the 400-row H1).
-// The three input-gradient products need W^T as a streamed input: a blocked transpose of W4 (one
-// read and one write of 1.25 MB) is cheaper than letting XNNPACK pack it. Biases, ReLU, the loss
-// and the reparameterisation are per-row Highway kernels over contiguous batch rows.
+// The left factor is XNNPACK's streamed input (row-major), the right one the packed operand; the
+// outputs land feature-major or, for weight gradients, directly in PyTorch's [out][in] layout
+// inside the flat gradient array. Where the packed activation would be far larger than the
+// weight (fc2 and dZ: 400 x 128 against 40 x 400 and 400 x 20) the product runs batch-major on
+// the packed weight instead, with cheap transposes of the 400-wide activation around it; dW2 is
+// computed transposed so that it packs the 40-row dMV rather than the 400-row H1. The other
+// input-gradient products stream W^T: a transpose of W4 (one read and one write of 1.25 MB) is
+// cheaper than letting XNNPACK pack it. Packings that do not depend on each other run
+// concurrently (XNNPACK packs on one thread). Biases, ReLU, the loss and the reparameterisation
+// are per-row Highway kernels over contiguous batch rows.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -59,7 +63,8 @@ class TrainerImpl final : public Trainer {
     dmvt_.Resize(2 * kLat * b_);
     dh1t_.Resize(kHid * b_);
     w4t_.Resize(kHid * kIn);
-    w3t_.Resize(kLat * kHid);
+    rows_hid_.Resize(b_ * kHid);
+    rows_small_.Resize(b_ * 2 * kLat);
     w2t_.Resize(kHid * 2 * kLat);
     dw2t_.Resize(kHid * 2 * kLat);
     grad_.Resize(model->param_floats());
@@ -211,33 +216,38 @@ class TrainerImpl final : public Trainer {
     return gemm::PackedGemm::Create(s.n, s.k, s.b, s.layout, nullptr, -kInf, kInf, s.k, s.n);
   }
 
-  // Packs two operators at once, one per thread: XNNPACK packs on the calling thread only, so
-  // with two threads a lone create leaves a core idle. `other` (may be empty) runs beside `b`'s
-  // packing when there is no second operator to pack.
-  Status PackTwo(const PackSpec& a, gemm::PackedGemm* op_a, const PackSpec* b,
-                 gemm::PackedGemm* op_b, const std::function<void()>& other = {}) {
+  // Packs operators concurrently, spread over the threads: XNNPACK packs on the calling thread
+  // only, so a lone create leaves the other cores idle. `other` (may be empty) runs as one more
+  // task beside the packing.
+  struct PackJob {
+    PackSpec spec;
+    gemm::PackedGemm* op;
+  };
+  Status PackAll(std::initializer_list<PackJob> jobs, const std::function<void()>& other = {}) {
     const auto t0 = Clock::now();
-    Status st[2];
+    const std::vector<PackJob> list(jobs);
+    std::vector<Status> status(list.size());
+    const size_t tasks = list.size() + (other ? 1 : 0);
     auto task = [&](size_t i) {
-      if (i == 0) {
-        auto r = Pack(a);
-        if (r.ok()) *op_a = std::move(r).value(); else st[0] = r.status();
-      } else if (b != nullptr) {
-        auto r = Pack(*b);
-        if (r.ok()) *op_b = std::move(r).value(); else st[1] = r.status();
-      } else if (other) {
+      if (i == list.size()) {
         other();
+        return;
+      }
+      auto r = Pack(list[i].spec);
+      if (r.ok()) {
+        *list[i].op = std::move(r).value();
+      } else {
+        status[i] = r.status();
       }
     };
-    if (rt_->pool() == nullptr) {
-      task(0);
-      task(1);
+    if (rt_->pool() == nullptr || tasks == 1) {
+      for (size_t i = 0; i < tasks; ++i) task(i);
     } else {
-      pthreadpool_parallelize_1d(rt_->pool(), task, 2, /*flags=*/0);
+      pthreadpool_parallelize_1d(rt_->pool(), task, tasks, /*flags=*/0);
     }
     if (profiling_) profile_.pack_s += Since(t0);
-    EVAE_RETURN_IF_ERROR(st[0]);
-    return st[1];
+    for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
+    return Status::Ok();
   }
 
   // C[m][n] = A[m][k] . B^T on a packed operator.
@@ -267,7 +277,6 @@ class TrainerImpl final : public Trainer {
     const auto t_start = Clock::now();
     const double pack_before = profile_.pack_s, gemm_before = profile_.gemm_s,
                  elem_before = profile_.elementwise_s;
-    gemm::PackedGemm fwd, igrad;  // the forward and input-gradient operators in use
 
     // X^T, and the noise for this step.
     const auto t0 = Clock::now();
@@ -277,37 +286,42 @@ class TrainerImpl final : public Trainer {
                0, eps_.data(), kLat * n);
     if (profiling_) profile_.elementwise_s += Since(t0);
 
-    // ---- forward. Each activation is packed twice at once: as [k][n] for the next layer and as
-    // [n][k] for its layer's weight gradient (kept until the backward pass reaches it).
-    gemm::PackedGemm dw1, dw2, dw3, dw4;  // dw2 packs dMV^T, the others the layer's input
-    {
-      const PackSpec a{n, kIn, xt_.data(), BLayout::kKN}, b{kIn, n, xt_.data(), BLayout::kNK};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw1));
-    }
-    EVAE_RETURN_IF_ERROR(Run(fwd, kHid, w + p.w1, h1t_.data()));
+    // ---- operators on this step's weights and on X, packed together: X as [k][n] for fc1 and as
+    // [n][k] for dW1, W2 for fc2 and W3 for dZ (batch-major products: a 40- or 20-column weight
+    // packs in a fraction of the time of the 400-row activation it would otherwise be), and
+    // meanwhile the transposes of W4 and W2 that the input-gradient products stream.
+    gemm::PackedGemm fc1, fc2, dz, dw1, dw2, dw3, dw4;
+    EVAE_RETURN_IF_ERROR(PackAll({{{n, kIn, xt_.data(), BLayout::kKN}, &fc1},
+                                  {{kLat, kHid, w + p.w3, BLayout::kKN}, &dz},
+                                  {{2 * kLat, kHid, w + p.w2, BLayout::kNK}, &fc2},
+                                  {{kIn, n, xt_.data(), BLayout::kNK}, &dw1}},
+                                 [&] {
+                                   simd::Transpose(w + p.w4, kIn, kHid, kHid, w4t_.data(), kIn);
+                                   simd::Transpose(w + p.w2, 2 * kLat, kHid, kHid, w2t_.data(),
+                                                   2 * kLat);
+                                 }));
+
+    // ---- forward. fc3's and fc4's inputs are packed twice at once: as [k][n] for the next layer
+    // and as [n][k] for the layer's weight gradient (kept until the backward pass reaches it).
+    EVAE_RETURN_IF_ERROR(Run(fc1, kHid, w + p.w1, h1t_.data()));
     Rows(kHid, [&](size_t r) { simd::BiasRelu(h1t_.data() + r * n, w[p.b1 + r], n); });
-    {
-      const PackSpec a{n, kHid, h1t_.data(), BLayout::kKN};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, nullptr, nullptr));
-    }
-    EVAE_RETURN_IF_ERROR(Run(fwd, 2 * kLat, w + p.w2, mvt_.data()));
+    simd::Transpose(h1t_.data(), kHid, n, n, rows_hid_.data(), kHid);  // H1, batch-major
+    EVAE_RETURN_IF_ERROR(Run(fc2, n, rows_hid_.data(), rows_small_.data()));
+    const auto t1 = Clock::now();
+    simd::Transpose(rows_small_.data(), n, 2 * kLat, 2 * kLat, mvt_.data(), n);
     const float* mu = mvt_.data();
     const float* logvar = mvt_.data() + kLat * n;
-    const auto t1 = Clock::now();
     for (size_t r = 0; r < 2 * kLat; ++r) simd::AddBias(mvt_.data() + r * n, w[p.b2 + r], n);
     const double kl =
         simd::ReparamForward(mu, logvar, eps_.data(), zt_.data(), std_.data(), kLat * n);
     if (profiling_) profile_.elementwise_s += Since(t1);
-    {
-      const PackSpec a{n, kLat, zt_.data(), BLayout::kKN}, b{kLat, n, zt_.data(), BLayout::kNK};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw3));
-    }
+    gemm::PackedGemm fwd;
+    EVAE_RETURN_IF_ERROR(PackAll({{{n, kLat, zt_.data(), BLayout::kKN}, &fwd},
+                                  {{kLat, n, zt_.data(), BLayout::kNK}, &dw3}}));
     EVAE_RETURN_IF_ERROR(Run(fwd, kHid, w + p.w3, h3t_.data()));
     Rows(kHid, [&](size_t r) { simd::BiasRelu(h3t_.data() + r * n, w[p.b3 + r], n); });
-    {
-      const PackSpec a{n, kHid, h3t_.data(), BLayout::kKN}, b{kHid, n, h3t_.data(), BLayout::kNK};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &fwd, &b, &dw4));
-    }
+    EVAE_RETURN_IF_ERROR(PackAll({{{n, kHid, h3t_.data(), BLayout::kKN}, &fwd},
+                                  {{kHid, n, h3t_.data(), BLayout::kNK}, &dw4}}));
     EVAE_RETURN_IF_ERROR(Run(fwd, kIn, w + p.w4, lt_.data()));
     // Loss and dL = sigmoid(logits) - x, in place; bias gradient per pixel row.
     Rows(kIn, [&](size_t r) {
@@ -319,26 +333,17 @@ class TrainerImpl final : public Trainer {
 
     // ---- backward
     EVAE_RETURN_IF_ERROR(Run(dw4, kIn, lt_.data(), g + p.w4));
-    {
-      // The input-gradient products stream W^T; transpose the weights while dL^T is packed.
-      const PackSpec a{n, kIn, lt_.data(), BLayout::kKN};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, nullptr, nullptr, [&] {
-        simd::Transpose(w + p.w4, kIn, kHid, kHid, w4t_.data(), kIn);
-        simd::Transpose(w + p.w3, kHid, kLat, kLat, w3t_.data(), kHid);
-        simd::Transpose(w + p.w2, 2 * kLat, kHid, kHid, w2t_.data(), 2 * kLat);
-      }));
-    }
+    gemm::PackedGemm igrad;
+    EVAE_RETURN_IF_ERROR(PackAll({{{n, kIn, lt_.data(), BLayout::kKN}, &igrad}}));
     EVAE_RETURN_IF_ERROR(Run(igrad, kHid, w4t_.data(), dh3t_.data()));
     Rows(kHid, [&](size_t r) {
       g[p.b3 + r] = simd::ReluBackward(dh3t_.data() + r * n, h3t_.data() + r * n, n);
     });
     EVAE_RETURN_IF_ERROR(Run(dw3, kHid, dh3t_.data(), g + p.w3));
-    {
-      const PackSpec a{n, kHid, dh3t_.data(), BLayout::kKN};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, nullptr, nullptr));
-    }
-    EVAE_RETURN_IF_ERROR(Run(igrad, kLat, w3t_.data(), dzt_.data()));
+    simd::Transpose(dh3t_.data(), kHid, n, n, rows_hid_.data(), kHid);  // dH3, batch-major
+    EVAE_RETURN_IF_ERROR(Run(dz, n, rows_hid_.data(), rows_small_.data()));
     const auto t3 = Clock::now();
+    simd::Transpose(rows_small_.data(), n, kLat, kLat, dzt_.data(), n);
     for (size_t r = 0; r < kLat; ++r) {
       const size_t o = r * n;
       simd::ReparamBackward(dzt_.data() + o, mu + o, logvar + o, eps_.data() + o, std_.data() + o,
@@ -346,13 +351,10 @@ class TrainerImpl final : public Trainer {
                             &g[p.b2 + kLat + r]);
     }
     if (profiling_) profile_.elementwise_s += Since(t3);
-    {
-      // dW2^T = H1^T . dMV packs dMV^T (2*latent x n) rather than H1 (hidden x n); the result is
-      // transposed into place below.
-      const PackSpec a{n, 2 * kLat, dmvt_.data(), BLayout::kKN};
-      const PackSpec b{2 * kLat, n, dmvt_.data(), BLayout::kNK};
-      EVAE_RETURN_IF_ERROR(PackTwo(a, &igrad, &b, &dw2));
-    }
+    // dW2^T = H1^T . dMV packs dMV^T (2*latent x n) rather than H1 (hidden x n); the result is
+    // transposed into place below.
+    EVAE_RETURN_IF_ERROR(PackAll({{{n, 2 * kLat, dmvt_.data(), BLayout::kKN}, &igrad},
+                                  {{2 * kLat, n, dmvt_.data(), BLayout::kNK}, &dw2}}));
     EVAE_RETURN_IF_ERROR(Run(dw2, kHid, h1t_.data(), dw2t_.data()));
     simd::Transpose(dw2t_.data(), kHid, 2 * kLat, 2 * kLat, g + p.w2, kHid);
     EVAE_RETURN_IF_ERROR(Run(igrad, kHid, w2t_.data(), dh1t_.data()));
@@ -376,7 +378,8 @@ class TrainerImpl final : public Trainer {
   size_t b_;
   AlignedBuffer<float> xrows_, xt_, h1t_, mvt_, eps_, zt_, std_, h3t_, lt_, dh3t_, dzt_, dmvt_,
       dh1t_;
-  AlignedBuffer<float> w4t_, w3t_, w2t_, dw2t_, grad_;
+  AlignedBuffer<float> rows_hid_, rows_small_;  // batch-major scratch: H1 or dH3; MV or dZ
+  AlignedBuffer<float> w4t_, w2t_, dw2t_, grad_;
   std::vector<float> row_loss_;
   bool profiling_ = false;
   StepProfile profile_;
