@@ -8,18 +8,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
-#include <limits>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "edgevae/data.h"
 #include "edgevae/status.h"
+#include "io/file_util.h"
 
 namespace edgevae {
 namespace {
@@ -27,8 +27,6 @@ namespace {
 constexpr uint8_t kTypeU8 = 0x08;
 constexpr size_t kMaxDims = 4;
 constexpr size_t kMaxHeaderBytes = 4 + 4 * kMaxDims;
-
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 std::string Hex2(uint8_t b) {
   char buf[5];
@@ -143,76 +141,10 @@ StatusOr<Header> ParseHeader(const uint8_t* data, uint64_t file_size, const std:
   return h;
 }
 
-// Reads exactly `n` bytes unless the file ends first; returns the count read, or -1 with errno.
-ssize_t ReadFully(int fd, uint8_t* out, size_t n) {
-  size_t done = 0;
-  while (done < n) {
-    const ssize_t r = ::read(fd, out + done, n - done);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    if (r == 0) break;
-    done += static_cast<size_t>(r);
-  }
-  return static_cast<ssize_t>(done);
-}
-
-bool WriteFully(int fd, const uint8_t* data, size_t n) {
-  size_t done = 0;
-  while (done < n) {
-    const ssize_t w = ::write(fd, data + done, n - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    done += static_cast<size_t>(w);
-  }
-  return true;
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  // Closes now and reports close's own error (which can be a deferred write error).
-  int Close() {
-    const int r = ::close(fd_);
-    fd_ = -1;
-    return r;
-  }
-
- private:
-  int fd_;
-};
-
-// Reads a file of unknown length (a pipe, a device) to its end.
-Status ReadAll(int fd, const std::string& path, std::vector<uint8_t>* out) {
-  uint8_t buf[1 << 16];
-  for (;;) {
-    const ssize_t r = ReadFully(fd, buf, sizeof(buf));
-    if (r < 0) return IoError(path + ": read failed: " + ErrnoText(errno));
-    out->insert(out->end(), buf, buf + r);
-    if (static_cast<size_t>(r) < sizeof(buf)) return Status::Ok();
-  }
-}
-
 std::string JoinPath(const std::string& dir, const std::string& file) {
   if (dir.empty()) return file;
   if (dir.back() == '/') return dir + file;
   return dir + "/" + file;
-}
-
-std::string DirName(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace
@@ -226,14 +158,14 @@ StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string&
 }
 
 StatusOr<IdxArray> ReadIdx(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return IoError(path + ": cannot open: " + ErrnoText(errno));
+  io::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return IoError(path + ": cannot open: " + io::ErrnoText(errno));
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return IoError(path + ": cannot stat: " + ErrnoText(errno));
+  if (::fstat(fd.get(), &st) != 0) return IoError(path + ": cannot stat: " + io::ErrnoText(errno));
   if (S_ISDIR(st.st_mode)) return IoError(path + ": is a directory, expected an IDX file");
   if (!S_ISREG(st.st_mode)) {
     std::vector<uint8_t> bytes;
-    EVAE_RETURN_IF_ERROR(ReadAll(fd.get(), path, &bytes));
+    EVAE_RETURN_IF_ERROR(io::ReadToEnd(fd.get(), path, &bytes));
     return ParseIdx(bytes.data(), bytes.size(), path);
   }
 
@@ -242,22 +174,21 @@ StatusOr<IdxArray> ReadIdx(const std::string& path) {
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   uint8_t prefix[kMaxHeaderBytes] = {};
   const size_t want = file_size < kMaxHeaderBytes ? file_size : kMaxHeaderBytes;
-  const ssize_t got = ReadFully(fd.get(), prefix, want);
-  if (got < 0) return IoError(path + ": read failed: " + ErrnoText(errno));
-  if (static_cast<size_t>(got) != want) {
+  EVAE_ASSIGN_OR_RETURN(const size_t got, io::ReadFully(fd.get(), path, prefix, want));
+  if (got != want) {
     return DataError(path + ": file shrank while reading: expected " + std::to_string(want) +
                      " header bytes, read " + std::to_string(got));
   }
   EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(prefix, file_size, path));
   if (::lseek(fd.get(), static_cast<off_t>(h.header_bytes), SEEK_SET) < 0) {
-    return IoError(path + ": seek failed: " + ErrnoText(errno));
+    return IoError(path + ": seek failed: " + io::ErrnoText(errno));
   }
   IdxArray array;
   array.dims = std::move(h.dims);
   array.values.resize(h.data_bytes);
-  const ssize_t n = ReadFully(fd.get(), array.values.data(), h.data_bytes);
-  if (n < 0) return IoError(path + ": read failed: " + ErrnoText(errno));
-  if (static_cast<size_t>(n) != h.data_bytes) {
+  EVAE_ASSIGN_OR_RETURN(const size_t n, io::ReadFully(fd.get(), path, array.values.data(),
+                                                      h.data_bytes, h.header_bytes));
+  if (n != h.data_bytes) {
     return DataError(path + ": file shrank while reading: expected " +
                      std::to_string(h.data_bytes) + " data bytes, read " + std::to_string(n));
   }
@@ -283,41 +214,13 @@ Status WriteIdx(const std::string& path, const IdxArray& array) {
                            std::to_string(count) + " values, found " +
                            std::to_string(array.values.size()));
   }
-  uint8_t header[kMaxHeaderBytes] = {0, 0, kTypeU8, static_cast<uint8_t>(ndims)};
-  for (size_t i = 0; i < ndims; ++i) StoreBigEndian32(array.dims[i], header + 4 + 4 * i);
   const size_t header_bytes = 4 + 4 * ndims;
-
-  // Temp file beside the target so that rename() is atomic; the target keeps its old contents
-  // until the new ones are complete and on disk.
-  std::string tmp = path + ".tmp.XXXXXX";
-  Fd fd(::mkstemp(tmp.data()));
-  if (fd.get() < 0) {
-    return IoError(path + ": cannot create temp file " + tmp + ": " + ErrnoText(errno));
-  }
-  auto fail = [&](const std::string& what, int err) {
-    ::unlink(tmp.c_str());
-    return IoError(path + ": " + what + " " + tmp + ": " + ErrnoText(err));
-  };
-  if (::fchmod(fd.get(), 0644) != 0) return fail("cannot chmod", errno);
-  if (!WriteFully(fd.get(), header, header_bytes) ||
-      !WriteFully(fd.get(), array.values.data(), array.values.size())) {
-    return fail("cannot write", errno);
-  }
-  if (::fsync(fd.get()) != 0) return fail("cannot fsync", errno);
-  if (fd.Close() != 0) return fail("cannot close", errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return IoError(path + ": cannot rename " + tmp + " to it: " + ErrnoText(err));
-  }
-  // Make the rename itself durable. Some file systems refuse fsync on a directory; the data is
-  // already safe then, so that is not an error.
-  const int dir_fd = ::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    (void)::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return Status::Ok();
+  std::vector<uint8_t> bytes(header_bytes + count);
+  bytes[2] = kTypeU8;
+  bytes[3] = static_cast<uint8_t>(ndims);
+  for (size_t i = 0; i < ndims; ++i) StoreBigEndian32(array.dims[i], bytes.data() + 4 + 4 * i);
+  std::copy(array.values.begin(), array.values.end(), bytes.begin() + header_bytes);
+  return io::WriteFileAtomic(path, bytes);
 }
 
 StatusOr<ImageSet> LoadImageSet(const std::string& images_path, const std::string& labels_path) {

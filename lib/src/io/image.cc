@@ -2,23 +2,17 @@
 //
 // The PNG is encoded in memory with libpng's simplified API (png_image_write_to_memory), which
 // handles libpng's longjmp error path internally: no setjmp frame sits above C++ objects here, so
-// nothing is skipped by a longjmp. The bytes then go to disk with plain POSIX calls so that the
-// write is atomic (temp file beside the target, fsync, rename) and a failure removes the temp file.
+// nothing is skipped by a longjmp. The bytes then go to disk atomically (io::WriteFileAtomic).
 #include "edgevae/image.h"
 
-#include <fcntl.h>
 #include <png.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <limits>
 #include <string>
-#include <system_error>
 #include <vector>
+
+#include "io/file_util.h"
 
 namespace edgevae {
 namespace {
@@ -28,36 +22,12 @@ namespace {
 constexpr int64_t kMaxSide = int64_t{1} << 20;
 constexpr int64_t kMaxPixels = int64_t{1} << 30;
 
-std::string ErrnoText(int err) { return std::generic_category().message(err); }
-
 // Maps [0, 1] to 0..255 by rounding to nearest (0.5/255 steps land on the upper value). Values
 // outside are clamped, +inf to 255 and -inf to 0; the caller has rejected NaN.
 uint8_t ToByte(float v) {
   if (!(v > 0.0f)) return 0;
   if (!(v < 1.0f)) return 255;
   return static_cast<uint8_t>(v * 255.0f + 0.5f);
-}
-
-// Writes all of [data, data + size) to fd, retrying short writes and EINTR.
-bool WriteAll(int fd, const uint8_t* data, size_t size, int* err) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      *err = errno;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace
@@ -155,48 +125,7 @@ Status WritePng(const std::string& path, const GreyImage& image) {
   png_image_free(&png);
   encoded.resize(encoded_size);
 
-  std::string temp = path + ".tmp.XXXXXX";
-  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    return IoError("WritePng: cannot create a temporary file beside '" + path +
-                   "': " + ErrnoText(err));
-  }
-  auto fail = [&](const char* what, int err) {
-    ::unlink(temp.c_str());
-    return IoError("WritePng: " + std::string(what) + " '" + temp + "' (for '" + path +
-                   "'): " + ErrnoText(err));
-  };
-  // mkstemp creates the file 0600; an image is not a secret.
-  if (::fchmod(fd, 0644) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return fail("cannot set the mode of", err);
-  }
-  int err = 0;
-  if (!WriteAll(fd, encoded.data(), encoded.size(), &err)) {
-    ::close(fd);
-    return fail("cannot write", err);
-  }
-  if (::fsync(fd) != 0) {
-    err = errno;
-    ::close(fd);
-    return fail("cannot fsync", err);
-  }
-  if (::close(fd) != 0) return fail("cannot close", errno);
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(temp.c_str());
-    return IoError("WritePng: cannot rename '" + temp + "' to '" + path + "': " + ErrnoText(err));
-  }
-  // Make the rename itself durable; a directory that cannot be opened or synced (some file
-  // systems refuse) does not undo a write that has already succeeded.
-  const int dir_fd = ::open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return Status::Ok();
+  return io::WriteFileAtomic(path, encoded);
 }
 
 }  // namespace edgevae

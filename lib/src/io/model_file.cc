@@ -7,11 +7,9 @@
 // every tensor 64-byte aligned so that a reader that wants a zero-copy mapping can have one.
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cinttypes>
@@ -21,12 +19,13 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 #include "edgevae/buffer.h"
 #include "edgevae/file.h"
+#include "io/file_util.h"
 
 namespace edgevae {
 namespace {
@@ -114,8 +113,6 @@ uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to; }
 
 // --- Message helpers ----------------------------------------------------------------------------
 
-std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
-
 std::string Hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
@@ -176,27 +173,6 @@ bool Within(uint64_t offset, uint64_t bytes, uint64_t size) {
 
 // --- Files --------------------------------------------------------------------------------------
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and reports close()'s error (deferred write errors surface here on some file
-  // systems).
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
 // The whole file in one 64-byte-aligned buffer.
 struct FileBytes {
   AlignedBuffer<uint8_t> data;
@@ -204,10 +180,10 @@ struct FileBytes {
 };
 
 Status ReadWholeFile(const std::string& path, FileBytes* out) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return IoError(path + ": cannot open: " + ErrnoText(errno));
+  io::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return IoError(path + ": cannot open: " + io::ErrnoText(errno));
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return IoError(path + ": cannot stat: " + ErrnoText(errno));
+  if (::fstat(fd.get(), &st) != 0) return IoError(path + ": cannot stat: " + io::ErrnoText(errno));
   if (S_ISDIR(st.st_mode)) return IoError(path + ": is a directory, not a model file");
   if (!S_ISREG(st.st_mode)) return IoError(path + ": not a regular file");
   const uint64_t want = static_cast<uint64_t>(st.st_size);
@@ -218,70 +194,9 @@ Status ReadWholeFile(const std::string& path, FileBytes* out) {
   if (want != 0 && out->data.empty()) {
     return Internal(path + ": out of memory allocating " + std::to_string(want) + " bytes");
   }
-  uint64_t got = 0;
-  while (got < want) {
-    const ssize_t r = ::read(fd.get(), out->data.data() + got, want - got);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return IoError(path + ": read failed at offset " + std::to_string(got) + ": " +
-                     ErrnoText(errno));
-    }
-    if (r == 0) break;  // shrank since fstat: validation reports it as truncated
-    got += static_cast<uint64_t>(r);
-  }
-  out->size = got;
-  return Status::Ok();
-}
-
-// The directory holding `path`, for fsync after a rename.
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// Temp file beside the target (same file system, so rename is atomic), then fsync, rename over
-// the target, fsync the directory so the rename itself is durable.
-Status WriteFileAtomically(const std::string& path, const uint8_t* data, uint64_t size) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (fd.get() < 0) {
-    return IoError(path + ": cannot create temporary file " + tmp + ": " + ErrnoText(errno));
-  }
-  const auto fail = [&](std::string what, int err) {
-    if (fd.get() >= 0) fd.Close();
-    ::unlink(tmp.c_str());
-    return IoError(path + ": " + what + ": " + ErrnoText(err));
-  };
-  uint64_t done = 0;
-  while (done < size) {
-    const ssize_t w = ::write(fd.get(), data + done, size - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return fail("writing " + tmp + " failed at offset " + std::to_string(done), errno);
-    }
-    done += static_cast<uint64_t>(w);
-  }
-  if (::fsync(fd.get()) != 0) return fail("fsync of " + tmp + " failed", errno);
-  if (fd.Close() != 0) return fail("closing " + tmp + " failed", errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename " + tmp + " over it", errno);
-  }
-  // The new file is in place; what remains is making the directory entry durable.
-  const std::string dir = DirectoryOf(path);
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.get() < 0) {
-    return IoError(path + ": written, but cannot open directory " + dir +
-                   " to fsync it: " + ErrnoText(errno));
-  }
-  // EINVAL: the file system does not support syncing directories; nothing more can be done.
-  if (::fsync(dir_fd.get()) != 0 && errno != EINVAL) {
-    return IoError(path + ": written, but fsync of directory " + dir +
-                   " failed: " + ErrnoText(errno));
-  }
+  // A file that shrank since fstat reads short: validation reports it as truncated.
+  EVAE_ASSIGN_OR_RETURN(out->size,
+                        io::ReadFully(fd.get(), path, out->data.data(), static_cast<size_t>(want)));
   return Status::Ok();
 }
 
@@ -798,7 +713,7 @@ Status SaveModel(const std::string& path, const Model& model) {
   std::memcpy(p + metadata_offset, metadata.data(), metadata.size());
   PutU64(p + kOffChecksum, XXH64(p + kChecksummedFrom, file_bytes - kChecksummedFrom, 0));
 
-  return WriteFileAtomically(path, p, file_bytes);
+  return io::WriteFileAtomic(path, std::span<const uint8_t>(p, file_bytes));
 }
 
 }  // namespace edgevae

@@ -1,0 +1,58 @@
+// POSIX file plumbing shared by the readers and writers in lib/src/io: one fd owner, one errno
+// text, one read loop, one atomic write. Shared by lib/src only. Messages are one line and start
+// with the path, like every other Status the library returns.
+#ifndef EDGEVAE_IO_FILE_UTIL_H_
+#define EDGEVAE_IO_FILE_UTIL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgevae/status.h"
+
+namespace edgevae::io {
+
+// Owns a file descriptor (or -1) and closes it on destruction.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Closes now and returns close()'s result: a deferred write error can surface only here. The
+  // descriptor is released either way (retrying close() after EINTR could close someone else's).
+  int Close();
+
+ private:
+  int fd_;
+};
+
+// The OS's text for an errno value, e.g. "No such file or directory".
+std::string ErrnoText(int err);
+
+// Reads `n` bytes into `out` unless the file ends first, retrying EINTR and short reads. Returns
+// the count read (less than `n` only at end of file). `offset` is where the read starts in the
+// file, used only so that an error names the offset that failed.
+StatusOr<size_t> ReadFully(int fd, const std::string& path, uint8_t* out, size_t n,
+                           uint64_t offset = 0);
+
+// Appends everything up to end of file to `out`: for files whose length fstat cannot tell (a
+// pipe, a device).
+Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out);
+
+// Replaces `path` with `bytes` so that a reader sees the old file or the whole new one, never a
+// part: a temp file beside the target (path + ".tmp.XXXXXX", same file system so rename() is
+// atomic), mode 0644, write, fsync, rename over the target, fsync the directory. On any failure
+// before the rename the temp file is removed and an existing target is untouched. A failure to
+// sync the directory after the rename is reported ("written, but ...") except EINVAL, which
+// means the file system cannot sync directories at all.
+Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> bytes);
+
+}  // namespace edgevae::io
+
+#endif  // EDGEVAE_IO_FILE_UTIL_H_
