@@ -232,7 +232,7 @@ void PngSize(const std::string& path, int* width, int* height) {
 // --- Usage: help, bad flags, missing flags, bad values -------------------------------------------
 
 TEST(CliUsageTest, HelpOfEveryCommandExitsZero) {
-  for (const std::string cmd : {"", "train", "eval", "sample", "reconstruct", "info"}) {
+  for (const std::string cmd : {"", "train", "eval", "sample", "reconstruct", "info", "bench"}) {
     std::vector<std::string> args;
     if (!cmd.empty()) args.push_back(cmd);
     args.push_back("--help");
@@ -246,7 +246,7 @@ TEST(CliUsageTest, HelpOfEveryCommandExitsZero) {
   }
   // The top-level help lists every command.
   const CliResult top = RunCli({"--help"});
-  for (const char* cmd : {"train", "eval", "sample", "reconstruct", "info"}) {
+  for (const char* cmd : {"train", "eval", "sample", "reconstruct", "info", "bench"}) {
     EXPECT_NE(top.out.find(cmd), std::string::npos) << cmd;
   }
 }
@@ -620,6 +620,42 @@ TEST(CliReconstructTest, PairsInputsAndReconstructions) {
 // --- The terminal renderer -----------------------------------------------------------------------
 
 using cli::ColorMode;
+
+TEST(CliBenchTest, JsonFieldsForEveryOp) {
+  TempDir dir;
+  const std::string path = dir / "model.evae";
+  SaveTestModel(path);
+  for (const char* op : {"encode", "decode", "reconstruct", "sample"}) {
+    SCOPED_TRACE(op);
+    const CliResult r = RunCli({"bench", "--model", path, "--op", op, "--batch", "3", "--threads",
+                                "1", "--warmup", "1", "--runs", "5", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+    const json j = ParseStdoutJson(r);
+    EXPECT_EQ(j.value("op", ""), op);
+    EXPECT_EQ(j.value("batch", 0), 3);
+    EXPECT_EQ(j.value("threads", 0), 1);
+    EXPECT_EQ(j.value("dtype", ""), "f32");
+    const double min_us = j.value("min_us", -1.0), median_us = j.value("median_us", -1.0),
+                 max_us = j.value("max_us", -1.0);
+    EXPECT_GT(min_us, 0);
+    EXPECT_LE(min_us, median_us);
+    EXPECT_LE(median_us, max_us);
+    EXPECT_NEAR(j.value("images_per_s", 0.0), 3 * 1e6 / median_us, 1e-6 * 3e6 / median_us);
+    EXPECT_GT(j.value("peak_rss_kb", 0), 0);
+    EXPECT_TRUE(j["cpu"].is_string());
+    EXPECT_TRUE(j["simd_target"].is_string());
+  }
+}
+
+TEST(CliBenchTest, BadArgumentsAndFiles) {
+  TempDir dir;
+  const std::string path = dir / "model.evae";
+  SaveTestModel(path);
+  ExpectOneLineError(RunCli({"bench", "--model", path, "--op", "train"}), 2);
+  ExpectOneLineError(RunCli({"bench", "--model", path, "--batch", "0"}), 2);
+  ExpectOneLineError(RunCli({"bench", "--model", path, "--runs", "0"}), 2);
+  ExpectOneLineError(RunCli({"bench", "--model", dir / "missing.evae"}), 1);
+}
 
 TEST(TermTest, ColorModeFromEnvironmentValues) {
   EXPECT_EQ(cli::ColorModeFor(nullptr, nullptr, nullptr), ColorMode::kAscii);

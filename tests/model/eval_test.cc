@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "edgevae/data.h"
+#include "edgevae/engine.h"
 #include "edgevae/eval.h"
 #include "edgevae/model.h"
 #include "edgevae/rng.h"
@@ -63,7 +64,16 @@ class EvalTest : public ::testing::Test {
       return;
     }
     auto r = (*trainer)->TrainEpoch(Head(mnist->train, 2000), {});
-    if (!r.ok()) load_error_ = new std::string(r.status().message());
+    if (!r.ok()) {
+      load_error_ = new std::string(r.status().message());
+      return;
+    }
+    auto engine = Engine::Create(*model_, EngineOptions{.max_batch = kTestImages, .threads = 1});
+    if (!engine.ok()) {
+      load_error_ = new std::string(engine.status().message());
+      return;
+    }
+    engine_ = std::move(engine).value().release();
   }
 
   void SetUp() override {
@@ -85,6 +95,7 @@ class EvalTest : public ::testing::Test {
   static inline ImageSet* test_ = nullptr;
   static inline Runtime* runtime_ = nullptr;
   static inline Model* model_ = nullptr;
+  static inline Engine* engine_ = nullptr;  // inference on model_, up to kTestImages images
 };
 
 ImageSet OneImageSet(const std::vector<uint8_t>& pixels, int count) {
@@ -248,16 +259,18 @@ TEST_F(EvalTest, RejectsBadInput) {
 
   const float z[20] = {};
   float out[784];
-  EXPECT_EQ(Decode(*model_, runtime_, z, -1, out).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(SampleFromPrior(*model_, runtime_, -1, 1, out).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Reconstruct(*model_, runtime_, test_->image(0), -1, out).code(),
+  EXPECT_EQ(engine_->Decode(z, -1, out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->Sample(-1, 1, out).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->Reconstruct(test_->image(0), -1, false, 0, out).code(),
             StatusCode::kInvalidArgument);
   float mu[20], logvar[20];
-  EXPECT_EQ(Encode(*model_, runtime_, test_->image(0), -1, mu, logvar).code(),
+  EXPECT_EQ(engine_->Encode(test_->image(0), -1, mu, logvar).code(),
             StatusCode::kInvalidArgument);
+  // More than the engine was loaded for.
+  EXPECT_EQ(engine_->Decode(z, kTestImages + 1, out).code(), StatusCode::kInvalidArgument);
   // n = 0 is a no-op.
-  EXPECT_TRUE(Decode(*model_, runtime_, z, 0, out).ok());
-  EXPECT_TRUE(Encode(*model_, runtime_, test_->image(0), 0, mu, logvar).ok());
+  EXPECT_TRUE(engine_->Decode(z, 0, out).ok());
+  EXPECT_TRUE(engine_->Encode(test_->image(0), 0, mu, logvar).ok());
 }
 
 TEST_F(EvalTest, ProgressCountsUpToTotal) {
@@ -282,7 +295,7 @@ constexpr int kN = kTestImages;
 TEST_F(EvalTest, EncodeMatchesDoubleReference) {
   const size_t lat = 20;
   std::vector<float> mu(kN * lat, std::nanf("")), logvar(kN * lat, std::nanf(""));
-  ASSERT_TRUE(Encode(*model_, runtime_, test_->pixels.data(), kN, mu.data(), logvar.data()).ok());
+  ASSERT_TRUE(engine_->Encode(test_->pixels.data(), kN, mu.data(), logvar.data()).ok());
   const std::vector<double> w = reference::ToDouble(*model_);
   const reference::Net net(model_->shape(), w.data());
   double worst = 0;
@@ -307,7 +320,7 @@ TEST_F(EvalTest, DecodeMatchesDoubleReferenceAndIsInUnitInterval) {
   const std::vector<float> z =
       reference::Normals(123, StreamId(RngPurpose::kSample, 7), static_cast<size_t>(kN) * lat);
   std::vector<float> out(kN * in, std::nanf(""));
-  ASSERT_TRUE(Decode(*model_, runtime_, z.data(), kN, out.data()).ok());
+  ASSERT_TRUE(engine_->Decode(z.data(), kN, out.data()).ok());
   const std::vector<double> w = reference::ToDouble(*model_);
   const reference::Net net(model_->shape(), w.data());
   std::vector<double> logits(in), zd(lat);
@@ -330,9 +343,9 @@ TEST_F(EvalTest, SampleFromPriorIsDeterministicDecodeOfPriorNoise) {
   const size_t lat = 20, in = 784;
   std::vector<float> a(kN * in, std::nanf("")), b(kN * in, std::nanf("")),
       c(kN * in, std::nanf("")), d(kN * in, std::nanf(""));
-  ASSERT_TRUE(SampleFromPrior(*model_, runtime_, kN, 9, a.data()).ok());
-  ASSERT_TRUE(SampleFromPrior(*model_, runtime_, kN, 9, b.data()).ok());
-  ASSERT_TRUE(SampleFromPrior(*model_, runtime_, kN, 10, c.data()).ok());
+  ASSERT_TRUE(engine_->Sample(kN, 9, a.data()).ok());
+  ASSERT_TRUE(engine_->Sample(kN, 9, b.data()).ok());
+  ASSERT_TRUE(engine_->Sample(kN, 10, c.data()).ok());
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
   EXPECT_NE(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0);
   for (float v : a) {
@@ -342,7 +355,7 @@ TEST_F(EvalTest, SampleFromPriorIsDeterministicDecodeOfPriorNoise) {
   // z ~ N(0, I) from stream (seed, kSample), image-major.
   const std::vector<float> z =
       reference::Normals(9, StreamId(RngPurpose::kSample), static_cast<size_t>(kN) * lat);
-  ASSERT_TRUE(Decode(*model_, runtime_, z.data(), kN, d.data()).ok());
+  ASSERT_TRUE(engine_->Decode(z.data(), kN, d.data()).ok());
   EXPECT_EQ(std::memcmp(a.data(), d.data(), a.size() * sizeof(float)), 0);
   // Samples of a trained model are mostly background: a mean well below 1/2.
   double mean = 0;
@@ -355,14 +368,20 @@ TEST_F(EvalTest, ReconstructIsDecodeOfEncodedMean) {
   const size_t lat = 20, in = 784;
   std::vector<float> rec(kN * in, std::nanf("")), dec(kN * in, std::nanf("")), mu(kN * lat),
       logvar(kN * lat);
-  ASSERT_TRUE(Reconstruct(*model_, runtime_, test_->pixels.data(), kN, rec.data()).ok());
-  ASSERT_TRUE(Encode(*model_, runtime_, test_->pixels.data(), kN, mu.data(), logvar.data()).ok());
-  ASSERT_TRUE(Decode(*model_, runtime_, mu.data(), kN, dec.data()).ok());
+  ASSERT_TRUE(engine_->Reconstruct(test_->pixels.data(), kN, false, 0, rec.data()).ok());
+  ASSERT_TRUE(engine_->Encode(test_->pixels.data(), kN, mu.data(), logvar.data()).ok());
+  ASSERT_TRUE(engine_->Decode(mu.data(), kN, dec.data()).ok());
   EXPECT_EQ(std::memcmp(rec.data(), dec.data(), rec.size() * sizeof(float)), 0);
   for (float v : rec) {
     ASSERT_GE(v, 0.0f);
     ASSERT_LE(v, 1.0f);
   }
+  // With z sampled from q(z|x): deterministic for a seed, different from the mean's decoding.
+  std::vector<float> s1(kN * in), s2(kN * in);
+  ASSERT_TRUE(engine_->Reconstruct(test_->pixels.data(), kN, true, 5, s1.data()).ok());
+  ASSERT_TRUE(engine_->Reconstruct(test_->pixels.data(), kN, true, 5, s2.data()).ok());
+  EXPECT_EQ(std::memcmp(s1.data(), s2.data(), s1.size() * sizeof(float)), 0);
+  EXPECT_NE(std::memcmp(s1.data(), rec.data(), s1.size() * sizeof(float)), 0);
   // (No "looks like its input" check: after one epoch of 16 steps the decoder still ignores z,
   // and reconstructions are the mean digit. Learning is covered by train_test.)
 }

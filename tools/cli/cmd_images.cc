@@ -12,7 +12,7 @@
 
 #include "commands.h"
 #include "edgevae/data.h"
-#include "edgevae/eval.h"
+#include "edgevae/engine.h"
 #include "edgevae/file.h"
 #include "edgevae/image.h"
 #include "edgevae/model.h"
@@ -74,14 +74,12 @@ int RunSample(const SampleArgs& args) {
   if (!model.ok()) return Fail(model.status());
   int side = 0;
   if (int code = ModelImageSide(*model, args.model, &side); code != kExitOk) return code;
-  StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
-  if (!runtime.ok()) return Fail(runtime.status());
+  StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(*model, EngineOptions{.max_batch = args.n, .threads = args.threads});
+  if (!engine.ok()) return Fail(engine.status());
 
   std::vector<float> images(static_cast<size_t>(args.n) * model->shape().input);
-  if (Status s = SampleFromPrior(*model, runtime->get(), args.n, args.seed, images.data());
-      !s.ok()) {
-    return Fail(s);
-  }
+  if (Status s = (*engine)->Sample(args.n, args.seed, images.data()); !s.ok()) return Fail(s);
   const int grid_cols = CeilSqrt(args.n);
   GreyImage grid;
   if (int code = WriteGrid(images, args.n, side, grid_cols, args.out, args.preview, &grid);
@@ -110,11 +108,13 @@ int RunReconstruct(const ReconstructArgs& args) {
   const ImageSet set = Head(data->test, args.n);
   const int n = set.count;  // fewer than asked if the test set is smaller
   if (n == 0) return Fail(kExitBadInput, "the test set in " + args.data + " has no images");
-  StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
-  if (!runtime.ok()) return Fail(runtime.status());
+  StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(*model, EngineOptions{.max_batch = n, .threads = args.threads});
+  if (!engine.ok()) return Fail(engine.status());
 
   std::vector<float> recon(static_cast<size_t>(n) * input);
-  if (Status s = Reconstruct(*model, runtime->get(), set.pixels.data(), n, recon.data()); !s.ok()) {
+  if (Status s = (*engine)->Reconstruct(set.pixels.data(), n, /*sample_z=*/false, 0, recon.data());
+      !s.ok()) {
     return Fail(s);
   }
   // Pairs side by side: input then reconstruction.

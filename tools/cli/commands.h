@@ -95,6 +95,17 @@ struct InfoArgs {
 };
 int RunInfo(const InfoArgs& args);
 
+struct BenchArgs {
+  std::string model;
+  std::string op = "reconstruct";  // encode | decode | reconstruct | sample
+  int batch = 1;
+  int threads = 1;
+  int warmup = 20;
+  int runs = 200;
+  bool json = false;
+};
+int RunBench(const BenchArgs& args);
+
 }  // namespace edgevae::cli
 
 #endif  // EDGEVAE_TOOLS_CLI_COMMANDS_H_

@@ -167,6 +167,28 @@ int Main(int argc, char** argv) {
   info_cmd->add_option("--model", info.model, "Model file")->required();
   info_cmd->add_flag("--json", info.json, "Print one JSON object on stdout");
 
+  // bench
+  BenchArgs bench;
+  CLI::App* bench_cmd = app.add_subcommand(
+      "bench", "Latency of one inference call: min / median / max, images/s, peak RSS");
+  bench_cmd->add_option("--model", bench.model, "Model file")->required();
+  bench_cmd->add_option("--op", bench.op, "Operation to time")
+      ->check(CLI::IsMember({"encode", "decode", "reconstruct", "sample"}))
+      ->capture_default_str();
+  bench_cmd->add_option("--batch", bench.batch, "Images per call")
+      ->check(CLI::Range(1, kMaxImages))
+      ->capture_default_str();
+  bench_cmd->add_option("--threads", bench.threads, "Worker threads; 0 = one per logical core")
+      ->check(CLI::Range(0, kMaxThreads))
+      ->capture_default_str();
+  bench_cmd->add_option("--warmup", bench.warmup, "Untimed calls first")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  bench_cmd->add_option("--runs", bench.runs, "Timed calls")
+      ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  bench_cmd->add_flag("--json", bench.json, "Print one JSON object on stdout");
+
   // CLI11 reports a mistyped command as a missing one; name it instead.
   const auto is_command = [&](const std::string& name) {
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
@@ -207,6 +229,7 @@ int Main(int argc, char** argv) {
     return RunReconstruct(recon);
   }
   if (info_cmd->parsed()) return RunInfo(info);
+  if (bench_cmd->parsed()) return RunBench(bench);
   return Fail(kExitUsage, "no command given (see 'edgevae --help')");
 }
 

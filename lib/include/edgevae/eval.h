@@ -1,4 +1,4 @@
-// Evaluation and f32 inference with a trained model.
+// Evaluation of a trained model (inference for applications: edgevae/engine.h).
 //  - test loss: summed negative ELBO over a set / number of images, with z sampled once per image
 //    (the PyTorch example's definition);
 //  - importance-weighted negative log-likelihood (Burda et al. 2015) with K samples per image:
@@ -34,17 +34,6 @@ struct EvalResult {
 StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
                               const EvalOptions& options,
                               const std::function<void(int, int)>& progress = {});
-
-// Decoded Bernoulli means (pixel probabilities) for n latent vectors: z is n x latent,
-// out is n x input.
-Status Decode(const Model& model, Runtime* runtime, const float* z, int n, float* out);
-// mu and logvar (n x latent each) for n images given as bytes (n x input).
-Status Encode(const Model& model, Runtime* runtime, const uint8_t* pixels, int n, float* mu,
-              float* logvar);
-// n images decoded from z ~ N(0, I) keyed by seed; out is n x input.
-Status SampleFromPrior(const Model& model, Runtime* runtime, int n, uint64_t seed, float* out);
-// Reconstructions with z = mu; out is n x input.
-Status Reconstruct(const Model& model, Runtime* runtime, const uint8_t* pixels, int n, float* out);
 
 }  // namespace edgevae
 

@@ -1,0 +1,62 @@
+// The inference engine: a model loaded once, its layers created as XNNPACK operators with the
+// weights packed at load, buffers for up to `max_batch` images allocated at load, and then
+// encode / decode / sample / reconstruct calls that allocate nothing on the heap (tested with an
+// allocation counter). One pthreadpool serves XNNPACK and the SIMD kernels.
+//
+// Backends by dtype: f32 today. (int8 and f16 arrive with the quantized model format.)
+#ifndef EDGEVAE_ENGINE_H_
+#define EDGEVAE_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "edgevae/shape.h"
+#include "edgevae/status.h"
+
+namespace edgevae {
+
+struct EngineOptions {
+  int max_batch = 1;  // largest n any call may pass
+  int threads = 1;    // <= 0: one per logical core
+};
+
+class Engine {
+ public:
+  // Loads and validates a model file (see LoadModel), then as Create.
+  static StatusOr<std::unique_ptr<Engine>> Load(const std::string& path,
+                                                const EngineOptions& options);
+  // From a model in memory (copied: the engine does not keep a reference).
+  static StatusOr<std::unique_ptr<Engine>> Create(const Model& model,
+                                                  const EngineOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const ShapeInfo& shape() const;
+  const char* dtype() const;  // "f32"
+  int max_batch() const;
+  int threads() const;
+  const ModelMetadata& metadata() const;
+
+  // mu and logvar (n x latent each) of n images given as bytes (n x input, 0..255).
+  Status Encode(const uint8_t* pixels, int n, float* mu, float* logvar);
+  // Pixel probabilities (n x input) decoded from n latent vectors (n x latent).
+  Status Decode(const float* z, int n, float* out);
+  // n images decoded from z ~ N(0, I), the draws keyed by seed (same seed, same images).
+  Status Sample(int n, uint64_t seed, float* out);
+  // Reconstructions (n x input) of n images, with z = mu, or with z sampled from q(z|x) (keyed by
+  // seed) when `sample_z` is set.
+  Status Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t seed, float* out);
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgevae
+
+#endif  // EDGEVAE_ENGINE_H_
