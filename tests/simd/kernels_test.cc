@@ -46,8 +46,8 @@ constexpr double kSumSlack = 4;
 // AVX2, SSE4 and SCALAR targets on this AVX-512 host; 16 minutes): softplus max relative error 2.28e-7 where
 // the result is a normal float and 1.05e-45 absolute where it is subnormal (x < -87.3), largest
 // absolute error 4.77e-7 (the final rounding near x = 8); sigmoid max absolute error 8.93e-8 and
-// relative 1.78e-7 (normal results). kernels.h's "4e-7 relative + 1e-7 absolute, 2e-7 absolute"
-// hold but are 2-4x loose; the tolerances here round the measurements up instead:
+// relative 1.78e-7 (normal results), as kernels.h documents. The tolerances here round the
+// measurements up:
 // |softplus error| <= kSoftplusRel |ref| + kSoftplusAbs, |sigmoid error| <= kSigmoidAbs (and
 // kSigmoidRel |ref| where the result is normal).
 constexpr double kSoftplusRel = 2.5e-7;
