@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "edgevae/engine.h"
+#include "edgevae/quant.h"
 #include "gtest/gtest.h"
 
 extern "C" {
@@ -90,20 +91,33 @@ TEST(EngineAllocations, NoHeapAllocationAfterLoad) {
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 37);
   std::vector<float> z(kBatch * 20, 0.25f), mu(kBatch * 20), logvar(kBatch * 20),
       out(kBatch * 784);
+  // An int8 model calibrated on the same synthetic images.
+  ImageSet calibration;
+  calibration.count = kBatch;
+  calibration.rows = calibration.cols = 28;
+  calibration.pixels = pixels;
+  auto rt = Runtime::Create(1);
+  ASSERT_TRUE(rt.ok());
+  auto q = QuantizeInt8(*model, rt->get(), calibration, Calibration::kMinMax);
+  ASSERT_TRUE(q.ok()) << q.status().message();
   for (int threads : {1, 2}) {
-    SCOPED_TRACE(::testing::Message() << threads << " thread(s)");
-    auto engine = Engine::Create(*model, EngineOptions{.max_batch = kBatch, .threads = threads});
+   for (bool int8 : {false, true}) {
+    SCOPED_TRACE(::testing::Message() << threads << " thread(s), " << (int8 ? "int8" : "f32"));
+    const EngineOptions options{.max_batch = kBatch, .threads = threads};
+    auto engine = int8 ? Engine::Create(*q, options) : Engine::Create(*model, options);
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     Engine& e = **engine;
     Counting c;
     for (int n : {1, 7, kBatch}) {
       ASSERT_TRUE(e.Encode(pixels.data(), n, mu.data(), logvar.data()).ok());
       ASSERT_TRUE(e.Decode(z.data(), n, out.data()).ok());
+      ASSERT_TRUE(e.DecodeLogits(z.data(), n, out.data()).ok());
       ASSERT_TRUE(e.Sample(n, 11, out.data()).ok());
       ASSERT_TRUE(e.Reconstruct(pixels.data(), n, false, 0, out.data()).ok());
       ASSERT_TRUE(e.Reconstruct(pixels.data(), n, true, 5, out.data()).ok());
     }
     EXPECT_EQ(c.count(), 0) << "heap allocations during inference calls";
+   }
   }
 }
 

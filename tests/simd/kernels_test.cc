@@ -219,6 +219,64 @@ TEST(Kernels, U8ToF32) {
   });
 }
 
+// int8 activations: exact, on every target.
+TEST(Kernels, U8ToI8Centered) {
+  ForEachTargetSizeAndMisalign([](size_t n, size_t mis) {
+    Guarded<uint8_t> in(n, Mis(mis, 0));
+    Guarded<int8_t> out(n, Mis(mis, 1));
+    for (size_t i = 0; i < n; ++i) in[i] = static_cast<uint8_t>(i * 37 + n);
+    U8ToI8Centered(in.data(), out.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(static_cast<int>(out[i]), static_cast<int>(in[i]) - 128) << "i " << i;
+    }
+    EXPECT_TRUE(in.GuardsIntact());
+    EXPECT_TRUE(out.GuardsIntact());
+  });
+}
+
+// Round half to even of x / scale (computed as x * (1 / scale) in float), plus the zero point,
+// clamped; huge values clamp instead of overflowing the conversion. Exact, on every target.
+TEST(Kernels, QuantizeI8) {
+  for (const auto& [scale, zp] : {std::pair{0.05f, 3}, std::pair{1.0f / 255.0f, -128},
+                                  std::pair{0.3f, 127}}) {
+    ForEachTargetSizeAndMisalign([scale = scale, zp = zp](size_t n, size_t mis) {
+      Data data(static_cast<uint32_t>(n * 7 + mis));
+      Guarded<float> in(n, Mis(mis, 0));
+      Guarded<int8_t> out(n, Mis(mis, 1));
+      static constexpr float kSpecial[] = {0.0f, -0.0f, 1e30f, -1e30f, 2.5f, -2.5f, 0.025f};
+      for (size_t i = 0; i < n; ++i) {
+        in[i] = i % 4 == 1 ? kSpecial[(i / 4) % std::size(kSpecial)]
+                           : data.Uniform(-8.0f, 8.0f) * (i % 3 == 0 ? 10.0f : 1.0f);
+      }
+      QuantizeI8(in.data(), scale, zp, out.data(), n);
+      const float inv = 1.0f / scale;
+      for (size_t i = 0; i < n; ++i) {
+        const float x = std::clamp(in[i] * inv, -512.0f, 512.0f);
+        const float want = std::clamp(std::nearbyint(x) + static_cast<float>(zp), -128.0f, 127.0f);
+        ASSERT_EQ(static_cast<float>(out[i]), want) << "x " << in[i] << " scale " << scale;
+      }
+      EXPECT_TRUE(in.GuardsIntact());
+      EXPECT_TRUE(out.GuardsIntact());
+    });
+  }
+}
+
+TEST(Kernels, DequantizeI8) {
+  ForEachTargetSizeAndMisalign([](size_t n, size_t mis) {
+    Guarded<int8_t> in(n, Mis(mis, 0));
+    Guarded<float> out(n, Mis(mis, 1));
+    for (size_t i = 0; i < n; ++i) in[i] = static_cast<int8_t>(i * 37 + n);
+    const float scale = 0.0371f;
+    const int32_t zp = -17;
+    DequantizeI8(in.data(), scale, zp, out.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(out[i], scale * static_cast<float>(in[i] - zp)) << "i " << i;
+    }
+    EXPECT_TRUE(in.GuardsIntact());
+    EXPECT_TRUE(out.GuardsIntact());
+  });
+}
+
 TEST(Kernels, U8ToF32AllByteValues) {
   ForEachTarget([] {
     for (size_t mis = 0; mis <= kMaxMisalign; ++mis) {

@@ -3,7 +3,8 @@
 // encode / decode / sample / reconstruct calls that allocate nothing on the heap (tested with an
 // allocation counter). One pthreadpool serves XNNPACK and the SIMD kernels.
 //
-// Backends by dtype: f32 today. (int8 and f16 arrive with the quantized model format.)
+// Backends by dtype: f32, and int8 (XNNPACK qs8 operators from an Int8Model, edgevae/quant.h).
+// f16 arrives with the quantized model format.
 #ifndef EDGEVAE_ENGINE_H_
 #define EDGEVAE_ENGINE_H_
 
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "edgevae/model.h"
+#include "edgevae/quant.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
 #include "edgevae/status.h"
@@ -31,12 +33,14 @@ class Engine {
   // From a model in memory (copied: the engine does not keep a reference).
   static StatusOr<std::unique_ptr<Engine>> Create(const Model& model,
                                                   const EngineOptions& options);
+  static StatusOr<std::unique_ptr<Engine>> Create(const Int8Model& model,
+                                                  const EngineOptions& options);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
   const ShapeInfo& shape() const;
-  const char* dtype() const;  // "f32"
+  const char* dtype() const;  // "f32" or "int8"
   int max_batch() const;
   int threads() const;
   const ModelMetadata& metadata() const;
@@ -45,6 +49,8 @@ class Engine {
   Status Encode(const uint8_t* pixels, int n, float* mu, float* logvar);
   // Pixel probabilities (n x input) decoded from n latent vectors (n x latent).
   Status Decode(const float* z, int n, float* out);
+  // Decoder logits (n x input) of n latent vectors: for likelihoods, without the sigmoid.
+  Status DecodeLogits(const float* z, int n, float* logits);
   // n images decoded from z ~ N(0, I), the draws keyed by seed (same seed, same images).
   Status Sample(int n, uint64_t seed, float* out);
   // Reconstructions (n x input) of n images, with z = mu, or with z sampled from q(z|x) (keyed by

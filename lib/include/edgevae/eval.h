@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "edgevae/data.h"
+#include "edgevae/engine.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"
 #include "edgevae/status.h"
@@ -34,6 +35,10 @@ struct EvalResult {
 StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
                               const EvalOptions& options,
                               const std::function<void(int, int)>& progress = {});
+
+// The test loss (as Evaluate's, with the same noise) computed through an inference engine of any
+// dtype; the engine's max_batch must be at least 256. No IW estimate.
+StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data, uint64_t seed);
 
 }  // namespace edgevae
 

@@ -65,6 +65,41 @@ Status PackedGemm::Run(size_t m, const float* a, float* c, pthreadpool_t pool) {
   return Status::Ok();
 }
 
+StatusOr<PackedGemm> PackedGemm::CreateQs8(size_t n, size_t k, const int8_t* b, float b_scale,
+                                           const int32_t* bias, int8_t a_zero_point, float a_scale,
+                                           int8_t c_zero_point, float c_scale, int8_t c_min,
+                                           int8_t c_max, size_t lda, size_t ldc) {
+  if (lda < k || ldc < n) {
+    return InvalidArgument("GEMM strides too short: lda " + std::to_string(lda) + " < k " +
+                           std::to_string(k) + " or ldc " + std::to_string(ldc) + " < n " +
+                           std::to_string(n));
+  }
+  PackedGemm g;
+  g.n_ = n;
+  g.k_ = k;
+  const xnn_status s = xnn_create_fully_connected_nc_qs8(
+      k, n, lda, ldc, a_zero_point, a_scale, b_scale, b, bias, c_zero_point, c_scale, c_min,
+      c_max, /*flags=*/0, &g.op_);
+  if (s != xnn_status_success) {
+    return Internal("XNNPACK qs8 fully-connected create (" + std::to_string(n) + "x" +
+                    std::to_string(k) + ", input scale " + std::to_string(a_scale) +
+                    ", weight scale " + std::to_string(b_scale) + ", output scale " +
+                    std::to_string(c_scale) + ") failed: " + Describe(s));
+  }
+  return g;
+}
+
+Status PackedGemm::RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool) {
+  if (m == 0) return Status::Ok();
+  xnn_status s = xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool);
+  if (s == xnn_status_success) s = xnn_run_operator(op_, pool);
+  if (s != xnn_status_success) {
+    return Internal("XNNPACK qs8 fully-connected run (" + std::to_string(m) + "x" +
+                    std::to_string(n_) + "x" + std::to_string(k_) + ") failed: " + Describe(s));
+  }
+  return Status::Ok();
+}
+
 Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
             float* c, pthreadpool_t pool) {
   constexpr float kInf = std::numeric_limits<float>::infinity();

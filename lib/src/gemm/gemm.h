@@ -10,6 +10,7 @@
 #define EDGEVAE_GEMM_GEMM_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "edgevae/status.h"
 
@@ -42,6 +43,15 @@ class PackedGemm {
                                      size_t lda, size_t ldc);
   // C[m][n] = A[m][k] * B^T (+ bias).
   Status Run(size_t m, const float* a, float* c, pthreadpool_t pool);
+
+  // The int8 form (XNNPACK qs8): B is n x k int8 in [n][k] layout with one symmetric scale, the
+  // bias int32 in units of a_scale * b_scale; A and C are affine int8 (real = scale * (q - zp)),
+  // C clamped to [c_min, c_max] (c_min = c_zero_point is a fused ReLU).
+  static StatusOr<PackedGemm> CreateQs8(size_t n, size_t k, const int8_t* b, float b_scale,
+                                        const int32_t* bias, int8_t a_zero_point, float a_scale,
+                                        int8_t c_zero_point, float c_scale, int8_t c_min,
+                                        int8_t c_max, size_t lda, size_t ldc);
+  Status RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool);
 
   bool created() const { return op_ != nullptr; }
   size_t n() const { return n_; }

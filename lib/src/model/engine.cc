@@ -5,40 +5,161 @@
 #include "core/parallel.h"
 #include "edgevae/file.h"
 #include "edgevae/rng.h"
+#include "gemm/gemm.h"
 #include "model/inference.h"
 #include "simd/kernels.h"
 
 namespace edgevae {
+namespace {
 
-// Everything a call needs, allocated at load. The weights live only in XNNPACK's packed form.
-struct Engine::Impl {
-  ShapeInfo shape;
-  ModelMetadata metadata;
-  std::unique_ptr<Runtime> runtime;
-  F32Inference inf;
-  size_t max_batch = 0;
-  AlignedBuffer<float> x, mv, z, sd, eps;
+// The layers in one dtype: pixels -> [mu | logvar] rows (f32), z (f32) -> logits (f32).
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* dtype() const = 0;
+  virtual Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) = 0;
+  // z must be readable XNNPACK's slack past its end (an AlignedBuffer).
+  virtual Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) = 0;
+};
 
-  Status CheckCount(int n) const {
-    if (n < 0 || static_cast<size_t>(n) > max_batch) {
-      return InvalidArgument("batch of " + std::to_string(n) + " images; this engine was loaded for " +
-                             "at most " + std::to_string(max_batch) + " (EngineOptions::max_batch)");
+class F32Backend final : public Backend {
+ public:
+  static StatusOr<std::unique_ptr<Backend>> Create(const Model& model, size_t max_batch) {
+    auto b = std::unique_ptr<F32Backend>(new F32Backend());
+    b->in_ = model.shape().input;
+    EVAE_ASSIGN_OR_RETURN(b->inf_, F32Inference::Create(model, max_batch));
+    b->x_.Resize(max_batch * b->in_);
+    if (b->x_.empty()) return Internal("out of memory (engine buffers)");
+    return std::unique_ptr<Backend>(std::move(b));
+  }
+  const char* dtype() const override { return "f32"; }
+  Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) override {
+    ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
+      simd::U8ToF32(pixels + b * in_, x_.data() + b * in_, (e - b) * in_);
+    });
+    return inf_.Encode(x_.data(), n, mv, pool);
+  }
+  Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) override {
+    return inf_.DecodeLogits(z, n, logits, pool);
+  }
+
+ private:
+  F32Backend() = default;
+  size_t in_ = 0;
+  F32Inference inf_;
+  AlignedBuffer<float> x_;
+};
+
+// XNNPACK qs8 operators; activations stay int8 between layers, and only mu, logvar, z and the
+// logits cross to f32 (the reparameterisation and the sigmoid need real values).
+class Int8Backend final : public Backend {
+ public:
+  static StatusOr<std::unique_ptr<Backend>> Create(const Int8Model& q, size_t max_batch) {
+    auto b = std::unique_ptr<Int8Backend>(new Int8Backend());
+    b->q_ = &b->model_;
+    b->model_ = q;
+    const size_t in = q.shape.input, hid = q.shape.hidden, lat = q.shape.latent;
+    EVAE_ASSIGN_OR_RETURN(b->fc1_, Make(q.fc1));
+    EVAE_ASSIGN_OR_RETURN(b->fc21_, Make(q.fc21));
+    EVAE_ASSIGN_OR_RETURN(b->fc22_, Make(q.fc22));
+    EVAE_ASSIGN_OR_RETURN(b->fc3_, Make(q.fc3));
+    EVAE_ASSIGN_OR_RETURN(b->fc4_, Make(q.fc4));
+    b->xq_.Resize(max_batch * in);
+    b->h_.Resize(max_batch * hid);
+    b->muq_.Resize(max_batch * lat);
+    b->lvq_.Resize(max_batch * lat);
+    b->zq_.Resize(max_batch * lat);
+    b->lq_.Resize(max_batch * in);
+    if (b->lq_.empty() || b->xq_.empty()) return Internal("out of memory (engine buffers)");
+    // The weights now live in the operators' packed form.
+    for (Int8Layer* l : {&b->model_.fc1, &b->model_.fc21, &b->model_.fc22, &b->model_.fc3,
+                         &b->model_.fc4}) {
+      l->weight = {};
+      l->bias = {};
+    }
+    return std::unique_ptr<Backend>(std::move(b));
+  }
+  const char* dtype() const override { return "int8"; }
+
+  Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) override {
+    const Int8Model& q = *q_;
+    const size_t in = q.shape.input, lat = q.shape.latent;
+    simd::U8ToI8Centered(pixels, xq_.data(), n * in);
+    EVAE_RETURN_IF_ERROR(fc1_.RunQs8(n, xq_.data(), h_.data(), pool));
+    EVAE_RETURN_IF_ERROR(fc21_.RunQs8(n, h_.data(), muq_.data(), pool));
+    EVAE_RETURN_IF_ERROR(fc22_.RunQs8(n, h_.data(), lvq_.data(), pool));
+    for (size_t i = 0; i < n; ++i) {
+      simd::DequantizeI8(muq_.data() + i * lat, q.fc21.output.scale, q.fc21.output.zero_point,
+                         mv + i * 2 * lat, lat);
+      simd::DequantizeI8(lvq_.data() + i * lat, q.fc22.output.scale, q.fc22.output.zero_point,
+                         mv + i * 2 * lat + lat, lat);
     }
     return Status::Ok();
   }
 
-  // x <- pixels / 255, rows in parallel.
-  void ToFloat(const uint8_t* pixels, size_t n) {
-    const size_t in = shape.input;
-    ParallelTiles(runtime->pool(), n, 16, [&](size_t b, size_t e) {
-      simd::U8ToF32(pixels + b * in, x.data() + b * in, (e - b) * in);
+  Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) override {
+    const Int8Model& q = *q_;
+    const size_t in = q.shape.input, lat = q.shape.latent;
+    simd::QuantizeI8(z, q.fc3.input.scale, q.fc3.input.zero_point, zq_.data(), n * lat);
+    EVAE_RETURN_IF_ERROR(fc3_.RunQs8(n, zq_.data(), h_.data(), pool));
+    EVAE_RETURN_IF_ERROR(fc4_.RunQs8(n, h_.data(), lq_.data(), pool));
+    ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
+      simd::DequantizeI8(lq_.data() + b * in, q.fc4.output.scale, q.fc4.output.zero_point,
+                         logits + b * in, (e - b) * in);
     });
+    return Status::Ok();
+  }
+
+ private:
+  Int8Backend() = default;
+  static StatusOr<gemm::PackedGemm> Make(const Int8Layer& l) {
+    const int8_t out_min =
+        l.relu ? static_cast<int8_t>(std::max(-128, l.output.zero_point)) : int8_t{-128};
+    return gemm::PackedGemm::CreateQs8(
+        l.out, l.in, l.weight.data(), l.weight_scale, l.bias.data(),
+        static_cast<int8_t>(l.input.zero_point), l.input.scale,
+        static_cast<int8_t>(l.output.zero_point), l.output.scale, out_min, 127, l.in, l.out);
+  }
+  Int8Model model_;  // ranges (the weights are dropped once packed)
+  const Int8Model* q_ = nullptr;
+  gemm::PackedGemm fc1_, fc21_, fc22_, fc3_, fc4_;
+  AlignedBuffer<int8_t> xq_, h_, muq_, lvq_, zq_, lq_;
+};
+
+}  // namespace
+
+// Everything a call needs, allocated at load.
+struct Engine::Impl {
+  ShapeInfo shape;
+  ModelMetadata metadata;
+  std::unique_ptr<Runtime> runtime;
+  std::unique_ptr<Backend> backend;
+  size_t max_batch = 0;
+  AlignedBuffer<float> mv, z, sd, eps;
+
+  Status CheckCount(int n) const {
+    if (n < 0 || static_cast<size_t>(n) > max_batch) {
+      return InvalidArgument("batch of " + std::to_string(n) +
+                             " images; this engine was loaded for at most " +
+                             std::to_string(max_batch) + " (EngineOptions::max_batch)");
+    }
+    return Status::Ok();
+  }
+
+  Status Allocate() {
+    const size_t b = max_batch, lat = shape.latent;
+    mv.Resize(b * 2 * lat);
+    z.Resize(b * lat);
+    sd.Resize(b * lat);
+    eps.Resize(b * lat);
+    if (eps.empty()) return Internal("out of memory (engine buffers)");
+    return Status::Ok();
   }
 
   // out <- sigmoid(decoder(z[0..n))).
   Status DecodeInternal(size_t n, float* out) {
     const size_t in = shape.input;
-    EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), n, out, runtime->pool()));
+    EVAE_RETURN_IF_ERROR(backend->DecodeLogits(z.data(), n, out, runtime->pool()));
     ParallelTiles(runtime->pool(), n, 16, [&](size_t b, size_t e) {
       simd::Sigmoid(out + b * in, out + b * in, (e - b) * in);
     });
@@ -55,33 +176,47 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const std::string& path,
   return Create(model, options);
 }
 
-StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
-                                                 const EngineOptions& options) {
+namespace {
+Status CheckOptions(const EngineOptions& options) {
   if (options.max_batch < 1) {
     return InvalidArgument("max_batch must be at least 1, got " +
                            std::to_string(options.max_batch));
   }
+  return Status::Ok();
+}
+}  // namespace
+
+StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
+                                                 const EngineOptions& options) {
+  EVAE_RETURN_IF_ERROR(CheckOptions(options));
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError("model has a non-finite parameter: " + bad);
   }
   auto impl = std::make_unique<Impl>();
   impl->shape = model.shape();
   impl->metadata = model.metadata();
-  EVAE_ASSIGN_OR_RETURN(impl->runtime, Runtime::Create(options.threads));
   impl->max_batch = static_cast<size_t>(options.max_batch);
-  EVAE_ASSIGN_OR_RETURN(impl->inf, F32Inference::Create(model, impl->max_batch));
-  const size_t b = impl->max_batch, in = impl->shape.input, lat = impl->shape.latent;
-  impl->x.Resize(b * in);
-  impl->mv.Resize(b * 2 * lat);
-  impl->z.Resize(b * lat);
-  impl->sd.Resize(b * lat);
-  impl->eps.Resize(b * lat);
-  if (impl->x.empty() || impl->eps.empty()) return Internal("out of memory (engine buffers)");
+  EVAE_ASSIGN_OR_RETURN(impl->runtime, Runtime::Create(options.threads));
+  EVAE_ASSIGN_OR_RETURN(impl->backend, F32Backend::Create(model, impl->max_batch));
+  EVAE_RETURN_IF_ERROR(impl->Allocate());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+StatusOr<std::unique_ptr<Engine>> Engine::Create(const Int8Model& model,
+                                                 const EngineOptions& options) {
+  EVAE_RETURN_IF_ERROR(CheckOptions(options));
+  auto impl = std::make_unique<Impl>();
+  impl->shape = model.shape;
+  impl->metadata = model.metadata;
+  impl->max_batch = static_cast<size_t>(options.max_batch);
+  EVAE_ASSIGN_OR_RETURN(impl->runtime, Runtime::Create(options.threads));
+  EVAE_ASSIGN_OR_RETURN(impl->backend, Int8Backend::Create(model, impl->max_batch));
+  EVAE_RETURN_IF_ERROR(impl->Allocate());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 const ShapeInfo& Engine::shape() const { return impl_->shape; }
-const char* Engine::dtype() const { return "f32"; }
+const char* Engine::dtype() const { return impl_->backend->dtype(); }
 int Engine::max_batch() const { return static_cast<int>(impl_->max_batch); }
 int Engine::threads() const { return impl_->runtime->threads(); }
 const ModelMetadata& Engine::metadata() const { return impl_->metadata; }
@@ -90,8 +225,7 @@ Status Engine::Encode(const uint8_t* pixels, int n, float* mu, float* logvar) {
   Impl& m = *impl_;
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
-  m.ToFloat(pixels, n);
-  EVAE_RETURN_IF_ERROR(m.inf.Encode(m.x.data(), n, m.mv.data(), m.runtime->pool()));
+  EVAE_RETURN_IF_ERROR(m.backend->EncodePixels(pixels, n, m.mv.data(), m.runtime->pool()));
   for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
     const float* row = m.mv.data() + i * 2 * lat;
     std::copy(row, row + lat, mu + i * lat);
@@ -108,6 +242,13 @@ Status Engine::Decode(const float* z, int n, float* out) {
   return m.DecodeInternal(n, out);
 }
 
+Status Engine::DecodeLogits(const float* z, int n, float* logits) {
+  Impl& m = *impl_;
+  EVAE_RETURN_IF_ERROR(m.CheckCount(n));
+  std::copy(z, z + static_cast<size_t>(n) * m.shape.latent, m.z.data());
+  return m.backend->DecodeLogits(m.z.data(), n, logits, m.runtime->pool());
+}
+
 Status Engine::Sample(int n, uint64_t seed, float* out) {
   Impl& m = *impl_;
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
@@ -121,8 +262,7 @@ Status Engine::Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t
   Impl& m = *impl_;
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
-  m.ToFloat(pixels, n);
-  EVAE_RETURN_IF_ERROR(m.inf.Encode(m.x.data(), n, m.mv.data(), m.runtime->pool()));
+  EVAE_RETURN_IF_ERROR(m.backend->EncodePixels(pixels, n, m.mv.data(), m.runtime->pool()));
   if (sample_z) {
     FillNormal(RngStream(seed, StreamId(RngPurpose::kSample, 1)), 0, m.eps.data(),
                static_cast<size_t>(n) * lat);

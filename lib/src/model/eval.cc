@@ -172,4 +172,48 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   return result;
 }
 
+StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data, uint64_t seed) {
+  if (data.pixels_per_image() != engine.shape().input) {
+    return InvalidArgument("images have " + std::to_string(data.pixels_per_image()) +
+                           " pixels; the model takes " + std::to_string(engine.shape().input));
+  }
+  if (data.count <= 0) return InvalidArgument("no images to evaluate");
+  if (engine.max_batch() < static_cast<int>(kEvalBlock)) {
+    return InvalidArgument("EvaluateEngine needs an engine loaded for " +
+                           std::to_string(kEvalBlock) + " images per call, not " +
+                           std::to_string(engine.max_batch()));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const size_t in = engine.shape().input, lat = engine.shape().latent;
+  const size_t count = static_cast<size_t>(data.count);
+  std::vector<float> x(in), mu(kEvalBlock * lat), logvar(kEvalBlock * lat), eps(kEvalBlock * lat),
+      z(kEvalBlock * lat), sd(lat), logits(kEvalBlock * in);
+  double total = 0;
+  for (size_t first = 0, block = 0; first < count; first += kEvalBlock, ++block) {
+    const size_t n = std::min(kEvalBlock, count - first);
+    const uint8_t* pixels = data.image(static_cast<int>(first));
+    EVAE_RETURN_IF_ERROR(engine.Encode(pixels, static_cast<int>(n), mu.data(), logvar.data()));
+    FillNormal(RngStream(seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(block), 0)),
+               0, eps.data(), n * lat);
+    for (size_t i = 0; i < n; ++i) {
+      total += simd::ReparamForward(mu.data() + i * lat, logvar.data() + i * lat,
+                                    eps.data() + i * lat, z.data() + i * lat, sd.data(), lat);
+    }
+    EVAE_RETURN_IF_ERROR(engine.DecodeLogits(z.data(), static_cast<int>(n), logits.data()));
+    for (size_t i = 0; i < n; ++i) {
+      simd::U8ToF32(pixels + i * in, x.data(), in);
+      total += simd::BceWithLogits(logits.data() + i * in, x.data(), in);
+    }
+  }
+  EvalResult result;
+  result.images = static_cast<int>(count);
+  result.test_loss = total / static_cast<double>(count);
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!std::isfinite(result.test_loss)) {
+    return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
+  }
+  return result;
+}
+
 }  // namespace edgevae

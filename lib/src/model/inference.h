@@ -24,6 +24,9 @@ class F32Inference {
 
   // x: n x input floats (AlignedBuffer-padded) -> mu/logvar rows: n x (2*latent), mu first.
   Status Encode(const float* x, size_t n, float* mv, pthreadpool_t pool);
+  // The hidden layer of the last call (h1 after Encode, h3 after DecodeLogits), n x hidden.
+  const float* hidden() const { return hidden_.data(); }
+
   // z: n x latent -> logits n x input.
   Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool);
 

@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -253,6 +254,62 @@ HWY_NOINLINE float SumSquares(const float* HWY_RESTRICT x, size_t n) {
     acc = hn::MulAdd(v, v, acc);
   });
   return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE void U8ToI8Centered(const uint8_t* HWY_RESTRICT in, int8_t* HWY_RESTRICT out,
+                                 size_t n) {
+  // q = pixel - 128 is exactly pixel / 255 at scale 1/255, zero point -128: flipping the top bit.
+  const hn::ScalableTag<uint8_t> d;
+  const auto top = hn::Set(d, 0x80);
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    hn::StoreU(hn::BitCast(hn::RebindToSigned<decltype(d)>(), hn::Xor(hn::LoadU(d, in + i), top)),
+               hn::RebindToSigned<decltype(d)>(), out + i);
+  }
+  for (; i < n; ++i) out[i] = static_cast<int8_t>(in[i] ^ 0x80);
+}
+
+HWY_NOINLINE void QuantizeI8(const float* HWY_RESTRICT in, float scale, int32_t zero_point,
+                             int8_t* HWY_RESTRICT out, size_t n) {
+  // q = clamp(round(x / scale) + zp, -128, 127), round half to even (as XNNPACK's own convert).
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const hn::Rebind<int8_t, decltype(d)> d8;
+  const auto inv = hn::Set(d, 1.0f / scale);
+  const auto zp = hn::Set(di, zero_point);
+  const auto lo = hn::Set(di, -128), hi = hn::Set(di, 127);
+  const auto flo = hn::Set(d, -512.0f), fhi = hn::Set(d, 512.0f);
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    // Clamped before the conversion, which is undefined outside the int32 range.
+    const auto x = hn::Min(hn::Max(hn::Mul(hn::LoadU(d, in + i), inv), flo), fhi);
+    auto q = hn::Add(hn::NearestInt(x), zp);
+    q = hn::Min(hn::Max(q, lo), hi);
+    hn::StoreU(hn::DemoteTo(d8, q), d8, out + i);
+  }
+  for (; i < n; ++i) {
+    const float x = std::min(512.0f, std::max(-512.0f, in[i] * (1.0f / scale)));
+    const float r = std::nearbyint(x) + static_cast<float>(zero_point);
+    out[i] = static_cast<int8_t>(std::min(127.0f, std::max(-128.0f, r)));
+  }
+}
+
+HWY_NOINLINE void DequantizeI8(const int8_t* HWY_RESTRICT in, float scale, int32_t zero_point,
+                               float* HWY_RESTRICT out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const hn::Rebind<int8_t, decltype(d)> d8;
+  const auto s = hn::Set(d, scale);
+  const auto zp = hn::Set(di, zero_point);
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto q = hn::Sub(hn::PromoteTo(di, hn::LoadU(d8, in + i)), zp);
+    hn::StoreU(hn::Mul(hn::ConvertTo(d, q), s), d, out + i);
+  }
+  for (; i < n; ++i) out[i] = scale * static_cast<float>(in[i] - zero_point);
 }
 
 HWY_NOINLINE void Transpose(const float* HWY_RESTRICT in, size_t rows, size_t cols, size_t ld_in,

@@ -26,6 +26,9 @@ HWY_EXPORT(BoxMuller);
 HWY_EXPORT(SumSquares);
 HWY_EXPORT(AllFinite);
 HWY_EXPORT(Transpose);
+HWY_EXPORT(U8ToI8Centered);
+HWY_EXPORT(QuantizeI8);
+HWY_EXPORT(DequantizeI8);
 HWY_EXPORT(Target);
 
 namespace simd {
@@ -63,6 +66,15 @@ void BoxMuller(const uint32_t* bits, float* out, size_t chunks) {
   HWY_DYNAMIC_DISPATCH(BoxMuller)(bits, out, chunks);
 }
 float SumSquares(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(SumSquares)(x, n); }
+void U8ToI8Centered(const uint8_t* in, int8_t* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(U8ToI8Centered)(in, out, n);
+}
+void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(QuantizeI8)(in, scale, zero_point, out, n);
+}
+void DequantizeI8(const int8_t* in, float scale, int32_t zero_point, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(DequantizeI8)(in, scale, zero_point, out, n);
+}
 void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out, size_t ld_out) {
   HWY_DYNAMIC_DISPATCH(Transpose)(in, rows, cols, ld_in, out, ld_out);
 }

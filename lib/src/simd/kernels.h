@@ -63,6 +63,14 @@ void BoxMuller(const uint32_t* bits, float* out, size_t chunks);
 // Sum of squares.
 float SumSquares(const float* x, size_t n);
 
+// int8 activations, real = scale * (q - zero_point):
+// out[i] = in[i] - 128, i.e. pixel / 255 at scale 1/255 and zero point -128, exactly.
+void U8ToI8Centered(const uint8_t* in, int8_t* out, size_t n);
+// out[i] = clamp(round_half_even(in[i] / scale) + zero_point, -128, 127).
+void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, size_t n);
+// out[i] = scale * (in[i] - zero_point).
+void DequantizeI8(const int8_t* in, float scale, int32_t zero_point, float* out, size_t n);
+
 // out[c][r] = in[r][c] for a rows x cols matrix with leading dimensions ld_in and ld_out; the
 // padding between rows of `out` is left untouched.
 void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out, size_t ld_out);

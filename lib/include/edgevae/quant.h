@@ -1,0 +1,53 @@
+// Post-training int8 quantization (symmetric per-tensor weights, int32 biases, affine int8
+// activations with ranges calibrated on training images), in the form XNNPACK's qs8
+// fully-connected operator takes. real = scale * (q - zero_point).
+#ifndef EDGEVAE_QUANT_H_
+#define EDGEVAE_QUANT_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "edgevae/data.h"
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "edgevae/status.h"
+
+namespace edgevae {
+
+// How an activation's range is chosen from its calibration values.
+enum class Calibration {
+  kMinMax,      // the observed minimum and maximum
+  kPercentile,  // the 0.01st and 99.99th percentiles
+  kMse,         // the clipping of [min, max] that minimises the quantization MSE
+};
+const char* CalibrationName(Calibration c);
+
+struct QuantRange {
+  float scale = 1;
+  int32_t zero_point = 0;  // in [-128, 127]
+};
+
+struct Int8Layer {
+  int out = 0, in = 0;
+  std::vector<int8_t> weight;  // [out][in], symmetric: real = weight_scale * q
+  float weight_scale = 1;
+  std::vector<int32_t> bias;   // real = input.scale * weight_scale * q
+  QuantRange input, output;
+  bool relu = false;
+};
+
+struct Int8Model {
+  ShapeInfo shape;
+  ModelMetadata metadata;
+  Int8Layer fc1, fc21, fc22, fc3, fc4;  // fc3.input is the range of z
+};
+
+// Quantizes `model`; activation ranges from the f32 forward pass over the first
+// `calibration_images` images of `calibration` (z's range also covers prior draws, since the
+// decoder serves sampling as well as reconstruction).
+StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const ImageSet& calibration,
+                                 Calibration method, int calibration_images = 2000);
+
+}  // namespace edgevae
+
+#endif  // EDGEVAE_QUANT_H_
