@@ -111,7 +111,9 @@ TEST_F(QuantTest, WeightsWithinHalfAStepAndRangesHoldZero) {
       EXPECT_LE(r.scale * (-128 - r.zero_point), 0.0f);
       EXPECT_GE(r.scale * (127 - r.zero_point), 0.0f);
     }
-    if (l.relu) EXPECT_EQ(l.output.zero_point, -128);  // ranges of ReLU outputs start at 0
+    if (l.relu) {
+      EXPECT_EQ(l.output.zero_point, -128);  // ranges of ReLU outputs start at 0
+    }
   }
   // Pixels are exact: x / 255 at scale 1/255, zero point -128.
   EXPECT_FLOAT_EQ(q->fc1.input.scale, 1.0f / 255.0f);

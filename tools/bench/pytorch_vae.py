@@ -7,9 +7,13 @@ torchvision (which would download). Prints per epoch: train loss, test loss, tra
   apt-get install python3-torch libopenblas0-pthread   # Debian's PyTorch; without OpenBLAS it
                                                        # uses the reference BLAS (~15x slower)
   /usr/bin/python3 tools/bench/pytorch_vae.py --data data/mnist --epochs 2 --threads 1
+
+--save-safetensors FILE writes the trained state_dict for `edgevae convert --from-safetensors`.
 """
 import argparse
+import json
 import os
+import struct
 import sys
 import time
 
@@ -62,6 +66,34 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
+def save_safetensors(state_dict, path, metadata=None):
+    """Writes `state_dict` as safetensors (F32) without the `safetensors` package, in the layout
+    its save_file produces: u64 little-endian header length, compact JSON with "__metadata__"
+    first and the tensors sorted by name, padded with spaces to a multiple of 8, then the data
+    (little-endian, row-major) in the same order."""
+    header = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    blobs = []
+    offset = 0
+    for name in sorted(state_dict):
+        array = state_dict[name].detach().cpu().contiguous().numpy().astype("<f4", copy=False)
+        blob = array.tobytes(order="C")
+        header[name] = {"dtype": "F32", "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(tmp, path)
+
+
 def loss_function(recon_x, x, mu, logvar):
     bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
     kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
@@ -74,6 +106,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--save-safetensors", metavar="FILE",
+                    help="after the last epoch, write the state_dict here (safetensors, F32) for "
+                         "`edgevae convert --from-safetensors`")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -105,6 +140,10 @@ def main():
                 test_loss += loss_function(recon, data, mu, logvar).item()
         print(f"epoch {epoch}  train {total / len(train):.2f}  test {test_loss / len(test):.2f}  "
               f"{seconds:.2f} s")
+    if args.save_safetensors:
+        save_safetensors(model.state_dict(), args.save_safetensors,
+                         {"format": "pt", "epochs": args.epochs})
+        print(f"wrote {args.save_safetensors}")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,17 @@ struct BenchArgs {
 };
 int RunBench(const BenchArgs& args);
 
+// Exactly one input (--from-safetensors or --in) and one output (--out or --to-safetensors);
+// RunConvert reports other combinations as usage errors.
+struct ConvertArgs {
+  std::string from_safetensors;
+  std::string in;
+  std::string out;
+  std::string to_safetensors;
+  std::string dtype = "f32";  // of --out; only f32 so far
+};
+int RunConvert(const ConvertArgs& args);
+
 }  // namespace edgevae::cli
 
 #endif  // EDGEVAE_TOOLS_CLI_COMMANDS_H_

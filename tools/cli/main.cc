@@ -189,6 +189,38 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   bench_cmd->add_flag("--json", bench.json, "Print one JSON object on stdout");
 
+  // convert
+  ConvertArgs convert;
+  CLI::App* convert_cmd = app.add_subcommand(
+      "convert",
+      "Import a PyTorch state_dict (safetensors), export one, or strip a checkpoint's optimizer "
+      "state");
+  convert_cmd->footer(
+      "Modes (exactly one input):\n"
+      "  --from-safetensors FILE --out FILE   the PyTorch VAE example's state_dict -> .evae\n"
+      "  --in FILE --out FILE [--dtype f32]   a model or checkpoint -> deployable model\n"
+      "  --in FILE --to-safetensors FILE      a model -> state_dict for PyTorch");
+  CLI::Option* from_st_opt =
+      convert_cmd
+          ->add_option("--from-safetensors", convert.from_safetensors,
+                       "safetensors file with fc1, fc21, fc22, fc3, fc4 .weight/.bias (F32)")
+          ->type_name("FILE");
+  CLI::Option* in_opt =
+      convert_cmd->add_option("--in", convert.in, "Model file (.evae) to read")->type_name("FILE");
+  CLI::Option* out_opt =
+      convert_cmd->add_option("--out", convert.out, "Model file (.evae) to write")
+          ->type_name("FILE");
+  CLI::Option* to_st_opt = convert_cmd
+                               ->add_option("--to-safetensors", convert.to_safetensors,
+                                            "safetensors file to write (with --in)")
+                               ->type_name("FILE");
+  convert_cmd->add_option("--dtype", convert.dtype, "Weight type of the written model")
+      ->check(CLI::IsMember({"f32"}))
+      ->capture_default_str();
+  from_st_opt->excludes(in_opt);
+  from_st_opt->excludes(to_st_opt);
+  out_opt->excludes(to_st_opt);
+
   // CLI11 reports a mistyped command as a missing one; name it instead.
   const auto is_command = [&](const std::string& name) {
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
@@ -198,8 +230,8 @@ int Main(int argc, char** argv) {
   };
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     return Fail(kExitUsage, "unknown command '" + std::string(argv[1]) +
-                                "'; commands: train, eval, sample, reconstruct, info (see "
-                                "'edgevae --help')");
+                                "'; commands: train, eval, sample, reconstruct, info, bench, "
+                                "convert (see 'edgevae --help')");
   }
   try {
     app.parse(argc, argv);
@@ -230,6 +262,7 @@ int Main(int argc, char** argv) {
   }
   if (info_cmd->parsed()) return RunInfo(info);
   if (bench_cmd->parsed()) return RunBench(bench);
+  if (convert_cmd->parsed()) return RunConvert(convert);
   return Fail(kExitUsage, "no command given (see 'edgevae --help')");
 }
 

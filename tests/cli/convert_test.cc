@@ -1,0 +1,344 @@
+// edgevae convert, run as a process: its modes and usage errors, a PyTorch state_dict written
+// here as safetensors (by hand, independently of the library's writer) imported and loaded, and a
+// corrupt one refused with one line. The process-running helpers are copied from cli_test.cc.
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "edgevae/file.h"
+#include "edgevae/model.h"
+#include "edgevae/shape.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace edgevae {
+namespace {
+
+// --- Helpers (from cli_test.cc) ------------------------------------------------------------------
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/edgevae_cli_test.XXXXXX";
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() { RemoveTree(path_); }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  static void RemoveTree(const std::string& path) {
+    if (path.empty()) return;
+    if (DIR* dir = ::opendir(path.c_str())) {
+      while (dirent* e = ::readdir(dir)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        const std::string child = path + "/" + name;
+        struct stat st {};
+        if (::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+          RemoveTree(child);
+        } else {
+          ::unlink(child.c_str());
+        }
+      }
+      ::closedir(dir);
+    }
+    ::rmdir(path.c_str());
+  }
+  std::string path_;
+};
+
+struct CliResult {
+  int exit_code = -1;  // the exit status, or -signal
+  std::string out;
+  std::string err;
+};
+
+int CountLines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// Runs the CLI with `args`, stdin from /dev/null, stdout and stderr captured in files (so that a
+// large output cannot block on a pipe). The environment is this process's without the variables
+// that steer terminal output, plus `env`.
+CliResult RunCli(const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env = {}) {
+  static const char* const kDropped[] = {"TERM", "COLORTERM", "NO_COLOR", "COLUMNS"};
+  TempDir io;
+  const std::string out_path = io / "stdout", err_path = io / "stderr";
+
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string key = entry.substr(0, entry.find('='));
+    bool drop = env.count(key) > 0;
+    for (const char* d : kDropped) drop |= key == d;
+    if (!drop) env_strings.push_back(entry);
+  }
+  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
+
+  std::vector<std::string> argv_strings = {EDGEVAE_CLI_PATH};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv, envp;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  CliResult result;
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot run " << argv[0] << ": " << std::strerror(rc);
+    return result;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ADD_FAILURE() << "waitpid: " << std::strerror(errno);
+      return result;
+    }
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+std::string Describe(const CliResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out.substr(0, 4000) +
+         "\n--- stderr:\n" + r.err.substr(0, 4000);
+}
+
+// A failure as the CLI promises it: the code, nothing on stdout, one "edgevae: error:" line.
+void ExpectOneLineError(const CliResult& r, int code) {
+  EXPECT_EQ(r.exit_code, code) << Describe(r);
+  EXPECT_EQ(r.out, "") << Describe(r);
+  EXPECT_EQ(CountLines(r.err), 1) << Describe(r);
+  EXPECT_EQ(r.err.rfind("edgevae: error: ", 0), 0u) << Describe(r);
+  EXPECT_EQ(r.err.back(), '\n') << Describe(r);
+}
+
+// --- safetensors by hand
+// ---------------------------------------------------------------------------
+
+// A model of `shape` with distinct weights.
+Model MakeModel(const ShapeInfo& shape, uint64_t seed) {
+  StatusOr<Model> model = Model::Create(shape);
+  EXPECT_TRUE(model.ok()) << model.status().message();
+  model->InitializeLikeTorch(seed);
+  return std::move(model).value();
+}
+
+// `model`'s state_dict in the layout PyTorch's safetensors library writes: names sorted, data in
+// that order, compact JSON padded with spaces to a multiple of 8.
+std::string SafetensorsBytes(const Model& model) {
+  std::vector<const TensorView*> order;
+  for (const TensorView& tv : model.tensors()) order.push_back(&tv);
+  std::sort(order.begin(), order.end(),
+            [](const TensorView* a, const TensorView* b) { return a->name < b->name; });
+  nlohmann::ordered_json header = {{"__metadata__", {{"format", "pt"}}}};
+  std::string buffer;
+  for (const TensorView* tv : order) {
+    const size_t begin = buffer.size();
+    for (size_t i = 0; i < tv->size(); ++i) {
+      const uint32_t u = std::bit_cast<uint32_t>(model.params()[tv->offset + i]);
+      for (int b = 0; b < 4; ++b) buffer.push_back(static_cast<char>(u >> (8 * b)));
+    }
+    std::vector<int> shape = {tv->rows};
+    if (tv->cols != 0) shape.push_back(tv->cols);
+    header[tv->name] = {
+        {"dtype", "F32"}, {"shape", shape}, {"data_offsets", {begin, buffer.size()}}};
+  }
+  std::string text = header.dump();
+  text.resize((text.size() + 7) / 8 * 8, ' ');
+  std::string out;
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(uint64_t{text.size()} >> (8 * i)));
+  return out + text + buffer;
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+void ExpectSameWeights(const Model& a, const Model& b) {
+  ASSERT_EQ(a.shape(), b.shape());
+  for (const TensorView& tv : a.tensors()) {
+    EXPECT_EQ(std::memcmp(a.params() + tv.offset, b.params() + tv.offset, tv.size() * 4), 0)
+        << tv.name;
+  }
+}
+
+// --- Usage ---------------------------------------------------------------------------------------
+
+TEST(ConvertUsageTest, HelpExitsZero) {
+  const CliResult r = RunCli({"convert", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.err, "");
+  for (const char* piece :
+       {"Usage", "convert", "--from-safetensors", "--in", "--out", "--to-safetensors", "--dtype"}) {
+    EXPECT_NE(r.out.find(piece), std::string::npos) << piece << "\n" << Describe(r);
+  }
+  const CliResult top = RunCli({"--help"});
+  EXPECT_NE(top.out.find("convert"), std::string::npos) << Describe(top);
+}
+
+TEST(ConvertUsageTest, NeitherOrBothModesAreUsageErrors) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"convert"},
+      {"convert", "--out", "m.evae"},
+      {"convert", "--dtype", "f32", "--out", "m.evae"},
+      {"convert", "--from-safetensors", "a.safetensors", "--in", "b.evae", "--out", "m.evae"},
+      {"convert", "--from-safetensors", "a.safetensors"},  // no output
+      {"convert", "--from-safetensors", "a.safetensors", "--to-safetensors", "b.safetensors"},
+      {"convert", "--in", "b.evae"},  // no output
+      {"convert", "--in", "b.evae", "--out", "m.evae", "--to-safetensors", "c.safetensors"},
+      {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "f16"},  // not yet
+      {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "int8"},
+  };
+  for (const auto& args : cases) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    ExpectOneLineError(RunCli(args), 2);
+  }
+}
+
+// --- Import
+// ----------------------------------------------------------------------------------------
+
+TEST(ConvertImportTest, SyntheticStateDictImportsAndLoads) {
+  TempDir dir;
+  for (const ShapeInfo& shape : CompiledShapes()) {
+    SCOPED_TRACE(std::string(shape.name));
+    const Model model = MakeModel(shape, 11);
+    const std::string in = dir / "state_dict.safetensors", out = dir / "model.evae";
+    WriteBytes(in, SafetensorsBytes(model));
+    const CliResult r = RunCli({"convert", "--from-safetensors", in, "--out", out});
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(r.err, "") << Describe(r);
+    EXPECT_EQ(CountLines(r.out), 1) << Describe(r);
+    EXPECT_NE(r.out.find(out), std::string::npos) << Describe(r);
+
+    const CliResult info = RunCli({"info", "--model", out});
+    EXPECT_EQ(info.exit_code, 0) << Describe(info);
+    EXPECT_NE(info.out.find("loads       yes"), std::string::npos) << Describe(info);
+    StatusOr<Model> loaded = LoadModel(out);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    ExpectSameWeights(*loaded, model);
+    EXPECT_EQ(loaded->metadata().dataset, "mnist");
+    EXPECT_EQ(loaded->metadata().epochs, 0);
+  }
+}
+
+TEST(ConvertImportTest, CorruptFileIsBadInputWithOneLine) {
+  TempDir dir;
+  const std::string good = SafetensorsBytes(MakeModel(Mnist2dShape::kInfo, 5));
+  std::string bad_dtype = good;
+  const size_t at = bad_dtype.find("\"F32\"");
+  ASSERT_NE(at, std::string::npos);
+  bad_dtype.replace(at, 5, "\"F16\"");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {good.substr(0, good.size() / 2), "extend beyond the byte buffer"},  // truncated
+      {good.substr(0, 4), "truncated"},
+      {std::string("not a safetensors file at all"), "header length"},
+      {bad_dtype, "dtype 'F16', expected F32"},
+  };
+  for (const auto& [bytes, expected] : cases) {
+    SCOPED_TRACE(expected);
+    const std::string in = dir / "bad.safetensors", out = dir / "model.evae";
+    WriteBytes(in, bytes);
+    const CliResult r = RunCli({"convert", "--from-safetensors", in, "--out", out});
+    ExpectOneLineError(r, 1);
+    EXPECT_NE(r.err.find(in + ": "), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find(expected), std::string::npos) << Describe(r);
+    EXPECT_FALSE(Exists(out));
+  }
+  ExpectOneLineError(RunCli({"convert", "--from-safetensors", dir / "missing.safetensors", "--out",
+                             dir / "model.evae"}),
+                     1);
+}
+
+// --- From an .evae
+// ---------------------------------------------------------------------------------
+
+TEST(ConvertEvaeTest, CheckpointBecomesDeployableModel) {
+  TempDir dir;
+  Model model = MakeModel(MnistShape::kInfo, 9);
+  model.metadata().epochs = 3;
+  model.EnsureOptimizer();
+  model.optimizer().m[0] = 0.5f;
+  model.optimizer().step = 1407;
+  const std::string ckpt = dir / "ckpt.evae", out = dir / "model.evae";
+  ASSERT_TRUE(SaveModel(ckpt, model).ok());
+  const CliResult r = RunCli({"convert", "--in", ckpt, "--dtype", "f32", "--out", out});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("optimizer state dropped"), std::string::npos) << Describe(r);
+  StatusOr<Model> loaded = LoadModel(out);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_FALSE(loaded->has_optimizer());
+  EXPECT_EQ(loaded->metadata().epochs, 3);
+  ExpectSameWeights(*loaded, model);
+  EXPECT_LT(ReadFile(out).size() * 2, ReadFile(ckpt).size());
+
+  ExpectOneLineError(RunCli({"convert", "--in", dir / "missing.evae", "--out", out}), 1);
+}
+
+TEST(ConvertEvaeTest, ExportAndImportBackThroughSafetensors) {
+  TempDir dir;
+  const Model model = MakeModel(Mnist2dShape::kInfo, 13);
+  const std::string a = dir / "a.evae", st = dir / "a.safetensors", b = dir / "b.evae";
+  ASSERT_TRUE(SaveModel(a, model).ok());
+  const CliResult to = RunCli({"convert", "--in", a, "--to-safetensors", st});
+  EXPECT_EQ(to.exit_code, 0) << Describe(to);
+  const CliResult from = RunCli({"convert", "--from-safetensors", st, "--out", b});
+  EXPECT_EQ(from.exit_code, 0) << Describe(from);
+  StatusOr<Model> back = LoadModel(b);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ExpectSameWeights(*back, model);
+}
+
+}  // namespace
+}  // namespace edgevae
