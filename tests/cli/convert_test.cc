@@ -238,7 +238,8 @@ TEST(ConvertUsageTest, NeitherOrBothModesAreUsageErrors) {
       {"convert", "--in", "b.evae"},  // no output
       {"convert", "--in", "b.evae", "--out", "m.evae", "--to-safetensors", "c.safetensors"},
       {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "f16"},  // not yet
-      {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "int8"},
+      {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "int8", "--calibration",
+       "kl"},
   };
   for (const auto& args : cases) {
     SCOPED_TRACE(::testing::PrintToString(args));
@@ -313,9 +314,14 @@ TEST(ConvertEvaeTest, CheckpointBecomesDeployableModel) {
   model.optimizer().step = 1407;
   const std::string ckpt = dir / "ckpt.evae", out = dir / "model.evae";
   ASSERT_TRUE(SaveModel(ckpt, model).ok());
-  const CliResult r = RunCli({"convert", "--in", ckpt, "--dtype", "f32", "--out", out});
+  const CliResult r = RunCli({"convert", "--in", ckpt, "--dtype", "f32", "--out", out,
+                              "--calib-data", EDGEVAE_MNIST_DIR});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.out.find("optimizer state dropped"), std::string::npos) << Describe(r);
+  // f32 golden vectors reproduce exactly here.
+  const CliResult v = RunCli({"verify", "--model", out, "--json"});
+  EXPECT_EQ(v.exit_code, 0) << Describe(v);
+  EXPECT_NE(v.out.find("\"pass\":true"), std::string::npos) << Describe(v);
   StatusOr<Model> loaded = LoadModel(out);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   EXPECT_FALSE(loaded->has_optimizer());
@@ -324,6 +330,45 @@ TEST(ConvertEvaeTest, CheckpointBecomesDeployableModel) {
   EXPECT_LT(ReadFile(out).size() * 2, ReadFile(ckpt).size());
 
   ExpectOneLineError(RunCli({"convert", "--in", dir / "missing.evae", "--out", out}), 1);
+  // A file without golden vectors cannot be verified.
+  ExpectOneLineError(RunCli({"verify", "--model", ckpt}), 1);
+}
+
+// The int8 path through the CLI on real MNIST: convert (every calibration compared), verify,
+// eval, bench, sample; and what int8 cannot do.
+TEST(ConvertEvaeTest, Int8ModelConvertsVerifiesAndServes) {
+  TempDir dir;
+  Model model = MakeModel(MnistShape::kInfo, 5);
+  const std::string src = dir / "f32.evae", q8 = dir / "model.q8.evae";
+  ASSERT_TRUE(SaveModel(src, model).ok());
+  const CliResult c = RunCli({"convert", "--in", src, "--dtype", "int8", "--out", q8,
+                              "--calib-data", EDGEVAE_MNIST_DIR, "--threads", "1"});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  for (const char* method : {"minmax", "percentile", "mse"}) {
+    EXPECT_NE(c.out.find(std::string("calibration ") + method), std::string::npos) << Describe(c);
+  }
+  EXPECT_LT(ReadFile(q8).size(), 800u * 1024);  // int8: a quarter of the f32 file
+
+  const CliResult v = RunCli({"verify", "--model", q8, "--json"});
+  EXPECT_EQ(v.exit_code, 0) << Describe(v);
+  EXPECT_NE(v.out.find("\"dtype\":\"int8\""), std::string::npos) << Describe(v);
+  EXPECT_NE(v.out.find("\"pass\":true"), std::string::npos) << Describe(v);
+
+  const CliResult e = RunCli({"eval", "--model", q8, "--data", EDGEVAE_MNIST_DIR, "--threads",
+                              "1", "--json"});
+  EXPECT_EQ(e.exit_code, 0) << Describe(e);
+  EXPECT_NE(e.out.find("\"test_loss\":"), std::string::npos) << Describe(e);
+  ExpectOneLineError(
+      RunCli({"eval", "--model", q8, "--data", EDGEVAE_MNIST_DIR, "--iw", "10"}), 2);
+
+  const CliResult b = RunCli({"bench", "--model", q8, "--runs", "5", "--warmup", "1", "--json"});
+  EXPECT_EQ(b.exit_code, 0) << Describe(b);
+  EXPECT_NE(b.out.find("\"dtype\":\"int8\""), std::string::npos) << Describe(b);
+
+  const CliResult s = RunCli({"sample", "--model", q8, "-n", "4", "--out", dir / "s.png",
+                              "--no-preview"});
+  EXPECT_EQ(s.exit_code, 0) << Describe(s);
+  EXPECT_FALSE(ReadFile(dir / "s.png").empty());
 }
 
 TEST(ConvertEvaeTest, ExportAndImportBackThroughSafetensors) {

@@ -326,6 +326,8 @@ TEST_F(ModelFileTest, InspectReportsLayout) {
   EXPECT_EQ(j["lr"], 1e-3);
   EXPECT_EQ(j["edgevae_version"], Version());
   EXPECT_EQ(j["adam_step"], 4690);
+  EXPECT_EQ(j["dtype"], "f32");
+  EXPECT_FALSE(j.contains("golden"));
   EXPECT_EQ(DTypeName(DType::kF32), std::string("f32"));
 }
 
@@ -349,8 +351,50 @@ TEST_F(ModelFileTest, RejectsNewerVersion) {
   Bytes bytes = Save(Path("m.evae"), MakeModel(MnistShape::kInfo, false));
   PutU32(bytes, kOffVersion, 3);
   const Status s = LoadBytesFails(bytes, StatusCode::kUnsupported);
-  EXPECT_THAT(s.message(), HasSubstr("file version 3 is newer than this build supports (1)"));
+  EXPECT_THAT(s.message(), HasSubstr("file version 3 is newer than this build supports (2)"));
   EXPECT_FALSE(InspectModelFile(Path("bad.evae")).ok());
+}
+
+// A version-1 file is what the v1 writer produced: the same bytes as a v2 f32 file except the
+// version field and the metadata's "dtype" key, which v1 did not have.
+TEST_F(ModelFileTest, ReadsVersionOneFiles) {
+  const Model model = MakeModel(MnistShape::kInfo, /*with_optimizer=*/true);
+  Bytes bytes = Save(Path("m.evae"), model);
+  ASSERT_EQ(GetU32(bytes, kOffVersion), 2u);
+  PutU32(bytes, kOffVersion, 1);
+  FixChecksum(bytes);
+  for (const bool drop_dtype_key : {false, true}) {
+    SCOPED_TRACE(drop_dtype_key ? "without dtype key" : "with dtype key");
+    if (drop_dtype_key) {
+      // Blank out `,\n  "dtype": "f32"` (same length, so no offset moves): v1's metadata.
+      const size_t at = GetU64(bytes, kOffMetadataOffset);
+      const size_t len = GetU64(bytes, kOffMetadataOffset + 8);
+      std::string text(bytes.begin() + at, bytes.begin() + at + len);
+      const std::string key = ",\n  \"dtype\": \"f32\"";
+      const size_t k = text.find(key);
+      ASSERT_NE(k, std::string::npos) << text;
+      std::fill(bytes.begin() + at + k, bytes.begin() + at + k + key.size(), ' ');
+      FixChecksum(bytes);
+    }
+    const std::string path = Path(drop_dtype_key ? "v1-nokey.evae" : "v1.evae");
+    WriteBytes(path, bytes);
+    StatusOr<ModelFileInfo> info = InspectModelFile(path);
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    EXPECT_EQ(info->version, 1u);
+    EXPECT_EQ(info->metadata_json.find("dtype") == std::string::npos, drop_dtype_key);
+    StatusOr<Model> loaded = LoadModel(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    ExpectSameParams(model, *loaded);
+    ExpectSameMetadata(model.metadata(), loaded->metadata());
+    ASSERT_TRUE(loaded->has_optimizer());
+    EXPECT_EQ(loaded->optimizer().step, 4690);
+    StatusOr<AnyModel> any = LoadAnyModel(path);
+    ASSERT_TRUE(any.ok()) << any.status().message();
+    EXPECT_TRUE(any->f32.has_value());
+    EXPECT_FALSE(any->int8.has_value());
+    EXPECT_FALSE(any->golden.has_value());
+    EXPECT_STREQ(any->dtype(), "f32");
+  }
 }
 
 TEST_F(ModelFileTest, RejectsVersionZero) {
@@ -481,7 +525,12 @@ TEST_F(ModelFileTest, RejectsDTypeMismatch) {
   PutU32(bytes, Entry(bytes, 1) + kEntDType, 2);  // fc1.bias
   FixChecksum(bytes);
   const Status s = LoadBytesFails(bytes, StatusCode::kDataError);
-  EXPECT_THAT(s.message(), HasSubstr("fc1.bias: expected [400] f32, found [400] dtype 2"));
+  EXPECT_THAT(s.message(), HasSubstr("fc1.bias: expected [400] f32, found [400] i8"));
+
+  PutU32(bytes, Entry(bytes, 1) + kEntDType, 7);  // no such dtype
+  FixChecksum(bytes);
+  const Status t = LoadBytesFails(bytes, StatusCode::kDataError, "unknown.evae");
+  EXPECT_THAT(t.message(), HasSubstr("fc1.bias: expected [400] f32, found [400] dtype 7"));
 }
 
 TEST_F(ModelFileTest, RejectsMissingTensor) {

@@ -1,16 +1,25 @@
-// edgevae convert: between PyTorch's state_dict (safetensors) and .evae files, and from a training
-// checkpoint to the deployable model (the weights without the Adam state).
+// edgevae convert: between PyTorch's state_dict (safetensors) and .evae files, and from a model or
+// training checkpoint to a deployable f32 or int8 model carrying golden vectors.
+#include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <vector>
 #include <string>
 
 #include "commands.h"
+#include "edgevae/data.h"
+#include "edgevae/engine.h"
 #include "edgevae/file.h"
+#include "edgevae/quant.h"
+#include "edgevae/runtime.h"
 #include "edgevae/model.h"
 #include "edgevae/safetensors.h"
 #include "edgevae/shape.h"
 
 namespace edgevae::cli {
 namespace {
+
+constexpr int kGoldenImages = 8;
 
 std::string ShapeText(const ShapeInfo& s) {
   return std::string(s.name) + " " + std::to_string(s.input) + "-" + std::to_string(s.hidden) +
@@ -55,13 +64,65 @@ int RunConvert(const ConvertArgs& args) {
                 ShapeText(model->shape()).c_str());
     return kExitOk;
   }
-  // The deployable model: the weights and metadata, without a checkpoint's Adam moments.
+  // The deployable model: the weights and metadata, without a checkpoint's Adam moments, with
+  // golden vectors (test images and the f32 reconstructions) that `edgevae verify` re-runs.
   const bool had_optimizer = model->has_optimizer();
   model->DropOptimizer();
-  if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
-  std::printf("wrote %s (%s, %s, %d epochs%s)\n", args.out.c_str(),
-              ShapeText(model->shape()).c_str(), args.dtype.c_str(), model->metadata().epochs,
-              had_optimizer ? ", optimizer state dropped" : "");
+  StatusOr<MnistData> data = LoadMnist(args.calib_data);
+  if (!data.ok()) return Fail(data.status());
+  StatusOr<GoldenVectors> golden = MakeGoldenVectors(*model, data->test, kGoldenImages);
+  if (!golden.ok()) return Fail(golden.status());
+
+  if (args.dtype == "f32") {
+    // The same arithmetic on another CPU or SIMD target differs by a few ulps.
+    golden->max_abs_error = 1e-4;
+    golden->mean_abs_error = 1e-5;
+    if (Status s = SaveModelWithGolden(args.out, *model, *golden); !s.ok()) return Fail(s);
+    std::printf("wrote %s (%s, f32, %d epochs%s, %d golden vectors)\n", args.out.c_str(),
+                ShapeText(model->shape()).c_str(), model->metadata().epochs,
+                had_optimizer ? ", optimizer state dropped" : "", golden->count);
+    return kExitOk;
+  }
+
+  StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
+  if (!runtime.ok()) return Fail(runtime.status());
+  const ImageSet& train = data->train;
+  StatusOr<Int8Model> q = Status(StatusCode::kInternal, "not quantized");
+  if (args.calibration == "auto") {
+    // Held-out: the last 10,000 training images (calibration uses the first 2,000).
+    const int held_out = std::min(10000, train.count / 2);
+    ImageSet validation = Head(train, 0);
+    validation.count = held_out;
+    validation.pixels.assign(train.image(train.count - held_out),
+                             train.image(train.count - 1) + train.pixels_per_image());
+    std::vector<CalibrationReport> report;
+    q = QuantizeInt8Best(*model, runtime->get(), train, validation, &report);
+    for (const CalibrationReport& r : report) {
+      std::printf("calibration %-10s loss on %d held-out training images %.3f\n",
+                  CalibrationName(r.method), held_out, r.loss);
+    }
+  } else {
+    const Calibration method = args.calibration == "minmax"       ? Calibration::kMinMax
+                               : args.calibration == "percentile" ? Calibration::kPercentile
+                                                                  : Calibration::kMse;
+    q = QuantizeInt8(*model, runtime->get(), train, method);
+  }
+  if (!q.ok()) return Fail(q.status());
+
+  // Thresholds from the int8 model's own error on the golden images, with headroom for another
+  // CPU's requantization rounding (XNNPACK's micro-kernels may differ by one step).
+  StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(*q, EngineOptions{.max_batch = golden->count, .threads = 1});
+  if (!engine.ok()) return Fail(engine.status());
+  StatusOr<GoldenCheck> check = CheckGoldenVectors(**engine, *golden);
+  if (!check.ok()) return Fail(check.status());
+  golden->max_abs_error = 1.5 * check->max_abs_error + 0.02;
+  golden->mean_abs_error = 1.5 * check->mean_abs_error + 0.002;
+  if (Status s = SaveInt8Model(args.out, *q, &*golden); !s.ok()) return Fail(s);
+  std::printf("wrote %s (%s, int8, calibration %s, %d golden vectors: max |error| %.3g, mean "
+              "%.3g against f32)\n",
+              args.out.c_str(), ShapeText(model->shape()).c_str(), q->calibration.c_str(),
+              golden->count, check->max_abs_error, check->mean_abs_error);
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "edgevae/data.h"
+#include "edgevae/engine.h"
 #include "edgevae/eval.h"
 #include "edgevae/file.h"
 #include "edgevae/model.h"
@@ -16,8 +17,12 @@
 namespace edgevae::cli {
 
 int RunEval(const EvalArgs& args) {
-  StatusOr<Model> model = LoadModel(args.model);
+  StatusOr<AnyModel> model = LoadAnyModel(args.model);
   if (!model.ok()) return Fail(model.status());
+  if (model->int8 && args.iw > 0) {
+    return Fail(kExitUsage, "--iw needs an f32 model; " + args.model + " is int8 (evaluate its f32 "
+                            "source for the importance-weighted estimate)");
+  }
   StatusOr<MnistData> data = LoadMnist(args.data);
   if (!data.ok()) return Fail(data.status());
   StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
@@ -29,8 +34,15 @@ int RunEval(const EvalArgs& args) {
   const bool live = IsTerminal(STDERR_FILENO);
   ProgressReporter progress(stderr, live, live ? TerminalColumns(STDERR_FILENO) : 0);
   const double start = NowSeconds();
-  StatusOr<EvalResult> result =
-      Evaluate(*model, runtime->get(), data->test, options, [&](int done, int total) {
+  StatusOr<EvalResult> result = Status(StatusCode::kInternal, "not evaluated");
+  if (model->int8) {
+    // Quantized models are evaluated through the engine that serves them (test loss only).
+    StatusOr<std::unique_ptr<Engine>> engine =
+        Engine::Create(*model, EngineOptions{.max_batch = 256, .threads = args.threads});
+    if (!engine.ok()) return Fail(engine.status());
+    result = EvaluateEngine(**engine, data->test, args.seed);
+  } else {
+    result = Evaluate(*model->f32, runtime->get(), data->test, options, [&](int done, int total) {
         ProgressState state;
         state.phase = "eval";
         state.done = done;
@@ -41,6 +53,7 @@ int RunEval(const EvalArgs& args) {
         state.items_per_s = state.seconds > 0 ? done / state.seconds : 0;
         progress.Update(state, now);
       });
+  }
   progress.Clear();
   if (!result.ok()) return Fail(result.status());
 

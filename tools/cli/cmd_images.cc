@@ -58,10 +58,10 @@ int WriteGrid(const std::vector<float>& images, int count, int side, int grid_co
   return kExitOk;
 }
 
-int ModelImageSide(const Model& model, const std::string& path, int* side) {
-  *side = SquareSide(model.shape().input);
+int ModelImageSide(const ShapeInfo& shape, const std::string& path, int* side) {
+  *side = SquareSide(shape.input);
   if (*side == 0) {
-    return Fail(kExitBadInput, "model " + path + " has " + std::to_string(model.shape().input) +
+    return Fail(kExitBadInput, "model " + path + " has " + std::to_string(shape.input) +
                                    " inputs, which are not a square image");
   }
   return kExitOk;
@@ -70,15 +70,16 @@ int ModelImageSide(const Model& model, const std::string& path, int* side) {
 }  // namespace
 
 int RunSample(const SampleArgs& args) {
-  StatusOr<Model> model = LoadModel(args.model);
-  if (!model.ok()) return Fail(model.status());
-  int side = 0;
-  if (int code = ModelImageSide(*model, args.model, &side); code != kExitOk) return code;
+  // Any dtype: the engine serves what the file holds.
   StatusOr<std::unique_ptr<Engine>> engine =
-      Engine::Create(*model, EngineOptions{.max_batch = args.n, .threads = args.threads});
+      Engine::Load(args.model, EngineOptions{.max_batch = args.n, .threads = args.threads});
   if (!engine.ok()) return Fail(engine.status());
+  int side = 0;
+  if (int code = ModelImageSide((*engine)->shape(), args.model, &side); code != kExitOk) {
+    return code;
+  }
 
-  std::vector<float> images(static_cast<size_t>(args.n) * model->shape().input);
+  std::vector<float> images(static_cast<size_t>(args.n) * (*engine)->shape().input);
   if (Status s = (*engine)->Sample(args.n, args.seed, images.data()); !s.ok()) return Fail(s);
   const int grid_cols = CeilSqrt(args.n);
   GreyImage grid;
@@ -92,13 +93,14 @@ int RunSample(const SampleArgs& args) {
 }
 
 int RunReconstruct(const ReconstructArgs& args) {
-  StatusOr<Model> model = LoadModel(args.model);
+  StatusOr<AnyModel> model = LoadAnyModel(args.model);
   if (!model.ok()) return Fail(model.status());
+  const ShapeInfo shape = model->int8 ? model->int8->shape : model->f32->shape();
   int side = 0;
-  if (int code = ModelImageSide(*model, args.model, &side); code != kExitOk) return code;
+  if (int code = ModelImageSide(shape, args.model, &side); code != kExitOk) return code;
   StatusOr<MnistData> data = LoadMnist(args.data);
   if (!data.ok()) return Fail(data.status());
-  const int input = model->shape().input;
+  const int input = shape.input;
   if (data->test.pixels_per_image() != input) {
     return Fail(kExitBadInput, "test images in " + args.data + " are " +
                                    std::to_string(data->test.rows) + " x " +

@@ -89,8 +89,9 @@ int RunInfo(const InfoArgs& args) {
   if (!info.ok()) return Fail(info.status());
   // Loading validates what inspection only reports (checksum, shapes, finite weights); its error,
   // if any, is printed after the report so that the checksum status is still shown.
-  StatusOr<Model> model = LoadModel(args.model);
+  StatusOr<AnyModel> model = LoadAnyModel(args.model);
   const Status load = model.ok() ? Status::Ok() : model.status();
+  const char* dtype = model.ok() ? model->dtype() : "unknown";
   const CpuReport cpu = DetectCpu();
   const Json metadata = Json::parse(info->metadata_json, nullptr, false);
 
@@ -108,6 +109,7 @@ int RunInfo(const InfoArgs& args) {
         {"tensors", tensors},
         {"metadata", metadata.is_object() ? metadata : Json(nullptr)},
         {"checksum_ok", info->checksum_ok},
+        {"dtype", dtype},
         {"cpu",
          {{"name", cpu.name},
           {"features", cpu.features},
@@ -117,6 +119,7 @@ int RunInfo(const InfoArgs& args) {
     });
   } else {
     PrintHuman(args.model, *info, metadata, load, cpu);
+    if (load.ok()) std::printf("dtype       %s\n", dtype);
   }
   if (!load.ok()) return Fail(load);
   return kExitOk;

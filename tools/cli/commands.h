@@ -113,9 +113,19 @@ struct ConvertArgs {
   std::string in;
   std::string out;
   std::string to_safetensors;
-  std::string dtype = "f32";  // of --out; only f32 so far
+  std::string dtype = "f32";  // of --out: f32 or int8
+  std::string calib_data = kDefaultDataDir;  // MNIST: calibration, validation and golden images
+  std::string calibration = "auto";  // auto | minmax | percentile | mse
+  int threads = 0;
 };
 int RunConvert(const ConvertArgs& args);
+
+struct VerifyArgs {
+  std::string model;
+  int threads = 1;
+  bool json = false;
+};
+int RunVerify(const VerifyArgs& args);
 
 }  // namespace edgevae::cli
 

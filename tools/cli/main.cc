@@ -198,7 +198,9 @@ int Main(int argc, char** argv) {
   convert_cmd->footer(
       "Modes (exactly one input):\n"
       "  --from-safetensors FILE --out FILE   the PyTorch VAE example's state_dict -> .evae\n"
-      "  --in FILE --out FILE [--dtype f32]   a model or checkpoint -> deployable model\n"
+      "  --in FILE --out FILE [--dtype f32|int8] [--calib-data DIR] [--calibration M]\n"
+      "                                       a model or checkpoint -> deployable model; int8\n"
+      "                                       is calibrated on MNIST training images\n"
       "  --in FILE --to-safetensors FILE      a model -> state_dict for PyTorch");
   CLI::Option* from_st_opt =
       convert_cmd
@@ -215,8 +217,28 @@ int Main(int argc, char** argv) {
                                             "safetensors file to write (with --in)")
                                ->type_name("FILE");
   convert_cmd->add_option("--dtype", convert.dtype, "Weight type of the written model")
-      ->check(CLI::IsMember({"f32"}))
+      ->check(CLI::IsMember({"f32", "int8"}))
       ->capture_default_str();
+  convert_cmd
+      ->add_option("--calib-data", convert.calib_data,
+                   "MNIST directory: int8 calibration (first 2,000 training images), the choice "
+                   "of calibration (last 10,000 training images) and golden vectors (test images)")
+      ->capture_default_str();
+  convert_cmd
+      ->add_option("--calibration", convert.calibration,
+                   "Activation ranges for int8: min/max, percentile, MSE-optimal, or auto (all "
+                   "three, keeping the one with the lowest loss on held-out training images)")
+      ->check(CLI::IsMember({"auto", "minmax", "percentile", "mse"}))
+      ->capture_default_str();
+  AddThreads(convert_cmd, &convert.threads);
+
+  // verify
+  VerifyArgs verify;
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "Re-run a converted model's golden vectors and compare with its f32 reference");
+  verify_cmd->add_option("--model", verify.model, "Model file")->required();
+  AddThreads(verify_cmd, &verify.threads);
+  verify_cmd->add_flag("--json", verify.json, "Print one JSON object on stdout");
   from_st_opt->excludes(in_opt);
   from_st_opt->excludes(to_st_opt);
   out_opt->excludes(to_st_opt);
@@ -262,6 +284,7 @@ int Main(int argc, char** argv) {
   }
   if (info_cmd->parsed()) return RunInfo(info);
   if (bench_cmd->parsed()) return RunBench(bench);
+  if (verify_cmd->parsed()) return RunVerify(verify);
   if (convert_cmd->parsed()) return RunConvert(convert);
   return Fail(kExitUsage, "no command given (see 'edgevae --help')");
 }

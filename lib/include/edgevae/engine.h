@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "edgevae/file.h"
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
 #include "edgevae/runtime.h"
@@ -34,6 +35,9 @@ class Engine {
   static StatusOr<std::unique_ptr<Engine>> Create(const Model& model,
                                                   const EngineOptions& options);
   static StatusOr<std::unique_ptr<Engine>> Create(const Int8Model& model,
+                                                  const EngineOptions& options);
+  // Whichever a file held (LoadAnyModel).
+  static StatusOr<std::unique_ptr<Engine>> Create(const AnyModel& model,
                                                   const EngineOptions& options);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -62,6 +66,21 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Golden vectors for a converted model: the first `count` images of `images` and the f32
+// model's reconstructions of them (z = mu). Thresholds are left at 0 for the caller to set.
+StatusOr<GoldenVectors> MakeGoldenVectors(const Model& f32_model, const ImageSet& images,
+                                          int count);
+
+// Re-runs golden vectors on an engine: the largest and mean |reconstruction - stored| and
+// whether both are within the stored thresholds.
+struct GoldenCheck {
+  int count = 0;
+  double max_abs_error = 0;
+  double mean_abs_error = 0;
+  bool pass = false;
+};
+StatusOr<GoldenCheck> CheckGoldenVectors(Engine& engine, const GoldenVectors& golden);
 
 }  // namespace edgevae
 

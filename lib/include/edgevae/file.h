@@ -6,17 +6,22 @@
 #define EDGEVAE_FILE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "edgevae/model.h"
+#include "edgevae/quant.h"
 #include "edgevae/status.h"
 
 namespace edgevae {
 
-inline constexpr uint32_t kModelFileVersion = 1;  // the newest version this build reads and writes
+// The newest version this build writes; it reads every version from 1 up to this one.
+// v1: f32 models and training checkpoints. v2: adds int8 models (i8 weights, i32 biases and
+// quantization parameters in the metadata) and golden vectors (u8 inputs, f32 references).
+inline constexpr uint32_t kModelFileVersion = 2;
 
-enum class DType : uint32_t { kF32 = 1 };
+enum class DType : uint32_t { kF32 = 1, kI8 = 2, kI32 = 3, kU8 = 4 };
 const char* DTypeName(DType dtype);
 
 // Writes the model's ten tensors, its metadata and, if present, the Adam state (tensors adam.m
@@ -28,6 +33,36 @@ Status SaveModel(const std::string& path, const Model& model);
 // offset: bad magic, a newer version (saying which this build supports), truncation, checksum
 // mismatch, a shape that is not compiled in, tensor shape or dtype mismatch, non-finite weights.
 StatusOr<Model> LoadModel(const std::string& path);
+
+// Reference outputs stored by the converter: `count` inputs (pixels, count x input) and what the
+// f32 model reconstructs from them (z = mu, pixel probabilities, count x input); `edgevae verify`
+// re-runs them and compares against the thresholds.
+struct GoldenVectors {
+  int count = 0;
+  std::vector<uint8_t> pixels;
+  std::vector<float> reconstruction;
+  double max_abs_error = 0;   // thresholds for |reconstruction - stored|
+  double mean_abs_error = 0;
+};
+
+// An int8 model file (v2): the five layers' i8 weights and i32 biases as tensors "fc1.weight",
+// "fc1.bias", ..., their scales, zero points and ReLU flags in the metadata, plus the
+// calibration method and image count; golden vectors if given. Atomic like SaveModel.
+Status SaveInt8Model(const std::string& path, const Int8Model& model,
+                     const GoldenVectors* golden = nullptr);
+// SaveModel plus golden vectors (the Adam state too, if the model carries it, as SaveModel).
+Status SaveModelWithGolden(const std::string& path, const Model& model,
+                           const GoldenVectors& golden);
+
+// Whatever model a file holds, by its dtype. LoadModel rejects int8 files (naming their dtype);
+// this reads v1 and v2, f32 and int8.
+struct AnyModel {
+  std::optional<Model> f32;
+  std::optional<Int8Model> int8;
+  std::optional<GoldenVectors> golden;
+  const char* dtype() const { return int8 ? "int8" : "f32"; }
+};
+StatusOr<AnyModel> LoadAnyModel(const std::string& path);
 
 // What `edgevae info` shows about a file without trusting it.
 struct ModelFileInfo {

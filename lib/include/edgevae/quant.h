@@ -5,6 +5,7 @@
 #define EDGEVAE_QUANT_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "edgevae/data.h"
@@ -40,6 +41,8 @@ struct Int8Model {
   ShapeInfo shape;
   ModelMetadata metadata;
   Int8Layer fc1, fc21, fc22, fc3, fc4;  // fc3.input is the range of z
+  std::string calibration;              // CalibrationName() of the method used
+  int calibration_images = 0;
 };
 
 // Quantizes `model`; activation ranges from the f32 forward pass over the first
@@ -47,6 +50,17 @@ struct Int8Model {
 // decoder serves sampling as well as reconstruction).
 StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const ImageSet& calibration,
                                  Calibration method, int calibration_images = 2000);
+
+// Every calibration method, each int8 model's test loss on `validation` (held-out images; the
+// converter uses the last 10,000 training images, not the test set), and the best one kept.
+struct CalibrationReport {
+  Calibration method;
+  double loss = 0;  // nats per image on the validation images
+};
+StatusOr<Int8Model> QuantizeInt8Best(const Model& model, Runtime* runtime,
+                                     const ImageSet& calibration, const ImageSet& validation,
+                                     std::vector<CalibrationReport>* report,
+                                     int calibration_images = 2000);
 
 }  // namespace edgevae
 

@@ -1,5 +1,5 @@
-// The .evae model file, version 1. docs/model-format.md is the specification; the constants below
-// must agree with it.
+// The .evae model file, versions 1 and 2. docs/model-format.md is the specification; the constants
+// below must agree with it. v2 writes everything; v1 files (f32 only, no "dtype" key) still load.
 //
 // Reading copies the file into one aligned buffer with read() rather than mmap()ing it: the
 // weights are copied into the model's own flat array anyway, and a mapping would turn a file
@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <cinttypes>
@@ -77,6 +78,12 @@ static_assert(kDataAlignment == kAlignment);
 
 constexpr const char* kAdamM = "adam.m";
 constexpr const char* kAdamV = "adam.v";
+constexpr const char* kGoldenPixels = "golden.pixels";
+constexpr const char* kGoldenReconstruction = "golden.reconstruction";
+
+// The first version with dtypes other than f32 (int8 models, golden vectors).
+constexpr uint32_t kFirstVersionWithInt8 = 2;
+constexpr const char* kWeightScheme = "symmetric per-tensor";
 
 // --- Little-endian byte access (independent of the host's byte order) ---------------------------
 
@@ -94,18 +101,42 @@ void PutU64(uint8_t* p, uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-void StoreFloats(uint8_t* dst, const float* src, size_t n) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(dst, src, n * sizeof(float));
-  } else {
-    for (size_t i = 0; i < n; ++i) PutU32(dst + 4 * i, std::bit_cast<uint32_t>(src[i]));
+size_t DTypeBytes(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+    case DType::kI32:
+      return 4;
+    case DType::kI8:
+    case DType::kU8:
+      return 1;
+  }
+  return 0;  // not a dtype this build knows
+}
+
+// `n` elements of `dtype` from memory to the file's little-endian bytes, and back.
+void StoreElements(uint8_t* dst, DType dtype, const void* src, size_t n) {
+  const size_t size = DTypeBytes(dtype);
+  if (size == 1 || std::endian::native == std::endian::little) {
+    std::memcpy(dst, src, n * size);
+    return;
+  }
+  const auto* s = static_cast<const uint8_t*>(src);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t word;  // f32 and i32 alike
+    std::memcpy(&word, s + 4 * i, 4);
+    PutU32(dst + 4 * i, word);
   }
 }
-void LoadFloats(float* dst, const uint8_t* src, size_t n) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(dst, src, n * sizeof(float));
-  } else {
-    for (size_t i = 0; i < n; ++i) dst[i] = std::bit_cast<float>(GetU32(src + 4 * i));
+void LoadElements(void* dst, DType dtype, const uint8_t* src, size_t n) {
+  const size_t size = DTypeBytes(dtype);
+  if (size == 1 || std::endian::native == std::endian::little) {
+    std::memcpy(dst, src, n * size);
+    return;
+  }
+  auto* d = static_cast<uint8_t*>(dst);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t word = GetU32(src + 4 * i);
+    std::memcpy(d + 4 * i, &word, 4);
   }
 }
 
@@ -142,7 +173,7 @@ std::string FixedString(const uint8_t* p, size_t n) {
 }
 
 std::string DTypeText(DType dtype) {
-  if (dtype == DType::kF32) return "f32";
+  if (DTypeBytes(dtype) != 0) return DTypeName(dtype);
   return "dtype " + std::to_string(static_cast<uint32_t>(dtype));
 }
 
@@ -154,8 +185,6 @@ std::string DimsText(const std::vector<uint32_t>& dims) {
   }
   return out + "]";
 }
-
-size_t DTypeBytes(DType dtype) { return dtype == DType::kF32 ? 4 : 0; }
 
 // Element count of `dims`, or nullopt if it overflows 64 bits.
 std::optional<uint64_t> ElementCount(const std::vector<uint32_t>& dims) {
@@ -381,9 +410,12 @@ class ErrorSax : public nlohmann::json_sax<Json> {
   std::string message;
 };
 
+// Reads keys of one JSON object; `prefix` ("quantization.layers.fc1.") makes a nested key's
+// message name its full path.
 class MetadataReader {
  public:
-  MetadataReader(const std::string& path, const Json& j) : path_(path), j_(j) {}
+  MetadataReader(const std::string& path, const Json& j, std::string prefix = "")
+      : path_(path), j_(j), prefix_(std::move(prefix)) {}
 
   Status String(const char* key, std::string* out) const {
     const Json* v = Find(key);
@@ -399,7 +431,7 @@ class MetadataReader {
         "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
     if (v->is_number_unsigned()) {
       const uint64_t u = v->get<uint64_t>();
-      if (u > hi) return Wrong(key, want, *v);
+      if (u > hi || (lo > 0 && u < static_cast<uint64_t>(lo))) return Wrong(key, want, *v);
       *out = static_cast<int64_t>(u);
     } else if (v->is_number_integer()) {
       const int64_t s = v->get<int64_t>();
@@ -431,7 +463,44 @@ class MetadataReader {
     }
     return Status::Ok();
   }
+  Status NonNegative(const char* key, double* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_number() || !(v->get<double>() >= 0)) return Wrong(key, "a number >= 0", *v);
+    *out = v->get<double>();
+    return Status::Ok();
+  }
+  // A quantization scale: stored as the double equal to the float, so the cast back is exact.
+  Status Scale(const char* key, float* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    // Range first: casting a double beyond FLT_MAX to float is undefined.
+    const double d = v->is_number() ? v->get<double>() : 0.0;
+    const float f = d > 0 && d <= std::numeric_limits<float>::max() ? static_cast<float>(d) : 0.0f;
+    if (!(f > 0)) return Wrong(key, "a finite float > 0", *v);
+    *out = f;
+    return Status::Ok();
+  }
+  Status Bool(const char* key, bool* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_boolean()) return Wrong(key, "true or false", *v);
+    *out = v->get<bool>();
+    return Status::Ok();
+  }
+  Status Object(const char* key, const Json** out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_object()) return Wrong(key, "an object", *v);
+    *out = v;
+    return Status::Ok();
+  }
   bool Has(const char* key) const { return Find(key) != nullptr; }
+
+  Status Wrong(const char* key, const std::string& want, const Json& found) const {
+    return DataError(path_ + ": metadata key '" + prefix_ + key + "': expected " + want +
+                     ", found " + found.dump(-1, ' ', true, Json::error_handler_t::replace));
+  }
 
  private:
   const Json* Find(const char* key) const {
@@ -439,20 +508,16 @@ class MetadataReader {
     return it == j_.end() ? nullptr : &*it;
   }
   Status Missing(const char* key) const {
-    return DataError(path_ + ": metadata: missing key '" + key + "'");
-  }
-  Status Wrong(const char* key, const std::string& want, const Json& found) const {
-    return DataError(path_ + ": metadata key '" + key + "': expected " + want + ", found " +
-                     found.dump(-1, ' ', true, Json::error_handler_t::replace));
+    return DataError(path_ + ": metadata: missing key '" + prefix_ + key + "'");
   }
   const std::string& path_;
   const Json& j_;
+  std::string prefix_;
 };
 
-Status ParseMetadata(const std::string& path, const ParsedFile& f, bool want_adam_step,
-                     ModelMetadata* md, int64_t* adam_step) {
+StatusOr<Json> ParseMetadataJson(const std::string& path, const ParsedFile& f) {
   const std::string& text = f.info.metadata_json;
-  const Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     ErrorSax sax;
     Json::sax_parse(text, &sax);
@@ -463,8 +528,13 @@ Status ParseMetadata(const std::string& path, const ParsedFile& f, bool want_ada
     return DataError(path + ": metadata (offset " + std::to_string(f.metadata_offset) +
                      "): expected a JSON object, found " + j.type_name());
   }
-  const MetadataReader r(path, j);
-  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+  return j;
+}
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+Status ParseMetadata(const MetadataReader& r, bool want_adam_step, ModelMetadata* md,
+                     int64_t* adam_step) {
   int64_t epochs = 0, batch = 0;
   EVAE_RETURN_IF_ERROR(r.String("dataset", &md->dataset));
   EVAE_RETURN_IF_ERROR(r.Integer("epochs", 0, kIntMax, &epochs));
@@ -482,203 +552,171 @@ Status ParseMetadata(const std::string& path, const ParsedFile& f, bool want_ada
   return Status::Ok();
 }
 
-std::string MetadataText(const Model& model) {
-  using OJson = nlohmann::ordered_json;  // keys in the documented order, for people reading it
-  const auto number_or_null = [](double x) { return std::isfinite(x) ? OJson(x) : OJson(nullptr); };
-  const ModelMetadata& md = model.metadata();
+// --- The five layers ----------------------------------------------------------------------------
+
+// A layer's place in the model: its name, [out, in] for a shape, and whether a ReLU follows it.
+struct LayerSpec {
+  const char* name;
+  int out, in;
+  bool relu;
+  Int8Layer Int8Model::*member;
+};
+
+std::array<LayerSpec, 5> LayerSpecs(const ShapeInfo& s) {
+  return {{{"fc1", s.hidden, s.input, true, &Int8Model::fc1},
+           {"fc21", s.latent, s.hidden, false, &Int8Model::fc21},
+           {"fc22", s.latent, s.hidden, false, &Int8Model::fc22},
+           {"fc3", s.hidden, s.latent, true, &Int8Model::fc3},
+           {"fc4", s.input, s.hidden, false, &Int8Model::fc4}}};
+}
+
+Status ParseQuantization(const std::string& path, const MetadataReader& r, const ShapeInfo& shape,
+                         Int8Model* m) {
+  const Json* q = nullptr;
+  EVAE_RETURN_IF_ERROR(r.Object("quantization", &q));
+  const MetadataReader qr(path, *q, "quantization.");
+  std::string weights;
+  EVAE_RETURN_IF_ERROR(qr.String("weights", &weights));
+  if (weights != kWeightScheme) {
+    return qr.Wrong("weights", std::string("\"") + kWeightScheme + "\"", Json(weights));
+  }
+  EVAE_RETURN_IF_ERROR(qr.String("calibration", &m->calibration));
+  int64_t images = 0;
+  EVAE_RETURN_IF_ERROR(qr.Integer("calibration_images", 0, kIntMax, &images));
+  m->calibration_images = static_cast<int>(images);
+  const Json* layers = nullptr;
+  EVAE_RETURN_IF_ERROR(qr.Object("layers", &layers));
+  const MetadataReader lr(path, *layers, "quantization.layers.");
+  for (const LayerSpec& spec : LayerSpecs(shape)) {
+    const Json* lj = nullptr;
+    EVAE_RETURN_IF_ERROR(lr.Object(spec.name, &lj));
+    const MetadataReader l(path, *lj, std::string("quantization.layers.") + spec.name + ".");
+    Int8Layer& layer = m->*spec.member;
+    int64_t in_zp = 0, out_zp = 0;
+    EVAE_RETURN_IF_ERROR(l.Scale("weight_scale", &layer.weight_scale));
+    EVAE_RETURN_IF_ERROR(l.Scale("input_scale", &layer.input.scale));
+    EVAE_RETURN_IF_ERROR(l.Integer("input_zero_point", -128, 127, &in_zp));
+    EVAE_RETURN_IF_ERROR(l.Scale("output_scale", &layer.output.scale));
+    EVAE_RETURN_IF_ERROR(l.Integer("output_zero_point", -128, 127, &out_zp));
+    EVAE_RETURN_IF_ERROR(l.Bool("relu", &layer.relu));
+    if (layer.relu != spec.relu) {
+      return l.Wrong("relu",
+                     std::string(spec.relu ? "true (a ReLU follows " : "false (no ReLU follows ") +
+                         spec.name + ")",
+                     Json(layer.relu));
+    }
+    layer.input.zero_point = static_cast<int32_t>(in_zp);
+    layer.output.zero_point = static_cast<int32_t>(out_zp);
+    layer.out = spec.out;
+    layer.in = spec.in;
+  }
+  return Status::Ok();
+}
+
+Status ParseGolden(const std::string& path, const MetadataReader& r, GoldenVectors* g) {
+  const Json* gj = nullptr;
+  EVAE_RETURN_IF_ERROR(r.Object("golden", &gj));
+  const MetadataReader gr(path, *gj, "golden.");
+  int64_t count = 0;
+  EVAE_RETURN_IF_ERROR(gr.Integer("count", 1, kIntMax, &count));
+  EVAE_RETURN_IF_ERROR(gr.NonNegative("max_abs_error", &g->max_abs_error));
+  EVAE_RETURN_IF_ERROR(gr.NonNegative("mean_abs_error", &g->mean_abs_error));
+  g->count = static_cast<int>(count);
+  return Status::Ok();
+}
+
+// --- Writing metadata ---------------------------------------------------------------------------
+
+using OJson = nlohmann::ordered_json;  // keys in the documented order, for people reading it
+
+OJson NumberOrNull(double x) { return std::isfinite(x) ? OJson(x) : OJson(nullptr); }
+
+OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   OJson j = OJson::object();
   j["dataset"] = md.dataset;
   j["epochs"] = md.epochs;
   j["seed"] = md.seed;
   j["batch"] = md.batch;
-  j["lr"] = number_or_null(md.lr);
-  j["train_loss"] = number_or_null(md.train_loss);
-  j["test_loss"] = number_or_null(md.test_loss);
+  j["lr"] = NumberOrNull(md.lr);
+  j["train_loss"] = NumberOrNull(md.train_loss);
+  j["test_loss"] = NumberOrNull(md.test_loss);
   j["edgevae_version"] = Version();  // the program writing this file
-  if (model.has_optimizer()) j["adam_step"] = model.optimizer().step;
+  j["dtype"] = dtype;
+  return j;
+}
+
+OJson GoldenMetadata(const GoldenVectors& g) {
+  OJson j = OJson::object();
+  j["count"] = g.count;
+  j["max_abs_error"] = g.max_abs_error;
+  j["mean_abs_error"] = g.mean_abs_error;
+  return j;
+}
+
+OJson QuantizationMetadata(const Int8Model& m) {
+  OJson layers = OJson::object();
+  for (const LayerSpec& spec : LayerSpecs(m.shape)) {
+    const Int8Layer& l = m.*spec.member;
+    OJson lj = OJson::object();
+    // float -> double is exact and nlohmann prints doubles with 17 digits: the float round-trips.
+    lj["weight_scale"] = static_cast<double>(l.weight_scale);
+    lj["input_scale"] = static_cast<double>(l.input.scale);
+    lj["input_zero_point"] = l.input.zero_point;
+    lj["output_scale"] = static_cast<double>(l.output.scale);
+    lj["output_zero_point"] = l.output.zero_point;
+    lj["relu"] = l.relu;
+    layers[spec.name] = std::move(lj);
+  }
+  OJson q = OJson::object();
+  q["weights"] = kWeightScheme;
+  q["calibration"] = m.calibration;
+  q["calibration_images"] = m.calibration_images;
+  q["layers"] = std::move(layers);
+  return q;
+}
+
+std::string MetadataText(const OJson& j) {
   // replace: a dataset name that is not UTF-8 must not make dump() throw.
   return j.dump(2, ' ', false, OJson::error_handler_t::replace) + "\n";
 }
 
-// --- What the file must contain for a model of a given shape ------------------------------------
+// --- Writing the container ----------------------------------------------------------------------
 
-struct ExpectedTensor {
+struct OutTensor {
   std::string name;
+  DType dtype;
   std::vector<uint32_t> dims;
-  float* dst;  // where its floats go in the model
+  const void* src;
+  uint64_t count;
+  uint64_t offset = 0;
 };
 
-std::vector<ExpectedTensor> ExpectedTensors(Model& model, bool with_adam) {
-  std::vector<ExpectedTensor> out;
-  for (const TensorView& tv : model.tensors()) {
-    std::vector<uint32_t> dims = {static_cast<uint32_t>(tv.rows)};
-    if (tv.cols != 0) dims.push_back(static_cast<uint32_t>(tv.cols));
-    out.push_back({tv.name, std::move(dims), model.params() + tv.offset});
-  }
-  if (with_adam) {
-    model.EnsureOptimizer();
-    const auto n = static_cast<uint32_t>(model.param_floats());
-    out.push_back({kAdamM, {n}, model.optimizer().m.data()});
-    out.push_back({kAdamV, {n}, model.optimizer().v.data()});
-  }
-  return out;
+std::vector<uint32_t> Dims(int rows, int cols) {
+  std::vector<uint32_t> dims = {static_cast<uint32_t>(rows)};
+  if (cols != 0) dims.push_back(static_cast<uint32_t>(cols));
+  return dims;
 }
 
-}  // namespace
-
-const char* DTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return "f32";
-  }
-  return "unknown";
+void AddGoldenTensors(const GoldenVectors& g, int input, std::vector<OutTensor>* outs) {
+  const uint64_t n = static_cast<uint64_t>(g.count) * static_cast<uint64_t>(input);
+  outs->push_back({kGoldenPixels, DType::kU8, Dims(g.count, input), g.pixels.data(), n});
+  outs->push_back(
+      {kGoldenReconstruction, DType::kF32, Dims(g.count, input), g.reconstruction.data(), n});
 }
 
-StatusOr<ModelFileInfo> InspectModelFile(const std::string& path) {
-  EVAE_ASSIGN_OR_RETURN(ParsedFile f, ReadAndLocate(path));
-  return std::move(f.info);
-}
-
-StatusOr<Model> LoadModel(const std::string& path) {
-  EVAE_ASSIGN_OR_RETURN(ParsedFile f, ReadAndLocate(path));
-  const ModelFileInfo& info = f.info;
-  if (!info.checksum_ok) {
-    return DataError(path + ": checksum mismatch: header (offset " + std::to_string(kOffChecksum) +
-                     ") says " + Hex(info.stored_checksum) + ", XXH64 of bytes [" +
-                     std::to_string(kChecksummedFrom) + ", " + std::to_string(info.file_bytes) +
-                     ") is " + Hex(info.computed_checksum));
-  }
-
-  // Shape: the sizes must be compiled in, and the name must be this build's name for them.
-  StatusOr<ShapeInfo> by_size = FindShape(info.input, info.hidden, info.latent);
-  if (!by_size.ok()) {
-    return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
-                       std::to_string(kOffShapeName) + "): " + by_size.status().message());
-  }
-  if (by_size->name != info.shape_name) {
-    return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
-                       std::to_string(kOffShapeName) + ") has sizes " + std::to_string(info.input) +
-                       "-" + std::to_string(info.hidden) + "-" + std::to_string(info.latent) +
-                       ", which this build calls '" + std::string(by_size->name) +
-                       "'; compiled shapes: " + CompiledShapeList());
-  }
-  EVAE_ASSIGN_OR_RETURN(Model model, Model::Create(*by_size));
-
-  // Tensors: every name known and unique, every expected one present with its dims and dtype.
-  bool has_adam = false;
-  for (size_t i = 0; i < info.tensors.size(); ++i) {
-    const std::string& name = info.tensors[i].name;
-    const bool is_adam = name == kAdamM || name == kAdamV;
-    has_adam |= is_adam;
-    const bool known =
-        is_adam || std::any_of(model.tensors().begin(), model.tensors().end(),
-                               [&](const TensorView& tv) { return tv.name == name; });
-    if (!known) {
-      return DataError(path + ": tensor table entry " + std::to_string(i) + ": unknown tensor " +
-                       Quoted(name));
-    }
-    for (size_t k = 0; k < i; ++k) {
-      if (info.tensors[k].name == name) {
-        return DataError(path + ": tensor table entries " + std::to_string(k) + " and " +
-                         std::to_string(i) + " are both " + Quoted(name));
-      }
-    }
-  }
-  const std::vector<ExpectedTensor> expected = ExpectedTensors(model, has_adam);
-  std::vector<const ModelFileInfo::Tensor*> found(expected.size(), nullptr);
-  for (size_t e = 0; e < expected.size(); ++e) {
-    const ExpectedTensor& want = expected[e];
-    for (const ModelFileInfo::Tensor& t : info.tensors) {
-      if (t.name == want.name) found[e] = &t;
-    }
-    const ModelFileInfo::Tensor* t = found[e];
-    if (t == nullptr) {
-      return DataError(path + ": missing tensor '" + want.name + "'" +
-                       (has_adam && (want.name == kAdamM || want.name == kAdamV)
-                            ? " (optimizer state needs both adam.m and adam.v)"
-                            : ""));
-    }
-    if (t->dims != want.dims || t->dtype != DType::kF32) {
-      return DataError(path + ": tensor " + want.name + ": expected " + DimsText(want.dims) +
-                       " f32, found " + DimsText(t->dims) + " " + DTypeText(t->dtype));
-    }
-    const uint64_t want_bytes = *ElementCount(want.dims) * DTypeBytes(DType::kF32);
-    if (t->bytes != want_bytes) {
-      return DataError(path + ": tensor " + want.name + ": byte length " +
-                       std::to_string(t->bytes) + ", expected " + std::to_string(want_bytes) +
-                       " for " + DimsText(want.dims) + " f32");
-    }
-    if (t->offset % kDataAlignment != 0) {
-      return DataError(path + ": tensor " + want.name + ": data offset " +
-                       std::to_string(t->offset) + " is not a multiple of " +
-                       std::to_string(kDataAlignment));
-    }
-  }
-  EVAE_RETURN_IF_ERROR(CheckNoOverlap(path, f));
-
-  int64_t adam_step = 0;
-  EVAE_RETURN_IF_ERROR(ParseMetadata(path, f, has_adam, &model.metadata(), &adam_step));
-
-  const uint8_t* base = f.bytes.data.data();
-  for (size_t e = 0; e < expected.size(); ++e) {
-    LoadFloats(expected[e].dst, base + found[e]->offset, found[e]->bytes / sizeof(float));
-  }
-  if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
-    return DataError(path + ": non-finite weight " + bad);
-  }
-  if (has_adam) {
-    model.optimizer().step = adam_step;
-    for (size_t e = expected.size() - 2; e < expected.size(); ++e) {
-      const float* v = expected[e].dst;
-      const size_t n = model.param_floats();
-      for (size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(v[i])) {
-          return DataError(path + ": non-finite optimizer state " + expected[e].name + "[" +
-                           std::to_string(i) + "]");
-        }
-      }
-    }
-  }
-  return model;
-}
-
-Status SaveModel(const std::string& path, const Model& model) {
-  // Never write a file that LoadModel would refuse.
-  if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
-    return DataError(path + ": not saving a model with a non-finite weight " + bad);
-  }
-  const std::string_view shape_name = model.shape().name;
+Status WriteModelFile(const std::string& path, const ShapeInfo& shape, std::vector<OutTensor> outs,
+                      const std::string& metadata) {
+  const std::string_view shape_name = shape.name;
   if (shape_name.size() >= kShapeNameBytes) {
     return Internal(path + ": shape name '" + std::string(shape_name) + "' is longer than " +
                     std::to_string(kShapeNameBytes - 1) + " bytes");
   }
-
-  struct Out {
-    std::string name;
-    std::vector<uint32_t> dims;
-    const float* src;
-    uint64_t count;
-    uint64_t offset;
-  };
-  std::vector<Out> outs;
-  for (const TensorView& tv : model.tensors()) {
-    std::vector<uint32_t> dims = {static_cast<uint32_t>(tv.rows)};
-    if (tv.cols != 0) dims.push_back(static_cast<uint32_t>(tv.cols));
-    outs.push_back({tv.name, std::move(dims), model.params() + tv.offset, tv.size(), 0});
-  }
-  if (model.has_optimizer()) {
-    const uint64_t n = model.param_floats();
-    outs.push_back({kAdamM, {static_cast<uint32_t>(n)}, model.optimizer().m.data(), n, 0});
-    outs.push_back({kAdamV, {static_cast<uint32_t>(n)}, model.optimizer().v.data(), n, 0});
-  }
-
-  const std::string metadata = MetadataText(model);
   const uint64_t table_offset = kHeaderBytes;
   const uint64_t metadata_offset = table_offset + outs.size() * kEntryBytes;
   uint64_t end = metadata_offset + metadata.size();
-  for (Out& o : outs) {
+  for (OutTensor& o : outs) {
     o.offset = RoundUp(end, kDataAlignment);
-    end = o.offset + o.count * sizeof(float);
+    end = o.offset + o.count * DTypeBytes(o.dtype);
   }
   const uint64_t file_bytes = end;
 
@@ -692,28 +730,444 @@ Status SaveModel(const std::string& path, const Model& model) {
   PutU32(p + kOffHeaderBytes, kHeaderBytes);
   PutU64(p + kOffFileBytes, file_bytes);
   std::memcpy(p + kOffShapeName, shape_name.data(), shape_name.size());
-  PutU32(p + kOffInput, static_cast<uint32_t>(model.shape().input));
-  PutU32(p + kOffHidden, static_cast<uint32_t>(model.shape().hidden));
-  PutU32(p + kOffLatent, static_cast<uint32_t>(model.shape().latent));
+  PutU32(p + kOffInput, static_cast<uint32_t>(shape.input));
+  PutU32(p + kOffHidden, static_cast<uint32_t>(shape.hidden));
+  PutU32(p + kOffLatent, static_cast<uint32_t>(shape.latent));
   PutU32(p + kOffTensorCount, static_cast<uint32_t>(outs.size()));
   PutU64(p + kOffTableOffset, table_offset);
   PutU64(p + kOffMetadataOffset, metadata_offset);
   PutU64(p + kOffMetadataBytes, metadata.size());
   for (size_t i = 0; i < outs.size(); ++i) {
-    const Out& o = outs[i];
+    const OutTensor& o = outs[i];
     uint8_t* e = p + table_offset + i * kEntryBytes;
     std::memcpy(e + kEntName, o.name.data(), std::min(o.name.size(), kTensorNameBytes - 1));
-    PutU32(e + kEntDType, static_cast<uint32_t>(DType::kF32));
+    PutU32(e + kEntDType, static_cast<uint32_t>(o.dtype));
     PutU32(e + kEntNdims, static_cast<uint32_t>(o.dims.size()));
     for (size_t d = 0; d < o.dims.size(); ++d) PutU32(e + kEntDims + 4 * d, o.dims[d]);
     PutU64(e + kEntOffset, o.offset);
-    PutU64(e + kEntBytes, o.count * sizeof(float));
-    StoreFloats(p + o.offset, o.src, o.count);
+    PutU64(e + kEntBytes, o.count * DTypeBytes(o.dtype));
+    StoreElements(p + o.offset, o.dtype, o.src, o.count);
   }
   std::memcpy(p + metadata_offset, metadata.data(), metadata.size());
   PutU64(p + kOffChecksum, XXH64(p + kChecksummedFrom, file_bytes - kChecksummedFrom, 0));
 
   return io::WriteFileAtomic(path, std::span<const uint8_t>(p, file_bytes));
+}
+
+// Golden vectors the reader would accept, for a model with `input` pixels.
+Status CheckGoldenForSave(const std::string& path, const GoldenVectors& g, int input) {
+  const std::string what = path + ": not saving golden vectors: ";
+  if (g.count <= 0) {
+    return DataError(what + "count is " + std::to_string(g.count) + ", expected at least 1");
+  }
+  const uint64_t n = static_cast<uint64_t>(g.count) * static_cast<uint64_t>(input);
+  if (g.pixels.size() != n || g.reconstruction.size() != n) {
+    return DataError(what + std::to_string(g.pixels.size()) + " pixels and " +
+                     std::to_string(g.reconstruction.size()) +
+                     " reconstruction values, expected count x input = " + std::to_string(n));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const float v = g.reconstruction[i];
+    if (!(v >= 0.0f && v <= 1.0f)) {
+      return DataError(what + "reconstruction[" + std::to_string(i) + "] is " +
+                       std::to_string(v) + ", expected a value in [0, 1]");
+    }
+  }
+  if (!(g.max_abs_error >= 0 && std::isfinite(g.max_abs_error)) ||
+      !(g.mean_abs_error >= 0 && std::isfinite(g.mean_abs_error))) {
+    return DataError(what + "thresholds must be finite and >= 0, found max_abs_error " +
+                     std::to_string(g.max_abs_error) + ", mean_abs_error " +
+                     std::to_string(g.mean_abs_error));
+  }
+  return Status::Ok();
+}
+
+// An int8 model the reader would accept.
+Status CheckInt8ForSave(const std::string& path, const Int8Model& m) {
+  const std::string what = path + ": not saving int8 model: ";
+  StatusOr<ShapeInfo> by_size = FindShape(m.shape.input, m.shape.hidden, m.shape.latent);
+  if (!by_size.ok()) return Unsupported(what + by_size.status().message());
+  if (by_size->name != m.shape.name) {
+    return Unsupported(what + "shape '" + std::string(m.shape.name) + "' has the sizes of '" +
+                       std::string(by_size->name) + "'");
+  }
+  for (const LayerSpec& spec : LayerSpecs(m.shape)) {
+    const Int8Layer& l = m.*spec.member;
+    const std::string name = spec.name;
+    if (l.out != spec.out || l.in != spec.in) {
+      return DataError(what + name + " is [" + std::to_string(l.out) + ", " + std::to_string(l.in) +
+                       "], expected [" + std::to_string(spec.out) + ", " +
+                       std::to_string(spec.in) + "] for shape '" + std::string(m.shape.name) +
+                       "'");
+    }
+    const size_t weights = static_cast<size_t>(spec.out) * static_cast<size_t>(spec.in);
+    if (l.weight.size() != weights || l.bias.size() != static_cast<size_t>(spec.out)) {
+      return DataError(what + name + " has " + std::to_string(l.weight.size()) + " weights and " +
+                       std::to_string(l.bias.size()) + " biases, expected " +
+                       std::to_string(weights) + " and " + std::to_string(spec.out));
+    }
+    const std::pair<const char*, float> scales[] = {{"weight_scale", l.weight_scale},
+                                                    {"input.scale", l.input.scale},
+                                                    {"output.scale", l.output.scale}};
+    for (const auto& [field, s] : scales) {
+      if (!(std::isfinite(s) && s > 0)) {
+        return DataError(what + name + "." + field + " is " + std::to_string(s) +
+                         ", expected a finite number > 0");
+      }
+    }
+    const std::pair<const char*, int32_t> zps[] = {{"input.zero_point", l.input.zero_point},
+                                                   {"output.zero_point", l.output.zero_point}};
+    for (const auto& [field, zp] : zps) {
+      if (zp < -128 || zp > 127) {
+        return DataError(what + name + "." + field + " is " + std::to_string(zp) +
+                         ", expected [-128, 127]");
+      }
+    }
+    if (l.relu != spec.relu) {
+      return DataError(what + name + ".relu is " + (l.relu ? "true" : "false") + ", expected " +
+                       (spec.relu ? "true" : "false"));
+    }
+  }
+  if (m.calibration_images < 0) {
+    return DataError(what + "calibration_images is " + std::to_string(m.calibration_images));
+  }
+  return Status::Ok();
+}
+
+Status SaveF32(const std::string& path, const Model& model, const GoldenVectors* golden) {
+  // Never write a file that LoadModel would refuse.
+  if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
+    return DataError(path + ": not saving a model with a non-finite weight " + bad);
+  }
+  if (golden != nullptr) EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape().input));
+
+  std::vector<OutTensor> outs;
+  for (const TensorView& tv : model.tensors()) {
+    outs.push_back(
+        {tv.name, DType::kF32, Dims(tv.rows, tv.cols), model.params() + tv.offset, tv.size()});
+  }
+  OJson j = BaseMetadata(model.metadata(), "f32");
+  if (model.has_optimizer()) {
+    const uint64_t n = model.param_floats();
+    outs.push_back({kAdamM, DType::kF32, {static_cast<uint32_t>(n)}, model.optimizer().m.data(), n});
+    outs.push_back({kAdamV, DType::kF32, {static_cast<uint32_t>(n)}, model.optimizer().v.data(), n});
+    j["adam_step"] = model.optimizer().step;
+  }
+  if (golden != nullptr) {
+    AddGoldenTensors(*golden, model.shape().input, &outs);
+    j["golden"] = GoldenMetadata(*golden);
+  }
+  return WriteModelFile(path, model.shape(), std::move(outs), MetadataText(j));
+}
+
+// --- Reading ------------------------------------------------------------------------------------
+
+Status CheckChecksum(const std::string& path, const ModelFileInfo& info) {
+  if (info.checksum_ok) return Status::Ok();
+  return DataError(path + ": checksum mismatch: header (offset " + std::to_string(kOffChecksum) +
+                   ") says " + Hex(info.stored_checksum) + ", XXH64 of bytes [" +
+                   std::to_string(kChecksummedFrom) + ", " + std::to_string(info.file_bytes) +
+                   ") is " + Hex(info.computed_checksum));
+}
+
+// The sizes must be compiled in, and the name must be this build's name for them.
+StatusOr<ShapeInfo> CheckShape(const std::string& path, const ModelFileInfo& info) {
+  StatusOr<ShapeInfo> by_size = FindShape(info.input, info.hidden, info.latent);
+  if (!by_size.ok()) {
+    return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
+                       std::to_string(kOffShapeName) + "): " + by_size.status().message());
+  }
+  if (by_size->name != info.shape_name) {
+    return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
+                       std::to_string(kOffShapeName) + ") has sizes " + std::to_string(info.input) +
+                       "-" + std::to_string(info.hidden) + "-" + std::to_string(info.latent) +
+                       ", which this build calls '" + std::string(by_size->name) +
+                       "'; compiled shapes: " + CompiledShapeList());
+  }
+  return by_size;
+}
+
+const ModelFileInfo::Tensor* FindTensor(const ModelFileInfo& info, std::string_view name) {
+  for (const ModelFileInfo::Tensor& t : info.tensors) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+struct ExpectedTensor {
+  std::string name;
+  DType dtype;
+  std::vector<uint32_t> dims;
+};
+
+// Present, with the expected dims, dtype and byte length, at an aligned offset.
+Status CheckTensor(const std::string& path, const ModelFileInfo& info, const ExpectedTensor& want,
+                   bool has_adam) {
+  const ModelFileInfo::Tensor* t = FindTensor(info, want.name);
+  if (t == nullptr) {
+    return DataError(path + ": missing tensor '" + want.name + "'" +
+                     (has_adam && (want.name == kAdamM || want.name == kAdamV)
+                          ? " (optimizer state needs both adam.m and adam.v)"
+                          : ""));
+  }
+  const std::string type = DTypeText(want.dtype);
+  if (t->dims != want.dims || t->dtype != want.dtype) {
+    return DataError(path + ": tensor " + want.name + ": expected " + DimsText(want.dims) + " " +
+                     type + ", found " + DimsText(t->dims) + " " + DTypeText(t->dtype));
+  }
+  const uint64_t want_bytes = *ElementCount(want.dims) * DTypeBytes(want.dtype);
+  if (t->bytes != want_bytes) {
+    return DataError(path + ": tensor " + want.name + ": byte length " + std::to_string(t->bytes) +
+                     ", expected " + std::to_string(want_bytes) + " for " + DimsText(want.dims) +
+                     " " + type);
+  }
+  if (t->offset % kDataAlignment != 0) {
+    return DataError(path + ": tensor " + want.name + ": data offset " + std::to_string(t->offset) +
+                     " is not a multiple of " + std::to_string(kDataAlignment));
+  }
+  return Status::Ok();
+}
+
+// Everything LoadModel and LoadAnyModel share; `f32_only` rejects an int8 file as soon as its
+// dtype is known.
+Status LoadFile(const std::string& path, bool f32_only, AnyModel* result) {
+  EVAE_ASSIGN_OR_RETURN(ParsedFile f, ReadAndLocate(path));
+  const ModelFileInfo& info = f.info;
+  EVAE_RETURN_IF_ERROR(CheckChecksum(path, info));
+  EVAE_ASSIGN_OR_RETURN(ShapeInfo shape, CheckShape(path, info));
+
+  // The metadata says what kind of model this is, so it is parsed before the tensors are judged.
+  EVAE_ASSIGN_OR_RETURN(Json j, ParseMetadataJson(path, f));
+  const MetadataReader r(path, j);
+  bool int8 = false;
+  if (r.Has("dtype")) {  // absent in v1 files: f32
+    std::string dtype;
+    EVAE_RETURN_IF_ERROR(r.String("dtype", &dtype));
+    if (dtype == "int8") {
+      int8 = true;
+    } else if (dtype != "f32") {
+      return r.Wrong("dtype", "\"f32\" or \"int8\"", Json(dtype));
+    }
+  }
+  if (int8 && info.version < kFirstVersionWithInt8) {
+    return DataError(path + ": metadata key 'dtype' is \"int8\", which needs file version " +
+                     std::to_string(kFirstVersionWithInt8) + "; this file is version " +
+                     std::to_string(info.version));
+  }
+  if (int8 && f32_only) {
+    return DataError(path + ": is an int8 model (dtype int8); this needs an f32 model");
+  }
+
+  // Tensors: every name known and unique, every expected one present with its dims and dtype.
+  const std::array<LayerSpec, 5> specs = LayerSpecs(shape);
+  std::vector<std::string> known;
+  for (const LayerSpec& spec : specs) {
+    known.push_back(std::string(spec.name) + ".weight");
+    known.push_back(std::string(spec.name) + ".bias");
+  }
+  if (!int8) {
+    known.push_back(kAdamM);
+    known.push_back(kAdamV);
+  }
+  known.push_back(kGoldenPixels);
+  known.push_back(kGoldenReconstruction);
+  for (size_t i = 0; i < info.tensors.size(); ++i) {
+    const ModelFileInfo::Tensor& t = info.tensors[i];
+    if (std::find(known.begin(), known.end(), t.name) == known.end()) {
+      return DataError(path + ": tensor table entry " + std::to_string(i) + ": unknown tensor " +
+                       Quoted(t.name) + (int8 ? " in an int8 model" : ""));
+    }
+    for (size_t k = 0; k < i; ++k) {
+      if (info.tensors[k].name == t.name) {
+        return DataError(path + ": tensor table entries " + std::to_string(k) + " and " +
+                         std::to_string(i) + " are both " + Quoted(t.name));
+      }
+    }
+    if (t.dtype != DType::kF32 && info.version < kFirstVersionWithInt8) {
+      return DataError(path + ": tensor " + t.name + ": " + DTypeText(t.dtype) +
+                       " needs file version " + std::to_string(kFirstVersionWithInt8) +
+                       "; this file is version " + std::to_string(info.version));
+    }
+  }
+  const bool has_adam =
+      FindTensor(info, kAdamM) != nullptr || FindTensor(info, kAdamV) != nullptr;
+  const bool has_pixels = FindTensor(info, kGoldenPixels) != nullptr;
+  const bool has_reconstruction = FindTensor(info, kGoldenReconstruction) != nullptr;
+  if (has_pixels != has_reconstruction) {
+    return DataError(path + ": tensor '" +
+                     (has_pixels ? kGoldenPixels : kGoldenReconstruction) + "' without '" +
+                     (has_pixels ? kGoldenReconstruction : kGoldenPixels) +
+                     "': golden vectors need both");
+  }
+  std::optional<GoldenVectors> golden;
+  if (has_pixels) {
+    golden.emplace();
+    EVAE_RETURN_IF_ERROR(ParseGolden(path, r, &*golden));
+    for (const char* name : {kGoldenPixels, kGoldenReconstruction}) {
+      const ModelFileInfo::Tensor* t = FindTensor(info, name);
+      if (t->dims.size() != 2 || t->dims[0] != static_cast<uint32_t>(golden->count)) {
+        return DataError(path + ": tensor " + name + " is " + DimsText(t->dims) +
+                         ", but metadata golden.count is " + std::to_string(golden->count) +
+                         " (expected [" + std::to_string(golden->count) + ", " +
+                         std::to_string(shape.input) + "])");
+      }
+    }
+  } else if (r.Has("golden")) {
+    return DataError(path + ": metadata key 'golden' is present, but the file has no tensors '" +
+                     kGoldenPixels + "' and '" + kGoldenReconstruction + "'");
+  }
+
+  std::vector<ExpectedTensor> expected;
+  for (const LayerSpec& spec : specs) {
+    expected.push_back({std::string(spec.name) + ".weight", int8 ? DType::kI8 : DType::kF32,
+                        Dims(spec.out, spec.in)});
+    expected.push_back(
+        {std::string(spec.name) + ".bias", int8 ? DType::kI32 : DType::kF32, Dims(spec.out, 0)});
+  }
+  // Model::Create's flat array length, without allocating it before the file is vetted.
+  const auto param_floats = static_cast<uint32_t>(ParamLayout::For(shape).total);
+  if (has_adam) {
+    expected.push_back({kAdamM, DType::kF32, {param_floats}});
+    expected.push_back({kAdamV, DType::kF32, {param_floats}});
+  }
+  if (golden) {
+    expected.push_back({kGoldenPixels, DType::kU8, Dims(golden->count, shape.input)});
+    expected.push_back({kGoldenReconstruction, DType::kF32, Dims(golden->count, shape.input)});
+  }
+  for (const ExpectedTensor& want : expected) {
+    EVAE_RETURN_IF_ERROR(CheckTensor(path, info, want, has_adam));
+  }
+  EVAE_RETURN_IF_ERROR(CheckNoOverlap(path, f));
+
+  ModelMetadata metadata;
+  int64_t adam_step = 0;
+  EVAE_RETURN_IF_ERROR(ParseMetadata(r, has_adam, &metadata, &adam_step));
+
+  const uint8_t* base = f.bytes.data.data();
+  const auto copy = [&](const std::string& name, DType dtype, void* dst) {
+    const ModelFileInfo::Tensor* t = FindTensor(info, name);
+    LoadElements(dst, dtype, base + t->offset, t->bytes / DTypeBytes(dtype));
+  };
+
+  AnyModel& out = *result;
+  if (int8) {
+    Int8Model m;
+    m.shape = shape;
+    m.metadata = std::move(metadata);
+    EVAE_RETURN_IF_ERROR(ParseQuantization(path, r, shape, &m));
+    for (const LayerSpec& spec : specs) {
+      Int8Layer& l = m.*spec.member;
+      l.weight.resize(static_cast<size_t>(spec.out) * static_cast<size_t>(spec.in));
+      l.bias.resize(static_cast<size_t>(spec.out));
+      copy(std::string(spec.name) + ".weight", DType::kI8, l.weight.data());
+      copy(std::string(spec.name) + ".bias", DType::kI32, l.bias.data());
+    }
+    out.int8 = std::move(m);
+  } else {
+    EVAE_ASSIGN_OR_RETURN(Model model, Model::Create(shape));
+    model.metadata() = std::move(metadata);
+    for (const TensorView& tv : model.tensors()) {
+      copy(tv.name, DType::kF32, model.params() + tv.offset);
+    }
+    if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
+      return DataError(path + ": non-finite weight " + bad);
+    }
+    if (has_adam) {
+      model.EnsureOptimizer();
+      model.optimizer().step = adam_step;
+      const size_t n = model.param_floats();
+      for (const auto& [name, v] : {std::pair{kAdamM, model.optimizer().m.data()},
+                                    std::pair{kAdamV, model.optimizer().v.data()}}) {
+        copy(name, DType::kF32, v);
+        for (size_t i = 0; i < n; ++i) {
+          if (!std::isfinite(v[i])) {
+            return DataError(path + ": non-finite optimizer state " + name + "[" +
+                             std::to_string(i) + "]");
+          }
+        }
+      }
+    }
+    out.f32.emplace(std::move(model));
+  }
+  if (golden) {
+    const size_t n = static_cast<size_t>(golden->count) * static_cast<size_t>(shape.input);
+    golden->pixels.resize(n);
+    golden->reconstruction.resize(n);
+    copy(kGoldenPixels, DType::kU8, golden->pixels.data());
+    copy(kGoldenReconstruction, DType::kF32, golden->reconstruction.data());
+    for (size_t i = 0; i < n; ++i) {
+      const float v = golden->reconstruction[i];
+      if (!(v >= 0.0f && v <= 1.0f)) {
+        return DataError(path + ": golden.reconstruction[" + std::to_string(i) + "] is " +
+                         std::to_string(v) + ", expected a finite value in [0, 1]");
+      }
+    }
+    out.golden = std::move(golden);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* DTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return "f32";
+    case DType::kI8:
+      return "i8";
+    case DType::kI32:
+      return "i32";
+    case DType::kU8:
+      return "u8";
+  }
+  return "unknown";
+}
+
+StatusOr<ModelFileInfo> InspectModelFile(const std::string& path) {
+  EVAE_ASSIGN_OR_RETURN(ParsedFile f, ReadAndLocate(path));
+  return std::move(f.info);
+}
+
+StatusOr<Model> LoadModel(const std::string& path) {
+  AnyModel any;
+  EVAE_RETURN_IF_ERROR(LoadFile(path, /*f32_only=*/true, &any));
+  return std::move(*any.f32);
+}
+
+StatusOr<AnyModel> LoadAnyModel(const std::string& path) {
+  AnyModel any;
+  EVAE_RETURN_IF_ERROR(LoadFile(path, /*f32_only=*/false, &any));
+  return any;
+}
+
+Status SaveModel(const std::string& path, const Model& model) {
+  return SaveF32(path, model, nullptr);
+}
+
+Status SaveModelWithGolden(const std::string& path, const Model& model,
+                           const GoldenVectors& golden) {
+  return SaveF32(path, model, &golden);
+}
+
+Status SaveInt8Model(const std::string& path, const Int8Model& model,
+                     const GoldenVectors* golden) {
+  EVAE_RETURN_IF_ERROR(CheckInt8ForSave(path, model));
+  if (golden != nullptr) EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape.input));
+  std::vector<OutTensor> outs;
+  for (const LayerSpec& spec : LayerSpecs(model.shape)) {
+    const Int8Layer& l = model.*spec.member;
+    outs.push_back({std::string(spec.name) + ".weight", DType::kI8, Dims(spec.out, spec.in),
+                    l.weight.data(), l.weight.size()});
+    outs.push_back({std::string(spec.name) + ".bias", DType::kI32, Dims(spec.out, 0),
+                    l.bias.data(), l.bias.size()});
+  }
+  OJson j = BaseMetadata(model.metadata, "int8");
+  j["quantization"] = QuantizationMetadata(model);
+  if (golden != nullptr) {
+    AddGoldenTensors(*golden, model.shape.input, &outs);
+    j["golden"] = GoldenMetadata(*golden);
+  }
+  return WriteModelFile(path, model.shape, std::move(outs), MetadataText(j));
 }
 
 }  // namespace edgevae

@@ -1,6 +1,8 @@
 #include "edgevae/engine.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "core/parallel.h"
 #include "edgevae/file.h"
@@ -172,8 +174,15 @@ Engine::~Engine() = default;
 
 StatusOr<std::unique_ptr<Engine>> Engine::Load(const std::string& path,
                                                const EngineOptions& options) {
-  EVAE_ASSIGN_OR_RETURN(Model model, LoadModel(path));
+  EVAE_ASSIGN_OR_RETURN(AnyModel model, LoadAnyModel(path));
   return Create(model, options);
+}
+
+StatusOr<std::unique_ptr<Engine>> Engine::Create(const AnyModel& model,
+                                                 const EngineOptions& options) {
+  if (model.int8) return Create(*model.int8, options);
+  if (model.f32) return Create(*model.f32, options);
+  return InvalidArgument("no model to create an engine from");
 }
 
 namespace {
@@ -277,6 +286,51 @@ Status Engine::Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t
     }
   }
   return m.DecodeInternal(n, out);
+}
+
+StatusOr<GoldenVectors> MakeGoldenVectors(const Model& f32_model, const ImageSet& images,
+                                          int count) {
+  if (images.pixels_per_image() != f32_model.shape().input) {
+    return InvalidArgument("golden images have " + std::to_string(images.pixels_per_image()) +
+                           " pixels; the model takes " + std::to_string(f32_model.shape().input));
+  }
+  count = std::min(count, images.count);
+  if (count <= 0) return InvalidArgument("no images for golden vectors");
+  EVAE_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
+                        Engine::Create(f32_model, EngineOptions{.max_batch = count, .threads = 1}));
+  GoldenVectors g;
+  g.count = count;
+  const size_t n = static_cast<size_t>(count) * f32_model.shape().input;
+  g.pixels.assign(images.pixels.begin(), images.pixels.begin() + n);
+  g.reconstruction.resize(n);
+  EVAE_RETURN_IF_ERROR(engine->Reconstruct(g.pixels.data(), count, false, 0, g.reconstruction.data()));
+  return g;
+}
+
+StatusOr<GoldenCheck> CheckGoldenVectors(Engine& engine, const GoldenVectors& golden) {
+  const size_t in = engine.shape().input;
+  if (golden.count <= 0 || golden.pixels.size() != golden.count * in ||
+      golden.reconstruction.size() != golden.count * in) {
+    return DataError("golden vectors do not match the model's input size");
+  }
+  if (golden.count > engine.max_batch()) {
+    return InvalidArgument("the engine takes " + std::to_string(engine.max_batch()) +
+                           " images per call; the golden vectors hold " +
+                           std::to_string(golden.count));
+  }
+  std::vector<float> out(golden.reconstruction.size());
+  EVAE_RETURN_IF_ERROR(engine.Reconstruct(golden.pixels.data(), golden.count, false, 0, out.data()));
+  GoldenCheck c;
+  c.count = golden.count;
+  double sum = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double e = std::fabs(static_cast<double>(out[i]) - golden.reconstruction[i]);
+    c.max_abs_error = std::max(c.max_abs_error, e);
+    sum += e;
+  }
+  c.mean_abs_error = sum / static_cast<double>(out.size());
+  c.pass = c.max_abs_error <= golden.max_abs_error && c.mean_abs_error <= golden.mean_abs_error;
+  return c;
 }
 
 }  // namespace edgevae

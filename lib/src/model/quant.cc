@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <optional>
 
+#include "edgevae/engine.h"
+#include "edgevae/eval.h"
 #include "edgevae/rng.h"
 #include "model/inference.h"
 
@@ -162,7 +166,31 @@ StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const Ima
   q.fc22 = QuantizeLayer(w + p.w2 + lat * hid, w + p.b2 + lat, L, H, r_h1, r_lv, false);
   q.fc3 = QuantizeLayer(w + p.w3, w + p.b3, H, L, r_z, r_h3, true);
   q.fc4 = QuantizeLayer(w + p.w4, w + p.b4, I, H, r_h3, r_out, false);
+  q.calibration = CalibrationName(method);
+  q.calibration_images = static_cast<int>(n);
   return q;
+}
+
+StatusOr<Int8Model> QuantizeInt8Best(const Model& model, Runtime* runtime,
+                                     const ImageSet& calibration, const ImageSet& validation,
+                                     std::vector<CalibrationReport>* report,
+                                     int calibration_images) {
+  std::optional<Int8Model> best;
+  double best_loss = std::numeric_limits<double>::infinity();
+  for (Calibration c : {Calibration::kMinMax, Calibration::kPercentile, Calibration::kMse}) {
+    EVAE_ASSIGN_OR_RETURN(Int8Model q,
+                          QuantizeInt8(model, runtime, calibration, c, calibration_images));
+    EVAE_ASSIGN_OR_RETURN(
+        std::unique_ptr<Engine> engine,
+        Engine::Create(q, EngineOptions{.max_batch = 256, .threads = runtime->threads()}));
+    EVAE_ASSIGN_OR_RETURN(EvalResult r, EvaluateEngine(*engine, validation, model.metadata().seed));
+    if (report != nullptr) report->push_back({c, r.test_loss});
+    if (r.test_loss < best_loss) {
+      best_loss = r.test_loss;
+      best = std::move(q);
+    }
+  }
+  return std::move(*best);
 }
 
 }  // namespace edgevae

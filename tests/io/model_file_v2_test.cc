@@ -1,0 +1,682 @@
+// Tests of model file version 2: int8 models, golden vectors, and their rejections. Version-1
+// compatibility and the container checks that every version shares are in model_file_test.cc.
+// Rejection tests edit a real file; a metadata edit re-lays the file out (the metadata sits
+// before the tensors) and fixes the checksum, so that the check under test is the one that fires.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "edgevae/file.h"
+#include "edgevae/model.h"
+#include "edgevae/quant.h"
+#include "edgevae/shape.h"
+
+namespace edgevae {
+namespace {
+
+using ::testing::HasSubstr;
+using Bytes = std::vector<uint8_t>;
+using OJson = nlohmann::ordered_json;
+
+// Offsets from docs/model-format.md.
+constexpr size_t kOffVersion = 8;
+constexpr size_t kOffFileBytes = 16;
+constexpr size_t kOffChecksum = 24;
+constexpr size_t kChecksummedFrom = 32;
+constexpr size_t kOffTensorCount = 60;
+constexpr size_t kOffTableOffset = 64;
+constexpr size_t kOffMetadataOffset = 72;
+constexpr size_t kOffMetadataBytes = 80;
+constexpr size_t kEntryBytes = 72;
+constexpr size_t kEntName = 0;
+constexpr size_t kEntDims = 40;
+constexpr size_t kEntOffset = 56;
+constexpr size_t kEntBytes = 64;
+
+Bytes ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void WriteBytes(const std::string& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+uint32_t GetU32(const Bytes& b, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | b[at + i];
+  return v;
+}
+uint64_t GetU64(const Bytes& b, size_t at) {
+  return GetU32(b, at) | static_cast<uint64_t>(GetU32(b, at + 4)) << 32;
+}
+void PutU32(Bytes& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+void PutU64(Bytes& b, size_t at, uint64_t v) {
+  for (int i = 0; i < 8; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+void FixChecksum(Bytes& b) {
+  PutU64(b, kOffChecksum, XXH64(b.data() + kChecksummedFrom, b.size() - kChecksummedFrom, 0));
+}
+
+size_t Entry(const Bytes& b, size_t i) {
+  return static_cast<size_t>(GetU64(b, kOffTableOffset)) + i * kEntryBytes;
+}
+std::string EntryName(const Bytes& b, size_t i) {
+  return std::string(reinterpret_cast<const char*>(b.data() + Entry(b, i) + kEntName));
+}
+
+std::string MetadataText(const Bytes& b) {
+  const size_t at = GetU64(b, kOffMetadataOffset);
+  return std::string(b.begin() + at, b.begin() + at + GetU64(b, kOffMetadataBytes));
+}
+
+// The file with its metadata replaced by `text`: header and table as they were, then the
+// metadata, then each tensor's data at the next multiple of 64, offsets and checksum updated.
+Bytes WithMetadata(const Bytes& b, const std::string& text) {
+  const size_t count = GetU32(b, kOffTensorCount);
+  const size_t table_end = Entry(b, count);
+  Bytes out(b.begin(), b.begin() + table_end);
+  PutU64(out, kOffMetadataOffset, out.size());
+  PutU64(out, kOffMetadataBytes, text.size());
+  out.insert(out.end(), text.begin(), text.end());
+  for (size_t i = 0; i < count; ++i) {
+    const size_t e = Entry(b, i);
+    const size_t offset = GetU64(b, e + kEntOffset);
+    const size_t bytes = GetU64(b, e + kEntBytes);
+    out.resize((out.size() + 63) / 64 * 64, 0);
+    PutU64(out, e + kEntOffset, out.size());
+    out.insert(out.end(), b.begin() + offset, b.begin() + offset + bytes);
+  }
+  PutU64(out, kOffFileBytes, out.size());
+  FixChecksum(out);
+  return out;
+}
+
+Bytes EditMetadata(const Bytes& b, const std::function<void(OJson&)>& edit) {
+  OJson j = OJson::parse(MetadataText(b));
+  edit(j);
+  return WithMetadata(b, j.dump(2) + "\n");
+}
+
+ModelMetadata MakeMetadata() {
+  ModelMetadata md;
+  md.dataset = "mnist";
+  md.epochs = 23;
+  md.seed = 0xFEDCBA9876543210ull;
+  md.batch = 128;
+  md.lr = 1e-3;
+  md.train_loss = 104.12345678901234;
+  md.test_loss = std::numeric_limits<double>::quiet_NaN();
+  md.edgevae_version = Version();
+  return md;
+}
+
+// Small deterministic values; scales that have no short decimal form, every zero point distinct.
+Int8Layer MakeLayer(int out, int in, int k, bool relu) {
+  Int8Layer l;
+  l.out = out;
+  l.in = in;
+  l.weight.resize(static_cast<size_t>(out) * in);
+  for (size_t i = 0; i < l.weight.size(); ++i) {
+    l.weight[i] = static_cast<int8_t>(static_cast<int>((i * 37 + k) % 255) - 127);
+  }
+  l.bias.resize(out);
+  for (int i = 0; i < out; ++i) l.bias[i] = (i * 7919 + k) * (i % 2 ? -1 : 1) - 1000000 * k;
+  l.weight_scale = 1.0f / (3.0f + k);
+  l.input = {0.1f * (k + 1) / 7.0f, -128 + 17 * k};
+  l.output = {std::nextafter(0.05f * (k + 1), 1.0f), 127 - 13 * k};
+  l.relu = relu;
+  return l;
+}
+
+Int8Model MakeInt8Model(const ShapeInfo& s) {
+  Int8Model m;
+  m.shape = s;
+  m.metadata = MakeMetadata();
+  m.fc1 = MakeLayer(s.hidden, s.input, 0, true);
+  m.fc21 = MakeLayer(s.latent, s.hidden, 1, false);
+  m.fc22 = MakeLayer(s.latent, s.hidden, 2, false);
+  m.fc3 = MakeLayer(s.hidden, s.latent, 3, true);
+  m.fc4 = MakeLayer(s.input, s.hidden, 4, false);
+  m.calibration = "mse";
+  m.calibration_images = 1234;
+  return m;
+}
+
+Model MakeModel(const ShapeInfo& shape, bool with_optimizer) {
+  StatusOr<Model> created = Model::Create(shape);
+  EXPECT_TRUE(created.ok()) << created.status().message();
+  Model model = std::move(created).value();
+  model.InitializeLikeTorch(42);
+  model.metadata() = MakeMetadata();
+  if (with_optimizer) {
+    model.EnsureOptimizer();
+    for (size_t i = 0; i < model.param_floats(); ++i) {
+      model.optimizer().m[i] = 1e-3f * static_cast<float>(i % 97);
+      model.optimizer().v[i] = 1e-6f * static_cast<float>(i % 1000);
+    }
+    model.optimizer().step = 777;
+  }
+  return model;
+}
+
+GoldenVectors MakeGolden(int count, int input) {
+  GoldenVectors g;
+  g.count = count;
+  const size_t n = static_cast<size_t>(count) * input;
+  for (size_t i = 0; i < n; ++i) {
+    g.pixels.push_back(static_cast<uint8_t>(i * 13 % 256));
+    g.reconstruction.push_back(static_cast<float>(i * 7 % 1000) / 999.0f);
+  }
+  g.max_abs_error = 1e-3 / 3;
+  g.mean_abs_error = 2.5e-4;
+  return g;
+}
+
+uint32_t Bits(float f) { return std::bit_cast<uint32_t>(f); }
+
+void ExpectSameLayer(const Int8Layer& a, const Int8Layer& b, const std::string& name) {
+  SCOPED_TRACE(name);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.in, b.in);
+  EXPECT_EQ(a.weight, b.weight);
+  EXPECT_EQ(a.bias, b.bias);
+  EXPECT_EQ(Bits(a.weight_scale), Bits(b.weight_scale));
+  EXPECT_EQ(Bits(a.input.scale), Bits(b.input.scale));
+  EXPECT_EQ(a.input.zero_point, b.input.zero_point);
+  EXPECT_EQ(Bits(a.output.scale), Bits(b.output.scale));
+  EXPECT_EQ(a.output.zero_point, b.output.zero_point);
+  EXPECT_EQ(a.relu, b.relu);
+}
+
+void ExpectSameMetadata(const ModelMetadata& a, const ModelMetadata& b) {
+  EXPECT_EQ(a.dataset, b.dataset);
+  EXPECT_EQ(a.epochs, b.epochs);
+  EXPECT_EQ(a.seed, b.seed);
+  EXPECT_EQ(a.batch, b.batch);
+  EXPECT_EQ(a.lr, b.lr);
+  EXPECT_EQ(a.train_loss, b.train_loss);
+  EXPECT_TRUE(std::isnan(b.test_loss));
+  EXPECT_EQ(a.edgevae_version, b.edgevae_version);
+}
+
+void ExpectSameInt8(const Int8Model& a, const Int8Model& b) {
+  EXPECT_EQ(a.shape, b.shape);
+  ExpectSameMetadata(a.metadata, b.metadata);
+  ExpectSameLayer(a.fc1, b.fc1, "fc1");
+  ExpectSameLayer(a.fc21, b.fc21, "fc21");
+  ExpectSameLayer(a.fc22, b.fc22, "fc22");
+  ExpectSameLayer(a.fc3, b.fc3, "fc3");
+  ExpectSameLayer(a.fc4, b.fc4, "fc4");
+  EXPECT_EQ(a.calibration, b.calibration);
+  EXPECT_EQ(a.calibration_images, b.calibration_images);
+}
+
+void ExpectSameGolden(const GoldenVectors& a, const GoldenVectors& b) {
+  EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.pixels, b.pixels);
+  ASSERT_EQ(a.reconstruction.size(), b.reconstruction.size());
+  EXPECT_EQ(std::memcmp(a.reconstruction.data(), b.reconstruction.data(),
+                        a.reconstruction.size() * sizeof(float)),
+            0);
+  EXPECT_EQ(a.max_abs_error, b.max_abs_error);
+  EXPECT_EQ(a.mean_abs_error, b.mean_abs_error);
+}
+
+class ModelFileV2Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = ::testing::TempDir() + "evae_model_file_v2_test." + std::to_string(::getpid()) + "." +
+           info->name();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  Bytes SaveInt8(const Int8Model& m, const GoldenVectors* golden = nullptr) {
+    const std::string path = Path("int8.evae");
+    const Status s = SaveInt8Model(path, m, golden);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return ReadBytes(path);
+  }
+
+  // Writes `bytes` and expects LoadAnyModel to fail with `code`; returns the status.
+  Status LoadAnyFails(const Bytes& bytes, StatusCode code = StatusCode::kDataError) {
+    const std::string path = Path("bad.evae");
+    WriteBytes(path, bytes);
+    StatusOr<AnyModel> loaded = LoadAnyModel(path);
+    EXPECT_FALSE(loaded.ok());
+    if (loaded.ok()) return Status::Ok();
+    EXPECT_EQ(loaded.status().code(), code) << loaded.status().message();
+    EXPECT_THAT(loaded.status().message(), HasSubstr(path));
+    EXPECT_EQ(loaded.status().message().find('\n'), std::string::npos);  // one line
+    return loaded.status();
+  }
+
+  std::string dir_;
+};
+
+// --- Round trips --------------------------------------------------------------------------------
+
+TEST_F(ModelFileV2Test, DTypeNames) {
+  EXPECT_STREQ(DTypeName(DType::kF32), "f32");
+  EXPECT_STREQ(DTypeName(DType::kI8), "i8");
+  EXPECT_STREQ(DTypeName(DType::kI32), "i32");
+  EXPECT_STREQ(DTypeName(DType::kU8), "u8");
+  EXPECT_EQ(kModelFileVersion, 2u);
+}
+
+TEST_F(ModelFileV2Test, Int8RoundTripIsBitIdentical) {
+  const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  const Bytes bytes = SaveInt8(m);
+  StatusOr<AnyModel> loaded = LoadAnyModel(Path("int8.evae"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_STREQ(loaded->dtype(), "int8");
+  EXPECT_FALSE(loaded->f32.has_value());
+  EXPECT_FALSE(loaded->golden.has_value());
+  ASSERT_TRUE(loaded->int8.has_value());
+  EXPECT_EQ(loaded->int8->shape.name, "mnist2d");
+  ExpectSameInt8(m, *loaded->int8);
+
+  // Same model, same bytes.
+  ASSERT_TRUE(SaveInt8Model(Path("again.evae"), m).ok());
+  EXPECT_EQ(ReadBytes(Path("again.evae")), bytes);
+}
+
+TEST_F(ModelFileV2Test, Int8LayoutAndMetadata) {
+  const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  const Bytes bytes = SaveInt8(m);
+  StatusOr<ModelFileInfo> info = InspectModelFile(Path("int8.evae"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->version, 2u);
+  EXPECT_TRUE(info->checksum_ok);
+  EXPECT_EQ(info->shape_name, "mnist2d");
+  struct Want {
+    const char* name;
+    DType dtype;
+    std::vector<uint32_t> dims;
+    uint64_t element_bytes;
+  };
+  const std::vector<Want> want = {
+      {"fc1.weight", DType::kI8, {400, 784}, 1}, {"fc1.bias", DType::kI32, {400}, 4},
+      {"fc21.weight", DType::kI8, {2, 400}, 1},  {"fc21.bias", DType::kI32, {2}, 4},
+      {"fc22.weight", DType::kI8, {2, 400}, 1},  {"fc22.bias", DType::kI32, {2}, 4},
+      {"fc3.weight", DType::kI8, {400, 2}, 1},   {"fc3.bias", DType::kI32, {400}, 4},
+      {"fc4.weight", DType::kI8, {784, 400}, 1}, {"fc4.bias", DType::kI32, {784}, 4}};
+  ASSERT_EQ(info->tensors.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const ModelFileInfo::Tensor& t = info->tensors[i];
+    EXPECT_EQ(t.name, want[i].name);
+    EXPECT_EQ(t.dtype, want[i].dtype) << t.name;
+    EXPECT_EQ(t.dims, want[i].dims) << t.name;
+    EXPECT_EQ(t.offset % 64, 0u) << t.name;
+    uint64_t n = 1;
+    for (uint32_t d : t.dims) n *= d;
+    EXPECT_EQ(t.bytes, n * want[i].element_bytes) << t.name;
+  }
+  // fc4.weight[1][2] as i8 and fc3.bias[5] as little-endian i32, row-major [out, in].
+  EXPECT_EQ(static_cast<int8_t>(bytes[info->tensors[8].offset + 1 * 400 + 2]),
+            m.fc4.weight[1 * 400 + 2]);
+  EXPECT_EQ(static_cast<int32_t>(GetU32(bytes, info->tensors[7].offset + 5 * 4)), m.fc3.bias[5]);
+
+  const nlohmann::json j = nlohmann::json::parse(info->metadata_json, nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["dtype"], "int8");
+  EXPECT_EQ(j["dataset"], "mnist");
+  EXPECT_EQ(j["epochs"], 23);
+  EXPECT_FALSE(j.contains("adam_step"));
+  EXPECT_FALSE(j.contains("golden"));
+  const nlohmann::json& q = j["quantization"];
+  EXPECT_EQ(q["weights"], "symmetric per-tensor");
+  EXPECT_EQ(q["calibration"], "mse");
+  EXPECT_EQ(q["calibration_images"], 1234);
+  for (const char* layer : {"fc1", "fc21", "fc22", "fc3", "fc4"}) {
+    const nlohmann::json& l = q["layers"][layer];
+    for (const char* key : {"weight_scale", "input_scale", "input_zero_point", "output_scale",
+                            "output_zero_point", "relu"}) {
+      EXPECT_TRUE(l.contains(key)) << layer << "." << key;
+    }
+  }
+  EXPECT_EQ(q["layers"]["fc3"]["relu"], true);
+  EXPECT_EQ(q["layers"]["fc4"]["relu"], false);
+  EXPECT_EQ(q["layers"]["fc1"]["input_zero_point"], -128);
+}
+
+TEST_F(ModelFileV2Test, Int8WithGoldenRoundTrip) {
+  const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  const GoldenVectors g = MakeGolden(3, 784);
+  SaveInt8(m, &g);
+  StatusOr<AnyModel> loaded = LoadAnyModel(Path("int8.evae"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_TRUE(loaded->int8.has_value());
+  ExpectSameInt8(m, *loaded->int8);
+  ASSERT_TRUE(loaded->golden.has_value());
+  ExpectSameGolden(g, *loaded->golden);
+
+  StatusOr<ModelFileInfo> info = InspectModelFile(Path("int8.evae"));
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->tensors.size(), 12u);
+  EXPECT_EQ(info->tensors[10].name, "golden.pixels");
+  EXPECT_EQ(info->tensors[10].dtype, DType::kU8);
+  EXPECT_EQ(info->tensors[10].dims, (std::vector<uint32_t>{3, 784}));
+  EXPECT_EQ(info->tensors[11].name, "golden.reconstruction");
+  EXPECT_EQ(info->tensors[11].dtype, DType::kF32);
+  EXPECT_EQ(info->tensors[11].dims, (std::vector<uint32_t>{3, 784}));
+}
+
+TEST_F(ModelFileV2Test, F32WithGoldenRoundTrip) {
+  for (const bool with_optimizer : {false, true}) {
+    SCOPED_TRACE(with_optimizer ? "with optimizer" : "without optimizer");
+    const Model model = MakeModel(MnistShape::kInfo, with_optimizer);
+    const GoldenVectors g = MakeGolden(2, 784);
+    const std::string path = Path("f32.evae");
+    ASSERT_TRUE(SaveModelWithGolden(path, model, g).ok());
+
+    // LoadModel takes the model and ignores the golden vectors.
+    StatusOr<Model> plain = LoadModel(path);
+    ASSERT_TRUE(plain.ok()) << plain.status().message();
+    EXPECT_EQ(std::memcmp(plain->params(), model.params(), model.param_floats() * 4), 0);
+    EXPECT_EQ(plain->has_optimizer(), with_optimizer);
+
+    StatusOr<AnyModel> any = LoadAnyModel(path);
+    ASSERT_TRUE(any.ok()) << any.status().message();
+    EXPECT_STREQ(any->dtype(), "f32");
+    ASSERT_TRUE(any->f32.has_value());
+    EXPECT_FALSE(any->int8.has_value());
+    EXPECT_EQ(std::memcmp(any->f32->params(), model.params(), model.param_floats() * 4), 0);
+    ExpectSameMetadata(model.metadata(), any->f32->metadata());
+    ASSERT_EQ(any->f32->has_optimizer(), with_optimizer);
+    if (with_optimizer) {
+      EXPECT_EQ(any->f32->optimizer().step, 777);
+      EXPECT_EQ(std::memcmp(any->f32->optimizer().v.data(), model.optimizer().v.data(),
+                            model.param_floats() * 4),
+                0);
+    }
+    ASSERT_TRUE(any->golden.has_value());
+    ExpectSameGolden(g, *any->golden);
+  }
+}
+
+TEST_F(ModelFileV2Test, PlainF32FileHasNoGolden) {
+  const std::string path = Path("f32.evae");
+  ASSERT_TRUE(SaveModel(path, MakeModel(Mnist2dShape::kInfo, false)).ok());
+  StatusOr<AnyModel> any = LoadAnyModel(path);
+  ASSERT_TRUE(any.ok()) << any.status().message();
+  EXPECT_TRUE(any->f32.has_value());
+  EXPECT_FALSE(any->golden.has_value());
+}
+
+// --- Rejections ---------------------------------------------------------------------------------
+
+TEST_F(ModelFileV2Test, LoadModelRejectsInt8File) {
+  SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  const std::string path = Path("int8.evae");
+  StatusOr<Model> loaded = LoadModel(path);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kDataError);
+  EXPECT_THAT(loaded.status().message(), HasSubstr(path + ": is an int8 model (dtype int8)"));
+  EXPECT_THAT(loaded.status().message(), HasSubstr("needs an f32 model"));
+}
+
+TEST_F(ModelFileV2Test, RejectsNewerVersion) {
+  Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  PutU32(bytes, kOffVersion, 3);
+  FixChecksum(bytes);
+  const Status s = LoadAnyFails(bytes, StatusCode::kUnsupported);
+  EXPECT_THAT(s.message(), HasSubstr("file version 3 is newer than this build supports (2)"));
+}
+
+TEST_F(ModelFileV2Test, RejectsInt8InVersionOneFile) {
+  Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  PutU32(bytes, kOffVersion, 1);
+  FixChecksum(bytes);
+  const Status s = LoadAnyFails(bytes);
+  EXPECT_THAT(s.message(), HasSubstr("needs file version 2; this file is version 1"));
+}
+
+TEST_F(ModelFileV2Test, RejectsUnknownDTypeKey) {
+  const Bytes bytes = EditMetadata(SaveInt8(MakeInt8Model(Mnist2dShape::kInfo)),
+                                   [](OJson& j) { j["dtype"] = "int4"; });
+  const Status s = LoadAnyFails(bytes);
+  EXPECT_THAT(s.message(), HasSubstr("metadata key 'dtype': expected \"f32\" or \"int8\""));
+}
+
+TEST_F(ModelFileV2Test, MetadataEditWithoutChangeStillLoads) {
+  // The editing helper itself must produce a valid file.
+  const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  const Bytes bytes = EditMetadata(SaveInt8(m), [](OJson& j) { j["extra"] = "ignored"; });
+  WriteBytes(Path("edited.evae"), bytes);
+  StatusOr<AnyModel> loaded = LoadAnyModel(Path("edited.evae"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ExpectSameInt8(m, *loaded->int8);
+}
+
+TEST_F(ModelFileV2Test, RejectsBadZeroPoint) {
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  for (const int zp : {128, -129, 1000}) {
+    SCOPED_TRACE(zp);
+    const Bytes bytes = EditMetadata(
+        good, [&](OJson& j) { j["quantization"]["layers"]["fc3"]["output_zero_point"] = zp; });
+    const Status s = LoadAnyFails(bytes);
+    EXPECT_THAT(s.message(),
+                HasSubstr("metadata key 'quantization.layers.fc3.output_zero_point': expected an "
+                          "integer in [-128, 127], found " +
+                          std::to_string(zp)));
+  }
+  const Bytes fractional = EditMetadata(
+      good, [](OJson& j) { j["quantization"]["layers"]["fc1"]["input_zero_point"] = 1.5; });
+  EXPECT_THAT(LoadAnyFails(fractional).message(),
+              HasSubstr("'quantization.layers.fc1.input_zero_point'"));
+}
+
+TEST_F(ModelFileV2Test, RejectsNonPositiveScale) {
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  const std::vector<OJson> bad = {OJson(0.0), OJson(-0.5), OJson(1e300), OJson(nullptr),
+                                  OJson("1")};
+  for (const OJson& value : bad) {
+    SCOPED_TRACE(value.dump());
+    const Bytes bytes = EditMetadata(
+        good, [&](OJson& j) { j["quantization"]["layers"]["fc21"]["weight_scale"] = value; });
+    const Status s = LoadAnyFails(bytes);
+    EXPECT_THAT(s.message(), HasSubstr("metadata key 'quantization.layers.fc21.weight_scale': "
+                                       "expected a finite float > 0"));
+  }
+  const Bytes input_scale = EditMetadata(
+      good, [](OJson& j) { j["quantization"]["layers"]["fc4"]["input_scale"] = 0; });
+  EXPECT_THAT(LoadAnyFails(input_scale).message(),
+              HasSubstr("'quantization.layers.fc4.input_scale'"));
+}
+
+TEST_F(ModelFileV2Test, RejectsMissingLayerInQuantizationMetadata) {
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  const Bytes bytes =
+      EditMetadata(good, [](OJson& j) { j["quantization"]["layers"].erase("fc22"); });
+  EXPECT_THAT(LoadAnyFails(bytes).message(),
+              HasSubstr("metadata: missing key 'quantization.layers.fc22'"));
+
+  const Bytes no_field = EditMetadata(
+      good, [](OJson& j) { j["quantization"]["layers"]["fc1"].erase("output_scale"); });
+  EXPECT_THAT(LoadAnyFails(no_field).message(),
+              HasSubstr("missing key 'quantization.layers.fc1.output_scale'"));
+
+  const Bytes no_quantization = EditMetadata(good, [](OJson& j) { j.erase("quantization"); });
+  EXPECT_THAT(LoadAnyFails(no_quantization).message(), HasSubstr("missing key 'quantization'"));
+}
+
+TEST_F(ModelFileV2Test, RejectsWrongReluFlag) {
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  const Bytes on = EditMetadata(
+      good, [](OJson& j) { j["quantization"]["layers"]["fc21"]["relu"] = true; });
+  EXPECT_THAT(LoadAnyFails(on).message(),
+              HasSubstr("'quantization.layers.fc21.relu': expected false"));
+  const Bytes off = EditMetadata(
+      good, [](OJson& j) { j["quantization"]["layers"]["fc1"]["relu"] = false; });
+  EXPECT_THAT(LoadAnyFails(off).message(),
+              HasSubstr("'quantization.layers.fc1.relu': expected true"));
+}
+
+TEST_F(ModelFileV2Test, RejectsInt8WeightWithWrongDims) {
+  Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  const size_t e = Entry(bytes, 8);
+  ASSERT_EQ(EntryName(bytes, 8), "fc4.weight");
+  PutU32(bytes, e + kEntDims + 4, 300);  // [784, 400] -> [784, 300]
+  PutU64(bytes, e + kEntBytes, 784 * 300);
+  FixChecksum(bytes);
+  EXPECT_THAT(LoadAnyFails(bytes).message(),
+              HasSubstr("tensor fc4.weight: expected [784, 400] i8, found [784, 300] i8"));
+}
+
+TEST_F(ModelFileV2Test, RejectsF32WeightInInt8Model) {
+  Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  ASSERT_EQ(EntryName(bytes, 1), "fc1.bias");
+  PutU32(bytes, Entry(bytes, 1) + 32, static_cast<uint32_t>(DType::kF32));  // i32 -> f32
+  FixChecksum(bytes);
+  EXPECT_THAT(LoadAnyFails(bytes).message(),
+              HasSubstr("tensor fc1.bias: expected [400] i32, found [400] f32"));
+}
+
+TEST_F(ModelFileV2Test, RejectsOptimizerStateInInt8Model) {
+  // An int8 model has no adam.*: renaming the golden tensors is not needed, a name is enough.
+  const GoldenVectors g = MakeGolden(1, 784);
+  Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo), &g);
+  std::memcpy(bytes.data() + Entry(bytes, 10), "adam.m\0\0\0\0\0\0\0", 13);
+  FixChecksum(bytes);
+  EXPECT_THAT(LoadAnyFails(bytes).message(), HasSubstr("unknown tensor 'adam.m' in an int8 model"));
+}
+
+TEST_F(ModelFileV2Test, RejectsGoldenTensorWithoutTheOther) {
+  const GoldenVectors g = MakeGolden(2, 784);
+  for (const bool int8 : {false, true}) {
+    SCOPED_TRACE(int8 ? "int8" : "f32");
+    Bytes bytes;
+    if (int8) {
+      bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo), &g);
+    } else {
+      ASSERT_TRUE(SaveModelWithGolden(Path("f.evae"), MakeModel(Mnist2dShape::kInfo, false), g)
+                      .ok());
+      bytes = ReadBytes(Path("f.evae"));
+    }
+    const uint32_t count = GetU32(bytes, kOffTensorCount);
+    ASSERT_EQ(EntryName(bytes, count - 1), "golden.reconstruction");
+    Bytes dropped = bytes;
+    PutU32(dropped, kOffTensorCount, count - 1);
+    FixChecksum(dropped);
+    EXPECT_THAT(LoadAnyFails(dropped).message(),
+                HasSubstr("tensor 'golden.pixels' without 'golden.reconstruction'"));
+
+    // The other way round: swap the two entries, then drop the last (now golden.pixels).
+    Bytes swapped = bytes;
+    std::swap_ranges(swapped.begin() + Entry(swapped, count - 2),
+                     swapped.begin() + Entry(swapped, count - 1),
+                     swapped.begin() + Entry(swapped, count - 1));
+    ASSERT_EQ(EntryName(swapped, count - 1), "golden.pixels");
+    PutU32(swapped, kOffTensorCount, count - 1);
+    FixChecksum(swapped);
+    EXPECT_THAT(LoadAnyFails(swapped).message(),
+                HasSubstr("tensor 'golden.reconstruction' without 'golden.pixels'"));
+  }
+}
+
+TEST_F(ModelFileV2Test, RejectsGoldenCountMismatch) {
+  const GoldenVectors g = MakeGolden(3, 784);
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo), &g);
+  const Bytes more = EditMetadata(good, [](OJson& j) { j["golden"]["count"] = 4; });
+  EXPECT_THAT(LoadAnyFails(more).message(),
+              HasSubstr("tensor golden.pixels is [3, 784], but metadata golden.count is 4"));
+  const Bytes zero = EditMetadata(good, [](OJson& j) { j["golden"]["count"] = 0; });
+  EXPECT_THAT(LoadAnyFails(zero).message(), HasSubstr("'golden.count'"));
+  const Bytes missing = EditMetadata(good, [](OJson& j) { j.erase("golden"); });
+  EXPECT_THAT(LoadAnyFails(missing).message(), HasSubstr("missing key 'golden'"));
+  const Bytes negative =
+      EditMetadata(good, [](OJson& j) { j["golden"]["max_abs_error"] = -1; });
+  EXPECT_THAT(LoadAnyFails(negative).message(), HasSubstr("'golden.max_abs_error'"));
+
+  // Rows of the two tensors disagree with each other.
+  Bytes rows = good;
+  ASSERT_EQ(EntryName(rows, 11), "golden.reconstruction");
+  PutU32(rows, Entry(rows, 11) + kEntDims, 2);
+  PutU64(rows, Entry(rows, 11) + kEntBytes, 2 * 784 * 4);
+  FixChecksum(rows);
+  EXPECT_THAT(LoadAnyFails(rows).message(),
+              HasSubstr("tensor golden.reconstruction is [2, 784], but metadata golden.count is 3"));
+}
+
+TEST_F(ModelFileV2Test, RejectsGoldenMetadataWithoutTensors) {
+  const Bytes bytes = EditMetadata(SaveInt8(MakeInt8Model(Mnist2dShape::kInfo)), [](OJson& j) {
+    j["golden"] = {{"count", 1}, {"max_abs_error", 0.1}, {"mean_abs_error", 0.01}};
+  });
+  EXPECT_THAT(LoadAnyFails(bytes).message(), HasSubstr("metadata key 'golden' is present"));
+}
+
+TEST_F(ModelFileV2Test, RejectsGoldenReconstructionOutOfRange) {
+  const GoldenVectors g = MakeGolden(2, 784);
+  Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo), &g);
+  const size_t at = GetU64(bytes, Entry(bytes, 11) + kEntOffset) + 5 * 4;
+  for (const float bad : {1.5f, -0.25f, std::numeric_limits<float>::quiet_NaN()}) {
+    const uint32_t u = std::bit_cast<uint32_t>(bad);
+    PutU32(bytes, at, u);
+    FixChecksum(bytes);
+    EXPECT_THAT(LoadAnyFails(bytes).message(), HasSubstr("golden.reconstruction[5]"));
+  }
+}
+
+TEST_F(ModelFileV2Test, SaveRefusesWhatLoadWouldReject) {
+  const Int8Model good = MakeInt8Model(Mnist2dShape::kInfo);
+  const std::string path = Path("refused.evae");
+  {
+    Int8Model m = good;
+    m.fc22.output.zero_point = 200;
+    const Status s = SaveInt8Model(path, m);
+    EXPECT_EQ(s.code(), StatusCode::kDataError);
+    EXPECT_THAT(s.message(), HasSubstr("fc22.output.zero_point is 200"));
+  }
+  {
+    Int8Model m = good;
+    m.fc3.weight_scale = 0;
+    EXPECT_THAT(SaveInt8Model(path, m).message(), HasSubstr("fc3.weight_scale"));
+  }
+  {
+    Int8Model m = good;
+    m.fc4.weight.pop_back();
+    EXPECT_THAT(SaveInt8Model(path, m).message(), HasSubstr("fc4 has"));
+  }
+  {
+    Int8Model m = good;
+    m.fc1.relu = false;
+    EXPECT_THAT(SaveInt8Model(path, m).message(), HasSubstr("fc1.relu"));
+  }
+  {
+    GoldenVectors g = MakeGolden(2, 784);
+    g.reconstruction[3] = 2.0f;
+    EXPECT_THAT(SaveInt8Model(path, good, &g).message(), HasSubstr("reconstruction[3]"));
+    g = MakeGolden(2, 784);
+    g.pixels.pop_back();
+    EXPECT_FALSE(SaveModelWithGolden(path, MakeModel(Mnist2dShape::kInfo, false), g).ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+}  // namespace
+}  // namespace edgevae
