@@ -28,7 +28,7 @@ std::string ShapeText(const ShapeInfo& s) {
 
 }  // namespace
 
-int RunConvert(const ConvertArgs& args) {
+int ConvertToOut(const ConvertArgs& args) {
   const bool from_safetensors = !args.from_safetensors.empty();
   const bool from_evae = !args.in.empty();
   // The parser already refuses both inputs, and --to-safetensors with --from-safetensors.
@@ -123,6 +123,16 @@ int RunConvert(const ConvertArgs& args) {
               "%.3g against f32)\n",
               args.out.c_str(), ShapeText(model->shape()).c_str(), q->calibration.c_str(),
               golden->count, check->max_abs_error, check->mean_abs_error);
+  return kExitOk;
+}
+
+int RunConvert(const ConvertArgs& args) {
+  if (!args.emit_c.empty() && args.out.empty()) {
+    return Fail(kExitUsage, "--emit-c writes the --out model as a header: give --out FILE too");
+  }
+  if (const int code = ConvertToOut(args); code != kExitOk || args.emit_c.empty()) return code;
+  if (Status s = WriteCArray(args.emit_c, args.out, "edgevae_model"); !s.ok()) return Fail(s);
+  std::printf("wrote %s (C header embedding %s)\n", args.emit_c.c_str(), args.out.c_str());
   return kExitOk;
 }
 

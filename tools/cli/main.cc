@@ -230,6 +230,11 @@ int Main(int argc, char** argv) {
                    "three, keeping the one with the lowest loss on held-out training images)")
       ->check(CLI::IsMember({"auto", "minmax", "percentile", "mse"}))
       ->capture_default_str();
+  convert_cmd
+      ->add_option("--emit-c", convert.emit_c,
+                   "Also write the --out model as a C header (an aligned array edgevae_model and "
+                   "edgevae_model_size) for firmware that embeds it")
+      ->type_name("FILE.h");
   AddThreads(convert_cmd, &convert.threads);
 
   // verify

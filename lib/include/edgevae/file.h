@@ -63,6 +63,15 @@ struct AnyModel {
   const char* dtype() const { return int8 ? "int8" : "f32"; }
 };
 StatusOr<AnyModel> LoadAnyModel(const std::string& path);
+// The same on a file's bytes in memory (a model embedded in a firmware binary); `name` is used in
+// messages. The bytes are copied.
+StatusOr<AnyModel> LoadAnyModelFromBytes(const uint8_t* data, size_t size,
+                                         const std::string& name);
+
+// Writes the model file at `model_path` as a C/C++ header: a 64-byte-aligned array `symbol` and
+// `symbol`_size, for firmware that embeds its model (atomic, like every writer here).
+Status WriteCArray(const std::string& path, const std::string& model_path,
+                   const std::string& symbol);
 
 // What `edgevae info` shows about a file without trusting it.
 struct ModelFileInfo {
