@@ -4,14 +4,42 @@
 # second run takes well under a second. Runs as root, or through sudo when that exists.
 #
 #   tools/setup.sh
+#   tools/setup.sh --pi     # also (or EDGEVAE_PI=1): the Raspberry Pi cross toolchains, qemu-user
+#                           # and the arm64/armhf sysroots in build/sysroot-arm64, build/sysroot-armhf
+#                           # (toolchains/make-sysroot.sh; the pi-* presets look there)
 set -euo pipefail
 
-readonly PACKAGES=(
+pi="${EDGEVAE_PI:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --pi) pi=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) printf 'setup: error: unknown argument %s (try --help)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
+case "$pi" in 1 | true | yes) pi=1 ;; *) pi=0 ;; esac
+
+PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libhwy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev
 )
+if ((pi)); then
+  PACKAGES+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+fi
+readonly PACKAGES
+
+# The sysroots of Debian arm64/armhf libraries that the pi-* presets' toolchain files use by default.
+# make-sysroot.sh is itself idempotent (a stamp file), so this costs nothing once they are made.
+make_sysroots() {
+  ((pi)) || return 0
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for arch in arm64 armhf; do
+    bash "$root/toolchains/make-sysroot.sh" "$arch" "$root/build/sysroot-$arch"
+  done
+}
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -38,6 +66,7 @@ fi
 
 if ((${#missing[@]} == 0)); then
   log "all ${#PACKAGES[@]} packages and npm already installed; nothing to do"
+  make_sysroots
   exit 0
 fi
 
@@ -61,4 +90,5 @@ for pkg in "${missing[@]}"; do
 done
 ((${#still_missing[@]} == 0)) || die "apt-get finished but these are still not installed: ${still_missing[*]}"
 command -v npm >/dev/null 2>&1 || die "npm still not on PATH after installing nodejs and npm"
+make_sysroots
 log "done"

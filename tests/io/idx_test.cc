@@ -255,7 +255,12 @@ TEST_F(IdxTest, RejectsOverflowingCount) {
 TEST_F(IdxTest, HugeButNotOverflowingCountIsTruncationNotAllocation) {
   // 2^32 * 2^16 elements would be 256 TiB; the length check must come before any allocation.
   Status s = ReadBoth("big", IdxBytes({0xFFFFFFFF, 0xFFFF}, {1, 2, 3}));
-  EXPECT_TRUE(HasAll(s.message(), "truncated", "file has 3"));
+  if constexpr (sizeof(size_t) >= 8) {
+    EXPECT_TRUE(HasAll(s.message(), "truncated", "file has 3"));
+  } else {
+    // On a 32-bit OS (armhf) the count itself does not fit in size_t: reported as overflow.
+    EXPECT_TRUE(HasAll(s.message(), "overflow")) << s.message();
+  }
 }
 
 TEST_F(IdxTest, RejectsTruncatedData) {
