@@ -16,6 +16,15 @@ std::string Describe(xnn_status s) {
     default: return "status " + std::to_string(static_cast<int>(s));
   }
 }
+Status CheckStrides(size_t n, size_t k, size_t lda, size_t ldc) {
+  if (lda < k || ldc < n) {
+    return InvalidArgument("GEMM strides too short: lda " + std::to_string(lda) + " < k " +
+                           std::to_string(k) + " or ldc " + std::to_string(ldc) + " < n " +
+                           std::to_string(n));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 PackedGemm::~PackedGemm() {
@@ -36,11 +45,7 @@ PackedGemm& PackedGemm::operator=(PackedGemm&& other) noexcept {
 StatusOr<PackedGemm> PackedGemm::Create(size_t n, size_t k, const float* b, BLayout layout,
                                         const float* bias, float out_min, float out_max,
                                         size_t lda, size_t ldc) {
-  if (lda < k || ldc < n) {
-    return InvalidArgument("GEMM strides too short: lda " + std::to_string(lda) + " < k " +
-                           std::to_string(k) + " or ldc " + std::to_string(ldc) + " < n " +
-                           std::to_string(n));
-  }
+  EVAE_RETURN_IF_ERROR(CheckStrides(n, k, lda, ldc));
   PackedGemm g;
   g.n_ = n;
   g.k_ = k;
@@ -56,11 +61,16 @@ StatusOr<PackedGemm> PackedGemm::Create(size_t n, size_t k, const float* b, BLay
 
 Status PackedGemm::Run(size_t m, const float* a, float* c, pthreadpool_t pool) {
   if (m == 0) return Status::Ok();
-  xnn_status s = xnn_setup_fully_connected_nc_f32(op_, m, a, c, pool);
-  if (s == xnn_status_success) s = xnn_run_operator(op_, pool);
+  return Finish("", m, xnn_setup_fully_connected_nc_f32(op_, m, a, c, pool), pool);
+}
+
+Status PackedGemm::Finish(const char* kind, size_t m, int setup, pthreadpool_t pool) {
+  const xnn_status s = setup == xnn_status_success ? xnn_run_operator(op_, pool)
+                                                   : static_cast<xnn_status>(setup);
   if (s != xnn_status_success) {
-    return Internal("XNNPACK fully-connected run (" + std::to_string(m) + "x" +
-                    std::to_string(n_) + "x" + std::to_string(k_) + ") failed: " + Describe(s));
+    return Internal(std::string("XNNPACK ") + kind + "fully-connected run (" + std::to_string(m) +
+                    "x" + std::to_string(n_) + "x" + std::to_string(k_) + ") failed: " +
+                    Describe(s));
   }
   return Status::Ok();
 }
@@ -69,11 +79,7 @@ StatusOr<PackedGemm> PackedGemm::CreateQs8(size_t n, size_t k, const int8_t* b, 
                                            const int32_t* bias, int8_t a_zero_point, float a_scale,
                                            int8_t c_zero_point, float c_scale, int8_t c_min,
                                            int8_t c_max, size_t lda, size_t ldc) {
-  if (lda < k || ldc < n) {
-    return InvalidArgument("GEMM strides too short: lda " + std::to_string(lda) + " < k " +
-                           std::to_string(k) + " or ldc " + std::to_string(ldc) + " < n " +
-                           std::to_string(n));
-  }
+  EVAE_RETURN_IF_ERROR(CheckStrides(n, k, lda, ldc));
   PackedGemm g;
   g.n_ = n;
   g.k_ = k;
@@ -91,13 +97,7 @@ StatusOr<PackedGemm> PackedGemm::CreateQs8(size_t n, size_t k, const int8_t* b, 
 
 Status PackedGemm::RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool) {
   if (m == 0) return Status::Ok();
-  xnn_status s = xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool);
-  if (s == xnn_status_success) s = xnn_run_operator(op_, pool);
-  if (s != xnn_status_success) {
-    return Internal("XNNPACK qs8 fully-connected run (" + std::to_string(m) + "x" +
-                    std::to_string(n_) + "x" + std::to_string(k_) + ") failed: " + Describe(s));
-  }
-  return Status::Ok();
+  return Finish("qs8 ", m, xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool), pool);
 }
 
 Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,

@@ -58,6 +58,8 @@ class PackedGemm {
   size_t k() const { return k_; }
 
  private:
+  // Runs the operator once `setup` (the status of its setup call) succeeded.
+  Status Finish(const char* kind, size_t m, int setup, pthreadpool_t pool);
   xnn_operator_t op_ = nullptr;
   size_t n_ = 0, k_ = 0;
 };

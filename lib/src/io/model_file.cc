@@ -27,6 +27,7 @@
 #include "edgevae/buffer.h"
 #include "edgevae/file.h"
 #include "io/file_util.h"
+#include "io/json_util.h"
 
 namespace edgevae {
 namespace {
@@ -391,33 +392,6 @@ Status CheckNoOverlap(const std::string& path, const ParsedFile& f) {
 
 using Json = nlohmann::json;
 
-// Only used on the error path, to say where the text stops being JSON.
-class ErrorSax : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    message = ex.what();
-    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at line 1, ..."
-    if (const size_t close = message.find("] ");
-        !message.empty() && message[0] == '[' && close != std::string::npos) {
-      message.erase(0, close + 2);
-    }
-    return false;
-  }
-  std::string message;
-};
 
 // Reads keys of one JSON object; `prefix` ("quantization.layers.fc1.") makes a nested key's
 // message name its full path.
@@ -528,10 +502,9 @@ StatusOr<Json> ParseMetadataJson(const std::string& path, const ParsedFile& f) {
   const std::string& text = f.info.metadata_json;
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    ErrorSax sax;
-    Json::sax_parse(text, &sax);
     return DataError(path + ": metadata (" + std::to_string(text.size()) + " bytes at offset " +
-                     std::to_string(f.metadata_offset) + ") is not valid JSON: " + sax.message);
+                     std::to_string(f.metadata_offset) + ") is not valid JSON: " +
+                     io::JsonSyntaxError(text.data(), text.data() + text.size()));
   }
   if (!j.is_object()) {
     return DataError(path + ": metadata (offset " + std::to_string(f.metadata_offset) +

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "io/file_util.h"
+#include "io/json_util.h"
 
 namespace edgevae {
 namespace {
@@ -111,38 +112,6 @@ std::string ShapeText(const ShapeInfo& s) {
          "-" + std::to_string(s.latent) + ")";
 }
 
-// Only used on the error path, to say where the text stops being JSON.
-class ErrorSax : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    message = ex.what();
-    // "[json.exception.parse_error.101] parse error at line 1, ..." -> "parse error at line 1, ..."
-    if (const size_t close = message.find("] ");
-        !message.empty() && message[0] == '[' && close != std::string::npos) {
-      message.erase(0, close + 2);
-    }
-    // The message quotes what was last read, which may be any bytes.
-    for (char& c : message) {
-      const auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u >= 0x7f) c = '?';
-    }
-    return false;
-  }
-  std::string message;
-};
 
 // The ten tensors of the state_dict, in the order Model::tensors() has them.
 constexpr std::string_view kNames[] = {"fc1.weight",  "fc1.bias",  "fc21.weight", "fc21.bias",
@@ -373,10 +342,8 @@ StatusOr<Model> ImportSafetensors(const std::string& path) {
   };
   const Json header = Json::parse(text, text_end, on_event, /*allow_exceptions=*/false);
   if (header.is_discarded()) {
-    ErrorSax sax;
-    Json::sax_parse(text, text_end, &sax);
     return DataError(path + ": header (" + std::to_string(header_bytes) +
-                     " bytes at offset 8) is not JSON: " + sax.message);
+                     " bytes at offset 8) is not JSON: " + io::JsonSyntaxError(text, text_end));
   }
   if (!header.is_object()) {
     return DataError(path + ": header (offset 8): expected a JSON object, found " +
