@@ -78,8 +78,14 @@ fi
 
 log "missing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-log "apt-get update"
-"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# A mirror in mid-sync fails an index now and then: retry, then go on with the lists apt has
+# (the install below still fails if a package is really unavailable).
+for attempt in 1 2 3; do
+  log "apt-get update (attempt $attempt)"
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q && break
+  ((attempt == 3)) && log "warning: apt-get update failed; using the package lists apt has"
+  ((attempt == 3)) || sleep 10
+done
 log "apt-get install ${#missing[@]} package(s)"
 "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install -y -q --no-install-recommends "${missing[@]}"
