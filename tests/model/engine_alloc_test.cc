@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "edgevae/engine.h"
@@ -101,10 +102,13 @@ TEST(EngineAllocations, NoHeapAllocationAfterLoad) {
   auto q = QuantizeInt8(*model, rt->get(), calibration, Calibration::kMinMax);
   ASSERT_TRUE(q.ok()) << q.status().message();
   for (int threads : {1, 2}) {
-   for (bool int8 : {false, true}) {
-    SCOPED_TRACE(::testing::Message() << threads << " thread(s), " << (int8 ? "int8" : "f32"));
-    const EngineOptions options{.max_batch = kBatch, .threads = threads};
+   for (const char* dtype : {"f32", "f16", "int8"}) {
+    SCOPED_TRACE(::testing::Message() << threads << " thread(s), " << dtype);
+    const bool int8 = std::string(dtype) == "int8";
+    const EngineOptions options{
+        .max_batch = kBatch, .threads = threads, .f16 = std::string(dtype) == "f16"};
     auto engine = int8 ? Engine::Create(*q, options) : Engine::Create(*model, options);
+    if (!engine.ok() && engine.status().code() == StatusCode::kUnsupported) continue;  // no fp16
     ASSERT_TRUE(engine.ok()) << engine.status().message();
     Engine& e = **engine;
     Counting c;

@@ -163,6 +163,34 @@ TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
   }
 }
 
+// Half precision (an f32 model run in f16, EngineOptions::f16): the bound is 0.05 nats.
+TEST_F(QuantTest, F16EngineIsWithinFiveHundredthsOfANat) {
+  auto f32 = F32Engine();
+  ASSERT_NE(f32, nullptr);
+  auto f16 = Engine::Create(*model_, EngineOptions{.max_batch = 256, .threads = 1, .f16 = true});
+  if (!f16.ok()) {
+    // Only a core without fp16 arithmetic may refuse (a Pi 4's Cortex-A72 under qemu).
+    ASSERT_EQ(f16.status().code(), StatusCode::kUnsupported) << f16.status().message();
+    const std::string features = DetectCpu().features;
+    EXPECT_EQ(features.find("fp16arith"), std::string::npos) << features;
+    EXPECT_EQ(features.find("f16c"), std::string::npos) << features;
+    return;
+  }
+  EXPECT_STREQ((*f16)->dtype(), "f16");
+  auto a = EvaluateEngine(*f32, *test_, 1);
+  auto b = EvaluateEngine(**f16, *test_, 1);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::printf("[ f16      ] test loss %.4f vs f32 %.4f (%+.4f)\n", b->test_loss, a->test_loss,
+              b->test_loss - a->test_loss);
+  EXPECT_LE(std::fabs(b->test_loss - a->test_loss), 0.05);
+  std::vector<float> x(256 * 784), y(256 * 784);
+  ASSERT_TRUE(f32->Reconstruct(test_->image(0), 256, false, 0, x.data()).ok());
+  ASSERT_TRUE((*f16)->Reconstruct(test_->image(0), 256, false, 0, y.data()).ok());
+  double mad = 0;
+  for (size_t i = 0; i < x.size(); ++i) mad += std::fabs(x[i] - y[i]);
+  EXPECT_LE(mad / x.size(), 0.002);
+}
+
 TEST_F(QuantTest, RejectsBadInput) {
   ImageSet wrong = Head(*test_, 10);
   wrong.rows = 27;  // 27 x 28: not the model's input

@@ -277,6 +277,81 @@ TEST(Kernels, DequantizeI8) {
   });
 }
 
+// IEEE binary16, decoded exactly in double: the reference for the f16 conversions.
+double HalfValue(uint16_t h) {
+  const int sign = h >> 15, exp = (h >> 10) & 31, frac = h & 1023;
+  double v = exp == 0 ? std::ldexp(frac, -24) : std::ldexp(1024 + frac, exp - 25);
+  if (exp == 31) v = frac == 0 ? std::numeric_limits<double>::infinity() : std::nan("");
+  return sign ? -v : v;
+}
+
+// Every one of the 65,536 half values converts to f32 exactly; every finite one converts back to
+// itself (so conversion of representable values is exact, on every target).
+TEST(Kernels, F16ToF32AllValuesAndBack) {
+  ForEachTarget([] {
+    std::vector<uint16_t> all(65536);
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
+    std::vector<float> f(all.size());
+    F16ToF32(all.data(), f.data(), all.size());
+    std::vector<uint16_t> back(all.size());
+    F32ToF16(f.data(), back.data(), f.size());
+    for (size_t i = 0; i < all.size(); ++i) {
+      const double want = HalfValue(all[i]);
+      if (std::isnan(want)) {
+        ASSERT_TRUE(std::isnan(f[i])) << i;
+        continue;
+      }
+      ASSERT_EQ(static_cast<double>(f[i]), want) << "half 0x" << std::hex << i;
+      ASSERT_EQ(back[i], all[i]) << "half 0x" << std::hex << i;
+    }
+  });
+}
+
+// Rounding to nearest where the conversion is native (a closest half), within one step toward
+// zero where Highway emulates it; beyond the range, infinity with the sign of x; sizes and
+// misalignments as for every kernel, guards intact.
+TEST(Kernels, F32ToF16RoundsToNearest) {
+  ForEachTargetSizeAndMisalign([](size_t n, size_t mis) {
+    Data data(static_cast<uint32_t>(n + 31 * mis));
+    Guarded<float> in(n, Mis(mis, 0));
+    Guarded<uint16_t> out(n, Mis(mis, 1));
+    for (size_t i = 0; i < n; ++i) {
+      in[i] = data.Uniform(-1.0f, 1.0f) * std::ldexp(1.0f, static_cast<int>(i % 30) - 20);
+    }
+    static constexpr float kSpecial[] = {65504.0f, 65519.0f, 65520.0f, 1e30f, -1e30f,
+                                         std::numeric_limits<float>::infinity(), 6e-8f, 2e-8f};
+    for (size_t i = 3; i < n; i += 7) in[i] = kSpecial[(i / 7) % std::size(kSpecial)];
+    F32ToF16(in.data(), out.data(), n);
+    const std::string target = TargetName();
+    const bool emulated = target == "SSE4" || target == "SSSE3" || target == "SCALAR" ||
+                          target == "EMU128";
+    for (size_t i = 0; i < n; ++i) {
+      const double x = in[i], got = HalfValue(out[i]);
+      if (std::fabs(x) >= 65520.0) {  // beyond the largest half (65504) by half a step or more
+        ASSERT_TRUE(std::isinf(got) && (got > 0) == (x > 0)) << "x " << x;
+        continue;
+      }
+      if (emulated) {
+        // Highway's emulated conversion (no F16C) rounds toward zero: within one step of x (the
+        // half spacing at x's exponent, 2^-24 for subnormals), with the sign of x.
+        const double step =
+            x == 0 ? 0x1p-24 : std::max(0x1p-24, std::ldexp(1.0, std::ilogb(x) - 10));
+        ASSERT_LT(std::fabs(got - x), step) << "x " << x;
+        ASSERT_EQ(std::signbit(got), std::signbit(x)) << "x " << x;
+        continue;
+      }
+      for (int step : {-1, 1}) {
+        const uint16_t other = static_cast<uint16_t>(out[i] + step);
+        const double alt = HalfValue(other);
+        if (std::isnan(alt) || std::isinf(alt) || (other ^ out[i]) >> 15) continue;
+        ASSERT_LE(std::fabs(got - x), std::fabs(alt - x)) << "x " << x;
+      }
+    }
+    EXPECT_TRUE(in.GuardsIntact());
+    EXPECT_TRUE(out.GuardsIntact());
+  });
+}
+
 TEST(Kernels, U8ToF32AllByteValues) {
   ForEachTarget([] {
     for (size_t mis = 0; mis <= kMaxMisalign; ++mis) {

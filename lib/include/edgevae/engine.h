@@ -3,8 +3,8 @@
 // encode / decode / sample / reconstruct calls that allocate nothing on the heap (tested with an
 // allocation counter). One pthreadpool serves XNNPACK and the SIMD kernels.
 //
-// Backends by dtype: f32, and int8 (XNNPACK qs8 operators from an Int8Model, edgevae/quant.h).
-// f16 arrives with the quantized model format.
+// Backends by dtype: f32, f16 (an f32 model run in half precision, EngineOptions::f16), and int8
+// (XNNPACK qs8 operators from an Int8Model, edgevae/quant.h).
 #ifndef EDGEVAE_ENGINE_H_
 #define EDGEVAE_ENGINE_H_
 
@@ -24,6 +24,9 @@ namespace edgevae {
 struct EngineOptions {
   int max_batch = 1;  // largest n any call may pass
   int threads = 1;    // <= 0: one per logical core
+  // For an f32 model: run it in IEEE half precision (weights rounded at load), on cores with
+  // fp16 arithmetic (ARMv8.2, e.g. the Pi 5); elsewhere XNNPACK refuses or emulates it slowly.
+  bool f16 = false;
 };
 
 class Engine {
@@ -44,7 +47,7 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   const ShapeInfo& shape() const;
-  const char* dtype() const;  // "f32" or "int8"
+  const char* dtype() const;  // "f32", "f16" or "int8"
   int max_batch() const;
   int threads() const;
   const ModelMetadata& metadata() const;

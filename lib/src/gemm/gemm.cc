@@ -100,6 +100,31 @@ Status PackedGemm::RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t po
   return Finish("qs8 ", m, xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool), pool);
 }
 
+StatusOr<PackedGemm> PackedGemm::CreateF16(size_t n, size_t k, const uint16_t* b,
+                                           const uint16_t* bias, float out_min, float out_max,
+                                           size_t lda, size_t ldc) {
+  EVAE_RETURN_IF_ERROR(CheckStrides(n, k, lda, ldc));
+  PackedGemm g;
+  g.n_ = n;
+  g.k_ = k;
+  const xnn_status s = xnn_create_fully_connected_nc_f16(k, n, lda, ldc, b, bias, out_min,
+                                                         out_max, /*flags=*/0, &g.op_);
+  if (s == xnn_status_unsupported_hardware) {
+    return Unsupported("this CPU has no fp16 arithmetic that XNNPACK uses (f16 models are for "
+                       "cores such as the Pi 5's Cortex-A76); use the f32 or int8 model");
+  }
+  if (s != xnn_status_success) {
+    return Internal("XNNPACK f16 fully-connected create (" + std::to_string(n) + "x" +
+                    std::to_string(k) + ") failed: " + Describe(s));
+  }
+  return g;
+}
+
+Status PackedGemm::RunF16(size_t m, const uint16_t* a, uint16_t* c, pthreadpool_t pool) {
+  if (m == 0) return Status::Ok();
+  return Finish("f16 ", m, xnn_setup_fully_connected_nc_f16(op_, m, a, c, pool), pool);
+}
+
 Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
             float* c, pthreadpool_t pool) {
   constexpr float kInf = std::numeric_limits<float>::infinity();

@@ -53,6 +53,13 @@ class PackedGemm {
                                         int8_t c_max, size_t lda, size_t ldc);
   Status RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool);
 
+  // The IEEE half-precision form (XNNPACK f16): B [n][k], bias, A and C as raw binary16 bits.
+  // Cores without fp16 arithmetic (a Pi 4's Cortex-A72) refuse it: kUnsupported.
+  static StatusOr<PackedGemm> CreateF16(size_t n, size_t k, const uint16_t* b,
+                                        const uint16_t* bias, float out_min, float out_max,
+                                        size_t lda, size_t ldc);
+  Status RunF16(size_t m, const uint16_t* a, uint16_t* c, pthreadpool_t pool);
+
   bool created() const { return op_ != nullptr; }
   size_t n() const { return n_; }
   size_t k() const { return k_; }

@@ -1,6 +1,7 @@
 #include "edgevae/engine.h"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <vector>
 
@@ -50,6 +51,64 @@ class F32Backend final : public Backend {
   size_t in_ = 0;
   F32Inference inf_;
   AlignedBuffer<float> x_;
+};
+
+// XNNPACK f16 operators: weights rounded to half precision at load, activations in half
+// precision between layers; mu, logvar, z and the logits cross to f32.
+class F16Backend final : public Backend {
+ public:
+  static StatusOr<std::unique_ptr<Backend>> Create(const Model& model, size_t max_batch) {
+    auto b = std::unique_ptr<F16Backend>(new F16Backend());
+    const ShapeInfo& s = model.shape();
+    b->in_ = s.input;
+    b->hid_ = s.hidden;
+    b->lat_ = s.latent;
+    const ParamLayout& p = model.layout();
+    const float* w = model.params();
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    auto make = [&](size_t out, size_t in, size_t wo, size_t bo, float lo) {
+      std::vector<uint16_t> wh(out * in), bh(out);
+      simd::F32ToF16(w + wo, wh.data(), wh.size());
+      simd::F32ToF16(w + bo, bh.data(), bh.size());
+      return gemm::PackedGemm::CreateF16(out, in, wh.data(), bh.data(), lo, kInf, in, out);
+    };
+    const size_t in = b->in_, hid = b->hid_, lat2 = 2 * b->lat_;
+    EVAE_ASSIGN_OR_RETURN(b->fc1_, make(hid, in, p.w1, p.b1, 0.0f));
+    EVAE_ASSIGN_OR_RETURN(b->fc2_, make(lat2, hid, p.w2, p.b2, -kInf));
+    EVAE_ASSIGN_OR_RETURN(b->fc3_, make(hid, b->lat_, p.w3, p.b3, 0.0f));
+    EVAE_ASSIGN_OR_RETURN(b->fc4_, make(in, hid, p.w4, p.b4, -kInf));
+    b->x_.Resize(max_batch * in);
+    b->xh_.Resize(max_batch * in);
+    b->h_.Resize(max_batch * hid);
+    b->mvh_.Resize(max_batch * lat2);
+    b->zh_.Resize(max_batch * b->lat_);
+    b->lh_.Resize(max_batch * in);
+    if (b->lh_.empty() || b->x_.empty()) return Internal("out of memory (engine buffers)");
+    return std::unique_ptr<Backend>(std::move(b));
+  }
+  const char* dtype() const override { return "f16"; }
+  Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) override {
+    simd::U8ToF32(pixels, x_.data(), n * in_);
+    simd::F32ToF16(x_.data(), xh_.data(), n * in_);
+    EVAE_RETURN_IF_ERROR(fc1_.RunF16(n, xh_.data(), h_.data(), pool));
+    EVAE_RETURN_IF_ERROR(fc2_.RunF16(n, h_.data(), mvh_.data(), pool));
+    simd::F16ToF32(mvh_.data(), mv, n * 2 * lat_);
+    return Status::Ok();
+  }
+  Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) override {
+    simd::F32ToF16(z, zh_.data(), n * lat_);
+    EVAE_RETURN_IF_ERROR(fc3_.RunF16(n, zh_.data(), h_.data(), pool));
+    EVAE_RETURN_IF_ERROR(fc4_.RunF16(n, h_.data(), lh_.data(), pool));
+    simd::F16ToF32(lh_.data(), logits, n * in_);
+    return Status::Ok();
+  }
+
+ private:
+  F16Backend() = default;
+  size_t in_ = 0, hid_ = 0, lat_ = 0;
+  gemm::PackedGemm fc1_, fc2_, fc3_, fc4_;
+  AlignedBuffer<float> x_;
+  AlignedBuffer<uint16_t> xh_, h_, mvh_, zh_, lh_;
 };
 
 // XNNPACK qs8 operators; activations stay int8 between layers, and only mu, logvar, z and the
@@ -206,7 +265,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
   impl->metadata = model.metadata();
   impl->max_batch = static_cast<size_t>(options.max_batch);
   EVAE_ASSIGN_OR_RETURN(impl->runtime, Runtime::Create(options.threads));
-  EVAE_ASSIGN_OR_RETURN(impl->backend, F32Backend::Create(model, impl->max_batch));
+  if (options.f16) {
+    EVAE_ASSIGN_OR_RETURN(impl->backend, F16Backend::Create(model, impl->max_batch));
+  } else {
+    EVAE_ASSIGN_OR_RETURN(impl->backend, F32Backend::Create(model, impl->max_batch));
+  }
   EVAE_RETURN_IF_ERROR(impl->Allocate());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }

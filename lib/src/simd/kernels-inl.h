@@ -312,6 +312,73 @@ HWY_NOINLINE void DequantizeI8(const int8_t* HWY_RESTRICT in, float scale, int32
   for (; i < n; ++i) out[i] = scale * static_cast<float>(in[i] - zero_point);
 }
 
+// The emulated float -> half demotion of Highway 1.0.3 (targets without F16C) saturates instead
+// of overflowing to infinity, loses NaN and the sign of zero; those lanes get their IEEE bits
+// here: |x| >= 65520 (which rounds past the largest half, 65504) becomes +-inf, NaN a quiet NaN.
+template <class D>
+HWY_INLINE void DemoteHalf(D d, hn::Vec<D> x, uint16_t* HWY_RESTRICT p) {
+  const hn::Rebind<hwy::float16_t, D> dh;
+  const hn::Rebind<uint16_t, D> du16;
+  const hn::RebindToUnsigned<D> du;
+  const hn::RebindToSigned<D> di;
+  // The fix-up works in 32-bit lanes (masks keep their lane size), then narrows i32 -> u16.
+  const auto demoted = hn::PromoteTo(di, hn::BitCast(du16, hn::DemoteTo(dh, x)));
+  const auto sign = hn::BitCast(di, hn::ShiftRight<16>(hn::And(hn::BitCast(du, x),
+                                                               hn::Set(du, 0x80000000u))));
+  const auto over = hn::RebindMask(di, hn::Ge(hn::Abs(x), hn::Set(d, 65520.0f)));
+  const auto nan = hn::RebindMask(di, hn::Ne(x, x));
+  // The sign always comes from x (the emulation also turns -0 into +0).
+  auto bits = hn::Or(hn::And(demoted, hn::Set(di, 0x7FFF)), sign);
+  bits = hn::IfThenElse(over, hn::Or(sign, hn::Set(di, 0x7C00)), bits);
+  bits = hn::IfThenElse(nan, hn::Or(sign, hn::Set(di, 0x7E00)), bits);
+  hn::StoreU(hn::DemoteTo(du16, bits), du16, p);
+}
+
+HWY_NOINLINE void F32ToF16(const float* HWY_RESTRICT in, uint16_t* HWY_RESTRICT out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) DemoteHalf(d, hn::LoadU(d, in + i), out + i);
+  if (i < n) {  // the tail through a whole vector on the stack
+    HWY_ALIGN float buf[hn::MaxLanes(d)] = {};
+    HWY_ALIGN uint16_t hbuf[hn::MaxLanes(d)];
+    std::memcpy(buf, in + i, (n - i) * sizeof(float));
+    DemoteHalf(d, hn::Load(d, buf), hbuf);
+    std::memcpy(out + i, hbuf, (n - i) * sizeof(uint16_t));
+  }
+}
+
+// Highway 1.0.3 emulates the half -> float promotion on targets without F16C (SSE4, scalar)
+// and there maps exponent 31 (inf, NaN) to 65536 and beyond; those lanes are rebuilt from the bits.
+template <class D>
+HWY_INLINE hn::Vec<D> PromoteHalf(D d, const uint16_t* HWY_RESTRICT p) {
+  const hn::Rebind<hwy::float16_t, D> dh;
+  const hn::Rebind<uint16_t, D> du16;
+  const hn::RebindToUnsigned<D> du;
+  const auto f = hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p)));
+  const auto bits = hn::PromoteTo(du, hn::LoadU(du16, p));
+  const auto exp_mask = hn::Set(du, 0x7C00u);
+  const auto special = hn::Eq(hn::And(bits, exp_mask), exp_mask);
+  const auto rebuilt = hn::Or(hn::Or(hn::ShiftLeft<16>(hn::And(bits, hn::Set(du, 0x8000u))),
+                                     hn::Set(du, 0x7F800000u)),
+                              hn::ShiftLeft<13>(hn::And(bits, hn::Set(du, 0x3FFu))));
+  return hn::IfThenElse(hn::RebindMask(d, special), hn::BitCast(d, rebuilt), f);
+}
+
+HWY_NOINLINE void F16ToF32(const uint16_t* HWY_RESTRICT in, float* HWY_RESTRICT out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(PromoteHalf(d, in + i), d, out + i);
+  if (i < n) {
+    HWY_ALIGN uint16_t hbuf[hn::MaxLanes(d)] = {};
+    HWY_ALIGN float buf[hn::MaxLanes(d)];
+    std::memcpy(hbuf, in + i, (n - i) * sizeof(uint16_t));
+    hn::Store(PromoteHalf(d, hbuf), d, buf);
+    std::memcpy(out + i, buf, (n - i) * sizeof(float));
+  }
+}
+
 HWY_NOINLINE void Transpose(const float* HWY_RESTRICT in, size_t rows, size_t cols, size_t ld_in,
                             float* HWY_RESTRICT out, size_t ld_out) {
   // 16 x 16 tiles (source and destination rows of a tile stay in L1), each made of 4 x 4 blocks

@@ -26,6 +26,8 @@ HWY_EXPORT(BoxMuller);
 HWY_EXPORT(SumSquares);
 HWY_EXPORT(AllFinite);
 HWY_EXPORT(Transpose);
+HWY_EXPORT(F32ToF16);
+HWY_EXPORT(F16ToF32);
 HWY_EXPORT(U8ToI8Centered);
 HWY_EXPORT(QuantizeI8);
 HWY_EXPORT(DequantizeI8);
@@ -74,6 +76,12 @@ void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, s
 }
 void DequantizeI8(const int8_t* in, float scale, int32_t zero_point, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(DequantizeI8)(in, scale, zero_point, out, n);
+}
+void F32ToF16(const float* in, uint16_t* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(F32ToF16)(in, out, n);
+}
+void F16ToF32(const uint16_t* in, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(F16ToF32)(in, out, n);
 }
 void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out, size_t ld_out) {
   HWY_DYNAMIC_DISPATCH(Transpose)(in, rows, cols, ld_in, out, ld_out);

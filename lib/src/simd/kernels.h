@@ -71,6 +71,14 @@ void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, s
 // out[i] = scale * (in[i] - zero_point).
 void DequantizeI8(const int8_t* in, float scale, int32_t zero_point, float* out, size_t n);
 
+// IEEE binary16 as raw bits: round to nearest (values beyond the range become infinity), and
+// back exactly. On targets without native conversion (x86 without F16C: SSE4, scalar), Highway
+// 1.0.3 emulates it; we repair its infinities, NaN and signed zero, but it rounds toward zero
+// (within one half step) instead of to nearest. The f16 engine needs native fp16 anyway (F16C on
+// x86, ARMv8.2 on ARM), where the conversion rounds to nearest.
+void F32ToF16(const float* in, uint16_t* out, size_t n);
+void F16ToF32(const uint16_t* in, float* out, size_t n);
+
 // out[c][r] = in[r][c] for a rows x cols matrix with leading dimensions ld_in and ld_out; the
 // padding between rows of `out` is left untouched.
 void Transpose(const float* in, size_t rows, size_t cols, size_t ld_in, float* out, size_t ld_out);
