@@ -241,6 +241,29 @@ TEST(ConvertEvaeTest, EmitCHeaderEmbedsTheModel) {
                      2);
 }
 
+// f16 through the CLI: convert, verify (where this CPU has fp16 arithmetic), eval.
+TEST(ConvertEvaeTest, F16ModelConvertsVerifiesAndEvaluates) {
+  TempDir dir;
+  const Model model = MakeModel(MnistShape::kInfo, 6);
+  const std::string src = dir / "f32.evae", f16 = dir / "model.f16.evae";
+  ASSERT_TRUE(SaveModel(src, model).ok());
+  const CliResult c = RunCli({"convert", "--in", src, "--dtype", "f16", "--out", f16,
+                              "--calib-data", EDGEVAE_MNIST_DIR});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  EXPECT_LT(ReadFile(f16).size(), 1400u * 1024);
+  const CliResult v = RunCli({"verify", "--model", f16});
+  if (v.exit_code != 0) {  // only a CPU without fp16 arithmetic may refuse
+    EXPECT_NE(v.err.find("fp16"), std::string::npos) << Describe(v);
+    return;
+  }
+  EXPECT_NE(v.out.find("pass"), std::string::npos) << Describe(v);
+  const CliResult e = RunCli({"eval", "--model", f16, "--data", EDGEVAE_MNIST_DIR, "--threads",
+                              "1", "--json"});
+  EXPECT_EQ(e.exit_code, 0) << Describe(e);
+  ExpectOneLineError(RunCli({"eval", "--model", f16, "--data", EDGEVAE_MNIST_DIR, "--iw", "5"}),
+                     2);
+}
+
 // The int8 path through the CLI on real MNIST: convert (every calibration compared), verify,
 // eval, bench, sample; and what int8 cannot do.
 TEST(ConvertEvaeTest, Int8ModelConvertsVerifiesAndServes) {

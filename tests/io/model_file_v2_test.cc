@@ -440,6 +440,43 @@ TEST_F(ModelFileV2Test, LoadModelRejectsInt8File) {
   EXPECT_THAT(loaded.status().message(), HasSubstr("needs an f32 model"));
 }
 
+// f16: the weights come back as the nearest halves, widened exactly, flagged for half precision;
+// LoadModel refuses the file like an int8 one; weights beyond the half range are refused.
+TEST_F(ModelFileV2Test, F16RoundTripAndRejections) {
+  const Model model = MakeModel(Mnist2dShape::kInfo, /*with_optimizer=*/true);
+  const std::string path = Path("f16.evae");
+  ASSERT_TRUE(SaveF16Model(path, model).ok());
+  StatusOr<AnyModel> any = LoadAnyModel(path);
+  ASSERT_TRUE(any.ok()) << any.status().message();
+  EXPECT_TRUE(any->f16);
+  EXPECT_STREQ(any->dtype(), "f16");
+  ASSERT_TRUE(any->f32.has_value());
+  EXPECT_FALSE(any->f32->has_optimizer());  // no Adam state in an f16 file
+  for (const TensorView& tv : model.tensors()) {
+    for (size_t i = 0; i < tv.size(); ++i) {
+      const float w = model.params()[tv.offset + i], got = any->f32->params()[tv.offset + i];
+      // Half precision keeps 11 significant bits: relative error <= 2^-11 for normal halves.
+      ASSERT_LE(std::fabs(got - w), std::max(std::fabs(w) * 0x1p-11f, 0x1p-24f))
+          << tv.name << "[" << i << "]";
+    }
+  }
+  StatusOr<ModelFileInfo> info = InspectModelFile(path);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->tensors[0].dtype, DType::kF16);
+  EXPECT_EQ(info->tensors[0].bytes, 400u * 784u * 2u);
+  EXPECT_STREQ(DTypeName(DType::kF16), "f16");
+
+  StatusOr<Model> f32_only = LoadModel(path);
+  ASSERT_FALSE(f32_only.ok());
+  EXPECT_THAT(f32_only.status().message(), HasSubstr("is an f16 model"));
+
+  Model big = model.Clone();
+  big.params()[big.tensors()[8].offset] = 1e6f;
+  const Status s = SaveF16Model(Path("big.evae"), big);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("fc4.weight"));
+}
+
 TEST_F(ModelFileV2Test, RejectsNewerVersion) {
   Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
   PutU32(bytes, kOffVersion, 3);

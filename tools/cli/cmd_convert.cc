@@ -84,6 +84,25 @@ int ConvertToOut(const ConvertArgs& args) {
     return kExitOk;
   }
 
+  if (args.dtype == "f16") {
+    // Thresholds from the f16 model's own error where it can run; elsewhere (no fp16
+    // arithmetic here) from the rounding of half precision alone.
+    golden->max_abs_error = 0.01;
+    golden->mean_abs_error = 0.001;
+    StatusOr<std::unique_ptr<Engine>> f16 = Engine::Create(
+        *model, EngineOptions{.max_batch = golden->count, .threads = 1, .f16 = true});
+    if (f16.ok()) {
+      StatusOr<GoldenCheck> check = CheckGoldenVectors(**f16, *golden);
+      if (!check.ok()) return Fail(check.status());
+      golden->max_abs_error = 1.5 * check->max_abs_error + 0.002;
+      golden->mean_abs_error = 1.5 * check->mean_abs_error + 0.0002;
+    }
+    if (Status s = SaveF16Model(args.out, *model, &*golden); !s.ok()) return Fail(s);
+    std::printf("wrote %s (%s, f16, %d epochs, %d golden vectors)\n", args.out.c_str(),
+                ShapeText(model->shape()).c_str(), model->metadata().epochs, golden->count);
+    return kExitOk;
+  }
+
   StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
   if (!runtime.ok()) return Fail(runtime.status());
   const ImageSet& train = data->train;

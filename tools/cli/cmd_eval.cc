@@ -19,9 +19,10 @@ namespace edgevae::cli {
 int RunEval(const EvalArgs& args) {
   StatusOr<AnyModel> model = LoadAnyModel(args.model);
   if (!model.ok()) return Fail(model.status());
-  if (model->int8 && args.iw > 0) {
-    return Fail(kExitUsage, "--iw needs an f32 model; " + args.model + " is int8 (evaluate its f32 "
-                            "source for the importance-weighted estimate)");
+  const bool quantized = model->int8 || model->f16;
+  if (quantized && args.iw > 0) {
+    return Fail(kExitUsage, "--iw needs an f32 model; " + args.model + " is " + model->dtype() +
+                                " (evaluate its f32 source for the importance-weighted estimate)");
   }
   StatusOr<MnistData> data = LoadMnist(args.data);
   if (!data.ok()) return Fail(data.status());
@@ -35,8 +36,8 @@ int RunEval(const EvalArgs& args) {
   ProgressReporter progress(stderr, live, live ? TerminalColumns(STDERR_FILENO) : 0);
   const double start = NowSeconds();
   StatusOr<EvalResult> result = Status(StatusCode::kInternal, "not evaluated");
-  if (model->int8) {
-    // Quantized models are evaluated through the engine that serves them (test loss only).
+  if (quantized) {
+    // int8 and f16 models are evaluated through the engine that serves them (test loss only).
     StatusOr<std::unique_ptr<Engine>> engine =
         Engine::Create(*model, EngineOptions{.max_batch = 256, .threads = args.threads});
     if (!engine.ok()) return Fail(engine.status());

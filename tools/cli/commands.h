@@ -113,7 +113,7 @@ struct ConvertArgs {
   std::string in;
   std::string out;
   std::string to_safetensors;
-  std::string dtype = "f32";  // of --out: f32 or int8
+  std::string dtype = "f32";  // of --out: f32, f16 or int8
   std::string emit_c;         // also write --out as a C header (an embedded model)
   std::string calib_data = kDefaultDataDir;  // MNIST: calibration, validation and golden images
   std::string calibration = "auto";  // auto | minmax | percentile | mse

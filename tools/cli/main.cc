@@ -198,7 +198,7 @@ int Main(int argc, char** argv) {
   convert_cmd->footer(
       "Modes (exactly one input):\n"
       "  --from-safetensors FILE --out FILE   the PyTorch VAE example's state_dict -> .evae\n"
-      "  --in FILE --out FILE [--dtype f32|int8] [--calib-data DIR] [--calibration M]\n"
+      "  --in FILE --out FILE [--dtype f32|f16|int8] [--calib-data DIR] [--calibration M]\n"
       "                                       a model or checkpoint -> deployable model; int8\n"
       "                                       is calibrated on MNIST training images\n"
       "  --in FILE --to-safetensors FILE      a model -> state_dict for PyTorch");
@@ -217,7 +217,7 @@ int Main(int argc, char** argv) {
                                             "safetensors file to write (with --in)")
                                ->type_name("FILE");
   convert_cmd->add_option("--dtype", convert.dtype, "Weight type of the written model")
-      ->check(CLI::IsMember({"f32", "int8"}))
+      ->check(CLI::IsMember({"f32", "f16", "int8"}))
       ->capture_default_str();
   convert_cmd
       ->add_option("--calib-data", convert.calib_data,

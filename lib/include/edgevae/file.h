@@ -18,10 +18,11 @@ namespace edgevae {
 
 // The newest version this build writes; it reads every version from 1 up to this one.
 // v1: f32 models and training checkpoints. v2: adds int8 models (i8 weights, i32 biases and
-// quantization parameters in the metadata) and golden vectors (u8 inputs, f32 references).
+// quantization parameters in the metadata), f16 models (f16 weights and biases) and golden
+// vectors (u8 inputs, f32 references).
 inline constexpr uint32_t kModelFileVersion = 2;
 
-enum class DType : uint32_t { kF32 = 1, kI8 = 2, kI32 = 3, kU8 = 4 };
+enum class DType : uint32_t { kF32 = 1, kI8 = 2, kI32 = 3, kU8 = 4, kF16 = 5 };
 const char* DTypeName(DType dtype);
 
 // Writes the model's ten tensors, its metadata and, if present, the Adam state (tensors adam.m
@@ -50,17 +51,22 @@ struct GoldenVectors {
 // calibration method and image count; golden vectors if given. Atomic like SaveModel.
 Status SaveInt8Model(const std::string& path, const Int8Model& model,
                      const GoldenVectors* golden = nullptr);
+// An f16 model file (v2): the ten tensors rounded to IEEE half precision, dtype "f16"; served by
+// an engine in half precision (EngineOptions::f16). No Adam state.
+Status SaveF16Model(const std::string& path, const Model& model,
+                    const GoldenVectors* golden = nullptr);
 // SaveModel plus golden vectors (the Adam state too, if the model carries it, as SaveModel).
 Status SaveModelWithGolden(const std::string& path, const Model& model,
                            const GoldenVectors& golden);
 
-// Whatever model a file holds, by its dtype. LoadModel rejects int8 files (naming their dtype);
-// this reads v1 and v2, f32 and int8.
+// Whatever model a file holds, by its dtype. LoadModel rejects int8 and f16 files (naming their
+// dtype); this reads v1 and v2, f32, f16 and int8.
 struct AnyModel {
-  std::optional<Model> f32;
+  std::optional<Model> f32;  // also an f16 file's weights, widened exactly
   std::optional<Int8Model> int8;
   std::optional<GoldenVectors> golden;
-  const char* dtype() const { return int8 ? "int8" : "f32"; }
+  bool f16 = false;          // an f16 file: serve `f32` in half precision
+  const char* dtype() const { return int8 ? "int8" : f16 ? "f16" : "f32"; }
 };
 StatusOr<AnyModel> LoadAnyModel(const std::string& path);
 // The same on a file's bytes in memory (a model embedded in a firmware binary); `name` is used in

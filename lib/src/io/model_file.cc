@@ -28,6 +28,7 @@
 #include "edgevae/file.h"
 #include "io/file_util.h"
 #include "io/json_util.h"
+#include "simd/kernels.h"
 
 namespace edgevae {
 namespace {
@@ -107,6 +108,8 @@ size_t DTypeBytes(DType dtype) {
     case DType::kF32:
     case DType::kI32:
       return 4;
+    case DType::kF16:
+      return 2;
     case DType::kI8:
     case DType::kU8:
       return 1;
@@ -122,6 +125,15 @@ void StoreElements(uint8_t* dst, DType dtype, const void* src, size_t n) {
     return;
   }
   const auto* s = static_cast<const uint8_t*>(src);
+  if (size == 2) {
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t half;
+      std::memcpy(&half, s + 2 * i, 2);
+      dst[2 * i] = static_cast<uint8_t>(half);
+      dst[2 * i + 1] = static_cast<uint8_t>(half >> 8);
+    }
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     uint32_t word;  // f32 and i32 alike
     std::memcpy(&word, s + 4 * i, 4);
@@ -135,6 +147,13 @@ void LoadElements(void* dst, DType dtype, const uint8_t* src, size_t n) {
     return;
   }
   auto* d = static_cast<uint8_t*>(dst);
+  if (size == 2) {
+    for (size_t i = 0; i < n; ++i) {
+      const uint16_t half = static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8));
+      std::memcpy(d + 2 * i, &half, 2);
+    }
+    return;
+  }
   for (size_t i = 0; i < n; ++i) {
     const uint32_t word = GetU32(src + 4 * i);
     std::memcpy(d + 4 * i, &word, 4);
@@ -842,6 +861,32 @@ Status SaveF32(const std::string& path, const Model& model, const GoldenVectors*
   return WriteModelFile(path, model.shape(), std::move(outs), MetadataText(j));
 }
 
+Status SaveF16(const std::string& path, const Model& model, const GoldenVectors* golden) {
+  if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
+    return DataError(path + ": not saving a model with a non-finite weight " + bad);
+  }
+  if (golden != nullptr) EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape().input));
+  // The halves must outlive the tensors that point at them.
+  std::vector<std::vector<uint16_t>> halves;
+  std::vector<OutTensor> outs;
+  for (const TensorView& tv : model.tensors()) {
+    halves.emplace_back(tv.size());
+    simd::F32ToF16(model.params() + tv.offset, halves.back().data(), tv.size());
+    for (uint16_t h : halves.back()) {
+      if ((h & 0x7C00) == 0x7C00) {
+        return DataError(path + ": " + tv.name + " has a weight beyond the f16 range (65504)");
+      }
+    }
+    outs.push_back({tv.name, DType::kF16, Dims(tv.rows, tv.cols), halves.back().data(), tv.size()});
+  }
+  OJson j = BaseMetadata(model.metadata(), "f16");
+  if (golden != nullptr) {
+    AddGoldenTensors(*golden, model.shape().input, &outs);
+    j["golden"] = GoldenMetadata(*golden);
+  }
+  return WriteModelFile(path, model.shape(), std::move(outs), MetadataText(j));
+}
+
 // --- Reading ------------------------------------------------------------------------------------
 
 Status CheckChecksum(const std::string& path, const ModelFileInfo& info) {
@@ -927,23 +972,26 @@ Status LoadParsed(const std::string& path, ParsedFile f, bool f32_only, AnyModel
   // The metadata says what kind of model this is, so it is parsed before the tensors are judged.
   EVAE_ASSIGN_OR_RETURN(Json j, ParseMetadataJson(path, f));
   const MetadataReader r(path, j);
-  bool int8 = false;
+  bool int8 = false, f16 = false;
+  std::string dtype = "f32";
   if (r.Has("dtype")) {  // absent in v1 files: f32
-    std::string dtype;
     EVAE_RETURN_IF_ERROR(r.String("dtype", &dtype));
     if (dtype == "int8") {
       int8 = true;
+    } else if (dtype == "f16") {
+      f16 = true;
     } else if (dtype != "f32") {
-      return r.Wrong("dtype", "\"f32\" or \"int8\"", Json(dtype));
+      return r.Wrong("dtype", "\"f32\", \"f16\" or \"int8\"", Json(dtype));
     }
   }
-  if (int8 && info.version < kFirstVersionWithInt8) {
-    return DataError(path + ": metadata key 'dtype' is \"int8\", which needs file version " +
-                     std::to_string(kFirstVersionWithInt8) + "; this file is version " +
-                     std::to_string(info.version));
+  if ((int8 || f16) && info.version < kFirstVersionWithInt8) {
+    return DataError(path + ": metadata key 'dtype' is \"" + dtype +
+                     "\", which needs file version " + std::to_string(kFirstVersionWithInt8) +
+                     "; this file is version " + std::to_string(info.version));
   }
-  if (int8 && f32_only) {
-    return DataError(path + ": is an int8 model (dtype int8); this needs an f32 model");
+  if ((int8 || f16) && f32_only) {
+    return DataError(path + ": is an " + dtype + " model (dtype " + dtype +
+                     "); this needs an f32 model");
   }
 
   // Tensors: every name known and unique, every expected one present with its dims and dtype.
@@ -953,7 +1001,7 @@ Status LoadParsed(const std::string& path, ParsedFile f, bool f32_only, AnyModel
     known.push_back(std::string(spec.name) + ".weight");
     known.push_back(std::string(spec.name) + ".bias");
   }
-  if (!int8) {
+  if (!int8 && !f16) {
     known.push_back(kAdamM);
     known.push_back(kAdamV);
   }
@@ -963,7 +1011,7 @@ Status LoadParsed(const std::string& path, ParsedFile f, bool f32_only, AnyModel
     const ModelFileInfo::Tensor& t = info.tensors[i];
     if (std::find(known.begin(), known.end(), t.name) == known.end()) {
       return DataError(path + ": tensor table entry " + std::to_string(i) + ": unknown tensor " +
-                       Quoted(t.name) + (int8 ? " in an int8 model" : ""));
+                       Quoted(t.name) + (int8 || f16 ? " in an " + dtype + " model" : ""));
     }
     for (size_t k = 0; k < i; ++k) {
       if (info.tensors[k].name == t.name) {
@@ -1007,10 +1055,11 @@ Status LoadParsed(const std::string& path, ParsedFile f, bool f32_only, AnyModel
 
   std::vector<ExpectedTensor> expected;
   for (const LayerSpec& spec : specs) {
-    expected.push_back({std::string(spec.name) + ".weight", int8 ? DType::kI8 : DType::kF32,
+    const DType real = f16 ? DType::kF16 : DType::kF32;
+    expected.push_back({std::string(spec.name) + ".weight", int8 ? DType::kI8 : real,
                         Dims(spec.out, spec.in)});
     expected.push_back(
-        {std::string(spec.name) + ".bias", int8 ? DType::kI32 : DType::kF32, Dims(spec.out, 0)});
+        {std::string(spec.name) + ".bias", int8 ? DType::kI32 : real, Dims(spec.out, 0)});
   }
   // Model::Create's flat array length, without allocating it before the file is vetted.
   const auto param_floats = static_cast<uint32_t>(ParamLayout::For(shape).total);
@@ -1054,8 +1103,15 @@ Status LoadParsed(const std::string& path, ParsedFile f, bool f32_only, AnyModel
   } else {
     EVAE_ASSIGN_OR_RETURN(Model model, Model::Create(shape));
     model.metadata() = std::move(metadata);
+    std::vector<uint16_t> halves;
     for (const TensorView& tv : model.tensors()) {
-      copy(tv.name, DType::kF32, model.params() + tv.offset);
+      if (f16) {  // widened exactly; the engine rounds back to the same halves
+        halves.resize(tv.size());
+        copy(tv.name, DType::kF16, halves.data());
+        simd::F16ToF32(halves.data(), model.params() + tv.offset, tv.size());
+      } else {
+        copy(tv.name, DType::kF32, model.params() + tv.offset);
+      }
     }
     if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
       return DataError(path + ": non-finite weight " + bad);
@@ -1076,6 +1132,7 @@ Status LoadParsed(const std::string& path, ParsedFile f, bool f32_only, AnyModel
       }
     }
     out.f32.emplace(std::move(model));
+    out.f16 = f16;
   }
   if (golden) {
     const size_t n = static_cast<size_t>(golden->count) * static_cast<size_t>(shape.input);
@@ -1107,6 +1164,8 @@ const char* DTypeName(DType dtype) {
       return "i32";
     case DType::kU8:
       return "u8";
+    case DType::kF16:
+      return "f16";
   }
   return "unknown";
 }
@@ -1167,6 +1226,10 @@ Status WriteCArray(const std::string& path, const std::string& model_path,
 
 Status SaveModel(const std::string& path, const Model& model) {
   return SaveF32(path, model, nullptr);
+}
+
+Status SaveF16Model(const std::string& path, const Model& model, const GoldenVectors* golden) {
+  return SaveF16(path, model, golden);
 }
 
 Status SaveModelWithGolden(const std::string& path, const Model& model,

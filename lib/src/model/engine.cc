@@ -240,7 +240,11 @@ StatusOr<std::unique_ptr<Engine>> Engine::Load(const std::string& path,
 StatusOr<std::unique_ptr<Engine>> Engine::Create(const AnyModel& model,
                                                  const EngineOptions& options) {
   if (model.int8) return Create(*model.int8, options);
-  if (model.f32) return Create(*model.f32, options);
+  if (model.f32) {
+    EngineOptions o = options;
+    o.f16 = o.f16 || model.f16;  // an f16 file runs in half precision
+    return Create(*model.f32, o);
+  }
   return InvalidArgument("no model to create an engine from");
 }
 
