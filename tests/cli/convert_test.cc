@@ -110,7 +110,7 @@ TEST(ConvertUsageTest, NeitherOrBothModesAreUsageErrors) {
       {"convert", "--from-safetensors", "a.safetensors", "--to-safetensors", "b.safetensors"},
       {"convert", "--in", "b.evae"},  // no output
       {"convert", "--in", "b.evae", "--out", "m.evae", "--to-safetensors", "c.safetensors"},
-      {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "f16"},  // not yet
+      {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "bf16"},  // no such dtype
       {"convert", "--in", "b.evae", "--out", "m.evae", "--dtype", "int8", "--calibration",
        "kl"},
   };

@@ -497,7 +497,8 @@ TEST_F(ModelFileV2Test, RejectsUnknownDTypeKey) {
   const Bytes bytes = EditMetadata(SaveInt8(MakeInt8Model(Mnist2dShape::kInfo)),
                                    [](OJson& j) { j["dtype"] = "int4"; });
   const Status s = LoadAnyFails(bytes);
-  EXPECT_THAT(s.message(), HasSubstr("metadata key 'dtype': expected \"f32\" or \"int8\""));
+  EXPECT_THAT(s.message(),
+              HasSubstr("metadata key 'dtype': expected \"f32\", \"f16\" or \"int8\""));
 }
 
 TEST_F(ModelFileV2Test, MetadataEditWithoutChangeStillLoads) {
