@@ -1,10 +1,13 @@
 #include "io/file_util.h"
 
+#include <cstdio>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <system_error>
 
@@ -111,6 +114,21 @@ Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> bytes) 
                    " failed: " + ErrnoText(err));
   }
   return Status::Ok();
+}
+
+std::string Quoted(std::string_view s) {
+  std::string out = "'";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+      out += ch;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out + "'";
 }
 
 }  // namespace edgevae::io

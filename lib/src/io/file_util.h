@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgevae/status.h"
@@ -52,6 +53,10 @@ Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out);
 // sync the directory after the rename is reported ("written, but ...") except EINVAL, which
 // means the file system cannot sync directories at all.
 Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> bytes);
+
+// Bytes from an untrusted file, quoted so that a message stays one printable line:
+// 'text', with \xNN for anything not printable ASCII (and for the quote and backslash).
+std::string Quoted(std::string_view s);
 
 }  // namespace edgevae::io
 

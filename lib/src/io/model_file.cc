@@ -33,6 +33,8 @@
 namespace edgevae {
 namespace {
 
+using io::Quoted;
+
 // --- Layout (docs/model-format.md) -------------------------------------------------------------
 
 // PNG's trick: the CR LF, ^Z and LF after the name catch text-mode transfers and newline
@@ -170,21 +172,6 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
-// Bytes from an untrusted file, quoted so that a message stays one printable line.
-std::string Quoted(std::string_view s) {
-  std::string out = "'";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
-      out += ch;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out + "'";
-}
 
 // A fixed-size NUL-padded string field: up to the first NUL.
 std::string FixedString(const uint8_t* p, size_t n) {

@@ -31,6 +31,8 @@
 namespace edgevae {
 namespace {
 
+using io::Quoted;
+
 using Json = nlohmann::json;
 
 constexpr uint64_t kLengthBytes = 8;  // the u64 header length that starts the file
@@ -74,21 +76,6 @@ void LoadFloats(float* dst, const uint8_t* src, size_t n) {
 
 // --- Message helpers ----------------------------------------------------------------------------
 
-// Text from an untrusted file, quoted so that a message stays one printable line.
-std::string Quoted(std::string_view s) {
-  std::string out = "'";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
-      out += ch;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out + "'";
-}
 
 // A JSON value from the file, compact and at most ~80 characters, for "found ..." messages.
 std::string Shown(const Json& v) {
