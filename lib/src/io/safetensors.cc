@@ -31,6 +31,10 @@
 namespace edgevae {
 namespace {
 
+using io::GetU32;
+using io::GetU64;
+using io::PutU32;
+using io::PutU64;
 using io::Quoted;
 
 using Json = nlohmann::json;
@@ -43,21 +47,6 @@ constexpr const char* kMetadataKey = "__metadata__";
 constexpr const char* kF32 = "F32";
 constexpr uint64_t kF32Bytes = 4;
 
-// --- Little-endian byte access (independent of the host's byte order) ---------------------------
-
-uint32_t GetU32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-uint64_t GetU64(const uint8_t* p) {
-  return static_cast<uint64_t>(GetU32(p)) | static_cast<uint64_t>(GetU32(p + 4)) << 32;
-}
-void PutU32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutU64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
 
 void StoreFloats(uint8_t* dst, const float* src, size_t n) {
   if constexpr (std::endian::native == std::endian::little) {
