@@ -41,6 +41,7 @@ constexpr size_t kOffHidden = 52;
 constexpr size_t kOffTensorCount = 60;
 constexpr size_t kOffTableOffset = 64;
 constexpr size_t kOffMetadataOffset = 72;
+constexpr size_t kOffMetadataBytes = 80;
 constexpr size_t kEntryBytes = 72;
 constexpr size_t kEntName = 0;
 constexpr size_t kEntDType = 32;
@@ -250,6 +251,74 @@ TEST_F(ModelFileTest, NanLossRoundTripsAsNullAndNan) {
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   EXPECT_TRUE(std::isnan(loaded->metadata().train_loss));
   EXPECT_TRUE(std::isnan(loaded->metadata().test_loss));
+}
+
+TEST_F(ModelFileTest, OptionalMetadataRoundTrips) {
+  Model model = MakeModel(Mnist2dShape::kInfo, false);
+  ModelMetadata& md = model.metadata();
+  md.classes = {0, 1, 7};
+  md.command = "edgevae train --shape mnist2d --epochs 3 --seed 1";
+  md.class_latents.push_back({3, 6131, {0.25f, -1.5f}, {1.0f, 0.125f, 0.125f, 2.0f / 3.0f}});
+  md.class_latents.push_back({7, 6265, {1e-8f, 3.0f}, {0.5f, 0.0f, 0.0f, 0.5f}});
+  md.anomaly = AnomalyThreshold{"elbo", 0.01, 5000, 4, 123.456};
+  const std::string path = Path("opt.evae");
+  ASSERT_TRUE(SaveModel(path, model).ok());
+  StatusOr<Model> loaded = LoadModel(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const ModelMetadata& got = loaded->metadata();
+  EXPECT_EQ(got.classes, md.classes);
+  EXPECT_EQ(got.command, md.command);
+  ASSERT_EQ(got.class_latents.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(got.class_latents[i].label, md.class_latents[i].label);
+    EXPECT_EQ(got.class_latents[i].count, md.class_latents[i].count);
+    EXPECT_EQ(got.class_latents[i].mean, md.class_latents[i].mean);  // exact: floats round-trip
+    EXPECT_EQ(got.class_latents[i].cov, md.class_latents[i].cov);
+  }
+  ASSERT_TRUE(got.anomaly.has_value());
+  EXPECT_EQ(got.anomaly->method, "elbo");
+  EXPECT_EQ(got.anomaly->fpr, 0.01);
+  EXPECT_EQ(got.anomaly->images, 5000);
+  EXPECT_EQ(got.anomaly->samples, 4);
+  EXPECT_EQ(got.anomaly->threshold, 123.456);
+}
+
+TEST_F(ModelFileTest, FilesWithoutOptionalMetadataLeaveItEmpty) {
+  const std::string path = Path("m.evae");
+  ASSERT_TRUE(SaveModel(path, MakeModel(MnistShape::kInfo, false)).ok());
+  StatusOr<ModelFileInfo> info = InspectModelFile(path);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->metadata_json.find("class_latents"), std::string::npos);
+  EXPECT_EQ(info->metadata_json.find("anomaly"), std::string::npos);
+  StatusOr<Model> loaded = LoadModel(path);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->metadata().classes.empty());
+  EXPECT_TRUE(loaded->metadata().class_latents.empty());
+  EXPECT_FALSE(loaded->metadata().anomaly.has_value());
+}
+
+TEST_F(ModelFileTest, RejectsClassLatentsOfTheWrongSize) {
+  // The writer stores what it is given; the reader checks it against the shape (latent 2).
+  Model model = MakeModel(Mnist2dShape::kInfo, false);
+  model.metadata().class_latents.push_back({3, 10, {0.25f, -1.5f, 2.0f}, {1, 0, 0, 1}});
+  const Status s = LoadBytesFails(Save(Path("m.evae"), model), StatusCode::kDataError);
+  EXPECT_THAT(s.message(), HasSubstr("class_latents[0].mean"));
+  EXPECT_THAT(s.message(), HasSubstr("an array of 2 finite numbers"));
+}
+
+TEST_F(ModelFileTest, RejectsAnomalyThresholdThatIsNotANumber) {
+  Model model = MakeModel(MnistShape::kInfo, false);
+  model.metadata().anomaly = AnomalyThreshold{"bce", 0.01, 100, 0, 77.0};
+  Bytes bytes = Save(Path("m.evae"), model);
+  const size_t at = GetU64(bytes, kOffMetadataOffset);
+  const size_t len = GetU64(bytes, kOffMetadataBytes);
+  const std::string text(bytes.begin() + at, bytes.begin() + at + len);
+  const size_t key = text.find("\"threshold\": 77.0");
+  ASSERT_NE(key, std::string::npos) << text;
+  std::memcpy(&bytes[at + key + 13], "null", 4);  // same length: offsets stay valid
+  FixChecksum(bytes);
+  const Status s = LoadBytesFails(bytes, StatusCode::kDataError);
+  EXPECT_THAT(s.message(), HasSubstr("metadata key 'anomaly.threshold': expected a number"));
 }
 
 TEST_F(ModelFileTest, SaveOverwritesAtomically) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,25 @@ struct TensorView {
   size_t size() const { return static_cast<size_t>(rows) * (cols == 0 ? 1 : cols); }
 };
 
+// The encodings of one class's training images: mean and covariance of mu(x), for sampling "a 7"
+// from an unconditional VAE (z ~ N(mean, cov), then decode).
+struct ClassLatentStats {
+  int label = 0;
+  int count = 0;                // images the statistics were taken over
+  std::vector<float> mean;      // latent
+  std::vector<float> cov;       // latent x latent, row-major, symmetric
+};
+
+// An anomaly threshold calibrated on held-out normal images (edgevae calibrate): scores above
+// `threshold` are anomalies; about `fpr` of normal images exceed it.
+struct AnomalyThreshold {
+  std::string method;  // "bce", "mse", "elbo", "iw", ...
+  double fpr = 0;      // target false-positive rate
+  int images = 0;      // normal images it was calibrated on
+  int samples = 0;     // S (elbo) or K (iw) samples per image; 0 for bce/mse
+  double threshold = 0;
+};
+
 struct ModelMetadata {
   std::string dataset = "mnist";
   int epochs = 0;  // epochs trained in total
@@ -50,6 +70,11 @@ struct ModelMetadata {
   double train_loss = std::numeric_limits<double>::quiet_NaN();  // nats/image, last epoch
   double test_loss = std::numeric_limits<double>::quiet_NaN();   // nats/image, last epoch
   std::string edgevae_version;  // of the program that wrote the file
+  // Optional (absent from files that do not carry them):
+  std::vector<int> classes;     // labels trained on (one-class training); empty: all
+  std::string command;          // how the model was made, for provenance (shipped models)
+  std::vector<ClassLatentStats> class_latents;  // per-class latent statistics, by label
+  std::optional<AnomalyThreshold> anomaly;       // a calibrated anomaly threshold
 };
 
 // Adam's moment estimates, in the flat parameter layout, and its step count.

@@ -473,7 +473,38 @@ class MetadataReader {
     *out = v;
     return Status::Ok();
   }
+  Status Array(const char* key, const Json** out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_array()) return Wrong(key, "an array", *v);
+    *out = v;
+    return Status::Ok();
+  }
+  Status Finite(const char* key, double* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    if (!v->is_number() || !std::isfinite(v->get<double>())) return Wrong(key, "a number", *v);
+    *out = v->get<double>();
+    return Status::Ok();
+  }
+  // An array of exactly `n` finite numbers that fit a float.
+  Status Floats(const char* key, size_t n, std::vector<float>* out) const {
+    const Json* v = Find(key);
+    if (v == nullptr) return Missing(key);
+    const std::string want = "an array of " + std::to_string(n) + " finite numbers";
+    if (!v->is_array() || v->size() != n) return Wrong(key, want, *v);
+    out->resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Json& e = (*v)[i];
+      const double d = e.is_number() ? e.get<double>() : std::numeric_limits<double>::infinity();
+      if (!(std::fabs(d) <= std::numeric_limits<float>::max())) return Wrong(key, want, *v);
+      (*out)[i] = static_cast<float>(d);
+    }
+    return Status::Ok();
+  }
   bool Has(const char* key) const { return Find(key) != nullptr; }
+  const std::string& path() const { return path_; }
+  const std::string& prefix() const { return prefix_; }
 
   Status Wrong(const char* key, const std::string& want, const Json& found) const {
     return DataError(path_ + ": metadata key '" + prefix_ + key + "': expected " + want +
@@ -510,7 +541,57 @@ StatusOr<Json> ParseMetadataJson(const std::string& path, const ParsedFile& f) {
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
-Status ParseMetadata(const MetadataReader& r, bool want_adam_step, ModelMetadata* md,
+// The optional keys: classes, command, class_latents, anomaly.
+Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
+  if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
+  if (r.Has("classes")) {
+    const Json* a = nullptr;
+    EVAE_RETURN_IF_ERROR(r.Array("classes", &a));
+    for (const Json& c : *a) {
+      if (!c.is_number_integer() || c.get<int64_t>() < 0 || c.get<int64_t>() > 255) {
+        return r.Wrong("classes", "an array of labels in [0, 255]", *a);
+      }
+      md->classes.push_back(c.get<int>());
+    }
+  }
+  if (r.Has("class_latents")) {
+    const Json* a = nullptr;
+    EVAE_RETURN_IF_ERROR(r.Array("class_latents", &a));
+    for (size_t i = 0; i < a->size(); ++i) {
+      const std::string prefix = "class_latents[" + std::to_string(i) + "].";
+      if (!(*a)[i].is_object()) return r.Wrong("class_latents", "an array of objects", *a);
+      const MetadataReader cr(r.path(), (*a)[i], r.prefix() + prefix);
+      ClassLatentStats c;
+      int64_t label = 0, count = 0;
+      EVAE_RETURN_IF_ERROR(cr.Integer("label", 0, 255, &label));
+      EVAE_RETURN_IF_ERROR(cr.Integer("count", 1, kIntMax, &count));
+      EVAE_RETURN_IF_ERROR(cr.Floats("mean", static_cast<size_t>(latent), &c.mean));
+      EVAE_RETURN_IF_ERROR(
+          cr.Floats("cov", static_cast<size_t>(latent) * static_cast<size_t>(latent), &c.cov));
+      c.label = static_cast<int>(label);
+      c.count = static_cast<int>(count);
+      md->class_latents.push_back(std::move(c));
+    }
+  }
+  if (r.Has("anomaly")) {
+    const Json* o = nullptr;
+    EVAE_RETURN_IF_ERROR(r.Object("anomaly", &o));
+    const MetadataReader ar(r.path(), *o, r.prefix() + "anomaly.");
+    AnomalyThreshold t;
+    int64_t images = 0, samples = 0;
+    EVAE_RETURN_IF_ERROR(ar.String("method", &t.method));
+    EVAE_RETURN_IF_ERROR(ar.NonNegative("fpr", &t.fpr));
+    EVAE_RETURN_IF_ERROR(ar.Integer("images", 0, kIntMax, &images));
+    EVAE_RETURN_IF_ERROR(ar.Integer("samples", 0, kIntMax, &samples));
+    EVAE_RETURN_IF_ERROR(ar.Finite("threshold", &t.threshold));
+    t.images = static_cast<int>(images);
+    t.samples = static_cast<int>(samples);
+    md->anomaly = std::move(t);
+  }
+  return Status::Ok();
+}
+
+Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, ModelMetadata* md,
                      int64_t* adam_step) {
   int64_t epochs = 0, batch = 0;
   EVAE_RETURN_IF_ERROR(r.String("dataset", &md->dataset));
@@ -523,6 +604,7 @@ Status ParseMetadata(const MetadataReader& r, bool want_adam_step, ModelMetadata
   EVAE_RETURN_IF_ERROR(r.String("edgevae_version", &md->edgevae_version));
   md->epochs = static_cast<int>(epochs);
   md->batch = static_cast<int>(batch);
+  EVAE_RETURN_IF_ERROR(ParseOptionalMetadata(r, latent, md));
   if (want_adam_step) {
     EVAE_RETURN_IF_ERROR(r.Integer("adam_step", 0, std::numeric_limits<int64_t>::max(), adam_step));
   }
@@ -619,6 +701,30 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   j["test_loss"] = NumberOrNull(md.test_loss);
   j["edgevae_version"] = Version();  // the program writing this file
   j["dtype"] = dtype;
+  if (!md.command.empty()) j["command"] = md.command;
+  if (!md.classes.empty()) j["classes"] = md.classes;
+  if (!md.class_latents.empty()) {
+    OJson a = OJson::array();
+    for (const ClassLatentStats& c : md.class_latents) {
+      OJson cj = OJson::object();
+      cj["label"] = c.label;
+      cj["count"] = c.count;
+      // float -> double is exact, so the floats round-trip.
+      cj["mean"] = std::vector<double>(c.mean.begin(), c.mean.end());
+      cj["cov"] = std::vector<double>(c.cov.begin(), c.cov.end());
+      a.push_back(std::move(cj));
+    }
+    j["class_latents"] = std::move(a);
+  }
+  if (md.anomaly) {
+    OJson aj = OJson::object();
+    aj["method"] = md.anomaly->method;
+    aj["fpr"] = md.anomaly->fpr;
+    aj["images"] = md.anomaly->images;
+    aj["samples"] = md.anomaly->samples;
+    aj["threshold"] = md.anomaly->threshold;
+    j["anomaly"] = std::move(aj);
+  }
   return j;
 }
 
@@ -1054,7 +1160,7 @@ Status LoadParsed(const std::string& path, ParsedFile f, bool f32_only, AnyModel
 
   ModelMetadata metadata;
   int64_t adam_step = 0;
-  EVAE_RETURN_IF_ERROR(ParseMetadata(r, has_adam, &metadata, &adam_step));
+  EVAE_RETURN_IF_ERROR(ParseMetadata(r, shape.latent, has_adam, &metadata, &adam_step));
 
   const uint8_t* base = f.bytes.data.data();
   const auto copy = [&](const std::string& name, DType dtype, void* dst) {
