@@ -84,8 +84,8 @@ class QuantTest : public ::testing::Test {
   static inline bool trained_here_ = true;
 };
 
-// The shared model itself: two epochs of training reach a test loss no worse than ~120 nats (the
-// fixture measures 116.6 on the first 2,000 test images). Run first by ctest so that the other tests load the cached file.
+// The shared model itself: two epochs of training reach a test loss below 120 nats (116.6 on the
+// first 2,000 test images). ctest runs it first so that the other tests load the cached file.
 TEST_F(QuantTest, FixtureModelTrains) {
   auto f32 = F32Engine();
   ASSERT_NE(f32, nullptr);
