@@ -195,6 +195,44 @@ TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
   }
 }
 
+// Batch 1 runs fc1 by the image's nonzero pixels (SparseI8Columns), larger batches through
+// XNNPACK's dense qs8 GEMM: both must give the same int8 activations, so the same mu and logvar
+// bit for bit. Dense images (over 40 % nonzero pixels) take the GEMM at batch 1 too.
+TEST_F(QuantTest, SparseFc1MatchesTheDenseGemm) {
+  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  auto e8 = Engine::Create(*q, EngineOptions{.max_batch = 2, .threads = 1});
+  ASSERT_TRUE(e8.ok()) << e8.status().message();
+  const int lat = MnistShape::kInfo.latent;
+  std::vector<float> mu1(lat), lv1(lat), mu2(2 * lat), lv2(2 * lat);
+  std::vector<uint8_t> pair(2 * 784);
+  auto check = [&](const uint8_t* image) {
+    std::copy(image, image + 784, pair.begin());
+    std::copy(image, image + 784, pair.begin() + 784);
+    ASSERT_TRUE((*e8)->Encode(image, 1, mu1.data(), lv1.data()).ok());
+    ASSERT_TRUE((*e8)->Encode(pair.data(), 2, mu2.data(), lv2.data()).ok());
+    for (int i = 0; i < lat; ++i) {
+      ASSERT_EQ(mu1[i], mu2[i]) << "mu " << i;
+      ASSERT_EQ(lv1[i], lv2[i]) << "logvar " << i;
+      ASSERT_EQ(mu2[i], mu2[lat + i]);
+    }
+  };
+  for (int k = 0; k < 500; ++k) {
+    SCOPED_TRACE(k);
+    check(test_->image(k));
+  }
+  // Edge cases: blank, one lit pixel at each end, full white (dense), a checkerboard.
+  std::vector<uint8_t> img(784, 0);
+  check(img.data());
+  img[0] = 255;
+  img[783] = 1;
+  check(img.data());
+  std::fill(img.begin(), img.end(), 255);
+  check(img.data());
+  for (int i = 0; i < 784; ++i) img[i] = (i % 2) ? 200 : 0;
+  check(img.data());
+}
+
 // Half precision (an f32 model run in f16, EngineOptions::f16): the bound is 0.05 nats.
 TEST_F(QuantTest, F16EngineIsWithinFiveHundredthsOfANat) {
   auto f32 = F32Engine();
