@@ -7,10 +7,11 @@
 # under the toolchain's emulator (its ctest).
 #
 #   consumer_test.sh CMAKE CTEST BUILD_DIR SOURCE_DIR WORK_DIR VERSION CXX TOOLCHAIN_FILE SYSROOT
-#   (TOOLCHAIN_FILE and SYSROOT empty for a native build)
+#                    GENERATOR
+#   (TOOLCHAIN_FILE and SYSROOT empty for a native build; GENERATOR that of the build, e.g. Ninja)
 set -euo pipefail
 cmake="$1" ctest="$2" build="$3" source="$4" work="$5" version="$6" cxx="$7" toolchain="$8"
-sysroot="$9"
+sysroot="$9" generator="${10}"
 
 rm -rf "$work"
 prefix="$work/prefix"
@@ -25,7 +26,7 @@ if [[ -d "$prefix/share/edgevae/models" ]]; then
 fi
 model_list="$(IFS=';'; echo "${models[*]+"${models[*]}"}")"
 
-args=(-S "$source/tests/packaging/consumer" -B "$work/build" -G Ninja
+args=(-S "$source/tests/packaging/consumer" -B "$work/build" -G "$generator"
       -DCMAKE_BUILD_TYPE=Release "-DEXPECTED_VERSION=$version" "-DMODELS=$model_list")
 if [[ -n "$toolchain" ]]; then
   args+=("-DCMAKE_TOOLCHAIN_FILE=$toolchain" "-DEDGEVAE_SYSROOT=$sysroot"
