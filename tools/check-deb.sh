@@ -26,7 +26,7 @@ expects=()
 no_paths=()
 while (($#)); do
   case "$1" in
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed -e 's/^#//' -e 's/^ //'; exit 0 ;;
     --arch) (($# >= 2)) || usage "--arch needs a value"; want_arch="$2"; shift 2 ;;
     --models) (($# >= 2)) || usage "--models needs a value"; want_models="$2"; shift 2 ;;
     --expect) (($# >= 2)) || usage "--expect needs a value"; expects+=("$2"); shift 2 ;;
