@@ -84,7 +84,7 @@ endif()
 # Debian bookworm runtime packages of what the programs link (readelf -d bin/edgevae): the -dev
 # packages are only Suggested, for building against the library.
 set(EDGEVAE_DEB_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libxnnpack0 (>= 0.0~git20220216), libpthreadpool0, libcpuinfo0, libhwy1 (>= 1.0.3), libpng16-16 (>= 1.6.39), libxxhash0 (>= 0.8)"
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libxnnpack0 (>= 0.0~git20220216), libpthreadpool0, libcpuinfo0, libhwy1 (>= 1.0.3), libpng16-16 (>= 1.6.39), zlib1g, libxxhash0 (>= 0.8)"
     CACHE STRING "Depends: of the .deb")
 
 set(CPACK_GENERATOR "DEB")
@@ -106,7 +106,7 @@ set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE "${EDGEVAE_DEB_ARCH}")
 set(CPACK_DEBIAN_FILE_NAME "${CPACK_PACKAGE_NAME}_${CPACK_PACKAGE_VERSION}_${EDGEVAE_DEB_ARCH}.deb")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${EDGEVAE_DEB_DEPENDS}")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libxnnpack-dev, libpthreadpool-dev, libcpuinfo-dev, libhwy-dev, libpng-dev, libxxhash-dev, pkg-config, cmake, g++")
+    "libxnnpack-dev, libpthreadpool-dev, libcpuinfo-dev, libhwy-dev, libpng-dev, zlib1g-dev, libxxhash-dev, pkg-config, cmake, g++")
 set(CPACK_DEBIAN_PACKAGE_SECTION "science")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 include(CPack)
