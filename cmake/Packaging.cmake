@@ -82,10 +82,10 @@ if(NOT EDGEVAE_DEB_ARCH)
 endif()
 
 # Debian bookworm runtime packages of what the programs link (readelf -d bin/edgevae): the -dev
-# packages are only Suggested, for building against the library.
+# packages are only Suggested, for building against the library. (Not a cache variable: a list
+# that changes here must reach existing build directories.)
 set(EDGEVAE_DEB_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libxnnpack0 (>= 0.0~git20220216), libpthreadpool0, libcpuinfo0, libhwy1 (>= 1.0.3), libpng16-16 (>= 1.6.39), zlib1g, libxxhash0 (>= 0.8)"
-    CACHE STRING "Depends: of the .deb")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libxnnpack0 (>= 0.0~git20220216), libpthreadpool0, libcpuinfo0, libhwy1 (>= 1.0.3), libpng16-16 (>= 1.6.39), zlib1g, libxxhash0 (>= 0.8)")
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "edgevae")
