@@ -231,6 +231,89 @@ TEST(LatentGaussianTest, RejectsBadStatistics) {
   EXPECT_FALSE(LatentGaussian::FromStats(s).ok());
 }
 
+TEST(ClassLatentStatsTest, ComponentsSplitEachClassAndKeepItsMoments) {
+  const ImageSet images = RandomImages(61, {2, 5}, 8);
+  std::unique_ptr<Engine> engine = RandomEngine(MnistShape::kInfo, 16);
+  auto one = ComputeClassLatentStats(*engine, images, 1);
+  auto three = ComputeClassLatentStats(*engine, images, 3);
+  ASSERT_TRUE(one.ok() && three.ok());
+  ASSERT_EQ(one->size(), 2u);
+  ASSERT_EQ(three->size(), 6u);
+  for (const ClassLatentStats& whole : *one) {
+    // The count-weighted mean of the components' means is the class mean (law of total mean),
+    // and their counts add up to the class's.
+    std::vector<double> mean(20, 0.0);
+    int count = 0;
+    for (const ClassLatentStats& c : *three) {
+      if (c.label != whole.label) continue;
+      count += c.count;
+      for (int k = 0; k < 20; ++k) mean[k] += static_cast<double>(c.count) * c.mean[k];
+    }
+    EXPECT_EQ(count, whole.count);
+    for (int k = 0; k < 20; ++k) EXPECT_NEAR(mean[k] / count, whole.mean[k], 1e-5) << k;
+  }
+  EXPECT_EQ((*three)[0].label, 2);  // ordered by label
+  EXPECT_EQ((*three)[5].label, 5);
+  auto again = ComputeClassLatentStats(*engine, images, 3);
+  ASSERT_TRUE(again.ok());
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ((*again)[i].mean, (*three)[i].mean);  // deterministic
+  EXPECT_FALSE(ComputeClassLatentStats(*engine, images, 0).ok());
+}
+
+TEST(LatentMixtureTest, OneComponentIsTheGaussian) {
+  ClassLatentStats s;
+  s.label = 6;
+  s.count = 10;
+  s.mean.assign(7, 0.25f);
+  s.cov = RandomSpd(7, 4);
+  auto m = LatentMixture::ForLabel({s}, 6);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  auto g = LatentGaussian::FromStats(s);
+  std::vector<float> a(7 * 19), b(7 * 19);
+  m->Sample(3, 19, a.data());
+  g->Sample(3, 19, b.data());
+  EXPECT_EQ(a, b);
+  for (int k = 0; k < 7; ++k) {
+    EXPECT_FLOAT_EQ(m->mean()[k], 0.25f);
+    EXPECT_NEAR(m->stddev()[k], std::sqrt(s.cov[k * 7 + k]), 1e-5);
+  }
+  EXPECT_THAT(LatentMixture::ForLabel({s}, 5).status().message(), HasSubstr("label 5"));
+}
+
+TEST(LatentMixtureTest, ComponentsDrawnByTheirCounts) {
+  // Two tight, distant components weighted 3 : 1, plus another label that must be ignored.
+  ClassLatentStats a, b, other;
+  a.label = b.label = 1;
+  other.label = 2;
+  a.count = 300;
+  b.count = 100;
+  other.count = 1000;
+  a.mean = {-10.0f, 0.0f};
+  b.mean = {10.0f, 0.0f};
+  other.mean = {0.0f, 50.0f};
+  a.cov = b.cov = other.cov = {0.01f, 0.0f, 0.0f, 0.01f};
+  auto m = LatentMixture::ForLabel({a, other, b}, 1);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->components().size(), 2u);
+  constexpr int n = 4000;
+  std::vector<float> z(2 * n);
+  m->Sample(5, n, z.data());
+  int right = 0;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_LT(std::fabs(z[2 * i + 1]), 1.0f) << i;
+    ASSERT_LT(std::fabs(std::fabs(z[2 * i]) - 10.0f), 1.0f) << i;
+    right += z[2 * i] > 0;
+  }
+  // Binomial(4000, 1/4): mean 1000, sd 27.
+  EXPECT_NEAR(right, 1000, 5 * 27);
+  // Total moments: mean 0.75 (-10) + 0.25 (10) = -5; variance 0.01 + 100 - 25 = 75.01.
+  EXPECT_NEAR(m->mean()[0], -5.0f, 1e-5);
+  EXPECT_NEAR(m->stddev()[0], std::sqrt(75.01f), 1e-3);
+  std::vector<float> again(2 * 10);
+  m->Sample(5, 10, again.data());
+  EXPECT_TRUE(std::equal(again.begin(), again.end(), z.begin()));
+}
+
 TEST(InterpolationTest, LerpEndpointsAndMidpoint) {
   const std::vector<float> a = {1, 2, 3}, b = {-1, 0, 5};
   std::vector<float> out(3, std::numeric_limits<float>::quiet_NaN());

@@ -10,9 +10,95 @@
 
 namespace edgevae {
 
+namespace {
+
+// Mean and covariance (divided by the count) of the rows `members` of mu (n x lat), in double.
+ClassLatentStats StatsOf(const std::vector<float>& mu, int lat, const std::vector<int>& members,
+                         int label) {
+  std::vector<double> mean(lat, 0.0), cov(static_cast<size_t>(lat) * lat, 0.0), d(lat);
+  for (int i : members) {
+    for (int k = 0; k < lat; ++k) mean[k] += mu[static_cast<size_t>(i) * lat + k];
+  }
+  for (double& m : mean) m /= static_cast<double>(members.size());
+  for (int i : members) {
+    for (int k = 0; k < lat; ++k) d[k] = mu[static_cast<size_t>(i) * lat + k] - mean[k];
+    for (int r = 0; r < lat; ++r) {
+      for (int c = 0; c <= r; ++c) cov[static_cast<size_t>(r) * lat + c] += d[r] * d[c];
+    }
+  }
+  ClassLatentStats s;
+  s.label = label;
+  s.count = static_cast<int>(members.size());
+  s.mean.assign(mean.begin(), mean.end());
+  s.cov.resize(static_cast<size_t>(lat) * lat);
+  for (int r = 0; r < lat; ++r) {
+    for (int c = 0; c <= r; ++c) {
+      const float v = static_cast<float>(cov[static_cast<size_t>(r) * lat + c] / s.count);
+      s.cov[static_cast<size_t>(r) * lat + c] = v;
+      s.cov[static_cast<size_t>(c) * lat + r] = v;
+    }
+  }
+  return s;
+}
+
+// Lloyd's k-means over the rows `members` of mu; returns the members of each non-empty cluster.
+std::vector<std::vector<int>> KMeans(const std::vector<float>& mu, int lat,
+                                     const std::vector<int>& members, int k) {
+  const size_t n = members.size();
+  k = static_cast<int>(std::min<size_t>(k, n));
+  std::vector<double> centre(static_cast<size_t>(k) * lat);
+  for (int c = 0; c < k; ++c) {
+    const int row = members[static_cast<size_t>(c) * n / k];
+    for (int j = 0; j < lat; ++j) centre[static_cast<size_t>(c) * lat + j] = mu[static_cast<size_t>(row) * lat + j];
+  }
+  std::vector<int> assign(n, 0);
+  for (int iter = 0; iter < 20; ++iter) {
+    for (size_t m = 0; m < n; ++m) {
+      const float* x = mu.data() + static_cast<size_t>(members[m]) * lat;
+      double best = std::numeric_limits<double>::infinity();
+      for (int c = 0; c < k; ++c) {
+        double d2 = 0;
+        for (int j = 0; j < lat; ++j) {
+          const double v = x[j] - centre[static_cast<size_t>(c) * lat + j];
+          d2 += v * v;
+        }
+        if (d2 < best) {
+          best = d2;
+          assign[m] = c;
+        }
+      }
+    }
+    std::vector<double> sum(centre.size(), 0.0);
+    std::vector<int> count(k, 0);
+    for (size_t m = 0; m < n; ++m) {
+      ++count[assign[m]];
+      for (int j = 0; j < lat; ++j) {
+        sum[static_cast<size_t>(assign[m]) * lat + j] += mu[static_cast<size_t>(members[m]) * lat + j];
+      }
+    }
+    for (int c = 0; c < k; ++c) {
+      if (count[c] == 0) continue;  // an empty cluster keeps its centre
+      for (int j = 0; j < lat; ++j) {
+        centre[static_cast<size_t>(c) * lat + j] = sum[static_cast<size_t>(c) * lat + j] / count[c];
+      }
+    }
+  }
+  std::vector<std::vector<int>> clusters(k);
+  for (size_t m = 0; m < n; ++m) clusters[assign[m]].push_back(members[m]);
+  std::erase_if(clusters, [](const std::vector<int>& c) { return c.empty(); });
+  return clusters;
+}
+
+}  // namespace
+
 StatusOr<std::vector<ClassLatentStats>> ComputeClassLatentStats(Engine& engine,
-                                                                const ImageSet& images) {
+                                                                const ImageSet& images,
+                                                                int components) {
   const int lat = engine.shape().latent;
+  if (components < 1 || components > 64) {
+    return InvalidArgument("class latent statistics: components must be in [1, 64], got " +
+                           std::to_string(components));
+  }
   if (images.count <= 0) return InvalidArgument("class latent statistics: no images");
   if (images.labels.size() != static_cast<size_t>(images.count)) {
     return InvalidArgument("class latent statistics: the images carry " +
@@ -34,37 +120,18 @@ StatusOr<std::vector<ClassLatentStats>> ComputeClassLatentStats(Engine& engine,
         engine.Encode(images.image(i), n, mu.data() + static_cast<size_t>(i) * lat, logvar.data()));
   }
 
-  std::vector<int> counts(256, 0);
-  for (uint8_t label : images.labels) ++counts[label];
+  std::vector<std::vector<int>> members(256);
+  for (int i = 0; i < images.count; ++i) members[images.labels[i]].push_back(i);
   std::vector<ClassLatentStats> out;
   for (int label = 0; label < 256; ++label) {
-    if (counts[label] == 0) continue;
-    std::vector<double> mean(lat, 0.0), cov(static_cast<size_t>(lat) * lat, 0.0), d(lat);
-    for (int i = 0; i < images.count; ++i) {
-      if (images.labels[i] != label) continue;
-      for (int k = 0; k < lat; ++k) mean[k] += mu[static_cast<size_t>(i) * lat + k];
+    if (members[label].empty()) continue;
+    if (components == 1) {
+      out.push_back(StatsOf(mu, lat, members[label], label));
+      continue;
     }
-    for (double& m : mean) m /= counts[label];
-    for (int i = 0; i < images.count; ++i) {
-      if (images.labels[i] != label) continue;
-      for (int k = 0; k < lat; ++k) d[k] = mu[static_cast<size_t>(i) * lat + k] - mean[k];
-      for (int r = 0; r < lat; ++r) {
-        for (int c = 0; c <= r; ++c) cov[static_cast<size_t>(r) * lat + c] += d[r] * d[c];
-      }
+    for (const std::vector<int>& cluster : KMeans(mu, lat, members[label], components)) {
+      out.push_back(StatsOf(mu, lat, cluster, label));
     }
-    ClassLatentStats s;
-    s.label = label;
-    s.count = counts[label];
-    s.mean.assign(mean.begin(), mean.end());
-    s.cov.resize(static_cast<size_t>(lat) * lat);
-    for (int r = 0; r < lat; ++r) {
-      for (int c = 0; c <= r; ++c) {
-        const float v = static_cast<float>(cov[static_cast<size_t>(r) * lat + c] / s.count);
-        s.cov[static_cast<size_t>(r) * lat + c] = v;
-        s.cov[static_cast<size_t>(c) * lat + r] = v;
-      }
-    }
-    out.push_back(std::move(s));
   }
   return out;
 }
@@ -157,19 +224,82 @@ LatentGaussian LatentGaussian::StandardNormal(int dim) {
   return g;
 }
 
+void LatentGaussian::Transform(float* row) const {
+  // In place, last coordinate first: z_i needs eps_0..eps_i, which are still unchanged.
+  for (int i = dim_ - 1; i >= 0; --i) {
+    const float* li = chol_.data() + static_cast<size_t>(i) * dim_;
+    double v = mean_[i];
+    for (int j = 0; j <= i; ++j) v += static_cast<double>(li[j]) * row[j];
+    row[i] = static_cast<float>(v);
+  }
+}
+
 void LatentGaussian::Sample(uint64_t seed, int n, float* z) const {
   if (n <= 0) return;
   const RngStream rng(seed, StreamId(RngPurpose::kLatentSample, static_cast<uint32_t>(label_)));
   FillNormal(rng, 0, z, static_cast<size_t>(n) * dim_);
-  // In place, last coordinate first: z_i needs eps_0..eps_i, which are still unchanged.
-  for (int s = 0; s < n; ++s) {
-    float* row = z + static_cast<size_t>(s) * dim_;
-    for (int i = dim_ - 1; i >= 0; --i) {
-      const float* li = chol_.data() + static_cast<size_t>(i) * dim_;
-      double v = mean_[i];
-      for (int j = 0; j <= i; ++j) v += static_cast<double>(li[j]) * row[j];
-      row[i] = static_cast<float>(v);
+  for (int s = 0; s < n; ++s) Transform(z + static_cast<size_t>(s) * dim_);
+}
+
+StatusOr<LatentMixture> LatentMixture::ForLabel(const std::vector<ClassLatentStats>& stats,
+                                                int label) {
+  LatentMixture m;
+  m.label_ = label;
+  for (const ClassLatentStats& s : stats) {
+    if (s.label != label) continue;
+    EVAE_ASSIGN_OR_RETURN(LatentGaussian g, LatentGaussian::FromStats(s));
+    if (!m.components_.empty() && g.dim() != m.components_.front().dim()) {
+      return InvalidArgument("class_latents (label " + std::to_string(label) +
+                             "): components of " + std::to_string(m.components_.front().dim()) +
+                             " and " + std::to_string(g.dim()) + " dimensions");
     }
+    if (s.count < 1) {
+      return InvalidArgument("class_latents (label " + std::to_string(label) + "): count " +
+                             std::to_string(s.count) + " is not positive");
+    }
+    m.components_.push_back(std::move(g));
+    m.counts_.push_back(s.count);
+    m.total_ += s.count;
+  }
+  if (m.components_.empty()) {
+    return InvalidArgument("class_latents: no statistics for label " + std::to_string(label));
+  }
+  // Total moments: mean = sum w m_k; var_j = sum w (C_k,jj + m_k,j^2) - mean_j^2.
+  const int dim = m.dim();
+  std::vector<double> mean(dim, 0.0), second(dim, 0.0);
+  for (size_t k = 0; k < m.components_.size(); ++k) {
+    const double w = static_cast<double>(m.counts_[k]) / m.total_;
+    const LatentGaussian& g = m.components_[k];
+    for (int j = 0; j < dim; ++j) {
+      double cjj = 0;  // (L L^T)_jj
+      for (int i = 0; i <= j; ++i) {
+        const double l = g.cholesky()[static_cast<size_t>(j) * dim + i];
+        cjj += l * l;
+      }
+      mean[j] += w * g.mean()[j];
+      second[j] += w * (cjj + static_cast<double>(g.mean()[j]) * g.mean()[j]);
+    }
+  }
+  for (int j = 0; j < dim; ++j) {
+    m.mean_.push_back(static_cast<float>(mean[j]));
+    m.stddev_.push_back(static_cast<float>(std::sqrt(std::max(0.0, second[j] - mean[j] * mean[j]))));
+  }
+  return m;
+}
+
+void LatentMixture::Sample(uint64_t seed, int n, float* z) const {
+  if (n <= 0) return;
+  const int dim = this->dim();
+  const RngStream rng(seed, StreamId(RngPurpose::kLatentSample, static_cast<uint32_t>(label_)));
+  FillNormal(rng, 0, z, static_cast<size_t>(n) * dim);
+  const RngStream pick(seed, StreamId(RngPurpose::kLatentSample, static_cast<uint32_t>(label_), 1));
+  for (int s = 0; s < n; ++s) {
+    size_t k = 0;
+    if (components_.size() > 1) {
+      int64_t u = pick.Below(static_cast<uint64_t>(s), static_cast<uint32_t>(total_));
+      while (u >= counts_[k]) u -= counts_[k++];
+    }
+    components_[k].Transform(z + static_cast<size_t>(s) * dim);
   }
 }
 
