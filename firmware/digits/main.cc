@@ -353,8 +353,8 @@ int Main(int argc, char** argv) {
     return Serve(options, *model, &*model2d);
 #else
     return Fail(kExitUsage,
-                "serve is not built into this edgevae-digits (firmware/digits/serve/ was absent "
-                "when it was configured)");
+                "serve is not built into this edgevae-digits (firmware/digits/serve/ or its HTTP "
+                "library, libcpp-httplib-dev, was missing when it was configured)");
 #endif
   }
   return Fail(kExitUsage, "no command given (see 'edgevae-digits --help')");
