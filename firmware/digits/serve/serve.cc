@@ -6,6 +6,7 @@
 // request bodies are refused (every route is a GET).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -138,6 +139,13 @@ int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* mo
   server.set_keep_alive_timeout(kKeepAliveSeconds);
   server.set_payload_max_length(0);  // GET only: no request carries a body
   server.set_tcp_nodelay(true);      // small responses: do not wait for Nagle
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind the same port and
+  // silently take half the connections. SO_REUSEADDR alone: a restart right after a stop still
+  // binds (TIME_WAIT), a port in use is an error.
+  server.set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server.Get(".*", [&h](const httplib::Request& req, httplib::Response& res) {
     Reply(h.Handle(req.path, req.params), res);
   });
