@@ -112,6 +112,10 @@ int RunTrain(const TrainArgs& given) {
     return kExitOk;
   }
 
+  // Provenance: how this model was made (a resumed run adds its own command).
+  std::string& command = model->metadata().command;
+  command = command.empty() ? args.command_line : command + " && " + args.command_line;
+
   StatusOr<MnistData> data = LoadMnist(args.data);
   if (!data.ok()) return Fail(data.status());
   StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);

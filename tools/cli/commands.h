@@ -54,6 +54,7 @@ struct TrainArgs {
   bool profile = false;  // per-epoch time breakdown (GEMMs, packing, element-wise, optimizer)
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
+  std::string command_line;  // this invocation, recorded in metadata.command
 };
 int RunTrain(const TrainArgs& args);
 
@@ -118,6 +119,8 @@ struct ConvertArgs {
   std::string calib_data = kDefaultDataDir;  // MNIST: calibration, validation and golden images
   std::string calibration = "auto";  // auto | minmax | percentile | mse
   int threads = 0;
+  int class_components = 3;  // Gaussians per class in metadata.class_latents (k-means)
+  std::string command_line;  // this invocation, appended to metadata.command
 };
 int RunConvert(const ConvertArgs& args);
 
