@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "edgevae/data.h"
@@ -77,15 +78,23 @@ Model SeededModel(const ShapeInfo& shape, uint64_t seed) {
   return std::move(model).value();
 }
 
-// Class statistics with distinct means and a full (not diagonal) covariance, for labels given.
+// Class statistics with distinct means and a full (not diagonal) covariance, for labels given;
+// 7 and 9 (when given) have a second component, making their classes Gaussian mixtures.
 std::vector<ClassLatentStats> MakeClassStats(int latent, const std::vector<int>& labels) {
   std::vector<ClassLatentStats> all;
+  std::vector<std::pair<int, int>> entries;  // label, component
   for (int label : labels) {
+    entries.emplace_back(label, 0);
+    if (label == 7 || label == 9) entries.emplace_back(label, 1);
+  }
+  for (const auto& [label, component] : entries) {
     ClassLatentStats s;
     s.label = label;
-    s.count = 100;
+    s.count = 100 + 50 * component;
     s.mean.resize(latent);
-    for (int i = 0; i < latent; ++i) s.mean[i] = 0.3f * std::sin(1.7f * label + 0.9f * i);
+    for (int i = 0; i < latent; ++i) {
+      s.mean[i] = 0.3f * std::sin(1.7f * label + 0.9f * i) + (component ? 1.2f : 0.0f);
+    }
     s.cov.assign(static_cast<size_t>(latent) * latent, 0.0f);
     for (int i = 0; i < latent; ++i) {
       for (int j = 0; j < latent; ++j) {
@@ -190,9 +199,12 @@ class HandlerTest : public ::testing::TestWithParam<bool> {  // param: int8 mode
     EXPECT_EQ(png.height, side);
     return png;
   }
-  const ClassLatentStats& Stats(int label) {
-    return model_.int8 ? model_.int8->metadata.class_latents[label]
-                       : model_.f32->metadata().class_latents[label];
+  LatentMixture Mixture(int label) {
+    const std::vector<ClassLatentStats>& stats =
+        model_.int8 ? model_.int8->metadata.class_latents : model_.f32->metadata().class_latents;
+    StatusOr<LatentMixture> m = LatentMixture::ForLabel(stats, label);
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    return std::move(m).value();
   }
 
   AnyModel model_, model2d_;
@@ -222,7 +234,7 @@ TEST_P(HandlerTest, PageAndInfo) {
   EXPECT_EQ(j["dtype"], GetParam() ? "int8" : "f32");
 }
 
-TEST_P(HandlerTest, DigitIsTheClassGaussianDecoded) {
+TEST_P(HandlerTest, DigitIsTheClassMixtureDecoded) {
   for (int d : {0, 7, 9}) {
     for (uint64_t seed : {uint64_t{0}, uint64_t{42}, ~uint64_t{0}}) {
       const std::string seed_text = std::to_string(seed);
@@ -230,10 +242,8 @@ TEST_P(HandlerTest, DigitIsTheClassGaussianDecoded) {
       ASSERT_EQ(r.status, 200) << r.body;
       EXPECT_EQ(r.seed, seed_text);
       const Png png = DecodePng(r.body);
-      StatusOr<LatentGaussian> g = LatentGaussian::FromStats(Stats(d));
-      ASSERT_TRUE(g.ok()) << g.status().message();
       std::vector<float> z(20, std::nanf(""));
-      g->Sample(seed, 1, z.data());
+      Mixture(d).Sample(seed, 1, z.data());
       EXPECT_EQ(png.pixels, Expected(*engine_, z)) << "d=" << d << " seed=" << seed;
     }
   }
@@ -263,15 +273,15 @@ TEST_P(HandlerTest, SampleIsTheEnginesPriorSample) {
 }
 
 TEST_P(HandlerTest, InterpolateJoinsClassMeansOrDraws) {
-  const ClassLatentStats& a = Stats(4);
-  const ClassLatentStats& b = Stats(9);
+  const LatentMixture a = Mixture(4);
+  const LatentMixture b = Mixture(9);  // a mixture of two
   for (const char* mode : {"slerp", "lerp"}) {
     for (double t : {0.0, 0.3, 1.0}) {
       std::vector<float> z(20, std::nanf(""));
       if (std::string(mode) == "slerp") {
-        SlerpLatent(a.mean.data(), b.mean.data(), static_cast<float>(t), 20, z.data());
+        SlerpLatent(a.mean().data(), b.mean().data(), static_cast<float>(t), 20, z.data());
       } else {
-        LerpLatent(a.mean.data(), b.mean.data(), static_cast<float>(t), 20, z.data());
+        LerpLatent(a.mean().data(), b.mean().data(), static_cast<float>(t), 20, z.data());
       }
       char t_text[16];
       std::snprintf(t_text, sizeof(t_text), "%g", t);
@@ -284,15 +294,12 @@ TEST_P(HandlerTest, InterpolateJoinsClassMeansOrDraws) {
   EXPECT_EQ(Get("/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "0.3"}}).body,
             Get("/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "0.3"}, {"mode", "slerp"}}).body);
   EXPECT_EQ(GetPng("/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "0"}}).pixels,
-            Expected(*engine_, a.mean));
+            Expected(*engine_, a.mean()));
 
   // With a seed: one draw from each class.
-  StatusOr<LatentGaussian> ga = LatentGaussian::FromStats(a);
-  StatusOr<LatentGaussian> gb = LatentGaussian::FromStats(b);
-  ASSERT_TRUE(ga.ok() && gb.ok());
   std::vector<float> za(20), zb(20), z(20);
-  ga->Sample(5, 1, za.data());
-  gb->Sample(5, 1, zb.data());
+  a.Sample(5, 1, za.data());
+  b.Sample(5, 1, zb.data());
   LerpLatent(za.data(), zb.data(), 0.5f, 20, z.data());
   EXPECT_EQ(
       GetPng("/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "0.5"}, {"mode", "lerp"}, {"seed", "5"}})
@@ -446,6 +453,13 @@ TEST(HandlerErrors, CreateRejectsModelsItCannotServe) {
   h = DigitHandler::Create(options, broken, nullptr);
   ASSERT_FALSE(h.ok());
   EXPECT_THAT(h.status().message(), HasSubstr("class_latents of label 5"));
+
+  // Class statistics of another latent size.
+  AnyModel other = F32Model(MnistShape::kInfo, 1, {});
+  other.f32->metadata().class_latents = MakeClassStats(3, {2});
+  h = DigitHandler::Create(options, other, nullptr);
+  ASSERT_FALSE(h.ok());
+  EXPECT_THAT(h.status().message(), HasSubstr("has 3 dimensions"));
 }
 
 // Many threads at once: every answer is the one a lone request gets (the engines are shared

@@ -213,19 +213,20 @@ StatusOr<std::unique_ptr<DigitHandler>> DigitHandler::Create(const ServeOptions&
   h->z_b_.assign(shape.latent, 0.0f);
   h->pixels_.assign(pixels, 0.0f);
   h->classes_.resize(kClasses);
-  for (const ClassLatentStats& stats : h->engine_->metadata().class_latents) {
-    if (stats.label < 0 || stats.label >= kClasses) continue;  // not a digit: not on the page
-    StatusOr<LatentGaussian> g = LatentGaussian::FromStats(stats);
-    if (!g.ok()) {
-      return DataError("serve: class_latents of label " + std::to_string(stats.label) + ": " +
-                       g.status().message());
+  const std::vector<ClassLatentStats>& stats = h->engine_->metadata().class_latents;
+  for (int label = 0; label < kClasses; ++label) {
+    if (FindClassLatents(stats, label) == nullptr) continue;  // not on the page's keys
+    StatusOr<LatentMixture> mixture = LatentMixture::ForLabel(stats, label);
+    if (!mixture.ok()) {
+      return DataError("serve: class_latents of label " + std::to_string(label) + ": " +
+                       mixture.status().message());
     }
-    if (g->dim() != shape.latent) {
-      return DataError("serve: class_latents of label " + std::to_string(stats.label) + " has " +
-                       std::to_string(g->dim()) + " dimensions, the model's latent space " +
+    if (mixture->dim() != shape.latent) {
+      return DataError("serve: class_latents of label " + std::to_string(label) + " has " +
+                       std::to_string(mixture->dim()) + " dimensions, the model's latent space " +
                        std::to_string(shape.latent));
     }
-    h->classes_[stats.label] = std::move(g).value();
+    h->classes_[label] = std::move(mixture).value();
   }
   return h;
 }
@@ -318,9 +319,9 @@ HttpResponse DigitHandler::Digit(const QueryParams& params) {
                                : ""));
   }
   const uint64_t seed = seed_param ? *seed_param : NextSeed();
-  const LatentGaussian& gaussian = *classes_[*d];
+  const LatentMixture& mixture = *classes_[*d];
   HttpResponse r = Render(kPath, [&](float* pixels) {
-    gaussian.Sample(seed, 1, z_.data());
+    mixture.Sample(seed, 1, z_.data());
     return engine_->Decode(z_.data(), 1, pixels);
   });
   r.seed = std::to_string(seed);
@@ -358,8 +359,8 @@ HttpResponse DigitHandler::Interpolate(const QueryParams& params) {
                            std::to_string(label));
     }
   }
-  const LatentGaussian& ga = *classes_[*a];
-  const LatentGaussian& gb = *classes_[*b];
+  const LatentMixture& ga = *classes_[*a];
+  const LatentMixture& gb = *classes_[*b];
   const int dim = engine_->shape().latent;
   const bool slerp = !mode || *mode == "slerp";
   const float tf = static_cast<float>(*t);

@@ -54,12 +54,12 @@ using QueryParams = std::multimap<std::string, std::string>;
 // The requests the page makes, all GET, all answered with a PNG unless said otherwise:
 //   /                                    the page (text/html)
 //   /info                                what the models offer (application/json)
-//   /digit?d=D[&seed=S]                  a digit of class D: z ~ N(mean_D, cov_D) from
-//                                        metadata.class_latents, decoded (28 x 28)
+//   /digit?d=D[&seed=S]                  a digit of class D: z drawn from the class's Gaussian
+//                                        (mixture) in metadata.class_latents, decoded (28 x 28)
 //   /sample[?seed=S]                     z ~ N(0, I), decoded
 //   /interpolate?a=A&b=B&t=T[&mode=slerp|lerp][&seed=S]
 //                                        between class A and class B at t in [0, 1]: the class
-//                                        means, or with a seed one draw from each class
+//                                        (mixture) means, or with a seed one draw from each
 //   /latent2d?x=X&y=Y                    the 2-D model decoded at z = (x, y), |x|, |y| <= 8
 //   /manifold[?grid=N]                   the 2-D model's manifold, N x N digits (2..30, default
 //                                        20) at z = Phi^-1((i + 1/2) / N) (AEVB, figure 4)
@@ -95,7 +95,7 @@ class DigitHandler {
   std::unique_ptr<Engine> engine2d_;  // null without a 2-D model
   std::vector<float> z_, z_a_, z_b_;  // latent-sized scratch
   std::vector<float> pixels_;         // the larger engine batch x 784
-  std::vector<std::optional<LatentGaussian>> classes_;  // by label 0..9
+  std::vector<std::optional<LatentMixture>> classes_;  // by label 0..9
   uint64_t base_seed_ = 0;
   std::atomic<uint64_t> next_seed_{0};
 };
