@@ -194,10 +194,11 @@ int Main(int argc, char** argv) {
   sample->add_option("-n", sample_n, "How many digits")->capture_default_str();
   AddOutputOptions(sample, &sample_out);
 
-  int digit = 0, digit_n = 10;
-  CLI::App* digit_cmd =
-      app.add_subcommand("digit", "Digits of one class, drawn from its latent Gaussian");
-  digit_cmd->add_option("D", digit, "The digit, 0-9")->required();
+  std::vector<int> digits;
+  int digit_n = 10;
+  CLI::App* digit_cmd = app.add_subcommand(
+      "digit", "Digits of one class (or one row per class), drawn from its latent mixture");
+  digit_cmd->add_option("D", digits, "The digit, 0-9 (several: one row of -n each)")->required();
   digit_cmd->add_option("-n", digit_n, "How many digits")->capture_default_str();
   AddOutputOptions(digit_cmd, &digit_out);
 
@@ -273,8 +274,23 @@ int Main(int argc, char** argv) {
     });
   }
   if (digit_cmd->parsed()) {
-    return Run(digit_out, false, digit_n, [&](Engine& e) {
-      return DigitGrid(e.metadata(), e.shape().latent, digit, digit_n, digit_out.seed);
+    const int count = static_cast<int>(digits.size()) * digit_n;
+    return Run(digit_out, false, count, [&](Engine& e) -> StatusOr<LatentGrid> {
+      LatentGrid all;
+      for (int d : digits) {
+        EVAE_ASSIGN_OR_RETURN(LatentGrid g, DigitGrid(e.metadata(), e.shape().latent, d, digit_n,
+                                                      digit_out.seed));
+        all.dim = g.dim;
+        all.count += g.count;
+        all.grid_cols = g.grid_cols;
+        all.z.insert(all.z.end(), g.z.begin(), g.z.end());
+      }
+      if (all.count > kMaxDigits) {
+        return InvalidArgument("at most " + std::to_string(kMaxDigits) + " digits, asked for " +
+                               std::to_string(all.count));
+      }
+      if (digits.size() > 1) all.grid_cols = std::min(digit_n, 50);  // one row per digit
+      return all;
     });
   }
   if (interp->parsed()) {

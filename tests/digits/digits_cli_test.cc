@@ -1,5 +1,6 @@
 // edgevae-digits as a process: every mode with --out-idx (sizes, determinism for a seed), the PNG,
 // the terminal preview, a fake framebuffer, and the one-line errors with exit codes 1 and 2.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>  // cli_runner.h uses std::strerror
 #include <fstream>
@@ -41,6 +42,11 @@ TEST(DigitsCliTest, EveryModeWritesItsDigits) {
   using Dims = std::vector<uint32_t>;
   EXPECT_EQ(RunToIdx({"sample", "-n", "5", "--seed", "3"}, dir).dims, (Dims{5, 28, 28}));
   EXPECT_EQ(RunToIdx({"digit", "7", "-n", "3"}, dir).dims, (Dims{3, 28, 28}));
+  const IdxArray rows = RunToIdx({"digit", "1", "7", "-n", "3"}, dir);
+  EXPECT_EQ(rows.dims, (Dims{6, 28, 28}));
+  const IdxArray sevens = RunToIdx({"digit", "7", "-n", "3"}, dir);
+  EXPECT_TRUE(std::equal(sevens.values.begin(), sevens.values.end(),
+                         rows.values.begin() + 3 * 784));  // the second row is digit 7's
   EXPECT_EQ(RunToIdx({"interpolate"}, dir).dims, (Dims{20, 28, 28}));
   EXPECT_EQ(RunToIdx({"interpolate", "1", "8", "--steps", "4"}, dir).dims, (Dims{8, 28, 28}));
   EXPECT_EQ(RunToIdx({"manifold", "--grid", "5"}, dir).dims, (Dims{25, 28, 28}));
