@@ -25,7 +25,7 @@
 namespace {
 
 struct Memory {
-  long rss_kb = -1, hwm_kb = -1;
+  long rss_kb = -1, hwm_kb = -1, anon_kb = -1, file_kb = -1;
 };
 
 Memory ReadMemory(int pid) {
@@ -40,6 +40,8 @@ Memory ReadMemory(int pid) {
     fields >> key >> value;
     if (key == "VmRSS:") m.rss_kb = value;
     if (key == "VmHWM:") m.hwm_kb = value;
+    if (key == "RssAnon:") m.anon_kb = value;
+    if (key == "RssFile:") m.file_kb = value;
   }
   return m;
 }
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
   int pid = 0, warmup = 20, expect = 200;
   bool mix = false, json = false;
   std::vector<long> checkpoints;
-  long max_rss_kb = 0, max_growth_kb = -1;
+  long max_rss_kb = 0, max_anon_kb = 0, max_growth_kb = -1;
   app.add_option("--url", url, "Server, scheme://host:port");
   app.add_option("--path", path, "Path and query; {i} becomes the request index");
   app.add_option("--requests", requests, "Requests to time")->check(CLI::PositiveNumber);
@@ -88,6 +90,9 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoints", checkpoints, "Request counts at which to read memory")
       ->delimiter(',');
   app.add_option("--max-rss-kb", max_rss_kb, "Fail if the server's peak RSS (VmHWM) exceeds this");
+  app.add_option("--max-anon-kb", max_anon_kb,
+                 "Fail if the server's anonymous resident memory (RssAnon) exceeds this at any "
+                 "checkpoint");
   app.add_option("--max-growth-kb", max_growth_kb,
                  "Fail if VmRSS grows by more than this between the first and last checkpoint");
   app.add_flag("--json", json, "One JSON object on stdout");
@@ -164,7 +169,10 @@ int main(int argc, char** argv) {
     j["max_us"] = sorted.back();
     j["unexpected"] = bad;
     nlohmann::json mem = nlohmann::json::array();
-    for (const auto& [n, m] : memory) mem.push_back({{"after", n}, {"rss_kb", m.rss_kb}, {"hwm_kb", m.hwm_kb}});
+    for (const auto& [n, m] : memory) {
+      mem.push_back({{"after", n}, {"rss_kb", m.rss_kb}, {"hwm_kb", m.hwm_kb},
+                     {"anon_kb", m.anon_kb}, {"file_kb", m.file_kb}});
+    }
     j["memory"] = mem;
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -173,8 +181,9 @@ int main(int argc, char** argv) {
     std::printf("latency us: min %.0f  median %.0f  p90 %.0f  p99 %.0f  max %.0f\n",
                 sorted.front(), median, pct(0.90), pct(0.99), sorted.back());
     for (const auto& [n, m] : memory) {
-      std::printf("server memory after %ld requests: VmRSS %ld kB, VmHWM %ld kB\n", n, m.rss_kb,
-                  m.hwm_kb);
+      std::printf("server memory after %ld requests: VmRSS %ld kB, VmHWM %ld kB (RssAnon %ld kB, "
+                  "RssFile %ld kB)\n",
+                  n, m.rss_kb, m.hwm_kb, m.anon_kb, m.file_kb);
     }
   }
   int rc = 0;
@@ -184,6 +193,13 @@ int main(int argc, char** argv) {
   }
   if (max_rss_kb > 0 && (peak < 0 || peak > max_rss_kb)) {
     std::fprintf(stderr, "serve_load: server peak RSS %ld kB, bound %ld kB\n", peak, max_rss_kb);
+    rc = 1;
+  }
+  long peak_anon = 0;
+  for (const auto& [n, m] : memory) peak_anon = std::max(peak_anon, m.anon_kb);
+  if (max_anon_kb > 0 && peak_anon > max_anon_kb) {
+    std::fprintf(stderr, "serve_load: server RssAnon %ld kB, bound %ld kB\n", peak_anon,
+                 max_anon_kb);
     rc = 1;
   }
   if (max_growth_kb >= 0 && growth > max_growth_kb) {
