@@ -79,8 +79,10 @@ StatusOr<LatentGrid> InterpolationGrid(const ModelMetadata& metadata, int dim, i
 
 StatusOr<LatentGrid> ManifoldGrid(int dim, int grid) {
   if (dim != 2) {
-    return InvalidArgument("the manifold needs a model with a 2-D latent space (mnist2d), this "
-                           "one has " + std::to_string(dim));
+    return InvalidArgument(
+        "the manifold needs a model with a 2-D latent space (mnist2d), this "
+        "one has " +
+        std::to_string(dim));
   }
   EVAE_RETURN_IF_ERROR(CheckCount("--grid", grid, 100));
   LatentGrid g{.dim = 2, .count = grid * grid, .grid_cols = grid};
@@ -126,8 +128,7 @@ StatusOr<LatentGrid> PerturbationGrid(const std::vector<float>& mu, const std::v
 Status DecodeGrid(Engine& engine, const LatentGrid& grid, std::vector<float>* images) {
   if (grid.dim != engine.shape().latent) {
     return InvalidArgument("latent codes of " + std::to_string(grid.dim) +
-                           " dimensions for a model with " +
-                           std::to_string(engine.shape().latent));
+                           " dimensions for a model with " + std::to_string(engine.shape().latent));
   }
   const size_t input = engine.shape().input;
   images->resize(static_cast<size_t>(grid.count) * input);

@@ -34,7 +34,8 @@ class Fd {
 Status CheckFormat(const std::string& path, const FramebufferFormat& f) {
   const bool bpp_ok = f.bits_per_pixel == 16 || f.bits_per_pixel == 24 || f.bits_per_pixel == 32;
   auto channel_ok = [&](const FramebufferFormat::Channel& c) {
-    return c.length >= 1 && c.length <= 8 && c.offset >= 0 && c.offset + c.length <= f.bits_per_pixel;
+    return c.length >= 1 && c.length <= 8 && c.offset >= 0 &&
+           c.offset + c.length <= f.bits_per_pixel;
   };
   if (!bpp_ok || !channel_ok(f.red) || !channel_ok(f.green) || !channel_ok(f.blue) ||
       f.transp.length < 0 || f.transp.offset + f.transp.length > f.bits_per_pixel) {
@@ -95,7 +96,8 @@ StatusOr<FramebufferFormat> ParseFramebufferFormat(const std::string& text) {
   int w = 0, h = 0, bpp = 0, used = 0;
   if (std::sscanf(text.c_str(), "%dx%dx%d%n", &w, &h, &bpp, &used) != 3 ||
       used != static_cast<int>(text.size())) {
-    return InvalidArgument("framebuffer format '" + text + "': expected WIDTHxHEIGHTxBPP, e.g. "
+    return InvalidArgument("framebuffer format '" + text +
+                           "': expected WIDTHxHEIGHTxBPP, e.g. "
                            "640x480x16");
   }
   return StandardFramebufferFormat(w, h, bpp);
@@ -169,17 +171,18 @@ Status ShowOnFramebuffer(const std::string& path, const GreyImage& image,
   std::vector<uint8_t> row(static_cast<size_t>(w) * bytes);
   for (int y = 0; y < image.height; ++y) {
     const uint8_t* src = image.pixels.data() + static_cast<size_t>(y) * image.width;
-    for (int x = 0; x < w; ++x) PackGreyPixel(src[x / scale], f, row.data() + static_cast<size_t>(x) * bytes);
+    for (int x = 0; x < w; ++x)
+      PackGreyPixel(src[x / scale], f, row.data() + static_cast<size_t>(x) * bytes);
     for (int k = 0; k < scale; ++k) {
-      const off_t at = static_cast<off_t>(y0 + y * scale + k) * f.line_length +
-                       static_cast<off_t>(x0) * bytes;
+      const off_t at =
+          static_cast<off_t>(y0 + y * scale + k) * f.line_length + static_cast<off_t>(x0) * bytes;
       size_t done = 0;
       while (done < row.size()) {
         const ssize_t n = ::pwrite(fd.get(), row.data() + done, row.size() - done, at + done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-          return IoError("framebuffer " + path + ": write at offset " +
-                         std::to_string(at + done) + " failed: " + (n < 0 ? Errno() : "end of device"));
+          return IoError("framebuffer " + path + ": write at offset " + std::to_string(at + done) +
+                         " failed: " + (n < 0 ? Errno() : "end of device"));
         }
         done += static_cast<size_t>(n);
       }

@@ -20,9 +20,9 @@ struct FramebufferFormat {
     int offset = 0;  // bit offset of the channel's least significant bit in the pixel
     int length = 0;  // bits
   };
-  int width = 0;           // visible pixels
+  int width = 0;  // visible pixels
   int height = 0;
-  int x_offset = 0;        // the visible area's origin in the virtual screen
+  int x_offset = 0;  // the visible area's origin in the virtual screen
   int y_offset = 0;
   int bits_per_pixel = 0;  // 16, 24 or 32
   int line_length = 0;     // bytes from one row to the next

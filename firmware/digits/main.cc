@@ -49,13 +49,13 @@ int Fail(const Status& s) {
 
 // What every drawing mode shares.
 struct Output {
-  std::string model;       // empty: the embedded model
+  std::string model;  // empty: the embedded model
   uint64_t seed = 1;
   int threads = 1;
   std::string png;
   std::string out_idx;
   std::string fb;
-  std::string fb_format;   // "WxHxBPP" for a regular file standing in for a framebuffer
+  std::string fb_format;  // "WxHxBPP" for a regular file standing in for a framebuffer
   bool preview = false;
   bool no_preview = false;
 };
@@ -73,8 +73,8 @@ void AddOutputOptions(CLI::App* cmd, Output* o) {
   cmd->add_option("--fb-format", o->fb_format,
                   "Geometry WIDTHxHEIGHTxBPP instead of asking the device (for a regular file)")
       ->type_name("WxHxBPP");
-  CLI::Option* force = cmd->add_flag("--preview", o->preview,
-                                     "Print the terminal preview even when stdout is not a terminal");
+  CLI::Option* force = cmd->add_flag(
+      "--preview", o->preview, "Print the terminal preview even when stdout is not a terminal");
   cmd->add_flag("--no-preview", o->no_preview, "Never print the terminal preview")->excludes(force);
 }
 
@@ -84,8 +84,8 @@ StatusOr<AnyModel> LoadModelOrEmbedded(const std::string& path, bool two_d) {
 }
 
 StatusOr<std::unique_ptr<Engine>> MakeEngine(const AnyModel& model, int count, int threads) {
-  return Engine::Create(model, EngineOptions{.max_batch = std::clamp(count, 1, 256),
-                                             .threads = threads});
+  return Engine::Create(model,
+                        EngineOptions{.max_batch = std::clamp(count, 1, 256), .threads = threads});
 }
 
 // Decodes the grid and writes every output asked for.
@@ -106,7 +106,8 @@ int Emit(Engine& engine, const LatentGrid& grid, const Output& o) {
                   static_cast<uint32_t>(side)},
                  ToBytes(images)};
     if (Status s = WriteIdx(o.out_idx, idx); !s.ok()) return Fail(s);
-    std::fprintf(stderr, "wrote %s (%d x %d x %d, u8)\n", o.out_idx.c_str(), grid.count, side, side);
+    std::fprintf(stderr, "wrote %s (%d x %d x %d, u8)\n", o.out_idx.c_str(), grid.count, side,
+                 side);
   }
   if (!o.fb.empty()) {
     std::optional<FramebufferFormat> format;
@@ -120,9 +121,9 @@ int Emit(Engine& engine, const LatentGrid& grid, const Output& o) {
   // The preview: on a terminal, or when asked, or when no other output was asked for.
   const bool other = !o.png.empty() || !o.out_idx.empty() || !o.fb.empty();
   if (!o.no_preview && (o.preview || IsTerminal(STDOUT_FILENO) || !other)) {
-    const std::string text = RenderHalfBlocks(png->pixels.data(), png->width, png->height,
-                                              ColorModeFromEnvironment(),
-                                              TerminalColumns(STDOUT_FILENO));
+    const std::string text =
+        RenderHalfBlocks(png->pixels.data(), png->width, png->height, ColorModeFromEnvironment(),
+                         TerminalColumns(STDOUT_FILENO));
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
   return kExitOk;
@@ -179,9 +180,8 @@ int RunBench(const Output& o, int runs, const std::string& dir) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app(
-      "Generate MNIST digits on the device with the embedded int8 VAE (no files needed).",
-      "edgevae-digits");
+  CLI::App app("Generate MNIST digits on the device with the embedded int8 VAE (no files needed).",
+               "edgevae-digits");
   app.require_subcommand(1);
   app.footer(
       "Outputs of every mode: --png FILE, --out-idx FILE, the terminal (Unicode half blocks, "
@@ -213,7 +213,8 @@ int Main(int argc, char** argv) {
 
   int grid = 20;
   CLI::App* manifold = app.add_subcommand(
-      "manifold", "The 2-D latent manifold of mnist2d through the inverse Gaussian CDF (AEVB fig. 4)");
+      "manifold",
+      "The 2-D latent manifold of mnist2d through the inverse Gaussian CDF (AEVB fig. 4)");
   manifold->add_option("--grid", grid, "Digits per side")->capture_default_str();
   AddOutputOptions(manifold, &manifold_out);
 
@@ -224,12 +225,14 @@ int Main(int argc, char** argv) {
       "Vary one latent dimension around an encoding: a row moving the mean by -3..+3 sd, a row of "
       "draws with its variance");
   perturb->add_option("--dim", dim, "The latent dimension to vary")->required();
-  perturb->add_option("--digit", perturb_digit,
-                      "Around the mean encoding of this digit's class, with its spread (default)")
+  perturb
+      ->add_option("--digit", perturb_digit,
+                   "Around the mean encoding of this digit's class, with its spread (default)")
       ->capture_default_str();
-  perturb->add_option("--image", image_file,
-                      "Around the encoding of an image from this IDX file instead (e.g. "
-                      "data/mnist/t10k-images-idx3-ubyte)")
+  perturb
+      ->add_option("--image", image_file,
+                   "Around the encoding of an image from this IDX file instead (e.g. "
+                   "data/mnist/t10k-images-idx3-ubyte)")
       ->type_name("FILE");
   perturb->add_option("--index", image_index, "Which image of --image")->capture_default_str();
   perturb->add_option("--steps", perturb_steps, "Images per row")->capture_default_str();
@@ -237,8 +240,8 @@ int Main(int argc, char** argv) {
 
   int bench_runs = 1000;
   std::string bench_dir = "/tmp";
-  CLI::App* bench = app.add_subcommand(
-      "bench", "Latency of one digit drawn, decoded and written as a 28x28 PNG");
+  CLI::App* bench =
+      app.add_subcommand("bench", "Latency of one digit drawn, decoded and written as a 28x28 PNG");
   bench->add_option("--runs", bench_runs, "Timed runs")->capture_default_str();
   bench->add_option("--dir", bench_dir, "Where the PNG is written (tmpfs keeps disks out of it)")
       ->capture_default_str();
@@ -269,17 +272,16 @@ int Main(int argc, char** argv) {
   }
 
   if (sample->parsed()) {
-    return Run(sample_out, false, sample_n, [&](Engine& e) {
-      return SampleGrid(e.shape().latent, sample_n, sample_out.seed);
-    });
+    return Run(sample_out, false, sample_n,
+               [&](Engine& e) { return SampleGrid(e.shape().latent, sample_n, sample_out.seed); });
   }
   if (digit_cmd->parsed()) {
     const int count = static_cast<int>(digits.size()) * digit_n;
     return Run(digit_out, false, count, [&](Engine& e) -> StatusOr<LatentGrid> {
       LatentGrid all;
       for (int d : digits) {
-        EVAE_ASSIGN_OR_RETURN(LatentGrid g, DigitGrid(e.metadata(), e.shape().latent, d, digit_n,
-                                                      digit_out.seed));
+        EVAE_ASSIGN_OR_RETURN(
+            LatentGrid g, DigitGrid(e.metadata(), e.shape().latent, d, digit_n, digit_out.seed));
         all.dim = g.dim;
         all.count += g.count;
         all.grid_cols = g.grid_cols;
@@ -313,9 +315,8 @@ int Main(int argc, char** argv) {
                                  "] for " + image_file + ", got " + std::to_string(image_index));
         }
         if (images.pixels_per_image() != e.shape().input) {
-          return DataError(image_file + ": images of " +
-                           std::to_string(images.pixels_per_image()) + " pixels, the model takes " +
-                           std::to_string(e.shape().input));
+          return DataError(image_file + ": images of " + std::to_string(images.pixels_per_image()) +
+                           " pixels, the model takes " + std::to_string(e.shape().input));
         }
         std::vector<float> logvar(lat);
         EVAE_RETURN_IF_ERROR(e.Encode(images.image(image_index), 1, mu.data(), logvar.data()));
@@ -324,7 +325,8 @@ int Main(int argc, char** argv) {
         if (perturb_digit < 0 || perturb_digit > 9) {
           return InvalidArgument("--digit must be in [0, 9], got " + std::to_string(perturb_digit));
         }
-        StatusOr<LatentMixture> c = LatentMixture::ForLabel(e.metadata().class_latents, perturb_digit);
+        StatusOr<LatentMixture> c =
+            LatentMixture::ForLabel(e.metadata().class_latents, perturb_digit);
         if (!c.ok() || c->dim() != lat) {
           return DataError("the model has no usable latent statistics for digit " +
                            std::to_string(perturb_digit) + " ('edgevae convert' stores them)");
@@ -353,8 +355,8 @@ int Main(int argc, char** argv) {
     return Serve(options, *model, &*model2d);
 #else
     return Fail(kExitUsage,
-                "serve is not built into this edgevae-digits (firmware/digits/serve/ was absent "
-                "when it was configured)");
+                "serve is not built into this edgevae-digits (firmware/digits/serve/ or its HTTP "
+                "library, libcpp-httplib-dev, was missing when it was configured)");
 #endif
   }
   return Fail(kExitUsage, "no command given (see 'edgevae-digits --help')");

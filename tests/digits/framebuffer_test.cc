@@ -137,7 +137,7 @@ TEST(ShowOnFramebufferTest, MaxScaleAndOffsets) {
   const std::string got = ReadAll(fb.path());
   int drawn = 0;
   for (int p = 0; p < 64; ++p) drawn += static_cast<uint8_t>(got[p * 4]) == 200;
-  EXPECT_EQ(drawn, 4);  // 2 x 2, not 8 x 8
+  EXPECT_EQ(drawn, 4);                                         // 2 x 2, not 8 x 8
   EXPECT_EQ(static_cast<uint8_t>(got[(3 * 8 + 3) * 4]), 200);  // centred at (3..4, 3..4)
   EXPECT_EQ(static_cast<uint8_t>(got[(4 * 8 + 4) * 4]), 200);
 }
@@ -147,7 +147,8 @@ TEST(ShowOnFramebufferTest, Errors) {
   auto f = StandardFramebufferFormat(3, 3, 16);
   ASSERT_TRUE(f.ok());
   FakeFramebuffer fb(3 * 3 * 2);
-  EXPECT_THAT(ShowOnFramebuffer(fb.path(), image, *f).message(), HasSubstr("larger than the screen"));
+  EXPECT_THAT(ShowOnFramebuffer(fb.path(), image, *f).message(),
+              HasSubstr("larger than the screen"));
   FramebufferFormat bad = *f;
   bad.bits_per_pixel = 8;
   EXPECT_THAT(ShowOnFramebuffer(fb.path(), image, bad).message(),

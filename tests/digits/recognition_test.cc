@@ -1,7 +1,8 @@
 // The acceptance check of the digit demo: a digit asked for with `edgevae-digits digit D` must look
-// like a D. A small classifier of our own (tiny_mlp.h, trained here on the MNIST training set) reads
-// 1,000 digits per class drawn from the embedded (shipped) int8 model's class Gaussians, exactly as
-// the demo draws them; at least 90 % of each class must be recognised. The table is printed.
+// like a D. A small classifier of our own (tiny_mlp.h, trained here on the MNIST training set)
+// reads 1,000 digits per class drawn from the embedded (shipped) int8 model's class Gaussians,
+// exactly as the demo draws them; at least 90 % of each class must be recognised. The table is
+// printed.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>

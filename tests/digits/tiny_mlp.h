@@ -20,7 +20,8 @@ class TinyMlp {
  public:
   static constexpr int kIn = 784, kHidden = 128, kOut = 10;
 
-  explicit TinyMlp(uint64_t seed) : w1_(kIn * kHidden), b1_(kHidden), w2_(kHidden * kOut), b2_(kOut) {
+  explicit TinyMlp(uint64_t seed)
+      : w1_(kIn * kHidden), b1_(kHidden), w2_(kHidden * kOut), b2_(kOut) {
     const RngStream rng(seed, 0xC1A55);
     const float s1 = std::sqrt(6.0f / (kIn + kHidden)), s2 = std::sqrt(6.0f / (kHidden + kOut));
     for (size_t i = 0; i < w1_.size(); ++i) w1_[i] = (2 * rng.Uniform(i) - 1) * s1;

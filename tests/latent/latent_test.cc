@@ -159,8 +159,8 @@ TEST(LatentGaussianTest, DrawsHaveTheClassMoments) {
       double v = 0;
       for (int i = 0; i < draws; ++i) v += (z[i * n + r] - mean[r]) * (z[i * n + c] - mean[c]);
       v /= draws;
-      const double se = std::sqrt((s.cov[r * n + r] * s.cov[c * n + c] +
-                                   s.cov[r * n + c] * s.cov[r * n + c]) / draws);
+      const double se = std::sqrt(
+          (s.cov[r * n + r] * s.cov[c * n + c] + s.cov[r * n + c] * s.cov[r * n + c]) / draws);
       EXPECT_NEAR(v, s.cov[r * n + c], 5 * se) << r << "," << c;
     }
   }
@@ -386,7 +386,8 @@ TEST(InverseNormalCdfTest, MatchesBisectionReference) {
   for (double p : ps) {
     const double x = InverseNormalCdf(p);
     const long double ref = p > 0.9 ? ReferenceUpperQuantile(1.0L - p) : ReferenceQuantile(p);
-    const double err = std::fabs(static_cast<long double>(x) - ref) / std::max(1.0L, std::fabs(ref));
+    const double err =
+        std::fabs(static_cast<long double>(x) - ref) / std::max(1.0L, std::fabs(ref));
     if (err > worst) {
       worst = err;
       worst_p = p;

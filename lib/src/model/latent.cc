@@ -49,7 +49,8 @@ std::vector<std::vector<int>> KMeans(const std::vector<float>& mu, int lat,
   std::vector<double> centre(static_cast<size_t>(k) * lat);
   for (int c = 0; c < k; ++c) {
     const int row = members[static_cast<size_t>(c) * n / k];
-    for (int j = 0; j < lat; ++j) centre[static_cast<size_t>(c) * lat + j] = mu[static_cast<size_t>(row) * lat + j];
+    for (int j = 0; j < lat; ++j)
+      centre[static_cast<size_t>(c) * lat + j] = mu[static_cast<size_t>(row) * lat + j];
   }
   std::vector<int> assign(n, 0);
   for (int iter = 0; iter < 20; ++iter) {
@@ -73,7 +74,8 @@ std::vector<std::vector<int>> KMeans(const std::vector<float>& mu, int lat,
     for (size_t m = 0; m < n; ++m) {
       ++count[assign[m]];
       for (int j = 0; j < lat; ++j) {
-        sum[static_cast<size_t>(assign[m]) * lat + j] += mu[static_cast<size_t>(members[m]) * lat + j];
+        sum[static_cast<size_t>(assign[m]) * lat + j] +=
+            mu[static_cast<size_t>(members[m]) * lat + j];
       }
     }
     for (int c = 0; c < k; ++c) {
@@ -150,13 +152,15 @@ bool Cholesky(const std::vector<double>& a, int n, double jitter, std::vector<do
   l->assign(static_cast<size_t>(n) * n, 0.0);
   for (int j = 0; j < n; ++j) {
     double diag = a[static_cast<size_t>(j) * n + j] + jitter;
-    for (int k = 0; k < j; ++k) diag -= (*l)[static_cast<size_t>(j) * n + k] * (*l)[static_cast<size_t>(j) * n + k];
+    for (int k = 0; k < j; ++k)
+      diag -= (*l)[static_cast<size_t>(j) * n + k] * (*l)[static_cast<size_t>(j) * n + k];
     if (!(diag > 0)) return false;
     const double ljj = std::sqrt(diag);
     (*l)[static_cast<size_t>(j) * n + j] = ljj;
     for (int i = j + 1; i < n; ++i) {
       double v = a[static_cast<size_t>(i) * n + j];
-      for (int k = 0; k < j; ++k) v -= (*l)[static_cast<size_t>(i) * n + k] * (*l)[static_cast<size_t>(j) * n + k];
+      for (int k = 0; k < j; ++k)
+        v -= (*l)[static_cast<size_t>(i) * n + k] * (*l)[static_cast<size_t>(j) * n + k];
       (*l)[static_cast<size_t>(i) * n + j] = v / ljj;
     }
   }
@@ -249,9 +253,9 @@ StatusOr<LatentMixture> LatentMixture::ForLabel(const std::vector<ClassLatentSta
     if (s.label != label) continue;
     EVAE_ASSIGN_OR_RETURN(LatentGaussian g, LatentGaussian::FromStats(s));
     if (!m.components_.empty() && g.dim() != m.components_.front().dim()) {
-      return InvalidArgument("class_latents (label " + std::to_string(label) +
-                             "): components of " + std::to_string(m.components_.front().dim()) +
-                             " and " + std::to_string(g.dim()) + " dimensions");
+      return InvalidArgument("class_latents (label " + std::to_string(label) + "): components of " +
+                             std::to_string(m.components_.front().dim()) + " and " +
+                             std::to_string(g.dim()) + " dimensions");
     }
     if (s.count < 1) {
       return InvalidArgument("class_latents (label " + std::to_string(label) + "): count " +
@@ -282,7 +286,8 @@ StatusOr<LatentMixture> LatentMixture::ForLabel(const std::vector<ClassLatentSta
   }
   for (int j = 0; j < dim; ++j) {
     m.mean_.push_back(static_cast<float>(mean[j]));
-    m.stddev_.push_back(static_cast<float>(std::sqrt(std::max(0.0, second[j] - mean[j] * mean[j]))));
+    m.stddev_.push_back(
+        static_cast<float>(std::sqrt(std::max(0.0, second[j] - mean[j] * mean[j]))));
   }
   return m;
 }
