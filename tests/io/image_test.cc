@@ -327,8 +327,8 @@ GreyImage DecodePng(const std::vector<uint8_t>& bytes) {
 TEST(EncodePngTest, RoundTripOddSizesAndNoise) {
   // Odd sizes, and pseudo-random pixels that zlib cannot shrink (the encoded size then nears the
   // bound the buffer was sized by).
-  for (const auto& [width, height] :
-       {std::pair{1, 1}, std::pair{28, 28}, std::pair{23, 19}, std::pair{7, 3}, std::pair{301, 1}}) {
+  for (const auto& [width, height] : {std::pair{1, 1}, std::pair{28, 28}, std::pair{23, 19},
+                                      std::pair{7, 3}, std::pair{301, 1}}) {
     GreyImage image;
     image.width = width;
     image.height = height;
@@ -367,11 +367,7 @@ TEST(EncodePngTest, SameBytesAsWritePng) {
 
 TEST(EncodePngTest, RejectsInconsistentImages) {
   const GreyImage bad[] = {
-      {0, 1, {}},
-      {2, 0, {}},
-      {2, 2, {1, 2, 3}},
-      {-1, -1, {1}},
-      {1 << 21, 1, {}},
+      {0, 1, {}}, {2, 0, {}}, {2, 2, {1, 2, 3}}, {-1, -1, {1}}, {1 << 21, 1, {}},
   };
   for (const GreyImage& image : bad) {
     StatusOr<std::vector<uint8_t>> bytes = EncodePng(image);

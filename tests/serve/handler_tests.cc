@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -117,8 +117,8 @@ ImageSet CalibrationImages(int count) {
     for (int r = 0; r < 28; ++r) {
       for (int c = 0; c < 28; ++c) {
         const float d = std::hypot(r - 14.0f - (n % 5), c - 14.0f + (n % 3));
-        set.pixels[static_cast<size_t>(n) * 784 + r * 28 + c] =
-            static_cast<uint8_t>(std::clamp(255.0f * (1.0f - std::abs(d - 7.0f) / 3.0f), 0.0f, 255.0f));
+        set.pixels[static_cast<size_t>(n) * 784 + r * 28 + c] = static_cast<uint8_t>(
+            std::clamp(255.0f * (1.0f - std::abs(d - 7.0f) / 3.0f), 0.0f, 255.0f));
       }
     }
   }
@@ -137,8 +137,8 @@ AnyModel Int8AnyModel(const ShapeInfo& shape, uint64_t seed, const std::vector<i
   model.metadata().class_latents = MakeClassStats(shape.latent, labels);
   StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(1);
   EXPECT_TRUE(runtime.ok()) << runtime.status().message();
-  StatusOr<Int8Model> q = QuantizeInt8(model, runtime->get(), CalibrationImages(64),
-                                       Calibration::kMinMax, 64);
+  StatusOr<Int8Model> q =
+      QuantizeInt8(model, runtime->get(), CalibrationImages(64), Calibration::kMinMax, 64);
   EXPECT_TRUE(q.ok()) << q.status().message();
   AnyModel any;
   any.int8 = std::move(q).value();
@@ -301,14 +301,15 @@ TEST_P(HandlerTest, InterpolateJoinsClassMeansOrDraws) {
   a.Sample(5, 1, za.data());
   b.Sample(5, 1, zb.data());
   LerpLatent(za.data(), zb.data(), 0.5f, 20, z.data());
-  EXPECT_EQ(
-      GetPng("/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "0.5"}, {"mode", "lerp"}, {"seed", "5"}})
-          .pixels,
-      Expected(*engine_, z));
+  EXPECT_EQ(GetPng("/interpolate",
+                   {{"a", "4"}, {"b", "9"}, {"t", "0.5"}, {"mode", "lerp"}, {"seed", "5"}})
+                .pixels,
+            Expected(*engine_, z));
 }
 
 TEST_P(HandlerTest, Latent2dDecodesThePoint) {
-  for (const auto& [x, y] : {std::pair{0.0f, 0.0f}, std::pair{-2.5f, 1.25f}, std::pair{8.0f, -8.0f}}) {
+  for (const auto& [x, y] :
+       {std::pair{0.0f, 0.0f}, std::pair{-2.5f, 1.25f}, std::pair{8.0f, -8.0f}}) {
     const Png png = GetPng("/latent2d", {{"x", std::to_string(x)}, {"y", std::to_string(y)}});
     EXPECT_EQ(png.pixels, Expected(*engine2d_, {x, y})) << x << ", " << y;
   }
@@ -320,15 +321,14 @@ TEST_P(HandlerTest, ManifoldIsTheInverseCdfGrid) {
     // Cell (row, col) decodes z = (Phi^-1((col + 1/2) / n), Phi^-1(1 - (row + 1/2) / n)).
     for (int row = 0; row < n; ++row) {
       for (int col = 0; col < n; ++col) {
-        const std::vector<float> z = {
-            static_cast<float>(InverseNormalCdf((col + 0.5) / n)),
-            static_cast<float>(InverseNormalCdf(1.0 - (row + 0.5) / n))};
+        const std::vector<float> z = {static_cast<float>(InverseNormalCdf((col + 0.5) / n)),
+                                      static_cast<float>(InverseNormalCdf(1.0 - (row + 0.5) / n))};
         const std::vector<uint8_t> want = Expected(*engine2d_, z);
         for (int r = 0; r < 28; ++r) {
           for (int c = 0; c < 28; ++c) {
             ASSERT_EQ(png.pixels[(row * 28 + r) * png.width + col * 28 + c], want[r * 28 + c])
-                << "grid " << n << " cell (" << row << ", " << col << ") pixel (" << r << ", "
-                << c << ")";
+                << "grid " << n << " cell (" << row << ", " << col << ") pixel (" << r << ", " << c
+                << ")";
           }
         }
       }
@@ -370,7 +370,8 @@ TEST(HandlerErrors, BadQueriesGet400NamingTheParameter) {
       {"/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "1.5"}}, "t must be a number in [0, 1]"},
       {"/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "nan"}}, "got 'nan'"},
       {"/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "inf"}}, "got 'inf'"},
-      {"/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "0.5"}, {"mode", "cubic"}},
+      {"/interpolate",
+       {{"a", "4"}, {"b", "9"}, {"t", "0.5"}, {"mode", "cubic"}},
        "mode must be slerp or lerp, got 'cubic'"},
       {"/latent2d", {{"x", "0"}}, "missing parameter y"},
       {"/latent2d", {{"x", "0"}, {"y", "9"}}, "y must be a number in [-8, 8], got '9'"},
@@ -410,8 +411,8 @@ TEST(HandlerErrors, WhatTheModelsCannotDoIs404SayingWhy) {
   ASSERT_NE(h, nullptr);
   HttpResponse r = h->Handle("/digit", {{"d", "7"}});
   EXPECT_EQ(r.status, 404);
-  EXPECT_THAT(r.body, AllOf(HasSubstr("no latent statistics for digit 7"),
-                            HasSubstr("no class_latents")));
+  EXPECT_THAT(r.body,
+              AllOf(HasSubstr("no latent statistics for digit 7"), HasSubstr("no class_latents")));
   r = h->Handle("/interpolate", {{"a", "4"}, {"b", "9"}, {"t", "0.5"}});
   EXPECT_EQ(r.status, 404);
   EXPECT_THAT(r.body, HasSubstr("digit 4"));
@@ -471,10 +472,14 @@ TEST(HandlerConcurrency, ParallelRequestsGetTheirOwnImages) {
   ASSERT_NE(h, nullptr);
   auto params = [](int i) -> std::pair<std::string, QueryParams> {
     switch (i % 4) {
-      case 0: return {"/digit", {{"d", std::to_string(i % 10)}, {"seed", std::to_string(i)}}};
-      case 1: return {"/sample", {{"seed", std::to_string(i)}}};
-      case 2: return {"/latent2d", {{"x", std::to_string(i % 7 - 3)}, {"y", "0.5"}}};
-      default: return {"/manifold", {{"grid", std::to_string(2 + i % 5)}}};
+      case 0:
+        return {"/digit", {{"d", std::to_string(i % 10)}, {"seed", std::to_string(i)}}};
+      case 1:
+        return {"/sample", {{"seed", std::to_string(i)}}};
+      case 2:
+        return {"/latent2d", {{"x", std::to_string(i % 7 - 3)}, {"y", "0.5"}}};
+      default:
+        return {"/manifold", {{"grid", std::to_string(2 + i % 5)}}};
     }
   };
   constexpr int kRequests = 64;

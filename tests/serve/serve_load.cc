@@ -142,16 +142,17 @@ int main(int argc, char** argv) {
       ++next_checkpoint;
     }
   }
-  if (memory.empty() || memory.back().first != requests) memory.emplace_back(requests, ReadMemory(pid));
+  if (memory.empty() || memory.back().first != requests)
+    memory.emplace_back(requests, ReadMemory(pid));
 
   std::vector<double> sorted = us;
   std::sort(sorted.begin(), sorted.end());
   auto pct = [&](double p) {
     return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * (sorted.size() - 1) + 0.5))];
   };
-  const double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
-                                          : 0.5 * (sorted[sorted.size() / 2 - 1] +
-                                                   sorted[sorted.size() / 2]);
+  const double median = sorted.size() % 2
+                            ? sorted[sorted.size() / 2]
+                            : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
   const long growth = memory.front().second.rss_kb >= 0 && memory.back().second.rss_kb >= 0
                           ? memory.back().second.rss_kb - memory.front().second.rss_kb
                           : 0;
@@ -170,20 +171,24 @@ int main(int argc, char** argv) {
     j["unexpected"] = bad;
     nlohmann::json mem = nlohmann::json::array();
     for (const auto& [n, m] : memory) {
-      mem.push_back({{"after", n}, {"rss_kb", m.rss_kb}, {"hwm_kb", m.hwm_kb},
-                     {"anon_kb", m.anon_kb}, {"file_kb", m.file_kb}});
+      mem.push_back({{"after", n},
+                     {"rss_kb", m.rss_kb},
+                     {"hwm_kb", m.hwm_kb},
+                     {"anon_kb", m.anon_kb},
+                     {"file_kb", m.file_kb}});
     }
     j["memory"] = mem;
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s%s: %ld requests, one keep-alive connection\n", url.c_str(),
                 mix ? " (mix)" : path.c_str(), requests);
-    std::printf("latency us: min %.0f  median %.0f  p90 %.0f  p99 %.0f  max %.0f\n",
-                sorted.front(), median, pct(0.90), pct(0.99), sorted.back());
+    std::printf("latency us: min %.0f  median %.0f  p90 %.0f  p99 %.0f  max %.0f\n", sorted.front(),
+                median, pct(0.90), pct(0.99), sorted.back());
     for (const auto& [n, m] : memory) {
-      std::printf("server memory after %ld requests: VmRSS %ld kB, VmHWM %ld kB (RssAnon %ld kB, "
-                  "RssFile %ld kB)\n",
-                  n, m.rss_kb, m.hwm_kb, m.anon_kb, m.file_kb);
+      std::printf(
+          "server memory after %ld requests: VmRSS %ld kB, VmHWM %ld kB (RssAnon %ld kB, "
+          "RssFile %ld kB)\n",
+          n, m.rss_kb, m.hwm_kb, m.anon_kb, m.file_kb);
     }
   }
   int rc = 0;
@@ -203,7 +208,8 @@ int main(int argc, char** argv) {
     rc = 1;
   }
   if (max_growth_kb >= 0 && growth > max_growth_kb) {
-    std::fprintf(stderr, "serve_load: server RSS grew %ld kB from %ld to %ld requests, bound %ld kB\n",
+    std::fprintf(stderr,
+                 "serve_load: server RSS grew %ld kB from %ld to %ld requests, bound %ld kB\n",
                  growth, memory.front().first, memory.back().first, max_growth_kb);
     rc = 1;
   }

@@ -71,8 +71,8 @@ class Query {
   Query(std::string_view path, const QueryParams& params, std::initializer_list<const char*> known)
       : path_(path), params_(params) {
     for (auto it = params.begin(); it != params.end() && error_.empty(); ++it) {
-      const bool is_known = std::any_of(known.begin(), known.end(),
-                                        [&](const char* k) { return it->first == k; });
+      const bool is_known =
+          std::any_of(known.begin(), known.end(), [&](const char* k) { return it->first == k; });
       if (!is_known) {
         std::string names;
         for (const char* k : known) names += std::string(names.empty() ? "" : ", ") + k;
@@ -140,7 +140,8 @@ class Query {
 
   // Fails the query for a missing required parameter.
   void Require(const char* name, const char* what) {
-    if (error_.empty() && !Has(name)) error_ = "missing parameter " + std::string(name) + " (" + what + ")";
+    if (error_.empty() && !Has(name))
+      error_ = "missing parameter " + std::string(name) + " (" + what + ")";
   }
 
  private:
@@ -198,9 +199,8 @@ StatusOr<std::unique_ptr<DigitHandler>> DigitHandler::Create(const ServeOptions&
                              std::to_string(shape2d.latent) + " dimensions, expected 2");
     }
     if (shape2d.input != shape.input) {
-      return InvalidArgument("serve: the 2-D model's images have " +
-                             std::to_string(shape2d.input) + " pixels, the main model's " +
-                             std::to_string(shape.input));
+      return InvalidArgument("serve: the 2-D model's images have " + std::to_string(shape2d.input) +
+                             " pixels, the main model's " + std::to_string(shape.input));
     }
     pixels = static_cast<size_t>(shape.input) * kMaxGrid;
   }
@@ -309,8 +309,8 @@ HttpResponse DigitHandler::Digit(const QueryParams& params) {
   const std::optional<uint64_t> seed_param = q.Seed();
   if (!q.ok()) return q.Error();
   if (!classes_[*d]) {
-    const bool none = std::none_of(classes_.begin(), classes_.end(),
-                                   [](const auto& c) { return c.has_value(); });
+    const bool none =
+        std::none_of(classes_.begin(), classes_.end(), [](const auto& c) { return c.has_value(); });
     return Text(404, std::string(kPath) + ": the model has no latent statistics for digit " +
                          std::to_string(*d) +
                          (none ? " (its metadata carries no class_latents: use a model whose "
@@ -335,8 +335,7 @@ HttpResponse DigitHandler::Sample(const QueryParams& params) {
   if (!q.ok()) return q.Error();
   const uint64_t seed = seed_param ? *seed_param : NextSeed();
   // The library's prior sampler: /sample?seed=S is the first image of `edgevae sample --seed S`.
-  HttpResponse r =
-      Render(kPath, [&](float* pixels) { return engine_->Sample(1, seed, pixels); });
+  HttpResponse r = Render(kPath, [&](float* pixels) { return engine_->Sample(1, seed, pixels); });
   r.seed = std::to_string(seed);
   return r;
 }

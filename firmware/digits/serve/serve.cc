@@ -28,7 +28,7 @@
 namespace edgevae::digits {
 namespace {
 
-constexpr int kWorkers = 8;          // as httplib's own default; a browser opens up to 6
+constexpr int kWorkers = 8;            // as httplib's own default; a browser opens up to 6
 constexpr size_t kQueueCapacity = 64;  // accepted connections waiting for a worker
 constexpr size_t kKeepAliveRequests = 100;
 constexpr time_t kKeepAliveSeconds = 2;  // an idle keep-alive connection holds a worker this long

@@ -92,9 +92,9 @@ class DigitHandler {
 
   std::mutex mutex_;  // guards the engines and the buffers below
   std::unique_ptr<Engine> engine_;
-  std::unique_ptr<Engine> engine2d_;  // null without a 2-D model
-  std::vector<float> z_, z_a_, z_b_;  // latent-sized scratch
-  std::vector<float> pixels_;         // the larger engine batch x 784
+  std::unique_ptr<Engine> engine2d_;                   // null without a 2-D model
+  std::vector<float> z_, z_a_, z_b_;                   // latent-sized scratch
+  std::vector<float> pixels_;                          // the larger engine batch x 784
   std::vector<std::optional<LatentMixture>> classes_;  // by label 0..9
   uint64_t base_seed_ = 0;
   std::atomic<uint64_t> next_seed_{0};

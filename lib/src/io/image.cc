@@ -127,7 +127,8 @@ Status WritePng(const std::string& path, const GreyImage& image) {
   // Encode first: a failure here touches no file.
   StatusOr<std::vector<uint8_t>> encoded = EncodePng(image);
   if (!encoded.ok()) {
-    return Status(encoded.status().code(), "WritePng: '" + path + "': " + encoded.status().message());
+    return Status(encoded.status().code(),
+                  "WritePng: '" + path + "': " + encoded.status().message());
   }
   return io::WriteFileAtomic(path, *encoded);
 }
