@@ -24,7 +24,13 @@ PACKAGES=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libhwy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev
+  libcpp-httplib-dev
 )
+# The web demo's browser test (tests/serve) drives Debian's chromium headless; it is large, so
+# only x86-64 hosts (CI, development) get it, not a Pi setting up the demo.
+if [[ "$(dpkg --print-architecture 2>/dev/null || true)" == amd64 ]]; then
+  PACKAGES+=(chromium)
+fi
 if ((pi)); then
   PACKAGES+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
 fi

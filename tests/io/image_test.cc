@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -297,6 +299,94 @@ TEST(WritePngTest, RejectsInconsistentImages) {
     Status s = WritePng(path, image);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << image.width << " x " << image.height;
   }
+  EXPECT_TRUE(dir.Entries().empty());
+}
+
+// Decodes PNG bytes in memory with libpng's own reader; fails the test if they are not 8-bit grey.
+GreyImage DecodePng(const std::vector<uint8_t>& bytes) {
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  GreyImage out;
+  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
+    ADD_FAILURE() << "libpng cannot open " << bytes.size() << " bytes: " << png.message;
+    return out;
+  }
+  EXPECT_EQ(png.format & PNG_FORMAT_FLAG_COLOR, 0u) << "not a grey image";
+  EXPECT_EQ(png.format & PNG_FORMAT_FLAG_ALPHA, 0u) << "has an alpha channel";
+  png.format = PNG_FORMAT_GRAY;
+  out.width = static_cast<int>(png.width);
+  out.height = static_cast<int>(png.height);
+  out.pixels.resize(PNG_IMAGE_SIZE(png));
+  if (!png_image_finish_read(&png, nullptr, out.pixels.data(), 0, nullptr)) {
+    ADD_FAILURE() << "libpng cannot decode: " << png.message;
+  }
+  png_image_free(&png);
+  return out;
+}
+
+TEST(EncodePngTest, RoundTripOddSizesAndNoise) {
+  // Odd sizes, and pseudo-random pixels that zlib cannot shrink (the encoded size then nears the
+  // bound the buffer was sized by).
+  for (const auto& [width, height] : {std::pair{1, 1}, std::pair{28, 28}, std::pair{23, 19},
+                                      std::pair{7, 3}, std::pair{301, 1}}) {
+    GreyImage image;
+    image.width = width;
+    image.height = height;
+    image.pixels.resize(static_cast<size_t>(width) * height);
+    uint32_t x = 12345;
+    for (uint8_t& p : image.pixels) {
+      x = x * 1664525u + 1013904223u;
+      p = static_cast<uint8_t>(x >> 24);
+    }
+    StatusOr<std::vector<uint8_t>> bytes = EncodePng(image);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    ASSERT_GE(bytes->size(), 8u);
+    const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    EXPECT_TRUE(std::equal(signature, signature + 8, bytes->begin()));
+    const GreyImage back = DecodePng(*bytes);
+    EXPECT_EQ(back.width, width);
+    EXPECT_EQ(back.height, height);
+    EXPECT_EQ(back.pixels, image.pixels) << width << " x " << height;
+  }
+}
+
+TEST(EncodePngTest, SameBytesAsWritePng) {
+  TempDir dir;
+  const std::vector<float> images = Ramp(3, 28, 28);
+  StatusOr<GreyImage> grid = MakeGrid(images.data(), 3, 28, 28, 2, 1);
+  ASSERT_TRUE(grid.ok()) << grid.status().message();
+  StatusOr<std::vector<uint8_t>> bytes = EncodePng(*grid);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  const std::string path = dir.path() + "/grid.png";
+  ASSERT_TRUE(WritePng(path, *grid).ok());
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  EXPECT_EQ(file, *bytes);
+}
+
+TEST(EncodePngTest, RejectsInconsistentImages) {
+  const GreyImage bad[] = {
+      {0, 1, {}}, {2, 0, {}}, {2, 2, {1, 2, 3}}, {-1, -1, {1}}, {1 << 21, 1, {}},
+  };
+  for (const GreyImage& image : bad) {
+    StatusOr<std::vector<uint8_t>> bytes = EncodePng(image);
+    ASSERT_FALSE(bytes.ok()) << image.width << " x " << image.height;
+    EXPECT_EQ(bytes.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(bytes.status().message().find("EncodePng"), std::string::npos)
+        << bytes.status().message();
+    EXPECT_NE(bytes.status().message().find(std::to_string(image.width)), std::string::npos)
+        << bytes.status().message();
+  }
+}
+
+TEST(EncodePngTest, WritePngNamesThePathOnEncodingErrors) {
+  TempDir dir;
+  const std::string path = dir.path() + "/bad.png";
+  Status s = WritePng(path, GreyImage{2, 2, {1, 2, 3}});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("found 3"), std::string::npos) << s.message();
   EXPECT_TRUE(dir.Entries().empty());
 }
 

@@ -1,4 +1,4 @@
-// Image output: grids of grey images as PNG (libpng).
+// Image output: grids of grey images as PNG (libpng), to a file or to memory.
 #ifndef EDGEVAE_IMAGE_H_
 #define EDGEVAE_IMAGE_H_
 
@@ -21,7 +21,12 @@ struct GreyImage {
 StatusOr<GreyImage> MakeGrid(const float* images, int count, int rows, int cols, int grid_cols,
                              int pad);
 
-// Writes an 8-bit grey PNG atomically (temp file, fsync, rename).
+// The image as the bytes of an 8-bit grey PNG file, encoded in memory (for a web server or a
+// caller that stores it elsewhere). Rejects a non-positive or oversized image and a pixel count
+// that does not match width x height.
+StatusOr<std::vector<uint8_t>> EncodePng(const GreyImage& image);
+
+// Writes an 8-bit grey PNG (EncodePng) atomically (temp file, fsync, rename).
 Status WritePng(const std::string& path, const GreyImage& image);
 
 }  // namespace edgevae

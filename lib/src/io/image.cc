@@ -2,7 +2,8 @@
 //
 // The PNG is encoded in memory with libpng's simplified API (png_image_write_to_memory), which
 // handles libpng's longjmp error path internally: no setjmp frame sits above C++ objects here, so
-// nothing is skipped by a longjmp. The bytes then go to disk atomically (io::WriteFileAtomic).
+// nothing is skipped by a longjmp. EncodePng returns the bytes (the web demo serves them);
+// WritePng puts them on disk atomically (io::WriteFileAtomic).
 #include "edgevae/image.h"
 
 #include <png.h>
@@ -83,49 +84,53 @@ StatusOr<GreyImage> MakeGrid(const float* images, int count, int rows, int cols,
   return grid;
 }
 
-Status WritePng(const std::string& path, const GreyImage& image) {
+StatusOr<std::vector<uint8_t>> EncodePng(const GreyImage& image) {
   if (image.width <= 0 || image.height <= 0) {
-    return InvalidArgument("WritePng: '" + path + "': image size must be positive, got " +
+    return InvalidArgument("EncodePng: image size must be positive, got " +
                            std::to_string(image.width) + " x " + std::to_string(image.height));
   }
-  if (image.width > kMaxSide || image.height > kMaxSide) {
-    return InvalidArgument("WritePng: '" + path + "': image of " + std::to_string(image.width) +
-                           " x " + std::to_string(image.height) + " is too large");
+  if (image.width > kMaxSide || image.height > kMaxSide ||
+      int64_t{image.width} * image.height > kMaxPixels) {
+    return InvalidArgument("EncodePng: image of " + std::to_string(image.width) + " x " +
+                           std::to_string(image.height) + " is too large");
   }
   const size_t expected = static_cast<size_t>(image.width) * static_cast<size_t>(image.height);
   if (image.pixels.size() != expected) {
-    return InvalidArgument("WritePng: '" + path + "': expected " + std::to_string(expected) +
-                           " pixels for " + std::to_string(image.width) + " x " +
-                           std::to_string(image.height) + ", found " +
-                           std::to_string(image.pixels.size()));
+    return InvalidArgument("EncodePng: expected " + std::to_string(expected) + " pixels for " +
+                           std::to_string(image.width) + " x " + std::to_string(image.height) +
+                           ", found " + std::to_string(image.pixels.size()));
   }
-  if (path.empty()) return InvalidArgument("WritePng: empty path");
 
-  // Encode first: a failure here touches no file.
   png_image png{};
   png.version = PNG_IMAGE_VERSION;
   png.width = static_cast<png_uint_32>(image.width);
   png.height = static_cast<png_uint_32>(image.height);
   png.format = PNG_FORMAT_GRAY;
-  png_alloc_size_t encoded_size = 0;
-  // The first call (no buffer) only measures.
-  if (!png_image_write_to_memory(&png, nullptr, &encoded_size, 0, image.pixels.data(), image.width,
-                                 nullptr)) {
-    const std::string message = png.message;
-    png_image_free(&png);
-    return Internal("WritePng: '" + path + "': libpng failed to encode: " + message);
-  }
+  // One pass: libpng's own bound on the encoded size (zlib's worst case plus the chunks), so the
+  // image is compressed once rather than measured and then compressed again.
+  png_alloc_size_t encoded_size = PNG_IMAGE_PNG_SIZE_MAX(png);
   std::vector<uint8_t> encoded(encoded_size);
   if (!png_image_write_to_memory(&png, encoded.data(), &encoded_size, 0, image.pixels.data(),
                                  image.width, nullptr)) {
     const std::string message = png.message;
     png_image_free(&png);
-    return Internal("WritePng: '" + path + "': libpng failed to encode: " + message);
+    return Internal("EncodePng: libpng failed to encode a " + std::to_string(image.width) + " x " +
+                    std::to_string(image.height) + " image: " + message);
   }
   png_image_free(&png);
   encoded.resize(encoded_size);
+  return encoded;
+}
 
-  return io::WriteFileAtomic(path, encoded);
+Status WritePng(const std::string& path, const GreyImage& image) {
+  if (path.empty()) return InvalidArgument("WritePng: empty path");
+  // Encode first: a failure here touches no file.
+  StatusOr<std::vector<uint8_t>> encoded = EncodePng(image);
+  if (!encoded.ok()) {
+    return Status(encoded.status().code(),
+                  "WritePng: '" + path + "': " + encoded.status().message());
+  }
+  return io::WriteFileAtomic(path, *encoded);
 }
 
 }  // namespace edgevae

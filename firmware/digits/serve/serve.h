@@ -1,0 +1,105 @@
+// `edgevae-digits serve`: the digit demo as a small web page served from the board. The page
+// (one self-contained HTML file embedded in the binary) has buttons 0-9, a sample button, sliders
+// over the two latent dimensions of the 2-D model and an interpolation animation; every image is
+// a PNG decoded on the device for that request.
+//
+// Two layers: DigitHandler turns (path, query) into (status, content type, body) with no socket,
+// so tests drive it directly; Serve puts it behind cpp-httplib. Uses only the library's public
+// API (lib/include/edgevae).
+#ifndef EDGEVAE_FIRMWARE_DIGITS_SERVE_SERVE_H_
+#define EDGEVAE_FIRMWARE_DIGITS_SERVE_SERVE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgevae/engine.h"
+#include "edgevae/file.h"
+#include "edgevae/latent.h"
+#include "edgevae/status.h"
+
+namespace edgevae::digits {
+
+struct ServeOptions {
+  std::string bind = "127.0.0.1";  // loopback unless asked otherwise
+  int port = 8080;                 // 0: any free port (the chosen one is printed)
+  int threads = 1;                 // the engines' threads (XNNPACK); HTTP workers are separate
+  uint64_t seed = 0;               // requests without a seed draw seed, seed + 1, ...
+};
+
+// Serves until SIGINT/SIGTERM; returns the process exit code: 0 after a signal, 1 when a model
+// cannot be served or the address cannot be bound, 2 for bad options. Prints one line with the
+// URL on stdout once listening, errors as one line on stderr. `model`: the 20-D model (digits by
+// class via metadata.class_latents, samples, interpolation); `model2d`: the 2-D model for the
+// sliders and manifold (may be null).
+int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d);
+
+// What a request gets back.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+  std::string seed;  // the seed a random image was drawn with (X-Seed header), or empty
+};
+
+// Query parameters as parsed (percent-decoded) by the HTTP layer; a name may repeat.
+using QueryParams = std::multimap<std::string, std::string>;
+
+// The requests the page makes, all GET, all answered with a PNG unless said otherwise:
+//   /                                    the page (text/html)
+//   /info                                what the models offer (application/json)
+//   /digit?d=D[&seed=S]                  a digit of class D: z drawn from the class's Gaussian
+//                                        (mixture) in metadata.class_latents, decoded (28 x 28)
+//   /sample[?seed=S]                     z ~ N(0, I), decoded
+//   /interpolate?a=A&b=B&t=T[&mode=slerp|lerp][&seed=S]
+//                                        between class A and class B at t in [0, 1]: the class
+//                                        (mixture) means, or with a seed one draw from each
+//   /latent2d?x=X&y=Y                    the 2-D model decoded at z = (x, y), |x|, |y| <= 8
+//   /manifold[?grid=N]                   the 2-D model's manifold, N x N digits (2..30, default
+//                                        20) at z = Phi^-1((i + 1/2) / N) (AEVB, figure 4)
+// A bad or unknown query parameter gets 400 with a one-line message naming it; what the loaded
+// models cannot provide (no class statistics, no 2-D model) gets 404 saying so; an unknown path
+// 404. Safe to call from many threads: the engines and their buffers sit behind one mutex
+// (a decode takes tens of microseconds, so workers hardly wait), and a request allocates only
+// its response.
+class DigitHandler {
+ public:
+  static StatusOr<std::unique_ptr<DigitHandler>> Create(const ServeOptions& options,
+                                                        const AnyModel& model,
+                                                        const AnyModel* model2d);
+  HttpResponse Handle(std::string_view path, const QueryParams& params);
+
+ private:
+  DigitHandler() = default;
+  HttpResponse Info() const;
+  HttpResponse Digit(const QueryParams& params);
+  HttpResponse Sample(const QueryParams& params);
+  HttpResponse Interpolate(const QueryParams& params);
+  HttpResponse Latent2d(const QueryParams& params);
+  HttpResponse Manifold(const QueryParams& params);
+  // The seed a request asked for, or the next one of the server's sequence.
+  uint64_t NextSeed();
+  // Under the lock: produce(pixels) -> Status decodes one 28 x 28 image into the scratch pixels
+  // (using the scratch latents as it likes); then, outside the lock, it is encoded as a PNG.
+  template <typename Produce>
+  HttpResponse Render(std::string_view path, Produce produce);
+
+  std::mutex mutex_;  // guards the engines and the buffers below
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine> engine2d_;                   // null without a 2-D model
+  std::vector<float> z_, z_a_, z_b_;                   // latent-sized scratch
+  std::vector<float> pixels_;                          // the larger engine batch x 784
+  std::vector<std::optional<LatentMixture>> classes_;  // by label 0..9
+  uint64_t base_seed_ = 0;
+  std::atomic<uint64_t> next_seed_{0};
+};
+
+}  // namespace edgevae::digits
+
+#endif  // EDGEVAE_FIRMWARE_DIGITS_SERVE_SERVE_H_
