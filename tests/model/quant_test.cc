@@ -193,15 +193,20 @@ TEST_F(QuantTest, SparseFc1MatchesTheDenseGemm) {
   ASSERT_TRUE(q.ok()) << q.status().message();
   auto e8 = Engine::Create(*q, EngineOptions{.max_batch = 2, .threads = 1});
   ASSERT_TRUE(e8.ok()) << e8.status().message();
+  auto dense = Engine::Create(*q, EngineOptions{.max_batch = 1, .threads = 1, .sparse_encode = false});
+  ASSERT_TRUE(dense.ok()) << dense.status().message();
   const int lat = MnistShape::kInfo.latent;
-  std::vector<float> mu1(lat), lv1(lat), mu2(2 * lat), lv2(2 * lat);
+  std::vector<float> mu1(lat), lv1(lat), mu2(2 * lat), lv2(2 * lat), mud(lat), lvd(lat);
   std::vector<uint8_t> pair(2 * 784);
   auto check = [&](const uint8_t* image) {
     std::copy(image, image + 784, pair.begin());
     std::copy(image, image + 784, pair.begin() + 784);
     ASSERT_TRUE((*e8)->Encode(image, 1, mu1.data(), lv1.data()).ok());
     ASSERT_TRUE((*e8)->Encode(pair.data(), 2, mu2.data(), lv2.data()).ok());
+    ASSERT_TRUE((*dense)->Encode(image, 1, mud.data(), lvd.data()).ok());
     for (int i = 0; i < lat; ++i) {
+      ASSERT_EQ(mu1[i], mud[i]) << "mu " << i << " (batch 1 without the sparse path)";
+      ASSERT_EQ(lv1[i], lvd[i]) << "logvar " << i << " (batch 1 without the sparse path)";
       ASSERT_EQ(mu1[i], mu2[i]) << "mu " << i;
       ASSERT_EQ(lv1[i], lv2[i]) << "logvar " << i;
       ASSERT_EQ(mu2[i], mu2[lat + i]);

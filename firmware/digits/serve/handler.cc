@@ -186,6 +186,7 @@ StatusOr<std::unique_ptr<DigitHandler>> DigitHandler::Create(const ServeOptions&
   engine_options.threads = options.threads;
   engine_options.f16 = model.f16;
   engine_options.max_batch = 1;
+  engine_options.sparse_encode = false;  // the server only decodes
   EVAE_ASSIGN_OR_RETURN(h->engine_, Engine::Create(model, engine_options));
   const ShapeInfo& shape = h->engine_->shape();
   size_t pixels = static_cast<size_t>(shape.input);

@@ -116,7 +116,8 @@ class F16Backend final : public Backend {
 // logits cross to f32 (the reparameterisation and the sigmoid need real values).
 class Int8Backend final : public Backend {
  public:
-  static StatusOr<std::unique_ptr<Backend>> Create(const Int8Model& q, size_t max_batch) {
+  static StatusOr<std::unique_ptr<Backend>> Create(const Int8Model& q, size_t max_batch,
+                                                   bool sparse_encode) {
     auto b = std::unique_ptr<Int8Backend>(new Int8Backend());
     b->q_ = &b->model_;
     b->model_ = q;
@@ -133,7 +134,7 @@ class Int8Backend final : public Backend {
     b->zq_.Resize(max_batch * lat);
     b->lq_.Resize(max_batch * in);
     if (b->lq_.empty() || b->xq_.empty()) return Internal("out of memory (engine buffers)");
-    EVAE_RETURN_IF_ERROR(b->PrepareSparseFc1());
+    if (sparse_encode) EVAE_RETURN_IF_ERROR(b->PrepareSparseFc1());
     // The weights now live in the operators' packed form.
     for (Int8Layer* l : {&b->model_.fc1, &b->model_.fc21, &b->model_.fc22, &b->model_.fc3,
                          &b->model_.fc4}) {
@@ -362,7 +363,8 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(const Int8Model& model,
   impl->metadata = model.metadata;
   impl->max_batch = static_cast<size_t>(options.max_batch);
   EVAE_ASSIGN_OR_RETURN(impl->runtime, Runtime::Create(options.threads));
-  EVAE_ASSIGN_OR_RETURN(impl->backend, Int8Backend::Create(model, impl->max_batch));
+  EVAE_ASSIGN_OR_RETURN(impl->backend,
+                        Int8Backend::Create(model, impl->max_batch, options.sparse_encode));
   EVAE_RETURN_IF_ERROR(impl->Allocate());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
