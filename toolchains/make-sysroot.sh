@@ -27,6 +27,8 @@ readonly PACKAGES=(
   zlib1g zlib1g-dev
   libxxhash-dev libxxhash0
   nlohmann-json3-dev libcli11-dev
+  # edgevae-digits serve: cpp-httplib and what its pkg-config file requires
+  libcpp-httplib-dev libcpp-httplib0.11 libssl-dev libssl3 libbrotli-dev libbrotli1
 )
 # Bump when the way the sysroot is laid out changes, so that old sysroots are rebuilt.
 readonly LAYOUT_VERSION=1
