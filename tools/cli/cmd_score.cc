@@ -138,8 +138,7 @@ int ScoreStream(const ScoreArgs& args, ParallelScorer& scorer, const ScoreOption
       ++failed;
       Fail(kExitBadInput, "stdin: frame " + std::to_string(next) + " is malformed: " +
                               std::to_string(got->dropped_bytes) + " bytes, expected " +
-                              std::to_string(in) + " (" + std::to_string(engine.shape().input) +
-                              " pixels); dropped");
+                              std::to_string(in) + "; dropped");
     }
     if (got->end) break;
   }

@@ -7,6 +7,7 @@
 #ifndef EDGEVAE_FRAMES_H_
 #define EDGEVAE_FRAMES_H_
 
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -25,7 +26,10 @@ class FrameReader {
  public:
   // Does not own `fd`. Holds up to `max_frames` frames (allocated here, once).
   // idle_timeout_ms > 0: a partial frame with no new byte for that long is dropped.
-  FrameReader(int fd, size_t frame_bytes, int max_frames, int idle_timeout_ms = 0);
+  // `stop` (may be null), set by a signal handler installed without SA_RESTART: a read
+  // interrupted while it is set ends the input instead of being retried.
+  FrameReader(int fd, size_t frame_bytes, int max_frames, int idle_timeout_ms = 0,
+              const volatile std::sig_atomic_t* stop = nullptr);
 
   // Blocks until there is at least one complete frame, a partial frame is dropped, or the input
   // ends; then returns every complete frame already read (up to max_frames) in `out`
@@ -35,6 +39,8 @@ class FrameReader {
 
   // Forgets a partial frame (e.g. after reopening a named pipe); returns its length.
   size_t Reset();
+  // Reads from another descriptor from now on (a reopened named pipe); keeps the buffer.
+  void set_fd(int fd) { fd_ = fd; }
   // Bytes of a partial frame held now.
   size_t pending() const { return have_; }
 
@@ -43,6 +49,7 @@ class FrameReader {
   size_t frame_bytes_;
   int max_frames_;
   int idle_timeout_ms_;
+  const volatile std::sig_atomic_t* stop_;
   std::vector<uint8_t> buf_;
   size_t have_ = 0;
 };
