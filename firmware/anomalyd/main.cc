@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_path, "Model file (.evae), ideally calibrated")->required();
   app.add_option("--input", input, "- for stdin, or a named pipe (reopened when a writer closes)")
       ->capture_default_str();
-  app.add_option("--method", method, "bce, mse, elbo, iw, optionally -ic (as edgevae score)")
+  app.add_option("--method", method, "bce, mse, elbo, iw, optionally -ic or -icr (as edgevae score)")
       ->capture_default_str();
   app.add_option("--samples", samples, "S for elbo")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--iw", iw, "K for iw")->check(CLI::Range(1, 1000000))->capture_default_str();

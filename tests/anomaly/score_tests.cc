@@ -98,7 +98,8 @@ std::vector<double> Reference(Engine& e, const std::vector<uint8_t>& px, int n,
         out[i] = -(m + std::log(sum) - std::log(double(s_total)));
       }
     }
-    if (o.input_complexity) out[i] -= InputComplexityNats(x, in);
+    if (o.complexity == Complexity::kDifference) out[i] -= InputComplexityNats(x, in);
+    if (o.complexity == Complexity::kRatio) out[i] /= InputComplexityNats(x, in);
   }
   return out;
 }
@@ -150,7 +151,8 @@ INSTANTIATE_TEST_SUITE_P(Methods, ScoreReferenceTest,
                          ::testing::Values(Case{"bce", 1, 1}, Case{"mse", 1, 1},
                                            Case{"elbo", 1, 1}, Case{"elbo", 3, 1},
                                            Case{"iw", 1, 1}, Case{"iw", 1, 5},
-                                           Case{"elbo-ic", 2, 1}, Case{"bce-ic", 1, 1}));
+                                           Case{"elbo-ic", 2, 1}, Case{"bce-ic", 1, 1},
+                                           Case{"mse-icr", 1, 1}, Case{"iw-icr", 1, 3}));
 
 TEST(ScoreTest, SeedDecidesNoiseAndIndexKeysIt) {
   const Model model = TestModel(4);
@@ -199,7 +201,7 @@ TEST(ScoreTest, ParallelScorerMatchesOneScorer) {
 
 TEST(ScoreTest, MethodNamesAndBadOptions) {
   ScoreOptions o;
-  for (const char* name : {"bce", "mse", "elbo", "iw", "elbo-ic", "iw-ic"}) {
+  for (const char* name : {"bce", "mse", "elbo", "iw", "elbo-ic", "iw-ic", "mse-icr", "elbo-icr"}) {
     ASSERT_TRUE(ParseScoreMethod(name, &o).ok()) << name;
     EXPECT_EQ(ScoreMethodName(o), name);
   }

@@ -231,9 +231,11 @@ int RunScore(const ScoreArgs& args) {
       PrintRecord(format, inputs.index[i], inputs.files[i].empty() ? nullptr : &inputs.files[i],
                   scores[i], label, any_label, ood, t);
     }
-    if (ood || label >= 0) {
+    // With --ood, unlabelled items of --input are the normal ones.
+    if (ood || label >= 0 || !args.ood.empty()) {
       truth_scores.push_back(scores[i]);
-      truth.push_back(ood || std::find(normal.begin(), normal.end(), label) == normal.end());
+      truth.push_back(ood || (label >= 0 &&
+                              std::find(normal.begin(), normal.end(), label) == normal.end()));
     }
   }
 

@@ -252,9 +252,11 @@ int Main(int argc, char** argv) {
   const auto add_method = [&](CLI::App* cmd, ScoreMethodArgs* m) {
     cmd->add_option("--method", m->method,
                     "Score: bce or mse (reconstruction error, z = mu), elbo (negative ELBO over S "
-                    "samples), iw (importance-weighted NLL, K samples); a -ic suffix subtracts "
-                    "the input complexity (zlib length in nats, Serra et al. 2020)")
-        ->check(CLI::IsMember({"bce", "mse", "elbo", "iw", "bce-ic", "mse-ic", "elbo-ic", "iw-ic"}))
+                    "samples), iw (importance-weighted NLL, K samples); suffix -ic subtracts the "
+                    "input complexity L(x) (zlib length in nats, Serra et al. 2020), -icr "
+                    "divides by it")
+        ->check(CLI::IsMember({"bce", "mse", "elbo", "iw", "bce-ic", "mse-ic", "elbo-ic", "iw-ic",
+                               "bce-icr", "mse-icr", "elbo-icr", "iw-icr"}))
         ->capture_default_str();
     cmd->add_option("--samples", m->samples, "S: samples per image for elbo")
         ->check(CLI::Range(1, 100000))

@@ -5,10 +5,17 @@
 //  - elbo: negative ELBO, (1/S) sum_s [-log p(x|z_s)] + KL(q(z|x) || p(z)), z_s ~ q(z|x);
 //  - iw:   importance-weighted NLL (Burda et al. 2015), K samples:
 //          -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K).
-// Optionally minus the input complexity L(x) (Serra et al. 2020, "Input complexity and
-// out-of-distribution detection with likelihood-based generative models"): the length of the
-// image losslessly compressed (zlib deflate, level 9, of the raw pixels), in nats. Likelihoods of
-// simple images are high because they are easy to compress; S(x) = -log p(x) - L(x) removes that.
+// Optionally corrected by the input complexity L(x): the length of the image losslessly
+// compressed (zlib deflate, level 9, of the raw pixels), in nats. Likelihoods of simple images
+// are high because simple images are easy to encode, so a likelihood-based score ranks simple
+// out-of-distribution images as normal (a Fashion-MNIST model finds MNIST digits likely).
+//  - "-ic":  S(x) - L(x), Serra et al. 2020 ("Input complexity and out-of-distribution detection
+//            with likelihood-based generative models"). Meant for a likelihood that is a code
+//            length in the same units as L; our Bernoulli likelihood of grey values is not one
+//            (it is ~100 nats for a digit whose PNG-like code is ~800), so L dominates: it fixes
+//            Fashion-vs-MNIST and breaks MNIST-vs-Fashion (README, anomaly section).
+//  - "-icr": S(x) / L(x), the score per nat of input information: ours, unit-free, and measured
+//            to keep both directions and the one-class protocol.
 //
 // Noise is keyed by (seed, image index, sample), so a score depends only on the seed and the
 // image's index, not on batching or thread count.
@@ -32,18 +39,19 @@
 namespace edgevae {
 
 enum class ScoreMethod { kBce, kMse, kElbo, kIw };
+enum class Complexity { kNone, kDifference, kRatio };  // none, "-ic", "-icr"
 
 struct ScoreOptions {
   ScoreMethod method = ScoreMethod::kElbo;
   int samples = 1;      // S, for elbo
   int iw_samples = 64;  // K, for iw
   uint64_t seed = 1;
-  bool input_complexity = false;  // subtract L(x) (the "-ic" methods)
+  Complexity complexity = Complexity::kNone;
 };
 
-// "bce", "mse", "elbo", "iw", each optionally with "-ic" (input complexity subtracted).
+// "bce", "mse", "elbo", "iw", each optionally with "-ic" (minus L(x)) or "-icr" (over L(x)).
 std::string ScoreMethodName(const ScoreOptions& options);
-// Sets options->method and options->input_complexity from such a name.
+// Sets options->method and options->complexity from such a name.
 Status ParseScoreMethod(const std::string& name, ScoreOptions* options);
 // Samples per image the method uses (S, K, or 0 for bce/mse): what a calibration records.
 int ScoreSamples(const ScoreOptions& options);

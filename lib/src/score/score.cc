@@ -49,15 +49,31 @@ std::string ScoreMethodName(const ScoreOptions& options) {
       name = "iw";
       break;
   }
-  return options.input_complexity ? name + "-ic" : name;
+  switch (options.complexity) {
+    case Complexity::kDifference:
+      return name + "-ic";
+    case Complexity::kRatio:
+      return name + "-icr";
+    default:
+      return name;
+  }
 }
 
 Status ParseScoreMethod(const std::string& name, ScoreOptions* options) {
   std::string base = name;
-  bool ic = false;
-  if (base.size() > 3 && base.compare(base.size() - 3, 3, "-ic") == 0) {
-    base.resize(base.size() - 3);
-    ic = true;
+  Complexity c = Complexity::kNone;
+  const auto strip = [&](const std::string& suffix) {
+    if (base.size() <= suffix.size() ||
+        base.compare(base.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      return false;
+    }
+    base.resize(base.size() - suffix.size());
+    return true;
+  };
+  if (strip("-icr")) {
+    c = Complexity::kRatio;
+  } else if (strip("-ic")) {
+    c = Complexity::kDifference;
   }
   ScoreMethod m;
   if (base == "bce") {
@@ -70,10 +86,10 @@ Status ParseScoreMethod(const std::string& name, ScoreOptions* options) {
     m = ScoreMethod::kIw;
   } else {
     return InvalidArgument("unknown score method '" + name +
-                           "': expected bce, mse, elbo or iw, optionally with -ic");
+                           "': expected bce, mse, elbo or iw, optionally with -ic or -icr");
   }
   options->method = m;
-  options->input_complexity = ic;
+  options->complexity = c;
   return Status::Ok();
 }
 
@@ -237,7 +253,7 @@ StatusOr<std::unique_ptr<Scorer>> Scorer::Create(Engine* engine, const ScoreOpti
   s.lse_sum.resize(b);
   s.sum_logvar.resize(b);
   s.log_w.resize(b);
-  if (options.input_complexity) {
+  if (options.complexity != Complexity::kNone) {
     if (deflateInit(&s.deflater, 9) != Z_OK) return Internal("zlib deflateInit failed");
     s.deflater_ready = true;
     s.deflated.resize(compressBound(static_cast<uLong>(s.in)));
@@ -250,10 +266,11 @@ Status Scorer::Score(const uint8_t* pixels, size_t n, uint64_t first_index, doub
   for (size_t i0 = 0; i0 < n; i0 += s.batch) {
     const size_t m = std::min(s.batch, n - i0);
     EVAE_RETURN_IF_ERROR(s.Chunk(pixels + i0 * s.in, m, first_index + i0, scores + i0));
-    if (s.options.input_complexity) {
+    if (s.options.complexity != Complexity::kNone) {
+      const bool ratio = s.options.complexity == Complexity::kRatio;
       for (size_t i = 0; i < m; ++i) {
         EVAE_ASSIGN_OR_RETURN(const double l, s.Complexity(pixels + (i0 + i) * s.in));
-        scores[i0 + i] -= l;
+        scores[i0 + i] = ratio ? scores[i0 + i] / l : scores[i0 + i] - l;
       }
     }
   }
