@@ -24,6 +24,7 @@ PACKAGES=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libhwy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev
+  dataset-fashion-mnist
 )
 if ((pi)); then
   PACKAGES+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
