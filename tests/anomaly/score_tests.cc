@@ -310,7 +310,9 @@ TEST(MetricsTest, ThresholdAtFprIsTheSmallestThatKeepsTheRate) {
       EXPECT_LE(static_cast<size_t>(over(*t)), allowed) << n << " " << fpr;
       EXPECT_NE(std::find(s.begin(), s.end(), *t), s.end());
       for (double cand : s) {
-        if (cand < *t) EXPECT_GT(static_cast<size_t>(over(cand)), allowed) << n << " " << fpr << " " << cand;
+        if (cand < *t) {
+          EXPECT_GT(static_cast<size_t>(over(cand)), allowed) << n << " " << fpr << " " << cand;
+        }
       }
     }
   }
