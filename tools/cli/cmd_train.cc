@@ -39,10 +39,11 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
     }
     model->InitializeLikeTorch(args->seed);
     ModelMetadata& meta = model->metadata();
-    // The data directory's name: "mnist", "fashion-mnist", ...
+    // Fashion-MNIST has MNIST's file names (Debian: /usr/share/datasets/fashion-mnist).
     std::string dir = args->data;
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    meta.dataset = dir.substr(dir.find_last_of('/') + 1);
+    const bool fashion = dir.substr(dir.find_last_of('/') + 1).find("fashion") != std::string::npos;
+    meta.dataset = fashion ? "fashion-mnist" : "mnist";
     meta.epochs = 0;
     meta.seed = args->seed;
     meta.batch = args->batch;
