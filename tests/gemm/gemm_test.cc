@@ -304,6 +304,22 @@ TEST_F(GemmTest, PackedOperatorIsReusable) {
     ASSERT_TRUE(s.ok()) << s.message();
     ASSERT_TRUE(CheckOutput(p, c, ref, tol));
   }
+  // Same m, pointers and pool as the call before, new contents: the operator skips its setup
+  // and must still read A afresh and write all of C.
+  p.m = 7;
+  Inputs run = MakeInputs(p, 500);
+  run.b = in.b.Clone();
+  run.bias = in.bias.Clone();
+  AlignedBuffer<float> c = MakeOutput(p);
+  ASSERT_TRUE(g->Run(p.m, run.a.data(), c.data(), one_->pool()).ok());
+  const Inputs fresh = MakeInputs(p, 501);
+  std::copy(fresh.a.data(), fresh.a.data() + fresh.a.size(), run.a.data());
+  const AlignedBuffer<float> unwritten = MakeOutput(p);
+  std::copy(unwritten.data(), unwritten.data() + unwritten.size(), c.data());
+  ASSERT_TRUE(g->Run(p.m, run.a.data(), c.data(), one_->pool()).ok());
+  std::vector<double> ref, tol;
+  Reference(p, run, ref, tol);
+  EXPECT_TRUE(CheckOutput(p, c, ref, tol));
 }
 
 TEST_F(GemmTest, ZeroRowsIsANoOp) {

@@ -30,6 +30,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <tuple>
 #include <vector>
 
 #include "edgevae/buffer.h"
@@ -256,6 +257,73 @@ TEST(Kernels, QuantizeI8) {
         ASSERT_EQ(static_cast<float>(out[i]), want) << "x " << in[i] << " scale " << scale;
       }
       EXPECT_TRUE(in.GuardsIntact());
+      EXPECT_TRUE(out.GuardsIntact());
+    });
+  }
+}
+
+// Sparse columns: every block count 1..3 (plus a partial last column set), 0..40 nonzeros with
+// repeated columns, extreme weights and values (|127 * 255| is the largest int16 product),
+// against the plain int32 loop. Exact.
+TEST(Kernels, SparseI8Columns) {
+  ForEachTarget([] {
+    const size_t block = SparseI8Block();
+    ASSERT_GT(block, 0u);
+    for (size_t blocks : {1, 2, 3}) {
+      const size_t ldw = blocks * block, k = 23;
+      for (size_t nnz : {0, 1, 3, 7, 19, 40}) {
+        SCOPED_TRACE(::testing::Message() << "ldw " << ldw << " nnz " << nnz);
+        Data data(static_cast<uint32_t>(ldw * 31 + nnz));
+        Guarded<int8_t> wt(k * ldw, 1);
+        for (size_t i = 0; i < wt.size(); ++i) {
+          wt[i] = i % 11 == 0 ? int8_t{-127} : i % 13 == 0 ? int8_t{127}
+                                             : static_cast<int8_t>(data.Uniform(-127.0f, 127.0f));
+        }
+        std::vector<uint16_t> cols(nnz);
+        std::vector<int16_t> vals(nnz);
+        for (size_t t = 0; t < nnz; ++t) {
+          cols[t] = static_cast<uint16_t>(t % 5 == 4 ? cols[t - 1] : (t * 7) % k);  // repeats too
+          vals[t] = static_cast<int16_t>(t % 3 == 0 ? 255 : 1 + static_cast<int>(data.Uniform(0, 254)));
+        }
+        Guarded<int32_t> acc(ldw, 2);
+        std::vector<int64_t> want(ldw);
+        for (size_t i = 0; i < ldw; ++i) {
+          acc[i] = static_cast<int32_t>(i * 1000) - 70000;  // accumulates onto what is there
+          want[i] = acc[i];
+        }
+        for (size_t t = 0; t < nnz; ++t) {
+          for (size_t i = 0; i < ldw; ++i) want[i] += int64_t{wt[cols[t] * ldw + i]} * vals[t];
+        }
+        SparseI8Columns(wt.data(), ldw, cols.data(), vals.data(), nnz, acc.data());
+        for (size_t i = 0; i < ldw; ++i) ASSERT_EQ(acc[i], want[i]) << "i " << i;
+        EXPECT_TRUE(wt.GuardsIntact());
+        EXPECT_TRUE(acc.GuardsIntact());
+      }
+    }
+  });
+}
+
+// XNNPACK's fp32 requantization: clamp relative to the zero point in float, round half to even.
+TEST(Kernels, RequantizeI32) {
+  for (const auto& [scale, zp, lo] : {std::tuple{0.0123f, -128, -128}, std::tuple{0.5f, 3, -128},
+                                      std::tuple{1.0f / 3.0f, 10, 10}}) {
+    ForEachTargetSizeAndMisalign([scale = scale, zp = zp, lo = lo](size_t n, size_t mis) {
+      Data data(static_cast<uint32_t>(n * 5 + mis));
+      Guarded<int32_t> acc(n, Mis(mis, 0));
+      Guarded<int8_t> out(n, Mis(mis, 1));
+      static constexpr int32_t kSpecial[] = {0, 1, -1, 3, -3, 2147483647, -2147483647 - 1, 25000000};
+      for (size_t i = 0; i < n; ++i) {
+        acc[i] = i % 4 == 1 ? kSpecial[(i / 4) % std::size(kSpecial)]
+                            : static_cast<int32_t>(data.Uniform(-3e4f, 3e4f));
+      }
+      RequantizeI32(acc.data(), n, scale, zp, lo, 127, out.data());
+      for (size_t i = 0; i < n; ++i) {
+        const float x = std::clamp(static_cast<float>(acc[i]) * scale,
+                                   static_cast<float>(lo - zp), static_cast<float>(127 - zp));
+        const int want = static_cast<int>(std::nearbyint(x)) + zp;
+        ASSERT_EQ(out[i], want) << "acc " << acc[i] << " scale " << scale;
+      }
+      EXPECT_TRUE(acc.GuardsIntact());
       EXPECT_TRUE(out.GuardsIntact());
     });
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "edgevae/data.h"
 #include "edgevae/engine.h"
 #include "edgevae/rng.h"
 #include "edgevae/runtime.h"
@@ -35,22 +36,45 @@ int RunBench(const BenchArgs& args) {
   const size_t in = engine.shape().input, lat = engine.shape().latent;
   const size_t b = static_cast<size_t>(args.batch);
 
-  // Inputs: grey images with MNIST-like sparsity and latent vectors, from a fixed seed.
-  std::vector<uint8_t> pixels(b * in);
-  const RngStream rng(20261122, 0);
-  for (size_t i = 0; i < pixels.size(); ++i) {
-    const uint32_t r = rng.Bits(i);
-    pixels[i] = (r & 3) == 0 ? static_cast<uint8_t>(r >> 24) : 0;
+  // Inputs: the first 1,000 MNIST test images in turn (--data; the int8 engine's batch-1 fc1
+  // depends on how many pixels are lit), else synthetic grey images with 25 % random nonzero
+  // pixels, from a fixed seed; and latent vectors.
+  std::vector<uint8_t> pixels;
+  size_t sets = 1;  // batches of images the calls cycle through
+  if (!args.data.empty()) {
+    StatusOr<MnistData> mnist = LoadMnist(args.data);
+    if (!mnist.ok()) return Fail(mnist.status());
+    if (static_cast<size_t>(mnist->test.pixels_per_image()) != in) {
+      return Fail(kExitBadInput, "test images in " + args.data + " have " +
+                                     std::to_string(mnist->test.pixels_per_image()) +
+                                     " pixels; the model takes " + std::to_string(in));
+    }
+    sets = std::max<size_t>(1, std::min<size_t>(1000, mnist->test.count) / b);
+    if (sets * b > static_cast<size_t>(mnist->test.count)) {
+      return Fail(kExitBadInput, "--batch " + std::to_string(b) + " is larger than the " +
+                                     std::to_string(mnist->test.count) + " test images in " +
+                                     args.data);
+    }
+    pixels.assign(mnist->test.pixels.begin(), mnist->test.pixels.begin() + sets * b * in);
+  } else {
+    pixels.resize(b * in);
+    const RngStream rng(20261122, 0);
+    for (size_t i = 0; i < pixels.size(); ++i) {
+      const uint32_t r = rng.Bits(i);
+      pixels[i] = (r & 3) == 0 ? static_cast<uint8_t>(r >> 24) : 0;
+    }
   }
   std::vector<float> z(b * lat), mu(b * lat), logvar(b * lat), out(b * in);
   FillNormal(RngStream(20261122, 1), 0, z.data(), z.size());
 
   uint64_t seed = 1;
+  size_t set = 0;
   auto call = [&]() -> Status {
-    if (args.op == "encode") return engine.Encode(pixels.data(), args.batch, mu.data(), logvar.data());
+    const uint8_t* x = pixels.data() + (set++ % sets) * b * in;
+    if (args.op == "encode") return engine.Encode(x, args.batch, mu.data(), logvar.data());
     if (args.op == "decode") return engine.Decode(z.data(), args.batch, out.data());
     if (args.op == "sample") return engine.Sample(args.batch, seed++, out.data());
-    return engine.Reconstruct(pixels.data(), args.batch, /*sample_z=*/false, 0, out.data());
+    return engine.Reconstruct(x, args.batch, /*sample_z=*/false, 0, out.data());
   };
   for (int i = 0; i < args.warmup; ++i) {
     if (Status s = call(); !s.ok()) return Fail(s);

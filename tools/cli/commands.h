@@ -107,6 +107,7 @@ struct BenchArgs {
   int threads = 1;
   int warmup = 20;
   int runs = 200;
+  std::string data;  // MNIST directory: real test images instead of synthetic ones
   bool json = false;
 };
 int RunBench(const BenchArgs& args);

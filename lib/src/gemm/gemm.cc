@@ -37,7 +37,12 @@ PackedGemm& PackedGemm::operator=(PackedGemm&& other) noexcept {
     op_ = other.op_;
     n_ = other.n_;
     k_ = other.k_;
+    set_m_ = other.set_m_;  // the setup belongs to the operator, which moves
+    set_a_ = other.set_a_;
+    set_c_ = other.set_c_;
+    set_pool_ = other.set_pool_;
     other.op_ = nullptr;
+    other.set_m_ = 0;
   }
   return *this;
 }
@@ -61,12 +66,25 @@ StatusOr<PackedGemm> PackedGemm::Create(size_t n, size_t k, const float* b, BLay
 
 Status PackedGemm::Run(size_t m, const float* a, float* c, pthreadpool_t pool) {
   if (m == 0) return Status::Ok();
-  return Finish("", m, xnn_setup_fully_connected_nc_f32(op_, m, a, c, pool), pool);
+  return SetupAndRun("", m, a, c, pool,
+                     [&] { return xnn_setup_fully_connected_nc_f32(op_, m, a, c, pool); });
 }
 
-Status PackedGemm::Finish(const char* kind, size_t m, int setup, pthreadpool_t pool) {
-  const xnn_status s = setup == xnn_status_success ? xnn_run_operator(op_, pool)
-                                                   : static_cast<xnn_status>(setup);
+template <typename SetupFn>
+Status PackedGemm::SetupAndRun(const char* kind, size_t m, const void* a, void* c,
+                               pthreadpool_t pool, SetupFn setup) {
+  xnn_status s = xnn_status_success;
+  if (m != set_m_ || a != set_a_ || c != set_c_ || pool != set_pool_) {
+    set_m_ = 0;
+    s = setup();
+    if (s == xnn_status_success) {
+      set_m_ = m;
+      set_a_ = a;
+      set_c_ = c;
+      set_pool_ = pool;
+    }
+  }
+  if (s == xnn_status_success) s = xnn_run_operator(op_, pool);
   if (s != xnn_status_success) {
     return Internal(std::string("XNNPACK ") + kind + "fully-connected run (" + std::to_string(m) +
                     "x" + std::to_string(n_) + "x" + std::to_string(k_) + ") failed: " +
@@ -97,7 +115,8 @@ StatusOr<PackedGemm> PackedGemm::CreateQs8(size_t n, size_t k, const int8_t* b, 
 
 Status PackedGemm::RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool) {
   if (m == 0) return Status::Ok();
-  return Finish("qs8 ", m, xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool), pool);
+  return SetupAndRun("qs8 ", m, a, c, pool,
+                     [&] { return xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool); });
 }
 
 StatusOr<PackedGemm> PackedGemm::CreateF16(size_t n, size_t k, const uint16_t* b,
@@ -122,7 +141,8 @@ StatusOr<PackedGemm> PackedGemm::CreateF16(size_t n, size_t k, const uint16_t* b
 
 Status PackedGemm::RunF16(size_t m, const uint16_t* a, uint16_t* c, pthreadpool_t pool) {
   if (m == 0) return Status::Ok();
-  return Finish("f16 ", m, xnn_setup_fully_connected_nc_f16(op_, m, a, c, pool), pool);
+  return SetupAndRun("f16 ", m, a, c, pool,
+                     [&] { return xnn_setup_fully_connected_nc_f16(op_, m, a, c, pool); });
 }
 
 Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,

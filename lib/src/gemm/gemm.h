@@ -10,6 +10,7 @@
 #define EDGEVAE_GEMM_GEMM_H_
 
 #include <cstddef>
+#include <utility>
 #include <cstdint>
 
 #include "edgevae/status.h"
@@ -30,9 +31,7 @@ class PackedGemm {
  public:
   PackedGemm() = default;
   ~PackedGemm();
-  PackedGemm(PackedGemm&& other) noexcept : op_(other.op_), n_(other.n_), k_(other.k_) {
-    other.op_ = nullptr;
-  }
+  PackedGemm(PackedGemm&& other) noexcept { *this = std::move(other); }
   PackedGemm& operator=(PackedGemm&& other) noexcept;
 
   // Packs B (n x k in `layout`), optional bias[n], output clamp [out_min, out_max]. A rows must
@@ -65,10 +64,19 @@ class PackedGemm {
   size_t k() const { return k_; }
 
  private:
-  // Runs the operator once `setup` (the status of its setup call) succeeded.
-  Status Finish(const char* kind, size_t m, int setup, pthreadpool_t pool);
+  // Calls `setup` unless the operator is already set up for these arguments (XNNPACK's setup
+  // recomputes the tiling every time: about 200 instructions per operator on aarch64), then runs
+  // the operator.
+  template <typename SetupFn>
+  Status SetupAndRun(const char* kind, size_t m, const void* a, void* c, pthreadpool_t pool,
+                     SetupFn setup);
   xnn_operator_t op_ = nullptr;
   size_t n_ = 0, k_ = 0;
+  // The arguments of the last successful setup (m == 0: none).
+  size_t set_m_ = 0;
+  const void* set_a_ = nullptr;
+  void* set_c_ = nullptr;
+  pthreadpool_t set_pool_ = nullptr;
 };
 
 // One-shot product with dense strides: creates (packs B), runs, deletes.

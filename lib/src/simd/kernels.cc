@@ -30,6 +30,9 @@ HWY_EXPORT(F32ToF16);
 HWY_EXPORT(F16ToF32);
 HWY_EXPORT(U8ToI8Centered);
 HWY_EXPORT(QuantizeI8);
+HWY_EXPORT(SparseI8Columns);
+HWY_EXPORT(SparseI8Block);
+HWY_EXPORT(RequantizeI32);
 HWY_EXPORT(DequantizeI8);
 HWY_EXPORT(Target);
 
@@ -70,6 +73,15 @@ void BoxMuller(const uint32_t* bits, float* out, size_t chunks) {
 float SumSquares(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(SumSquares)(x, n); }
 void U8ToI8Centered(const uint8_t* in, int8_t* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(U8ToI8Centered)(in, out, n);
+}
+void SparseI8Columns(const int8_t* wt, size_t ldw, const uint16_t* cols, const int16_t* vals,
+                     size_t nnz, int32_t* acc) {
+  HWY_DYNAMIC_DISPATCH(SparseI8Columns)(wt, ldw, cols, vals, nnz, acc);
+}
+size_t SparseI8Block() { return HWY_DYNAMIC_DISPATCH(SparseI8Block)(); }
+void RequantizeI32(const int32_t* acc, size_t n, float scale, int32_t zero_point, int32_t lo,
+                   int32_t hi, int8_t* out) {
+  HWY_DYNAMIC_DISPATCH(RequantizeI32)(acc, n, scale, zero_point, lo, hi, out);
 }
 void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(QuantizeI8)(in, scale, zero_point, out, n);

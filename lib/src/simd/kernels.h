@@ -71,6 +71,20 @@ void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, s
 // out[i] = scale * (in[i] - zero_point).
 void DequantizeI8(const int8_t* in, float scale, int32_t zero_point, float* out, size_t n);
 
+// Sparse int8 matrix-vector product, for a layer whose input is mostly zero (an MNIST image has
+// about 19 % nonzero pixels). `wt` holds the weights transposed, one column of `ldw` int8 per
+// input, ldw a multiple of SparseI8Block() (pad with zeros); acc has ldw int32 and receives
+//   acc[i] += sum_t wt[cols[t] * ldw + i] * vals[t]   for i < ldw,
+// exactly (products in int16: |w| <= 127 and 0 <= vals[t] <= 255 keep each within 32,385).
+void SparseI8Columns(const int8_t* wt, size_t ldw, const uint16_t* cols, const int16_t* vals,
+                     size_t nnz, int32_t* acc);
+// The output block of SparseI8Columns on the running target (its ldw must be a multiple).
+size_t SparseI8Block();
+// out[i] = clamp(round_half_even(acc[i] * scale) + zero_point, lo, hi): XNNPACK's fp32
+// requantization of a qs8 fully-connected accumulator (so the sparse path matches its output).
+void RequantizeI32(const int32_t* acc, size_t n, float scale, int32_t zero_point, int32_t lo,
+                   int32_t hi, int8_t* out);
+
 // IEEE binary16 as raw bits: round to nearest (values beyond the range become infinity), and
 // back exactly. On targets without native conversion (x86 without F16C: SSE4, scalar), Highway
 // 1.0.3 emulates it; we repair its infinities, NaN and signed zero, but it rounds toward zero

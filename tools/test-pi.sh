@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The Raspberry Pi lane (CI runs it after tools/test.sh): cross toolchains, qemu and sysroots, then
+#   pi-aarch64: build, and every test under qemu-aarch64 (Cortex-A72, a Pi 4);
+#   pi-armhf:   build, and the packaging tests (CI's time budget; run the whole suite under
+#               qemu-arm with `ctest --preset pi-armhf`, about as long as the aarch64 one).
+# PI_ARMHF_TESTS=all runs the whole armhf suite too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh --pi
+bash tools/fetch-mnist.sh data/mnist
+lane() { printf '\n== %s (%ds so far)\n' "$*" "$SECONDS"; }
+lane "pi-aarch64: build"
+cmake --preset pi-aarch64 >/dev/null
+cmake --build --preset pi-aarch64
+lane "pi-aarch64: ctest under qemu-aarch64"
+ctest --preset pi-aarch64 -j 2
+lane "pi-armhf: build"
+cmake --preset pi-armhf >/dev/null
+cmake --build --preset pi-armhf
+if [[ "${PI_ARMHF_TESTS:-packaging}" == all ]]; then
+  lane "pi-armhf: ctest under qemu-arm"
+  ctest --preset pi-armhf -j 2
+else
+  lane "pi-armhf: packaging tests"
+  ctest --preset pi-armhf -j 2 -R packaging
+fi
+lane "done"
