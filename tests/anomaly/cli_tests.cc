@@ -236,6 +236,31 @@ TEST_F(AnomalyCliTest, CalibrateStoresThresholdAndScoreFlags) {
   EXPECT_THAT(other.err, HasSubstr("calibrated for --method mse"));
 }
 
+TEST_F(AnomalyCliTest, CalibrateOnHeldOutIdxUsesTheNormalClassesOnly) {
+  const std::string out = *dir_ / "held.evae";
+  const CliResult c = RunCli({"calibrate", "--model", Model(), "--data", kTestImages, "--labels",
+                              kTestLabels, "--fpr", "0.1", "--method", "bce", "--out", out,
+                              "--json"});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  const json cj = json::parse(c.out);
+  EXPECT_EQ(cj["images"], 1135);  // the test set's 1s, the model's only class
+  // On the very images it was calibrated on, the threshold lets through at most 10 %.
+  const CliResult r = RunCli({"score", "--model", out, "--input", kTestImages, "--labels",
+                              kTestLabels, "--method", "bce", "--json", "--summary-only"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const double fpr = json::parse(r.out)["summary"]["fpr"];
+  EXPECT_LE(fpr, 0.1);
+  EXPECT_GE(fpr, 0.09);
+  // A damaged held-out file: reported, nothing written.
+  std::ofstream(*dir_ / "cut-held", std::ios::binary)
+      << ReadFile(kTestImages).substr(0, 16 + 3 * 784 + 5);
+  const CliResult bad = RunCli({"calibrate", "--model", Model(), "--data", *dir_ / "cut-held",
+                                "--out", *dir_ / "never.evae"});
+  EXPECT_EQ(bad.exit_code, 1) << Describe(bad);
+  EXPECT_THAT(bad.err, HasSubstr("truncated"));
+  EXPECT_FALSE(Exists(*dir_ / "never.evae"));
+}
+
 TEST_F(AnomalyCliTest, AnomalydSurvivesMalformedFramesAndReportsThroughput) {
   // Through a pipe: a frame, a short frame and a pause (dropped by the idle timeout), two
   // frames, then a cut-off frame at the end.

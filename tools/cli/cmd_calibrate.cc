@@ -1,6 +1,8 @@
 // edgevae calibrate: an anomaly threshold at a target false-positive rate, from the scores of
-// normal images, stored in the model's metadata with how it was made (method, FPR, images,
+// normal images (an MNIST directory's training split, or the user's held-out IDX file or folder), stored in the model's metadata with how it was made (method, FPR, images,
 // samples). `edgevae score` then flags anomalies and prints normalised scores.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "edgevae/data.h"
 #include "edgevae/engine.h"
 #include "edgevae/file.h"
+#include "edgevae/image_read.h"
 #include "edgevae/model.h"
 #include "edgevae/score.h"
 #include "score_inputs.h"
@@ -37,6 +40,14 @@ StatusOr<std::vector<double>> ScoreSet(ParallelScorer& scorer, const ImageSet& s
   return scores;
 }
 
+// An MNIST-style directory: the training images are there (plain or .gz).
+bool IsMnistDirectory(const std::string& path) {
+  if (!IsDirectory(path)) return false;
+  struct stat st {};
+  const std::string f = path + "/train-images-idx3-ubyte";
+  return ::stat(f.c_str(), &st) == 0 || ::stat((f + ".gz").c_str(), &st) == 0;
+}
+
 // Writes `model` back in its own dtype with the new metadata.
 Status Save(const std::string& path, AnyModel& model) {
   const GoldenVectors* golden = model.golden ? &*model.golden : nullptr;
@@ -56,20 +67,51 @@ int RunCalibrate(const CalibrateArgs& args) {
   StatusOr<AnyModel> model = LoadAnyModel(args.model);
   if (!model.ok()) return Fail(model.status());
   ModelMetadata& meta = model->int8 ? model->int8->metadata : model->f32->metadata();
-  StatusOr<MnistData> data = LoadMnist(args.data);
-  if (!data.ok()) return Fail(data.status());
   std::vector<int> classes = meta.classes;
   if (classes.empty()) {
     for (int c = 0; c < 10; ++c) classes.push_back(c);
   }
-  // Normal images the model was not trained on would be best; the training split is what an
-  // MNIST directory offers besides the test set, which stays untouched for evaluation. The last
-  // N training images of the normal classes are used, and the FPR reached on the test set's
-  // normal images is reported beside the target.
-  const ImageSet calib = Tail(SelectLabels(data->train, classes), args.images);
-  const ImageSet test_normal = SelectLabels(data->test, classes);
+  ImageSet calib, test_normal;
+  std::string source;
+  if (IsMnistDirectory(args.data)) {
+    if (!args.labels.empty()) {
+      return Fail(kExitUsage, "--labels goes with an IDX --data file, not an MNIST directory");
+    }
+    StatusOr<MnistData> data = LoadMnist(args.data);
+    if (!data.ok()) return Fail(data.status());
+    // The training split is what an MNIST directory offers besides the test set, which stays
+    // untouched for evaluation: the last N training images of the normal classes. The FPR the
+    // threshold reaches on the test set's normal images is reported beside the target.
+    calib = Tail(SelectLabels(data->train, classes), args.images);
+    test_normal = SelectLabels(data->test, classes);
+    source = "the last " + std::to_string(calib.count) + " training images of " + args.data;
+  } else {
+    // Held-out normal images of the user's: an IDX file (with --labels, those of the normal
+    // classes) or a folder of PNG/PGM files. A malformed item is reported, and then nothing is
+    // written: a threshold from part of the set the user chose is not what they asked for.
+    Inputs inputs;
+    int failed = 0;
+    if (Status s = AppendInput(args.data, args.labels, false, 28, 28, &inputs, &failed); !s.ok()) {
+      return Fail(s);
+    }
+    ImageSet all;
+    all.rows = all.cols = 28;
+    for (size_t i = 0; i < inputs.labels.size(); ++i) {
+      const int l = inputs.labels[i];
+      if (l >= 0 && std::find(classes.begin(), classes.end(), l) == classes.end()) continue;
+      all.pixels.insert(all.pixels.end(), inputs.pixels.begin() + i * 784,
+                        inputs.pixels.begin() + (i + 1) * 784);
+      ++all.count;
+    }
+    calib = Tail(all, args.images);
+    source = "the last " + std::to_string(calib.count) + " normal images of " + args.data;
+    if (failed > 0) {
+      return Fail(kExitBadInput, std::to_string(failed) + " item(s) of " + args.data +
+                                     " could not be read; not calibrating on a partial set");
+    }
+  }
   if (calib.count == 0) {
-    return Fail(kExitBadInput, args.data + " has no training images of the model's classes");
+    return Fail(kExitBadInput, args.data + " has no images of the model's classes");
   }
 
   StatusOr<std::unique_ptr<ParallelScorer>> scorer =
@@ -109,9 +151,9 @@ int RunCalibrate(const CalibrateArgs& args) {
     return kExitOk;
   }
   std::printf("threshold  %.6g (%s, %d samples)\n", t.threshold, t.method.c_str(), t.samples);
-  std::printf("calibrated on the last %d training images of classes", t.images);
+  std::printf("calibrated on %s (classes", source.c_str());
   for (int c : classes) std::printf(" %d", c);
-  std::printf(", target FPR %.4g\n", t.fpr);
+  std::printf("), target FPR %.4g\n", t.fpr);
   if (test_fpr >= 0) {
     std::printf("FPR on the %d normal test images: %.4f\n", test_normal.count, test_fpr);
   }

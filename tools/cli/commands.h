@@ -158,9 +158,10 @@ int RunScore(const ScoreArgs& args);
 
 struct CalibrateArgs {
   std::string model;
-  std::string data = kDefaultDataDir;
+  std::string data = kDefaultDataDir;  // MNIST directory, or an IDX file / folder of normal images
+  std::string labels;                  // IDX labels for an IDX --data file
   double fpr = 0.01;
-  int images = 2000;  // the last N training images of the normal classes
+  int images = 2000;  // the last N normal images
   ScoreMethodArgs method;
   std::string out;
   bool json = false;

@@ -306,9 +306,12 @@ int Main(int argc, char** argv) {
   calibrate_cmd->add_option("--model", calibrate.model, "Model file")->required();
   calibrate_cmd
       ->add_option("--data", calibrate.data,
-                   "MNIST-style directory: the last --images training images of the model's "
-                   "classes are the normal images (the test set is left for evaluation)")
+                   "Normal images: an MNIST-style directory (the last --images training images "
+                   "of the model's classes; the test set is left for evaluation), or held-out "
+                   "images as an IDX file (with --labels: those of the model's classes) or a "
+                   "folder of PNG/PGM files")
       ->capture_default_str();
+  calibrate_cmd->add_option("--labels", calibrate.labels, "IDX labels for an IDX --data file");
   calibrate_cmd->add_option("--fpr", calibrate.fpr, "Target false-positive rate")
       ->check(CLI::Range(1e-9, 0.999999))
       ->capture_default_str();
