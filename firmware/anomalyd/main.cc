@@ -36,8 +36,7 @@ volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 int Fail(const std::string& message) {
@@ -51,17 +50,25 @@ int main(int argc, char** argv) {
   std::string model_path, input = "-", method = "elbo";
   int samples = 1, iw = 64, threads = 1, batch = 64, idle_ms = 200;
   uint64_t seed = 1;
-  CLI::App app("Anomaly scores for raw 784-byte frames, one JSON line per frame", "edgevae-anomalyd");
+  CLI::App app("Anomaly scores for raw 784-byte frames, one JSON line per frame",
+               "edgevae-anomalyd");
   app.add_option("--model", model_path, "Model file (.evae), ideally calibrated")->required();
   app.add_option("--input", input, "- for stdin, or a named pipe (reopened when a writer closes)")
       ->capture_default_str();
-  app.add_option("--method", method, "bce, mse, elbo, iw, optionally -ic or -icr (as edgevae score)")
+  app.add_option("--method", method,
+                 "bce, mse, elbo, iw, optionally -ic or -icr (as edgevae score)")
       ->capture_default_str();
-  app.add_option("--samples", samples, "S for elbo")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--samples", samples, "S for elbo")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   app.add_option("--iw", iw, "K for iw")->check(CLI::Range(1, 1000000))->capture_default_str();
   app.add_option("--seed", seed, "Seed of the sampling noise")->capture_default_str();
-  app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 64))->capture_default_str();
-  app.add_option("--batch", batch, "Most frames scored together")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--threads", threads, "Worker threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--batch", batch, "Most frames scored together")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   app.add_option("--idle-timeout-ms", idle_ms,
                  "Drop a partial frame after this many ms without new bytes (0: never)")
       ->check(CLI::Range(0, 3600000))

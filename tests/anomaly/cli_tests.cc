@@ -116,7 +116,7 @@ TEST_F(AnomalyCliTest, TrainClassesIsStoredAndScoreSummarisesAuroc) {
   ASSERT_EQ(lines.size(), 10001u);
   EXPECT_EQ(lines[0]["index"], 0);
   EXPECT_TRUE(lines[0]["score"].is_number());
-  EXPECT_EQ(lines[0]["label"], 7);  // MNIST's first test image
+  EXPECT_EQ(lines[0]["label"], 7);             // MNIST's first test image
   EXPECT_FALSE(lines[0].contains("anomaly"));  // no threshold yet
   const json& s = lines.back()["summary"];
   EXPECT_EQ(s["images"], 10000);
@@ -156,7 +156,8 @@ TEST_F(AnomalyCliTest, FolderWithAWrongSizePngScoresTheRest) {
   ASSERT_EQ(::mkdir(folder.c_str(), 0755), 0);
   const std::string frames = TestFrames(2);
   for (int i = 0; i < 2; ++i) {
-    GreyImage g{28, 28, std::vector<uint8_t>(frames.begin() + i * 784, frames.begin() + (i + 1) * 784)};
+    GreyImage g{28, 28,
+                std::vector<uint8_t>(frames.begin() + i * 784, frames.begin() + (i + 1) * 784)};
     ASSERT_TRUE(WritePng(folder + "/img" + std::to_string(i) + ".png", g).ok());
   }
   GreyImage big{32, 32, std::vector<uint8_t>(32 * 32, 0)};
@@ -171,19 +172,19 @@ TEST_F(AnomalyCliTest, FolderWithAWrongSizePngScoresTheRest) {
   EXPECT_THAT(r.err, AllOf(HasSubstr("big.png"), HasSubstr("32x32"), HasSubstr("28x28")));
 
   // The PNG's score equals the IDX item's (same pixels, same index 0 -> same noise).
-  const CliResult idx = RunCli({"score", "--model", Model(), "--input", kTestImages, "--json",
-                                "--method", "bce"});
-  const CliResult png = RunCli({"score", "--model", Model(), "--input", folder + "/img0.png",
-                                "--json", "--method", "bce"});
+  const CliResult idx =
+      RunCli({"score", "--model", Model(), "--input", kTestImages, "--json", "--method", "bce"});
+  const CliResult png = RunCli(
+      {"score", "--model", Model(), "--input", folder + "/img0.png", "--json", "--method", "bce"});
   ASSERT_EQ(png.exit_code, 0) << Describe(png);
-  EXPECT_EQ(JsonLines(png.out)[0]["score"], JsonLines(idx.out.substr(0, idx.out.find('\n')))[0]["score"]);
+  EXPECT_EQ(JsonLines(png.out)[0]["score"],
+            JsonLines(idx.out.substr(0, idx.out.find('\n')))[0]["score"]);
 }
 
 TEST_F(AnomalyCliTest, StdinGarbageIsReportedAndTheStreamGoesOn) {
   std::ofstream(*dir_ / "stream", std::ios::binary) << TestFrames(3) << "garbage!";
-  const CliResult r =
-      RunWithStdin(EDGEVAE_CLI_PATH, {"score", "--model", Model(), "--input", "-", "--json"},
-                   *dir_ / "stream");
+  const CliResult r = RunWithStdin(
+      EDGEVAE_CLI_PATH, {"score", "--model", Model(), "--input", "-", "--json"}, *dir_ / "stream");
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   const auto lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 4u) << Describe(r);
@@ -192,9 +193,8 @@ TEST_F(AnomalyCliTest, StdinGarbageIsReportedAndTheStreamGoesOn) {
   EXPECT_THAT(r.err, AllOf(HasSubstr("frame 3"), HasSubstr("8 bytes, expected 784")));
   // Clean frames: exit 0.
   std::ofstream(*dir_ / "clean", std::ios::binary) << TestFrames(2);
-  const CliResult ok =
-      RunWithStdin(EDGEVAE_CLI_PATH, {"score", "--model", Model(), "--input", "-", "--csv"},
-                   *dir_ / "clean");
+  const CliResult ok = RunWithStdin(
+      EDGEVAE_CLI_PATH, {"score", "--model", Model(), "--input", "-", "--csv"}, *dir_ / "clean");
   EXPECT_EQ(ok.exit_code, 0) << Describe(ok);
   EXPECT_EQ(CountLines(ok.out), 3);
 }
@@ -238,9 +238,9 @@ TEST_F(AnomalyCliTest, CalibrateStoresThresholdAndScoreFlags) {
 
 TEST_F(AnomalyCliTest, CalibrateOnHeldOutIdxUsesTheNormalClassesOnly) {
   const std::string out = *dir_ / "held.evae";
-  const CliResult c = RunCli({"calibrate", "--model", Model(), "--data", kTestImages, "--labels",
-                              kTestLabels, "--fpr", "0.1", "--method", "bce", "--out", out,
-                              "--json"});
+  const CliResult c =
+      RunCli({"calibrate", "--model", Model(), "--data", kTestImages, "--labels", kTestLabels,
+              "--fpr", "0.1", "--method", "bce", "--out", out, "--json"});
   ASSERT_EQ(c.exit_code, 0) << Describe(c);
   const json cj = json::parse(c.out);
   EXPECT_EQ(cj["images"], 1135);  // the test set's 1s, the model's only class
@@ -273,8 +273,8 @@ TEST_F(AnomalyCliTest, AnomalydSurvivesMalformedFramesAndReportsThroughput) {
   posix_spawn_file_actions_addclose(&fa, fds[1]);
   posix_spawn_file_actions_addopen(&fa, 1, (io / "out").c_str(), O_WRONLY | O_CREAT, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, (io / "err").c_str(), O_WRONLY | O_CREAT, 0644);
-  std::vector<std::string> args = {EDGEVAE_ANOMALYD_PATH, "--model", Model(),
-                                   "--idle-timeout-ms", "100"};
+  std::vector<std::string> args = {EDGEVAE_ANOMALYD_PATH, "--model", Model(), "--idle-timeout-ms",
+                                   "100"};
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);

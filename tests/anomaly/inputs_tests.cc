@@ -23,9 +23,9 @@
 namespace edgevae {
 namespace {
 
+using cli_runner::TempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-using cli_runner::TempDir;
 
 void WriteBytes(const std::string& path, const std::vector<uint8_t>& b) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), b.size());
@@ -93,7 +93,8 @@ TEST(InputsTest, SalvagingKeepsCompleteImagesOfATruncatedFile) {
   EXPECT_EQ(set->count, 4);
   EXPECT_EQ(declared, 10);
   EXPECT_EQ(set->pixels, std::vector<uint8_t>(raw.begin() + 16, raw.begin() + 16 + 4 * 784));
-  EXPECT_THAT(damage.message(), AllOf(HasSubstr("truncated"), HasSubstr("4 complete images of 10")));
+  EXPECT_THAT(damage.message(),
+              AllOf(HasSubstr("truncated"), HasSubstr("4 complete images of 10")));
   // The same through gzip; and an intact file reports no damage.
   WriteBytes(dir / "cut.gz", Gzip(raw));
   set = LoadImagesSalvaging(dir / "cut.gz", &damage, &declared);

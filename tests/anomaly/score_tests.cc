@@ -148,9 +148,8 @@ TEST_P(ScoreReferenceTest, MatchesPlainReferenceAcrossBatchSizes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, ScoreReferenceTest,
-                         ::testing::Values(Case{"bce", 1, 1}, Case{"mse", 1, 1},
-                                           Case{"elbo", 1, 1}, Case{"elbo", 3, 1},
-                                           Case{"iw", 1, 1}, Case{"iw", 1, 5},
+                         ::testing::Values(Case{"bce", 1, 1}, Case{"mse", 1, 1}, Case{"elbo", 1, 1},
+                                           Case{"elbo", 3, 1}, Case{"iw", 1, 1}, Case{"iw", 1, 5},
                                            Case{"elbo-ic", 2, 1}, Case{"bce-ic", 1, 1},
                                            Case{"mse-icr", 1, 1}, Case{"iw-icr", 1, 3}));
 
@@ -194,7 +193,8 @@ TEST(ScoreTest, ParallelScorerMatchesOneScorer) {
       ASSERT_TRUE(p.ok()) << p.status().message();
       std::vector<double> got(n, kNaN);
       ASSERT_TRUE((*p)->Score(px.data(), n, 0, got.data()).ok());
-      for (int i = 0; i < n; ++i) ASSERT_EQ(got[i], one[i]) << m << " threads " << threads << " image " << i;
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(got[i], one[i]) << m << " threads " << threads << " image " << i;
     }
   }
 }
@@ -226,7 +226,8 @@ TEST(ScoreTest, InputComplexityGrowsWithDetail) {
   EXPECT_NEAR(std::fmod(lb / (8 * std::log(2.0)), 1.0), 0.0, 1e-9);
 }
 
-// ---- metrics against brute force -----------------------------------------------------------------
+// ---- metrics against brute force
+// -----------------------------------------------------------------
 
 double BruteAuroc(const std::vector<double>& s, const std::vector<uint8_t>& y) {
   double wins = 0, pairs = 0;
@@ -306,7 +307,9 @@ TEST(MetricsTest, ThresholdAtFprIsTheSmallestThatKeepsTheRate) {
       auto t = ThresholdAtFpr(s, fpr);
       ASSERT_TRUE(t.ok());
       const size_t allowed = static_cast<size_t>(std::floor(fpr * n));
-      auto over = [&](double th) { return std::count_if(s.begin(), s.end(), [&](double v) { return v > th; }); };
+      auto over = [&](double th) {
+        return std::count_if(s.begin(), s.end(), [&](double v) { return v > th; });
+      };
       EXPECT_LE(static_cast<size_t>(over(*t)), allowed) << n << " " << fpr;
       EXPECT_NE(std::find(s.begin(), s.end(), *t), s.end());
       for (double cand : s) {

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   auto model = LoadAnyModel(argv[1]);
   auto images = LoadImageSet(argv[2], "");
   if (!model.ok() || !images.ok()) {
-    std::fprintf(stderr, "%s\n", (!model.ok() ? model.status() : images.status()).message().c_str());
+    std::fprintf(stderr, "%s\n",
+                 (!model.ok() ? model.status() : images.status()).message().c_str());
     return 1;
   }
   const size_t n = images->count;

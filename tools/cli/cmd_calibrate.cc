@@ -1,6 +1,7 @@
 // edgevae calibrate: an anomaly threshold at a target false-positive rate, from the scores of
-// normal images (an MNIST directory's training split, or the user's held-out IDX file or folder), stored in the model's metadata with how it was made (method, FPR, images,
-// samples). `edgevae score` then flags anomalies and prints normalised scores.
+// normal images (an MNIST directory's training split, or the user's held-out IDX file or folder),
+// stored in the model's metadata with how it was made (method, FPR, images, samples). `edgevae
+// score` then flags anomalies and prints normalised scores.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -141,8 +142,10 @@ int RunCalibrate(const CalibrateArgs& args) {
   if (Status s = Save(args.out, *model); !s.ok()) return Fail(s);
 
   if (args.json) {
-    Json out = {{"method", t.method},       {"fpr", t.fpr},
-                {"images", t.images},       {"samples", t.samples},
+    Json out = {{"method", t.method},
+                {"fpr", t.fpr},
+                {"images", t.images},
+                {"samples", t.samples},
                 {"threshold", JsonNumber(t.threshold)},
                 {"test_normal_images", test_normal.count},
                 {"test_fpr", test_fpr >= 0 ? JsonNumber(test_fpr) : Json(nullptr)},

@@ -136,23 +136,25 @@ int ScoreStream(const ScoreArgs& args, ParallelScorer& scorer, const ScoreOption
     }
     if (got->dropped_bytes > 0) {
       ++failed;
-      Fail(kExitBadInput, "stdin: frame " + std::to_string(next) + " is malformed: " +
-                              std::to_string(got->dropped_bytes) + " bytes, expected " +
-                              std::to_string(in) + "; dropped");
+      Fail(kExitBadInput, "stdin: frame " + std::to_string(next) +
+                              " is malformed: " + std::to_string(got->dropped_bytes) +
+                              " bytes, expected " + std::to_string(in) + "; dropped");
     }
     if (got->end) break;
   }
   const double seconds = NowSeconds() - start;
   if (format == Format::kJson) {
-    Json summary = {{"images", next}, {"failed", failed}, {"method", ScoreMethodName(options)},
+    Json summary = {{"images", next},
+                    {"failed", failed},
+                    {"method", ScoreMethodName(options)},
                     {"seconds", JsonNumber(seconds)},
                     {"images_per_s", JsonNumber(score_seconds > 0 ? next / score_seconds : 0)}};
     if (t.active) summary["flagged"] = flagged;
     PrintJson({{"summary", summary}});
   } else {
     std::FILE* out = format == Format::kCsv ? stderr : stdout;
-    std::fprintf(out, "frames %llu, failed %d%s%s, %.3f s\n",
-                 static_cast<unsigned long long>(next), failed, t.active ? ", flagged " : "",
+    std::fprintf(out, "frames %llu, failed %d%s%s, %.3f s\n", static_cast<unsigned long long>(next),
+                 failed, t.active ? ", flagged " : "",
                  t.active ? std::to_string(flagged).c_str() : "", seconds);
   }
   return failed > 0 ? kExitBadInput : kExitOk;
@@ -194,7 +196,8 @@ int RunScore(const ScoreArgs& args) {
   Inputs inputs;
   int failed = 0;
   const int rows = engine.shape().input == 784 ? 28 : 0;
-  if (rows == 0) return Fail(kExitBadInput, "score reads 28x28 images; the model takes another size");
+  if (rows == 0)
+    return Fail(kExitBadInput, "score reads 28x28 images; the model takes another size");
   if (Status s = AppendInput(args.input, args.labels, false, rows, rows, &inputs, &failed);
       !s.ok()) {
     return Fail(s);
@@ -234,8 +237,8 @@ int RunScore(const ScoreArgs& args) {
     // With --ood, unlabelled items of --input are the normal ones.
     if (ood || label >= 0 || !args.ood.empty()) {
       truth_scores.push_back(scores[i]);
-      truth.push_back(ood || (label >= 0 &&
-                              std::find(normal.begin(), normal.end(), label) == normal.end()));
+      truth.push_back(
+          ood || (label >= 0 && std::find(normal.begin(), normal.end(), label) == normal.end()));
     }
   }
 
@@ -265,7 +268,8 @@ int RunScore(const ScoreArgs& args) {
       for (size_t i = 0; i < truth.size(); ++i) {
         if (truth_scores[i] > t.value) (truth[i] ? tp : fp) += 1;
       }
-      summary["fpr"] = JsonNumber(static_cast<double>(fp) / std::max<size_t>(truth.size() - anomalies, 1));
+      summary["fpr"] =
+          JsonNumber(static_cast<double>(fp) / std::max<size_t>(truth.size() - anomalies, 1));
       summary["tpr"] = JsonNumber(static_cast<double>(tp) / std::max<size_t>(anomalies, 1));
     }
   }

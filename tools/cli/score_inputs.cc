@@ -61,8 +61,8 @@ Status AppendInput(const std::string& path, const std::string& labels_path, bool
   EVAE_ASSIGN_OR_RETURN(ImageSet set, LoadImagesSalvaging(path, &damage, &declared));
   if (set.rows != rows || set.cols != cols) {
     return DataError(path + ": images are " + std::to_string(set.rows) + "x" +
-                     std::to_string(set.cols) + " pixels; the model takes " +
-                     std::to_string(rows) + "x" + std::to_string(cols));
+                     std::to_string(set.cols) + " pixels; the model takes " + std::to_string(rows) +
+                     "x" + std::to_string(cols));
   }
   std::vector<int> labels(set.count, -1);
   if (!labels_path.empty()) {

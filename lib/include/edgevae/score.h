@@ -87,8 +87,7 @@ class Scorer {
 class ParallelScorer {
  public:
   static StatusOr<std::unique_ptr<ParallelScorer>> Create(const AnyModel& model,
-                                                          const ScoreOptions& options,
-                                                          int threads);
+                                                          const ScoreOptions& options, int threads);
   ~ParallelScorer();
   ParallelScorer(const ParallelScorer&) = delete;
   ParallelScorer& operator=(const ParallelScorer&) = delete;

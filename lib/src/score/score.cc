@@ -341,8 +341,7 @@ Status CheckLabelled(const std::vector<double>& scores, const std::vector<uint8_
   }
   if (p == 0 || p == scores.size()) {
     return InvalidArgument("AUROC/AUPR need both normal and anomalous images; found " +
-                           std::to_string(p) + " anomalies among " +
-                           std::to_string(scores.size()));
+                           std::to_string(p) + " anomalies among " + std::to_string(scores.size()));
   }
   *positives = p;
   return Status::Ok();
