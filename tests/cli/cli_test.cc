@@ -491,9 +491,7 @@ TEST(CliReconstructTest, PairsInputsAndReconstructions) {
       RunCli({"reconstruct", "--model", model, "--data", dir / "nothing", "--out", png}), 1);
 }
 
-// --- The terminal renderer -----------------------------------------------------------------------
-
-using cli::ColorMode;
+// --- The terminal renderer (edgevae/term.h) -----------------------------------------------------
 
 TEST(CliBenchTest, JsonFieldsForEveryOp) {
   TempDir dir;
@@ -532,26 +530,26 @@ TEST(CliBenchTest, BadArgumentsAndFiles) {
 }
 
 TEST(TermTest, ColorModeFromEnvironmentValues) {
-  EXPECT_EQ(cli::ColorModeFor(nullptr, nullptr, nullptr), ColorMode::kAscii);
-  EXPECT_EQ(cli::ColorModeFor("", "truecolor", nullptr), ColorMode::kAscii);
-  EXPECT_EQ(cli::ColorModeFor("dumb", "truecolor", nullptr), ColorMode::kAscii);
-  EXPECT_EQ(cli::ColorModeFor("xterm-256color", nullptr, nullptr), ColorMode::k256);
-  EXPECT_EQ(cli::ColorModeFor("xterm", "", nullptr), ColorMode::k256);
-  EXPECT_EQ(cli::ColorModeFor("xterm", "truecolor", nullptr), ColorMode::kTrueColor);
-  EXPECT_EQ(cli::ColorModeFor("xterm", "24bit", nullptr), ColorMode::kTrueColor);
-  EXPECT_EQ(cli::ColorModeFor("xterm", "truecolor", "1"), ColorMode::kAscii);
-  EXPECT_EQ(cli::ColorModeFor("xterm", "truecolor", ""), ColorMode::kTrueColor);
+  EXPECT_EQ(ColorModeFor(nullptr, nullptr, nullptr), ColorMode::kAscii);
+  EXPECT_EQ(ColorModeFor("", "truecolor", nullptr), ColorMode::kAscii);
+  EXPECT_EQ(ColorModeFor("dumb", "truecolor", nullptr), ColorMode::kAscii);
+  EXPECT_EQ(ColorModeFor("xterm-256color", nullptr, nullptr), ColorMode::k256);
+  EXPECT_EQ(ColorModeFor("xterm", "", nullptr), ColorMode::k256);
+  EXPECT_EQ(ColorModeFor("xterm", "truecolor", nullptr), ColorMode::kTrueColor);
+  EXPECT_EQ(ColorModeFor("xterm", "24bit", nullptr), ColorMode::kTrueColor);
+  EXPECT_EQ(ColorModeFor("xterm", "truecolor", "1"), ColorMode::kAscii);
+  EXPECT_EQ(ColorModeFor("xterm", "truecolor", ""), ColorMode::kTrueColor);
 }
 
 TEST(TermTest, Grey256Index) {
-  EXPECT_EQ(cli::Grey256Index(0), 232);
-  EXPECT_EQ(cli::Grey256Index(8), 232);
-  EXPECT_EQ(cli::Grey256Index(18), 233);
-  EXPECT_EQ(cli::Grey256Index(128), 244);  // grey 128 = 8 + 10 * 12
-  EXPECT_EQ(cli::Grey256Index(238), 255);
-  EXPECT_EQ(cli::Grey256Index(255), 255);
+  EXPECT_EQ(Grey256Index(0), 232);
+  EXPECT_EQ(Grey256Index(8), 232);
+  EXPECT_EQ(Grey256Index(18), 233);
+  EXPECT_EQ(Grey256Index(128), 244);  // grey 128 = 8 + 10 * 12
+  EXPECT_EQ(Grey256Index(238), 255);
+  EXPECT_EQ(Grey256Index(255), 255);
   for (int v = 0; v < 256; ++v) {
-    const int i = cli::Grey256Index(static_cast<uint8_t>(v));
+    const int i = Grey256Index(static_cast<uint8_t>(v));
     ASSERT_GE(i, 232);
     ASSERT_LE(i, 255);
     // Nearest: no other palette grey is closer.
@@ -563,7 +561,7 @@ TEST(TermTest, Grey256Index) {
 TEST(TermTest, TrueColorHalfBlocks) {
   // 2 wide, 3 high: line 1 pairs rows 0 and 1, line 2 pairs row 2 with black.
   const uint8_t pixels[] = {10, 20, 30, 40, 50, 60};
-  const std::string s = cli::RenderHalfBlocks(pixels, 2, 3, ColorMode::kTrueColor);
+  const std::string s = RenderHalfBlocks(pixels, 2, 3, ColorMode::kTrueColor);
   const std::string expected =
       "\x1b[38;2;10;10;10m\x1b[48;2;30;30;30m\xE2\x96\x80"
       "\x1b[38;2;20;20;20m\x1b[48;2;40;40;40m\xE2\x96\x80\x1b[0m\n"
@@ -574,7 +572,7 @@ TEST(TermTest, TrueColorHalfBlocks) {
 
 TEST(TermTest, EscapesOnlyWhereTheColourChanges) {
   const std::vector<uint8_t> pixels(7 * 2, 200);
-  const std::string s = cli::RenderHalfBlocks(pixels.data(), 7, 2, ColorMode::kTrueColor);
+  const std::string s = RenderHalfBlocks(pixels.data(), 7, 2, ColorMode::kTrueColor);
   std::string expected = "\x1b[38;2;200;200;200m\x1b[48;2;200;200;200m";
   for (int i = 0; i < 7; ++i) expected += "\xE2\x96\x80";
   expected += "\x1b[0m\n";
@@ -583,7 +581,7 @@ TEST(TermTest, EscapesOnlyWhereTheColourChanges) {
 
 TEST(TermTest, Palette256HalfBlocks) {
   const uint8_t pixels[] = {0, 255, 128, 128};
-  const std::string s = cli::RenderHalfBlocks(pixels, 2, 2, ColorMode::k256);
+  const std::string s = RenderHalfBlocks(pixels, 2, 2, ColorMode::k256);
   EXPECT_EQ(s,
             "\x1b[38;5;232m\x1b[48;5;244m\xE2\x96\x80"
             "\x1b[38;5;255m\xE2\x96\x80\x1b[0m\n");
@@ -594,7 +592,7 @@ TEST(TermTest, AsciiShades) {
   const uint8_t pixels[] = {0,   255, 255, 128,  //
                             0,   255, 0,   128,  //
                             255, 0,   64,  30};
-  const std::string s = cli::RenderHalfBlocks(pixels, 4, 3, ColorMode::kAscii);
+  const std::string s = RenderHalfBlocks(pixels, 4, 3, ColorMode::kAscii);
   EXPECT_EQ(s, " @=+\n@ :.\n");
   EXPECT_EQ(s.find('\x1b'), std::string::npos);
 }
@@ -602,22 +600,22 @@ TEST(TermTest, AsciiShades) {
 TEST(TermTest, ShrinksToFitColumnsKeepingAspect) {
   const int width = 61, height = 20;
   std::vector<uint8_t> pixels(width * height, 255);
-  const std::string s = cli::RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 30);
+  const std::string s = RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 30);
   // Factor 3: ceil(61 / 3) = 21 columns, ceil(20 / 3) = 7 rows -> 4 lines.
   std::istringstream lines(s);
   int count = 0;
   for (std::string line; std::getline(lines, line); ++count) EXPECT_EQ(line, std::string(21, '@'));
   EXPECT_EQ(count, 4);
   // Narrow enough already: untouched.
-  EXPECT_EQ(cli::RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 61),
-            cli::RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 0));
+  EXPECT_EQ(RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 61),
+            RenderHalfBlocks(pixels.data(), width, height, ColorMode::kAscii, 0));
 }
 
 TEST(TermTest, EmptyImageRendersNothing) {
   const uint8_t pixel = 1;
-  EXPECT_EQ(cli::RenderHalfBlocks(&pixel, 0, 1, ColorMode::kTrueColor), "");
-  EXPECT_EQ(cli::RenderHalfBlocks(&pixel, 1, 0, ColorMode::kAscii), "");
-  EXPECT_EQ(cli::RenderHalfBlocks(nullptr, 1, 1, ColorMode::k256), "");
+  EXPECT_EQ(RenderHalfBlocks(&pixel, 0, 1, ColorMode::kTrueColor), "");
+  EXPECT_EQ(RenderHalfBlocks(&pixel, 1, 0, ColorMode::kAscii), "");
+  EXPECT_EQ(RenderHalfBlocks(nullptr, 1, 1, ColorMode::k256), "");
 }
 
 TEST(TermTest, FormatDuration) {

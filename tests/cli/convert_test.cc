@@ -250,7 +250,8 @@ TEST(ConvertEvaeTest, F16ModelConvertsVerifiesAndEvaluates) {
   const CliResult c = RunCli({"convert", "--in", src, "--dtype", "f16", "--out", f16,
                               "--calib-data", EDGEVAE_MNIST_DIR});
   ASSERT_EQ(c.exit_code, 0) << Describe(c);
-  EXPECT_LT(ReadFile(f16).size(), 1400u * 1024);
+  // Half of the f32 file, plus the per-class latent statistics (30 Gaussians, under 200 KB).
+  EXPECT_LT(ReadFile(f16).size(), 1600u * 1024);
   const CliResult v = RunCli({"verify", "--model", f16});
   if (v.exit_code != 0) {  // only a CPU without fp16 arithmetic may refuse
     EXPECT_NE(v.err.find("fp16"), std::string::npos) << Describe(v);
@@ -277,7 +278,8 @@ TEST(ConvertEvaeTest, Int8ModelConvertsVerifiesAndServes) {
   for (const char* method : {"minmax", "percentile", "mse"}) {
     EXPECT_NE(c.out.find(std::string("calibration ") + method), std::string::npos) << Describe(c);
   }
-  EXPECT_LT(ReadFile(q8).size(), 800u * 1024);  // int8: a quarter of the f32 file
+  // int8: a quarter of the f32 file, plus the per-class latent statistics (under 200 KB).
+  EXPECT_LT(ReadFile(q8).size(), 1000u * 1024);
 
   const CliResult v = RunCli({"verify", "--model", q8, "--json"});
   EXPECT_EQ(v.exit_code, 0) << Describe(v);

@@ -51,23 +51,12 @@ class EvalTest : public ::testing::Test {
       return;
     }
     runtime_ = std::move(rt).value().release();
-    auto model = Model::Create(MnistShape::kInfo);
+    auto model = reference::CachedTrainedModel("eval", mnist->train, 2000, 1, 1, runtime_);
     if (!model.ok()) {
       load_error_ = new std::string(model.status().message());
       return;
     }
     model_ = new Model(std::move(model).value());
-    model_->InitializeLikeTorch(1);
-    auto trainer = CreateTrainer(model_, runtime_, TrainOptions{});
-    if (!trainer.ok()) {
-      load_error_ = new std::string(trainer.status().message());
-      return;
-    }
-    auto r = (*trainer)->TrainEpoch(Head(mnist->train, 2000), {});
-    if (!r.ok()) {
-      load_error_ = new std::string(r.status().message());
-      return;
-    }
     auto engine = Engine::Create(*model_, EngineOptions{.max_batch = kTestImages, .threads = 1});
     if (!engine.ok()) {
       load_error_ = new std::string(engine.status().message());

@@ -15,13 +15,17 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "edgevae/data.h"
+#include "edgevae/file.h"
 #include "edgevae/model.h"
 #include "edgevae/rng.h"
 #include "edgevae/shape.h"
+#include "edgevae/train.h"
 
 namespace edgevae::reference {
 
@@ -179,6 +183,39 @@ inline const MnistData* CachedMnist(std::string* error) {
            loaded->status().message();
   return nullptr;
 }
+
+#ifdef EDGEVAE_TEST_FIXTURE_DIR
+// The mnist model initialized like PyTorch with `seed` and trained `epochs` epochs on the first
+// `images` images of `train`, cached as EDGEVAE_TEST_FIXTURE_DIR/<name>-<images>x<epochs>.evae:
+// gtest_discover_tests runs every test in its own process, and under qemu-user training runs at
+// 25-100 images/s, so the tests of a suite share one trained model (tests/CMakeLists.txt runs a
+// suite's first test as a ctest fixture, so the others only load it). The save is atomic.
+inline StatusOr<Model> CachedTrainedModel(const std::string& name, const ImageSet& train, int images,
+                                         int epochs, uint64_t seed, Runtime* runtime) {
+  const std::string path = std::string(EDGEVAE_TEST_FIXTURE_DIR) + "/" + name + "-" +
+                           std::to_string(images) + "x" + std::to_string(epochs) + ".evae";
+  if (StatusOr<Model> cached = LoadModel(path);
+      cached.ok() && cached->metadata().epochs == epochs && cached->metadata().seed == seed) {
+    return cached;
+  }
+  EVAE_ASSIGN_OR_RETURN(Model model, Model::Create(MnistShape::kInfo));
+  model.InitializeLikeTorch(seed);
+  TrainOptions options;
+  options.seed = seed;
+  EVAE_ASSIGN_OR_RETURN(auto trainer, CreateTrainer(&model, runtime, options));
+  const ImageSet subset = Head(train, images);
+  for (int e = 0; e < epochs; ++e) {
+    EVAE_ASSIGN_OR_RETURN(EpochResult r, trainer->TrainEpoch(subset, {}));
+    (void)r;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(EDGEVAE_TEST_FIXTURE_DIR, ec);
+  if (Status s = SaveModel(path, model); !s.ok()) {
+    std::fprintf(stderr, "note: could not cache the trained model: %s\n", s.message().c_str());
+  }
+  return model;
+}
+#endif  // EDGEVAE_TEST_FIXTURE_DIR
 
 }  // namespace edgevae::reference
 

@@ -10,6 +10,7 @@
 #include "edgevae/data.h"
 #include "edgevae/engine.h"
 #include "edgevae/file.h"
+#include "edgevae/latent.h"
 #include "edgevae/quant.h"
 #include "edgevae/runtime.h"
 #include "edgevae/model.h"
@@ -72,6 +73,22 @@ int ConvertToOut(const ConvertArgs& args) {
   if (!data.ok()) return Fail(data.status());
   StatusOr<GoldenVectors> golden = MakeGoldenVectors(*model, data->test, kGoldenImages);
   if (!golden.ok()) return Fail(golden.status());
+
+  // Per-class statistics of the f32 encoder's mu over the training images, so that the deployed
+  // model can be asked for a given digit (edgevae/latent.h); and the provenance of the file.
+  {
+    StatusOr<std::unique_ptr<Engine>> f32 =
+        Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = args.threads});
+    if (!f32.ok()) return Fail(f32.status());
+    StatusOr<std::vector<ClassLatentStats>> stats = ComputeClassLatentStats(**f32, data->train, args.class_components);
+    if (!stats.ok()) return Fail(stats.status());
+    model->metadata().class_latents = std::move(stats).value();
+    std::printf("class latents: %zu Gaussians (up to %d per class) over %d training images\n",
+                model->metadata().class_latents.size(), args.class_components,
+                data->train.count);
+  }
+  std::string& command = model->metadata().command;
+  command = command.empty() ? args.command_line : command + " && " + args.command_line;
 
   if (args.dtype == "f32") {
     // The same arithmetic on another CPU or SIMD target differs by a few ulps.

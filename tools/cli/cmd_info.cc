@@ -1,6 +1,7 @@
 // edgevae info: what a model file holds (read without trusting it), whether it loads, and what
 // this machine's CPU and SIMD dispatch are.
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -35,6 +36,31 @@ std::string DimsText(const std::vector<uint32_t>& dims) {
   return out.empty() ? "scalar" : out;
 }
 
+// One line per class instead of 420 numbers: the count, the norm of the mean and the root mean
+// variance (sqrt(trace(cov) / latent)) of the encodings.
+void PrintClassLatents(const Json& classes) {
+  std::printf("  %-16s %zu classes (mean and covariance of mu per label)\n", "class_latents",
+              classes.size());
+  for (const Json& c : classes) {
+    if (!c.is_object() || !c.contains("mean") || !c.contains("cov") || !c["mean"].is_array() ||
+        !c["cov"].is_array()) {
+      std::printf("    (malformed) %s\n",
+                  c.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+      continue;
+    }
+    const Json& mean = c["mean"];
+    const Json& cov = c["cov"];
+    const size_t d = mean.size();
+    double norm = 0, trace = 0;
+    for (const Json& v : mean) norm += v.is_number() ? v.get<double>() * v.get<double>() : 0;
+    for (size_t i = 0; i < d && i * d + i < cov.size(); ++i) {
+      if (cov[i * d + i].is_number()) trace += cov[i * d + i].get<double>();
+    }
+    std::printf("    label %-3d %6d images  |mean| %.3f  rms sd %.3f\n", c.value("label", -1),
+                c.value("count", 0), std::sqrt(norm), d > 0 ? std::sqrt(trace / d) : 0.0);
+  }
+}
+
 void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& metadata,
                 const Status& load, const CpuReport& cpu) {
   const ShapeInfo sizes{info.shape_name, info.input, info.hidden, info.latent};
@@ -57,6 +83,10 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
   if (metadata.is_object()) {
     std::printf("metadata\n");
     for (const auto& [key, value] : metadata.items()) {
+      if (key == "class_latents" && value.is_array()) {
+        PrintClassLatents(value);
+        continue;
+      }
       std::string text;
       if (value.is_string()) {
         text = value.get<std::string>();

@@ -116,6 +116,10 @@ int RunTrain(const TrainArgs& given) {
     return kExitOk;
   }
 
+  // Provenance: how this model was made (a resumed run adds its own command).
+  std::string& command = model->metadata().command;
+  command = command.empty() ? args.command_line : command + " && " + args.command_line;
+
   StatusOr<MnistData> data = LoadMnist(args.data);
   if (!data.ok()) return Fail(data.status());
   if (!args.classes.empty()) {

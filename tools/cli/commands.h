@@ -59,6 +59,7 @@ struct TrainArgs {
   std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
+  std::string command_line;  // this invocation, recorded in metadata.command
 };
 int RunTrain(const TrainArgs& args);
 
@@ -124,6 +125,8 @@ struct ConvertArgs {
   std::string calib_data = kDefaultDataDir;  // MNIST: calibration, validation and golden images
   std::string calibration = "auto";  // auto | minmax | percentile | mse
   int threads = 0;
+  int class_components = 3;  // Gaussians per class in metadata.class_latents (k-means)
+  std::string command_line;  // this invocation, appended to metadata.command
 };
 int RunConvert(const ConvertArgs& args);
 

@@ -73,6 +73,26 @@ void AddPreview(CLI::App* cmd, PreviewFlags* flags) {
   force->excludes(suppress);
 }
 
+// "edgevae train --epochs 10 ...": the invocation as a shell would re-run it (arguments other
+// than plain words single-quoted), for a model's metadata.command.
+std::string CommandLine(int argc, char** argv) {
+  std::string line = "edgevae";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789-_./=:,+@%") == std::string::npos;
+    if (plain) {
+      line += " " + arg;
+      continue;
+    }
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += " " + quoted + "'";
+  }
+  return line;
+}
+
 int Main(int argc, char** argv) {
   CLI::App app("Train, evaluate and sample a variational autoencoder on MNIST (XNNPACK + Highway).",
                "edgevae");
@@ -242,6 +262,12 @@ int Main(int argc, char** argv) {
                    "Also write the --out model as a C header (an aligned array edgevae_model and "
                    "edgevae_model_size) for firmware that embeds it")
       ->type_name("FILE.h");
+  convert_cmd
+      ->add_option("--class-components", convert.class_components,
+                   "Gaussians per digit in the stored per-class latent statistics (k-means of "
+                   "the training images' encodings; 1 = one Gaussian per class)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   AddThreads(convert_cmd, &convert.threads);
 
   // verify
@@ -355,6 +381,7 @@ int Main(int argc, char** argv) {
     train.batch_given = batch_opt->count() > 0;
     train.lr_given = lr_opt->count() > 0;
     train.seed_given = seed_opt->count() > 0;
+    train.command_line = CommandLine(argc, argv);
     return RunTrain(train);
   }
   if (eval_cmd->parsed()) return RunEval(eval);
@@ -369,7 +396,10 @@ int Main(int argc, char** argv) {
   if (info_cmd->parsed()) return RunInfo(info);
   if (bench_cmd->parsed()) return RunBench(bench);
   if (verify_cmd->parsed()) return RunVerify(verify);
-  if (convert_cmd->parsed()) return RunConvert(convert);
+  if (convert_cmd->parsed()) {
+    convert.command_line = CommandLine(argc, argv);
+    return RunConvert(convert);
+  }
   if (score_cmd->parsed()) return RunScore(score);
   if (calibrate_cmd->parsed()) return RunCalibrate(calibrate);
   return Fail(kExitUsage, "no command given (see 'edgevae --help')");

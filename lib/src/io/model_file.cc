@@ -13,9 +13,11 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -541,6 +543,23 @@ StatusOr<Json> ParseMetadataJson(const std::string& path, const ParsedFile& f) {
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
+// Each float as the double nearest to its shortest decimal form (std::to_chars), so that the JSON
+// shows about 9 digits instead of the 17 of the exact double (the class statistics of a
+// mixture are some 12,000 numbers); casting the parsed double back to float gives the same
+// float (checked, with the exact double as the fallback).
+std::vector<double> ShortestDoubles(const std::vector<float>& values) {
+  std::vector<double> out;
+  out.reserve(values.size());
+  for (float f : values) {
+    char buf[32];
+    const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf) - 1, f);
+    *r.ptr = '\0';
+    const double d = std::strtod(buf, nullptr);
+    out.push_back(r.ec == std::errc() && static_cast<float>(d) == f ? d : static_cast<double>(f));
+  }
+  return out;
+}
+
 // The optional keys: classes, command, class_latents, anomaly.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
@@ -709,9 +728,8 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
       OJson cj = OJson::object();
       cj["label"] = c.label;
       cj["count"] = c.count;
-      // float -> double is exact, so the floats round-trip.
-      cj["mean"] = std::vector<double>(c.mean.begin(), c.mean.end());
-      cj["cov"] = std::vector<double>(c.cov.begin(), c.cov.end());
+      cj["mean"] = ShortestDoubles(c.mean);
+      cj["cov"] = ShortestDoubles(c.cov);
       a.push_back(std::move(cj));
     }
     j["class_latents"] = std::move(a);
@@ -758,9 +776,52 @@ OJson QuantizationMetadata(const Int8Model& m) {
   return q;
 }
 
+// Replaces every non-empty array of numbers in j by a placeholder string naming its index in
+// *arrays, where its compact form is kept.
+void HoistNumberArrays(OJson* j, std::vector<std::string>* arrays) {
+  if (j->is_object()) {
+    for (auto& [key, value] : j->items()) HoistNumberArrays(&value, arrays);
+  } else if (j->is_array()) {
+    const bool numbers = !j->empty() && std::all_of(j->begin(), j->end(), [](const OJson& v) {
+      return v.is_number();
+    });
+    if (!numbers) {
+      for (OJson& v : *j) HoistNumberArrays(&v, arrays);
+      return;
+    }
+    std::string text = j->dump(-1);
+    for (size_t i = 1; i < text.size(); ++i) {
+      if (text[i - 1] == ',') text.insert(i++, " ");
+    }
+    *j = std::string("\x01") + "array" + std::to_string(arrays->size());
+    arrays->push_back(std::move(text));
+  }
+}
+
 std::string MetadataText(const OJson& j) {
+  // Pretty-printed, except that arrays of numbers stay on one line: the per-class latent
+  // statistics hold thousands of numbers, and one per line would add a tenth to a shipped model.
+  OJson copy = j;
+  std::vector<std::string> arrays;
+  HoistNumberArrays(&copy, &arrays);
   // replace: a dataset name that is not UTF-8 must not make dump() throw.
-  return j.dump(2, ' ', false, OJson::error_handler_t::replace) + "\n";
+  const std::string text = copy.dump(2, ' ', false, OJson::error_handler_t::replace) + "\n";
+  std::string out;
+  out.reserve(text.size());
+  const std::string marker = "\"\\u0001array";  // how dump() writes the placeholder
+  for (size_t pos = 0;;) {
+    const size_t at = text.find(marker, pos);
+    if (at == std::string::npos) {
+      out.append(text, pos, std::string::npos);
+      break;
+    }
+    out.append(text, pos, at - pos);
+    size_t end = at + marker.size();
+    const size_t index = std::stoul(text.substr(end, text.find('"', end) - end));
+    out += arrays[index];
+    pos = text.find('"', end) + 1;
+  }
+  return out;
 }
 
 // --- Writing the container ----------------------------------------------------------------------

@@ -1,0 +1,86 @@
+// The shipped models (models/*.q8.evae): they load, pass their own golden vectors, reach the test
+// loss the README states on the 10,000 MNIST test images, are small, and record how they were made
+// and the per-class latent statistics the demo samples from.
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgevae/data.h"
+#include "edgevae/engine.h"
+#include "edgevae/eval.h"
+#include "edgevae/file.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace edgevae {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Shipped {
+  const char* file;
+  int latent;
+  double max_test_loss;  // nats/image, int8 engine, evaluation seed 1 (README, "Shipped models")
+};
+
+class ShippedModelsTest : public ::testing::TestWithParam<Shipped> {};
+
+TEST_P(ShippedModelsTest, LoadVerifyAndReachTheStatedLoss) {
+  const Shipped& p = GetParam();
+  const std::string path = std::string(EDGEVAE_SOURCE_DIR "/models/") + p.file;
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+  EXPECT_LT(st.st_size, 1000 * 1000) << "shipped models stay under 1 MB";
+
+  StatusOr<AnyModel> model = LoadAnyModel(path);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(model->int8.has_value()) << "shipped models are int8";
+  EXPECT_EQ(model->int8->shape.latent, p.latent);
+  const ModelMetadata& md = model->int8->metadata;
+  EXPECT_THAT(md.command, HasSubstr("edgevae train "));
+  EXPECT_THAT(md.command, HasSubstr(" --seed "));
+  EXPECT_THAT(md.command, HasSubstr(" --epochs "));
+  EXPECT_THAT(md.command, HasSubstr("edgevae convert "));
+  EXPECT_THAT(md.command, HasSubstr("--dtype int8"));
+  // A mixture of three Gaussians per digit (convert --class-components 3), over every training
+  // image of the class: MNIST has 5,421 to 6,742 per class.
+  ASSERT_EQ(md.class_latents.size(), 30u);
+  std::vector<int> per_class(10, 0), components(10, 0);
+  for (const ClassLatentStats& c : md.class_latents) {
+    ASSERT_GE(c.label, 0);
+    ASSERT_LE(c.label, 9);
+    per_class[c.label] += c.count;
+    ++components[c.label];
+    EXPECT_EQ(c.mean.size(), static_cast<size_t>(p.latent));
+  }
+  for (int d = 0; d < 10; ++d) {
+    EXPECT_EQ(components[d], 3) << d;
+    EXPECT_GT(per_class[d], 5000) << d;
+    EXPECT_LT(per_class[d], 7000) << d;
+  }
+
+  ASSERT_TRUE(model->golden.has_value());
+  auto engine = Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = 1});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  StatusOr<GoldenCheck> check = CheckGoldenVectors(**engine, *model->golden);
+  ASSERT_TRUE(check.ok()) << check.status().message();
+  EXPECT_TRUE(check->pass) << "max " << check->max_abs_error << " mean " << check->mean_abs_error;
+
+  StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
+  ASSERT_TRUE(mnist.ok()) << "this test needs MNIST in " EDGEVAE_MNIST_DIR
+                             " (run tools/fetch-mnist.sh): "
+                          << mnist.status().message();
+  StatusOr<EvalResult> eval = EvaluateEngine(**engine, mnist->test, 1);
+  ASSERT_TRUE(eval.ok()) << eval.status().message();
+  std::printf("%s: test loss %.3f nats/image (int8, seed 1)\n", p.file, eval->test_loss);
+  EXPECT_LE(eval->test_loss, p.max_test_loss);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ShippedModelsTest,
+                         ::testing::Values(Shipped{"mnist.q8.evae", 20, 103.6},
+                                           Shipped{"mnist2d.q8.evae", 2, 154.8}));
+
+}  // namespace
+}  // namespace edgevae
