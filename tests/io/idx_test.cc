@@ -218,10 +218,10 @@ TEST_F(IdxTest, RejectsBadMagic) {
   Status s = ReadBoth("magic", bytes);
   EXPECT_TRUE(HasAll(s.message(), Path("magic"), "bad magic", "found 0x00 0x01"));
 
-  // A gzipped file (MNIST is usually distributed as .gz) gets a hint.
+  // gzip data is inflated (tests/anomaly/inputs_tests.cc); a cut-off gzip header says so.
   const std::vector<uint8_t> gz = {0x1f, 0x8b, 0x08, 0x08, 0, 0, 0, 0};
   s = ReadBoth("gz", gz);
-  EXPECT_TRUE(HasAll(s.message(), "found 0x1f 0x8b", "gunzip"));
+  EXPECT_TRUE(HasAll(s.message(), Path("gz"), "truncated gzip data"));
 }
 
 TEST_F(IdxTest, RejectsOtherElementTypes) {

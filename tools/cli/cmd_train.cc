@@ -39,7 +39,11 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
     }
     model->InitializeLikeTorch(args->seed);
     ModelMetadata& meta = model->metadata();
-    meta.dataset = "mnist";
+    // Fashion-MNIST has MNIST's file names (Debian: /usr/share/datasets/fashion-mnist).
+    std::string dir = args->data;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    const bool fashion = dir.substr(dir.find_last_of('/') + 1).find("fashion") != std::string::npos;
+    meta.dataset = fashion ? "fashion-mnist" : "mnist";
     meta.epochs = 0;
     meta.seed = args->seed;
     meta.batch = args->batch;
@@ -118,6 +122,26 @@ int RunTrain(const TrainArgs& given) {
 
   StatusOr<MnistData> data = LoadMnist(args.data);
   if (!data.ok()) return Fail(data.status());
+  if (!args.classes.empty()) {
+    // One-class (or few-class) training: the training and test images of those labels only.
+    StatusOr<std::vector<int>> classes = ParseClassList(args.classes, "--classes");
+    if (!classes.ok()) return Fail(kExitUsage, classes.status().message());
+    if (!args.resume.empty() && model->metadata().classes != *classes) {
+      return Fail(kExitUsage, "--classes " + args.classes + " differs from the classes checkpoint " +
+                                  args.resume + " was trained on");
+    }
+    data->train = SelectLabels(data->train, *classes);
+    data->test = SelectLabels(data->test, *classes);
+    if (data->train.count == 0 || data->test.count == 0) {
+      return Fail(kExitBadInput, args.data + " has no training or test images of --classes " +
+                                     args.classes);
+    }
+    model->metadata().classes = *classes;
+  } else if (!model->metadata().classes.empty()) {
+    // Resuming a one-class checkpoint continues on its classes.
+    data->train = SelectLabels(data->train, model->metadata().classes);
+    data->test = SelectLabels(data->test, model->metadata().classes);
+  }
   StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
   if (!runtime.ok()) return Fail(runtime.status());
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgevae/status.h"
 
@@ -37,6 +38,9 @@ void PrintJson(const Json& object);
 // Seconds on a monotonic clock from an arbitrary origin.
 double NowSeconds();
 
+// "3" or "0,1,7" -> labels 0..9, sorted, without repeats; an error names the bad element.
+StatusOr<std::vector<int>> ParseClassList(const std::string& text, const std::string& flag);
+
 // Where human-readable output goes: stdout normally, stderr when stdout is reserved for JSON.
 inline std::FILE* HumanStream(bool json) { return json ? stderr : stdout; }
 
@@ -52,6 +56,7 @@ struct TrainArgs {
   std::string resume;
   bool json = false;
   bool profile = false;  // per-epoch time breakdown (GEMMs, packing, element-wise, optimizer)
+  std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
@@ -131,6 +136,40 @@ struct VerifyArgs {
   bool json = false;
 };
 int RunVerify(const VerifyArgs& args);
+
+// Scoring options shared by score and calibrate.
+struct ScoreMethodArgs {
+  std::string method = "elbo";  // bce | mse | elbo | iw, optionally -ic
+  int samples = 1;              // S for elbo
+  int iw = 64;                  // K for iw
+  uint64_t seed = 1;
+  int threads = 0;
+};
+
+struct ScoreArgs {
+  std::string model;
+  std::string input;           // IDX(.gz) file, PNG/PGM file, folder of them, or - (stdin)
+  std::string labels;          // IDX labels for an IDX input
+  std::string normal_classes;  // default: the classes the model was trained on
+  std::string ood;             // another input whose items all count as anomalies
+  ScoreMethodArgs method;
+  bool json = false;
+  bool csv = false;
+  bool summary_only = false;   // no per-item records
+};
+int RunScore(const ScoreArgs& args);
+
+struct CalibrateArgs {
+  std::string model;
+  std::string data = kDefaultDataDir;  // MNIST directory, or an IDX file / folder of normal images
+  std::string labels;                  // IDX labels for an IDX --data file
+  double fpr = 0.01;
+  int images = 2000;  // the last N normal images
+  ScoreMethodArgs method;
+  std::string out;
+  bool json = false;
+};
+int RunCalibrate(const CalibrateArgs& args);
 
 }  // namespace edgevae::cli
 

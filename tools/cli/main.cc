@@ -131,6 +131,10 @@ int Main(int argc, char** argv) {
   train_cmd->add_flag("--profile", train.profile,
                       "Print where each epoch's training time went (GEMMs, packing, element-wise "
                       "kernels, optimizer, rest) and the GEMM rate");
+  train_cmd->add_option("--classes", train.classes,
+                        "Train (and test) on these labels only, e.g. 3 or 0,1,7: the one-class "
+                        "protocol of anomaly detection; stored in the model's metadata")
+      ->type_name("LIST");
   train_cmd->add_flag("--json", train.json,
                       "Print one JSON object on stdout at the end; progress goes to stderr");
 
@@ -273,6 +277,78 @@ int Main(int argc, char** argv) {
   verify_cmd->add_option("--model", verify.model, "Model file")->required();
   AddThreads(verify_cmd, &verify.threads);
   verify_cmd->add_flag("--json", verify.json, "Print one JSON object on stdout");
+  // score and calibrate share the scoring flags.
+  const auto add_method = [&](CLI::App* cmd, ScoreMethodArgs* m) {
+    cmd->add_option("--method", m->method,
+                    "Score: bce or mse (reconstruction error, z = mu), elbo (negative ELBO over S "
+                    "samples), iw (importance-weighted NLL, K samples); suffix -ic subtracts the "
+                    "input complexity L(x) (zlib length in nats, Serra et al. 2020), -icr "
+                    "divides by it")
+        ->check(CLI::IsMember({"bce", "mse", "elbo", "iw", "bce-ic", "mse-ic", "elbo-ic", "iw-ic",
+                               "bce-icr", "mse-icr", "elbo-icr", "iw-icr"}))
+        ->capture_default_str();
+    cmd->add_option("--samples", m->samples, "S: samples per image for elbo")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    cmd->add_option("--iw", m->iw, "K: importance samples per image for iw")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    cmd->add_option("--seed", m->seed, "Seed of the sampling noise")
+        ->check(kUnsigned64)
+        ->capture_default_str();
+    AddThreads(cmd, &m->threads);
+  };
+
+  // score
+  ScoreArgs score;
+  CLI::App* score_cmd = app.add_subcommand(
+      "score", "Anomaly score per image; with labels, AUROC and AUPR against the normal classes");
+  score_cmd->add_option("--model", score.model, "Model file")->required();
+  score_cmd
+      ->add_option("--input", score.input,
+                   "IDX images file (.gz too), PNG/PGM file, folder of them, or - for raw "
+                   "784-byte frames on stdin")
+      ->required();
+  score_cmd->add_option("--labels", score.labels, "IDX labels file for an IDX --input");
+  score_cmd
+      ->add_option("--normal-classes", score.normal_classes,
+                   "Labels that are normal, e.g. 3 or 0,1,7 (default: the classes the model was "
+                   "trained on); other labels are anomalies")
+      ->type_name("LIST");
+  score_cmd->add_option("--ood", score.ood,
+                        "Another input (IDX file or folder) whose items all count as anomalies, "
+                        "e.g. Fashion-MNIST against an MNIST model");
+  add_method(score_cmd, &score.method);
+  CLI::Option* score_json =
+      score_cmd->add_flag("--json", score.json, "One JSON object per line, then a summary line");
+  CLI::Option* score_csv = score_cmd->add_flag("--csv", score.csv, "CSV records (summary on stderr)");
+  score_json->excludes(score_csv);
+  score_cmd->add_flag("--summary-only", score.summary_only, "Print the summary only");
+
+  // calibrate
+  CalibrateArgs calibrate;
+  CLI::App* calibrate_cmd = app.add_subcommand(
+      "calibrate", "Anomaly threshold at a target false-positive rate, stored in the model");
+  calibrate_cmd->add_option("--model", calibrate.model, "Model file")->required();
+  calibrate_cmd
+      ->add_option("--data", calibrate.data,
+                   "Normal images: an MNIST-style directory (the last --images training images "
+                   "of the model's classes; the test set is left for evaluation), or held-out "
+                   "images as an IDX file (with --labels: those of the model's classes) or a "
+                   "folder of PNG/PGM files")
+      ->capture_default_str();
+  calibrate_cmd->add_option("--labels", calibrate.labels, "IDX labels for an IDX --data file");
+  calibrate_cmd->add_option("--fpr", calibrate.fpr, "Target false-positive rate")
+      ->check(CLI::Range(1e-9, 0.999999))
+      ->capture_default_str();
+  calibrate_cmd->add_option("--images", calibrate.images, "Normal images to calibrate on")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  add_method(calibrate_cmd, &calibrate.method);
+  calibrate_cmd->add_option("--out", calibrate.out, "Model file to write (may be --model)")
+      ->required();
+  calibrate_cmd->add_flag("--json", calibrate.json, "Print one JSON object on stdout");
+
   from_st_opt->excludes(in_opt);
   from_st_opt->excludes(to_st_opt);
   out_opt->excludes(to_st_opt);
@@ -287,7 +363,7 @@ int Main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
     return Fail(kExitUsage, "unknown command '" + std::string(argv[1]) +
                                 "'; commands: train, eval, sample, reconstruct, info, bench, "
-                                "convert (see 'edgevae --help')");
+                                "convert, verify, score, calibrate (see 'edgevae --help')");
   }
   try {
     app.parse(argc, argv);
@@ -324,6 +400,8 @@ int Main(int argc, char** argv) {
     convert.command_line = CommandLine(argc, argv);
     return RunConvert(convert);
   }
+  if (score_cmd->parsed()) return RunScore(score);
+  if (calibrate_cmd->parsed()) return RunCalibrate(calibrate);
   return Fail(kExitUsage, "no command given (see 'edgevae --help')");
 }
 

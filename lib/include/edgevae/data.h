@@ -49,6 +49,15 @@ struct MnistData {
 // t10k-labels-idx1-ubyte from `dir`; a missing file's error says to run tools/fetch-mnist.sh.
 StatusOr<MnistData> LoadMnist(const std::string& dir);
 
+// A 3-D IDX image file (gzip or not) that may be damaged: a file cut short keeps its complete
+// images. *damage receives what was wrong (ok if nothing) and *declared_count the image count
+// the header promised. Errors only when no image can be recovered (bad header, cannot open).
+StatusOr<ImageSet> LoadImagesSalvaging(const std::string& path, Status* damage,
+                                       int* declared_count);
+
+// The images whose label is in `labels`, in order (none if the set has no labels).
+ImageSet SelectLabels(const ImageSet& set, const std::vector<int>& labels);
+
 // The first `n` images of `set` (n larger than count keeps all).
 ImageSet Head(const ImageSet& set, int n);
 

@@ -4,6 +4,10 @@
 //
 // A reader never trusts the header: the element count is checked for overflow and against the
 // file's length before anything is allocated, so a corrupt header cannot ask for gigabytes.
+//
+// gzip-compressed files (magic 1f 8b, as Debian's dataset-fashion-mnist ships them) are
+// inflated in memory first; inflation stops at kMaxInflatedBytes so that a small compressed file
+// cannot ask for gigabytes either.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +24,8 @@
 #include "edgevae/data.h"
 #include "edgevae/status.h"
 #include "io/file_util.h"
+
+#include <zlib.h>
 
 namespace edgevae {
 namespace {
@@ -81,7 +87,10 @@ struct Header {
 
 // Validates the header and the total length. `data` holds at least min(file_size,
 // kMaxHeaderBytes) bytes; `file_size` is the length of the whole file.
-StatusOr<Header> ParseHeader(const uint8_t* data, uint64_t file_size, const std::string& name) {
+// With `short_ok`, a file with fewer data bytes than the header says is accepted: *short_ok
+// receives the truncation error and the caller decides what to keep.
+StatusOr<Header> ParseHeader(const uint8_t* data, uint64_t file_size, const std::string& name,
+                             Status* short_ok = nullptr) {
   if (file_size < 4) {
     return DataError(name + ": too short for an IDX header: expected at least 4 bytes, file has " +
                      std::to_string(file_size));
@@ -89,7 +98,6 @@ StatusOr<Header> ParseHeader(const uint8_t* data, uint64_t file_size, const std:
   if (data[0] != 0 || data[1] != 0) {
     std::string msg = name + ": bad magic: expected 0x00 0x00 in bytes 0-1, found " +
                       Hex2(data[0]) + " " + Hex2(data[1]);
-    if (data[0] == 0x1f && data[1] == 0x8b) msg += " (gzip-compressed; gunzip it first)";
     return DataError(std::move(msg));
   }
   const uint8_t type = data[2];
@@ -133,12 +141,63 @@ StatusOr<Header> ParseHeader(const uint8_t* data, uint64_t file_size, const std:
                            std::to_string(h.data_bytes) + " data bytes, file has " +
                            std::to_string(found) + " after the " + std::to_string(h.header_bytes) +
                            "-byte header";
-  if (found < h.data_bytes) return DataError(name + ": truncated" + says);
+  if (found < h.data_bytes) {
+    if (short_ok == nullptr) return DataError(name + ": truncated" + says);
+    *short_ok = DataError(name + ": truncated" + says);
+    return h;
+  }
   if (found > h.data_bytes) {
     return DataError(name + ": trailing bytes" + says + " (" +
                      std::to_string(found - h.data_bytes) + " extra)");
   }
   return h;
+}
+
+// Beyond any IDX file this project reads (MNIST's training images are 47 MB).
+constexpr size_t kMaxInflatedBytes = size_t{1} << 30;
+
+bool IsGzip(const uint8_t* data, size_t size) {
+  return size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
+}
+
+// Inflates a whole gzip member; errors name the file and the compressed offset.
+StatusOr<std::vector<uint8_t>> Gunzip(const uint8_t* data, size_t size, const std::string& name) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return Internal(name + ": zlib inflateInit2 failed");
+  std::vector<uint8_t> out(std::min<size_t>(std::max<size_t>(size * 4, 1 << 16), kMaxInflatedBytes));
+  zs.next_in = const_cast<Bytef*>(data);
+  zs.avail_in = static_cast<uInt>(std::min<size_t>(size, UINT_MAX));
+  int rc = Z_OK;
+  while (true) {
+    if (zs.total_out == out.size()) {
+      if (out.size() >= kMaxInflatedBytes) {
+        inflateEnd(&zs);
+        return DataError(name + ": gzip data inflates to more than " +
+                         std::to_string(kMaxInflatedBytes) + " bytes");
+      }
+      out.resize(std::min(out.size() * 2, kMaxInflatedBytes));
+    }
+    zs.next_out = out.data() + zs.total_out;
+    zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - zs.total_out, UINT_MAX));
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc == Z_STREAM_END) break;
+    if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
+      const size_t at = zs.total_in;
+      inflateEnd(&zs);
+      return DataError(name + ": truncated gzip data: the stream ends at compressed byte " +
+                       std::to_string(at) + " before its end marker");
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      const std::string why = zs.msg != nullptr ? zs.msg : "error " + std::to_string(rc);
+      const size_t at = zs.total_in;
+      inflateEnd(&zs);
+      return DataError(name + ": corrupt gzip data near compressed byte " + std::to_string(at) +
+                       ": " + why);
+    }
+  }
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return out;
 }
 
 std::string JoinPath(const std::string& dir, const std::string& file) {
@@ -150,6 +209,10 @@ std::string JoinPath(const std::string& dir, const std::string& file) {
 }  // namespace
 
 StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name) {
+  if (IsGzip(data, size)) {
+    EVAE_ASSIGN_OR_RETURN(const std::vector<uint8_t> inflated, Gunzip(data, size, name));
+    return ParseIdx(inflated.data(), inflated.size(), name + " (inflated)");
+  }
   EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(data, size, name));
   IdxArray array;
   array.dims = std::move(h.dims);
@@ -178,6 +241,11 @@ StatusOr<IdxArray> ReadIdx(const std::string& path) {
   if (got != want) {
     return DataError(path + ": file shrank while reading: expected " + std::to_string(want) +
                      " header bytes, read " + std::to_string(got));
+  }
+  if (IsGzip(prefix, got)) {
+    std::vector<uint8_t> bytes(prefix, prefix + got);
+    EVAE_RETURN_IF_ERROR(io::ReadToEnd(fd.get(), path, &bytes));
+    return ParseIdx(bytes.data(), bytes.size(), path);
   }
   EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(prefix, file_size, path));
   if (::lseek(fd.get(), static_cast<off_t>(h.header_bytes), SEEK_SET) < 0) {
@@ -262,6 +330,88 @@ StatusOr<ImageSet> LoadImageSet(const std::string& images_path, const std::strin
   return set;
 }
 
+StatusOr<ImageSet> LoadImagesSalvaging(const std::string& path, Status* damage,
+                                       int* declared_count) {
+  *damage = Status::Ok();
+  io::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return IoError(path + ": cannot open: " + io::ErrnoText(errno));
+  std::vector<uint8_t> bytes;
+  EVAE_RETURN_IF_ERROR(io::ReadToEnd(fd.get(), path, &bytes));
+  std::string name = path;
+  if (IsGzip(bytes.data(), bytes.size())) {
+    // A cut-off gzip file still yields the bytes inflated so far.
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) return Internal(path + ": zlib inflateInit2 failed");
+    std::vector<uint8_t> out(1 << 20);
+    zs.next_in = bytes.data();
+    zs.avail_in = static_cast<uInt>(std::min<size_t>(bytes.size(), UINT_MAX));
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+      if (zs.total_out == out.size()) {
+        if (out.size() >= kMaxInflatedBytes) break;
+        out.resize(std::min(out.size() * 2, kMaxInflatedBytes));
+      }
+      zs.next_out = out.data() + zs.total_out;
+      zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+      rc = inflate(&zs, Z_NO_FLUSH);
+    }
+    out.resize(zs.total_out);
+    const size_t at = zs.total_in;
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+      *damage = DataError(path + ": gzip data cut off or corrupt at compressed byte " +
+                          std::to_string(at) + "; keeping the " + std::to_string(out.size()) +
+                          " bytes inflated before it");
+    }
+    bytes = std::move(out);
+    name += " (inflated)";
+  }
+  Status short_data;
+  EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(bytes.data(), bytes.size(), name, &short_data));
+  if (h.dims.size() != 3) {
+    return DataError(path + ": expected a 3-D IDX array (count x rows x cols), found " +
+                     std::to_string(h.dims.size()) + "-D " + DimsText(h.dims));
+  }
+  const uint64_t per_image = uint64_t{h.dims[1]} * h.dims[2];
+  if (h.dims[0] > INT_MAX || per_image > INT_MAX) {
+    return DataError(path + ": image array " + DimsText(h.dims) + " too large");
+  }
+  const size_t available = std::min<size_t>(bytes.size() - h.header_bytes, h.data_bytes);
+  ImageSet set;
+  set.count = static_cast<int>(available / per_image);
+  set.rows = static_cast<int>(h.dims[1]);
+  set.cols = static_cast<int>(h.dims[2]);
+  set.pixels.assign(bytes.begin() + static_cast<ptrdiff_t>(h.header_bytes),
+                    bytes.begin() + static_cast<ptrdiff_t>(h.header_bytes + set.count * per_image));
+  *declared_count = static_cast<int>(h.dims[0]);
+  if (!short_data.ok() && damage->ok()) {
+    *damage = DataError(short_data.message() + "; keeping the " + std::to_string(set.count) +
+                        " complete images of " + std::to_string(h.dims[0]));
+  } else if (!damage->ok()) {
+    *damage = DataError(damage->message() + " (" + std::to_string(set.count) +
+                        " complete images of " + std::to_string(h.dims[0]) + ")");
+  }
+  return set;
+}
+
+ImageSet SelectLabels(const ImageSet& set, const std::vector<int>& labels) {
+  bool keep[256] = {};
+  for (int l : labels) {
+    if (l >= 0 && l < 256) keep[l] = true;
+  }
+  ImageSet out;
+  out.rows = set.rows;
+  out.cols = set.cols;
+  const size_t per = static_cast<size_t>(set.rows) * set.cols;
+  for (int i = 0; i < set.count && !set.labels.empty(); ++i) {
+    if (!keep[set.labels[i]]) continue;
+    out.pixels.insert(out.pixels.end(), set.image(i), set.image(i) + per);
+    out.labels.push_back(set.labels[i]);
+    ++out.count;
+  }
+  return out;
+}
+
 StatusOr<MnistData> LoadMnist(const std::string& dir) {
   static constexpr const char* kFiles[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
@@ -272,7 +422,13 @@ StatusOr<MnistData> LoadMnist(const std::string& dir) {
     paths[i] = JoinPath(dir, kFiles[i]);
     struct stat st;
     if (::stat(paths[i].c_str(), &st) != 0 && errno == ENOENT) {
-      if (missing++ == 0) first_missing = paths[i];
+      // Debian's dataset-fashion-mnist ships the same names gzip-compressed.
+      const std::string gz = paths[i] + ".gz";
+      if (::stat(gz.c_str(), &st) == 0) {
+        paths[i] = gz;
+      } else if (missing++ == 0) {
+        first_missing = paths[i];
+      }
     }
   }
   if (missing > 0) {

@@ -1,0 +1,311 @@
+// The score and calibrate commands and edgevae-anomalyd, run as processes on a one-class model
+// trained for one epoch on MNIST's 1s: records and summaries, bad input reported item by item
+// with the run going on and the exit code saying so, the calibrated threshold flagging
+// anomalies, and the service surviving malformed frames. MNIST must be in EDGEVAE_MNIST_DIR.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/cli_runner.h"
+#include "edgevae/file.h"
+#include "edgevae/image.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace edgevae {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using namespace cli_runner;  // NOLINT
+using nlohmann::json;
+
+const std::string kMnist = EDGEVAE_MNIST_DIR;
+const std::string kTestImages = kMnist + "/t10k-images-idx3-ubyte";
+const std::string kTestLabels = kMnist + "/t10k-labels-idx1-ubyte";
+
+// Runs `program` with stdin from `stdin_path`; stdout and stderr captured.
+CliResult RunWithStdin(const std::string& program, const std::vector<std::string>& args,
+                       const std::string& stdin_path) {
+  TempDir io;
+  const std::string out_path = io / "out", err_path = io / "err";
+  std::vector<std::string> argv_s = {program};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  CliResult r;
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
+    ADD_FAILURE() << "cannot run " << program;
+    return r;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  return r;
+}
+
+std::vector<json> JsonLines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << line;
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::string TestFrames(int n) {
+  const std::string all = ReadFile(kTestImages);
+  return all.substr(16, static_cast<size_t>(n) * 784);
+}
+
+class AnomalyCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    const CliResult r = RunCli({"train", "--data", kMnist, "--classes", "1", "--epochs", "1",
+                                "--threads", "1", "--out", *dir_ / "one.evae"});
+    trained_ = r.exit_code == 0;
+    if (!trained_) train_log_ = new std::string(Describe(r));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  void SetUp() override {
+    ASSERT_TRUE(trained_) << "training the one-class model failed (MNIST in " << kMnist
+                          << "?): " << (train_log_ ? *train_log_ : "");
+  }
+  static std::string Model() { return *dir_ / "one.evae"; }
+  static TempDir* dir_;
+  static bool trained_;
+  static std::string* train_log_;
+};
+TempDir* AnomalyCliTest::dir_ = nullptr;
+bool AnomalyCliTest::trained_ = false;
+std::string* AnomalyCliTest::train_log_ = nullptr;
+
+TEST_F(AnomalyCliTest, TrainClassesIsStoredAndScoreSummarisesAuroc) {
+  auto model = LoadAnyModel(Model());
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ(model->f32->metadata().classes, std::vector<int>{1});
+
+  const CliResult r = RunCli({"score", "--model", Model(), "--input", kTestImages, "--labels",
+                              kTestLabels, "--method", "mse", "--json", "--threads", "2"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const auto lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 10001u);
+  EXPECT_EQ(lines[0]["index"], 0);
+  EXPECT_TRUE(lines[0]["score"].is_number());
+  EXPECT_EQ(lines[0]["label"], 7);             // MNIST's first test image
+  EXPECT_FALSE(lines[0].contains("anomaly"));  // no threshold yet
+  const json& s = lines.back()["summary"];
+  EXPECT_EQ(s["images"], 10000);
+  EXPECT_EQ(s["failed"], 0);
+  EXPECT_EQ(s["normal_classes"], json::array({1}));
+  EXPECT_EQ(s["normals"], 1135);
+  // Even one epoch on 1s separates them from the other digits well.
+  EXPECT_GT(s["auroc"].get<double>(), 0.9);
+  EXPECT_GT(s["aupr"].get<double>(), 0.9);
+
+  // --normal-classes overrides the metadata; CSV has a header and one row per image.
+  const CliResult c = RunCli({"score", "--model", Model(), "--input", kTestImages, "--labels",
+                              kTestLabels, "--normal-classes", "1,7", "--csv", "--threads", "1"});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  EXPECT_EQ(CountLines(c.out), 10001);
+  EXPECT_EQ(c.out.substr(0, c.out.find('\n')), "index,score,label");
+  EXPECT_THAT(c.err, HasSubstr("\"normal_classes\":[1,7]"));
+}
+
+TEST_F(AnomalyCliTest, TruncatedIdxIsReportedAndTheRestScored) {
+  std::string bytes = ReadFile(kTestImages).substr(0, 16 + 5 * 784 + 300);
+  std::ofstream(*dir_ / "cut-idx", std::ios::binary) << bytes;
+  const CliResult r = RunCli({"score", "--model", Model(), "--input", *dir_ / "cut-idx", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const auto lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 6u) << Describe(r);
+  EXPECT_EQ(lines[4]["index"], 4);
+  EXPECT_EQ(lines.back()["summary"]["images"], 5);
+  EXPECT_EQ(lines.back()["summary"]["failed"], 9995);
+  EXPECT_EQ(CountLines(r.err), 1);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("edgevae: error: "), HasSubstr("cut-idx"),
+                           HasSubstr("truncated"), HasSubstr("5 complete images of 10000")));
+}
+
+TEST_F(AnomalyCliTest, FolderWithAWrongSizePngScoresTheRest) {
+  const std::string folder = *dir_ / "pngs";
+  ASSERT_EQ(::mkdir(folder.c_str(), 0755), 0);
+  const std::string frames = TestFrames(2);
+  for (int i = 0; i < 2; ++i) {
+    GreyImage g{28, 28,
+                std::vector<uint8_t>(frames.begin() + i * 784, frames.begin() + (i + 1) * 784)};
+    ASSERT_TRUE(WritePng(folder + "/img" + std::to_string(i) + ".png", g).ok());
+  }
+  GreyImage big{32, 32, std::vector<uint8_t>(32 * 32, 0)};
+  ASSERT_TRUE(WritePng(folder + "/big.png", big).ok());
+  const CliResult r = RunCli({"score", "--model", Model(), "--input", folder, "--json"});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const auto lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 3u) << Describe(r);
+  EXPECT_EQ(lines[0]["file"], folder + "/img0.png");
+  EXPECT_EQ(lines[1]["file"], folder + "/img1.png");
+  EXPECT_EQ(lines[2]["summary"]["failed"], 1);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("big.png"), HasSubstr("32x32"), HasSubstr("28x28")));
+
+  // The PNG's score equals the IDX item's (same pixels, same index 0 -> same noise).
+  const CliResult idx =
+      RunCli({"score", "--model", Model(), "--input", kTestImages, "--json", "--method", "bce"});
+  const CliResult png = RunCli(
+      {"score", "--model", Model(), "--input", folder + "/img0.png", "--json", "--method", "bce"});
+  ASSERT_EQ(png.exit_code, 0) << Describe(png);
+  EXPECT_EQ(JsonLines(png.out)[0]["score"],
+            JsonLines(idx.out.substr(0, idx.out.find('\n')))[0]["score"]);
+}
+
+TEST_F(AnomalyCliTest, StdinGarbageIsReportedAndTheStreamGoesOn) {
+  std::ofstream(*dir_ / "stream", std::ios::binary) << TestFrames(3) << "garbage!";
+  const CliResult r = RunWithStdin(
+      EDGEVAE_CLI_PATH, {"score", "--model", Model(), "--input", "-", "--json"}, *dir_ / "stream");
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  const auto lines = JsonLines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << Describe(r);
+  EXPECT_EQ(lines[2]["index"], 2);
+  EXPECT_EQ(lines[3]["summary"]["failed"], 1);
+  EXPECT_THAT(r.err, AllOf(HasSubstr("frame 3"), HasSubstr("8 bytes, expected 784")));
+  // Clean frames: exit 0.
+  std::ofstream(*dir_ / "clean", std::ios::binary) << TestFrames(2);
+  const CliResult ok = RunWithStdin(
+      EDGEVAE_CLI_PATH, {"score", "--model", Model(), "--input", "-", "--csv"}, *dir_ / "clean");
+  EXPECT_EQ(ok.exit_code, 0) << Describe(ok);
+  EXPECT_EQ(CountLines(ok.out), 3);
+}
+
+TEST_F(AnomalyCliTest, CalibrateStoresThresholdAndScoreFlags) {
+  const std::string out = *dir_ / "cal.evae";
+  const CliResult c = RunCli({"calibrate", "--model", Model(), "--data", kMnist, "--fpr", "0.05",
+                              "--method", "mse", "--images", "500", "--out", out, "--json"});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  const json cj = json::parse(c.out);
+  auto model = LoadAnyModel(out);
+  ASSERT_TRUE(model.ok());
+  const auto& a = model->f32->metadata().anomaly;
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->method, "mse");
+  EXPECT_DOUBLE_EQ(a->fpr, 0.05);
+  EXPECT_EQ(a->images, 500);
+  EXPECT_EQ(a->samples, 0);
+  EXPECT_DOUBLE_EQ(a->threshold, cj["threshold"].get<double>());
+  EXPECT_LT(cj["test_fpr"].get<double>(), 0.15);
+
+  const CliResult r = RunCli({"score", "--model", out, "--input", kTestImages, "--labels",
+                              kTestLabels, "--method", "mse", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const auto lines = JsonLines(r.out);
+  int flagged = 0;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    const double s = lines[i]["score"], n = lines[i]["normalized"];
+    EXPECT_EQ(lines[i]["anomaly"].get<bool>(), s > a->threshold);
+    EXPECT_NEAR(n, s / a->threshold, 1e-9 * std::max(1.0, n));
+    flagged += lines[i]["anomaly"].get<bool>();
+  }
+  EXPECT_EQ(lines.back()["summary"]["flagged"], flagged);
+  EXPECT_GT(lines.back()["summary"]["tpr"].get<double>(), 0.5);
+  // Another method than the calibrated one: nothing flagged, a warning says why.
+  const CliResult other = RunCli({"score", "--model", out, "--input", kTestImages, "--json",
+                                  "--summary-only", "--method", "bce"});
+  EXPECT_EQ(other.exit_code, 0);
+  EXPECT_THAT(other.err, HasSubstr("calibrated for --method mse"));
+}
+
+TEST_F(AnomalyCliTest, CalibrateOnHeldOutIdxUsesTheNormalClassesOnly) {
+  const std::string out = *dir_ / "held.evae";
+  const CliResult c =
+      RunCli({"calibrate", "--model", Model(), "--data", kTestImages, "--labels", kTestLabels,
+              "--fpr", "0.1", "--method", "bce", "--out", out, "--json"});
+  ASSERT_EQ(c.exit_code, 0) << Describe(c);
+  const json cj = json::parse(c.out);
+  EXPECT_EQ(cj["images"], 1135);  // the test set's 1s, the model's only class
+  // On the very images it was calibrated on, the threshold lets through at most 10 %.
+  const CliResult r = RunCli({"score", "--model", out, "--input", kTestImages, "--labels",
+                              kTestLabels, "--method", "bce", "--json", "--summary-only"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const double fpr = json::parse(r.out)["summary"]["fpr"];
+  EXPECT_LE(fpr, 0.1);
+  EXPECT_GE(fpr, 0.09);
+  // A damaged held-out file: reported, nothing written.
+  std::ofstream(*dir_ / "cut-held", std::ios::binary)
+      << ReadFile(kTestImages).substr(0, 16 + 3 * 784 + 5);
+  const CliResult bad = RunCli({"calibrate", "--model", Model(), "--data", *dir_ / "cut-held",
+                                "--out", *dir_ / "never.evae"});
+  EXPECT_EQ(bad.exit_code, 1) << Describe(bad);
+  EXPECT_THAT(bad.err, HasSubstr("truncated"));
+  EXPECT_FALSE(Exists(*dir_ / "never.evae"));
+}
+
+TEST_F(AnomalyCliTest, AnomalydSurvivesMalformedFramesAndReportsThroughput) {
+  // Through a pipe: a frame, a short frame and a pause (dropped by the idle timeout), two
+  // frames, then a cut-off frame at the end.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  TempDir io;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+  posix_spawn_file_actions_addclose(&fa, fds[1]);
+  posix_spawn_file_actions_addopen(&fa, 1, (io / "out").c_str(), O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, (io / "err").c_str(), O_WRONLY | O_CREAT, 0644);
+  std::vector<std::string> args = {EDGEVAE_ANOMALYD_PATH, "--model", Model(), "--idle-timeout-ms",
+                                   "100"};
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[0]);
+  const std::string frames = TestFrames(3);
+  (void)!::write(fds[1], frames.data(), 784);
+  (void)!::write(fds[1], "junk", 4);
+  ::usleep(400 * 1000);
+  (void)!::write(fds[1], frames.data() + 784, 2 * 784);
+  (void)!::write(fds[1], "xy", 2);
+  ::close(fds[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const auto lines = JsonLines(ReadFile(io / "out"));
+  ASSERT_EQ(lines.size(), 5u) << ReadFile(io / "out");
+  EXPECT_TRUE(lines[0]["score"].is_number());
+  EXPECT_TRUE(lines[0]["latency_us"].is_number());
+  EXPECT_THAT(lines[1]["error"].get<std::string>(), HasSubstr("4 bytes"));
+  EXPECT_EQ(lines[2]["frame"], 2);
+  EXPECT_TRUE(lines[3]["score"].is_number());
+  EXPECT_THAT(lines[4]["error"].get<std::string>(), HasSubstr("2 bytes"));
+  const json summary = json::parse(ReadFile(io / "err"));
+  EXPECT_EQ(summary["frames"], 3);
+  EXPECT_EQ(summary["malformed"], 2);
+  EXPECT_TRUE(summary["frames_per_s"].is_number());
+}
+
+}  // namespace
+}  // namespace edgevae

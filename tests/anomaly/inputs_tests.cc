@@ -1,0 +1,194 @@
+// Scoring inputs: gzip IDX (read transparently, truncation reported), damaged IDX files keeping
+// their complete images, PNG/PGM decoding with the size named in errors, image folders, and raw
+// frames from a pipe with malformed frames dropped and reported.
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/cli_runner.h"
+#include "edgevae/data.h"
+#include "edgevae/frames.h"
+#include "edgevae/image.h"
+#include "edgevae/image_read.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace edgevae {
+namespace {
+
+using cli_runner::TempDir;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+void WriteBytes(const std::string& path, const std::vector<uint8_t>& b) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::vector<uint8_t> Gzip(const std::vector<uint8_t>& raw) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::vector<uint8_t> out(deflateBound(&zs, raw.size()) + 64);
+  zs.next_in = const_cast<Bytef*>(raw.data());
+  zs.avail_in = raw.size();
+  zs.next_out = out.data();
+  zs.avail_out = out.size();
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// An IDX u8 file of n images of r x c, pixel values a function of position.
+std::vector<uint8_t> IdxImages(int n, int r, int c) {
+  std::vector<uint8_t> b = {0, 0, 8, 3};
+  for (int d : {n, r, c}) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
+  }
+  for (int i = 0; i < n * r * c; ++i) b.push_back(static_cast<uint8_t>(i * 7 + i / 13));
+  return b;
+}
+
+TEST(InputsTest, GzipIdxReadsLikeThePlainFile) {
+  TempDir dir;
+  const auto raw = IdxImages(5, 3, 7);
+  WriteBytes(dir / "a", raw);
+  WriteBytes(dir / "a.gz", Gzip(raw));
+  auto plain = ReadIdx(dir / "a");
+  auto gz = ReadIdx(dir / "a.gz");
+  ASSERT_TRUE(plain.ok() && gz.ok()) << gz.status().message();
+  EXPECT_EQ(gz->dims, plain->dims);
+  EXPECT_EQ(gz->values, plain->values);
+  // LoadMnist finds name.gz when name is missing (Debian's dataset-fashion-mnist layout).
+  auto set = LoadImageSet(dir / "a.gz", "");
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->count, 5);
+}
+
+TEST(InputsTest, TruncatedGzipIsAnErrorNamingTheFile) {
+  TempDir dir;
+  auto gz = Gzip(IdxImages(50, 28, 28));
+  gz.resize(gz.size() / 2);
+  WriteBytes(dir / "cut.gz", gz);
+  auto r = ReadIdx(dir / "cut.gz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), AllOf(HasSubstr(dir / "cut.gz"), HasSubstr("truncated gzip")));
+}
+
+TEST(InputsTest, SalvagingKeepsCompleteImagesOfATruncatedFile) {
+  TempDir dir;
+  auto raw = IdxImages(10, 28, 28);
+  raw.resize(16 + 4 * 784 + 100);  // 4 images and part of a fifth
+  WriteBytes(dir / "cut", raw);
+  Status damage;
+  int declared = 0;
+  auto set = LoadImagesSalvaging(dir / "cut", &damage, &declared);
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->count, 4);
+  EXPECT_EQ(declared, 10);
+  EXPECT_EQ(set->pixels, std::vector<uint8_t>(raw.begin() + 16, raw.begin() + 16 + 4 * 784));
+  EXPECT_THAT(damage.message(),
+              AllOf(HasSubstr("truncated"), HasSubstr("4 complete images of 10")));
+  // The same through gzip; and an intact file reports no damage.
+  WriteBytes(dir / "cut.gz", Gzip(raw));
+  set = LoadImagesSalvaging(dir / "cut.gz", &damage, &declared);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->count, 4);
+  EXPECT_FALSE(damage.ok());
+  WriteBytes(dir / "ok", IdxImages(3, 28, 28));
+  set = LoadImagesSalvaging(dir / "ok", &damage, &declared);
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->count, 3);
+  EXPECT_TRUE(damage.ok());
+}
+
+TEST(InputsTest, PngAndPgmDecodeAndWrongSizesAreNamed) {
+  TempDir dir;
+  GreyImage img;
+  img.width = 28;
+  img.height = 28;
+  for (int i = 0; i < 784; ++i) img.pixels.push_back(static_cast<uint8_t>(i % 251));
+  ASSERT_TRUE(WritePng(dir / "a.png", img).ok());
+  auto back = ReadGreyImageSized(dir / "a.png", 28, 28);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->pixels, img.pixels);
+
+  // PGM with a comment, maxval 255.
+  std::string pgm = "P5\n# made by a test\n28 28\n255\n";
+  pgm.append(reinterpret_cast<const char*>(img.pixels.data()), 784);
+  WriteBytes(dir / "b.pgm", std::vector<uint8_t>(pgm.begin(), pgm.end()));
+  auto p = ReadGreyImageSized(dir / "b.pgm", 28, 28);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->pixels, img.pixels);
+
+  GreyImage big;
+  big.width = 32;
+  big.height = 30;
+  big.pixels.assign(32 * 30, 9);
+  ASSERT_TRUE(WritePng(dir / "big.png", big).ok());
+  auto wrong = ReadGreyImageSized(dir / "big.png", 28, 28);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.status().message(),
+              AllOf(HasSubstr(dir / "big.png"), HasSubstr("32x30"), HasSubstr("28x28")));
+
+  WriteBytes(dir / "junk.png", {1, 2, 3});
+  EXPECT_FALSE(ReadGreyImage(dir / "junk.png").ok());
+  std::string short_pgm = "P5 28 28 255\n";
+  short_pgm += "abc";
+  WriteBytes(dir / "short.pgm", std::vector<uint8_t>(short_pgm.begin(), short_pgm.end()));
+  auto sp = ReadGreyImage(dir / "short.pgm");
+  ASSERT_FALSE(sp.ok());
+  EXPECT_THAT(sp.status().message(), HasSubstr("truncated PGM"));
+
+  auto files = ListImageFiles(dir.path());
+  ASSERT_TRUE(files.ok());
+  EXPECT_EQ(files->size(), 5u);  // a.png, b.pgm, big.png, junk.png, short.pgm (sorted)
+  EXPECT_EQ(files->front(), dir / "a.png");
+}
+
+TEST(InputsTest, FramesFromAPipeWithMalformedFramesDropped) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::thread writer([w = fds[1]] {
+    std::vector<uint8_t> frame(784, 7);
+    (void)!::write(w, frame.data(), 784);
+    (void)!::write(w, frame.data(), 10);  // a short frame, then a pause
+    ::usleep(300 * 1000);
+    frame.assign(784, 9);
+    (void)!::write(w, frame.data(), 784);
+    (void)!::write(w, frame.data(), 784);
+    (void)!::write(w, frame.data(), 5);  // cut off by the end
+    ::close(w);
+  });
+  FrameReader reader(fds[0], 784, 8, /*idle_timeout_ms=*/100);
+  std::vector<uint8_t> out(8 * 784, 0xEE);
+  int frames = 0, malformed = 0;
+  std::vector<size_t> dropped;
+  std::vector<uint8_t> firsts;
+  for (;;) {
+    auto r = reader.Next(out.data());
+    ASSERT_TRUE(r.ok());
+    for (int i = 0; i < r->frames; ++i) firsts.push_back(out[i * 784]);
+    frames += r->frames;
+    if (r->dropped_bytes > 0) {
+      ++malformed;
+      dropped.push_back(r->dropped_bytes);
+    }
+    if (r->end) break;
+  }
+  writer.join();
+  ::close(fds[0]);
+  EXPECT_EQ(frames, 3);
+  EXPECT_EQ(malformed, 2);
+  EXPECT_EQ(dropped, (std::vector<size_t>{10, 5}));
+  EXPECT_EQ(firsts, (std::vector<uint8_t>{7, 9, 9}));  // no frame shifted by the short one
+}
+
+}  // namespace
+}  // namespace edgevae
