@@ -33,8 +33,11 @@ set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 # Plain armv8-a, no +crypto: the Pi 3/4 and Zero 2 cores lack AES/SHA. Highway is statically
 # dispatched on ARM (lib/src/simd/targets.h), so this flag alone chooses its target: NEON.
-set(CMAKE_C_FLAGS_INIT "-march=armv8-a")
-set(CMAKE_CXX_FLAGS_INIT "-march=armv8-a")
+# The sysroot's multiarch headers (OpenSSL's opensslconf.h, which cpp-httplib's header needs),
+# searched after every other directory so that they never shadow the toolchain's own.
+set(_edgevae_multiarch_include "-idirafter ${EDGEVAE_SYSROOT}/usr/include/aarch64-linux-gnu")
+set(CMAKE_C_FLAGS_INIT "-march=armv8-a ${_edgevae_multiarch_include}")
+set(CMAKE_CXX_FLAGS_INIT "-march=armv8-a ${_edgevae_multiarch_include}")
 # The sysroot's libraries need each other at link time (libXNNPACK -> libcpuinfo, libpng -> libz).
 set(_edgevae_rpath_link
     "-Wl,-rpath-link,${EDGEVAE_SYSROOT}/usr/lib/aarch64-linux-gnu:${EDGEVAE_SYSROOT}/lib/aarch64-linux-gnu")

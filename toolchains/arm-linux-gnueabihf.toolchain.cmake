@@ -38,8 +38,11 @@ set(CMAKE_CXX_COMPILER arm-linux-gnueabihf-g++)
 # Highway is statically dispatched on ARM (lib/src/simd/targets.h), so these flags choose its
 # target: NEON. -Wno-psabi silences GCC's note that passing some structs changed in GCC 7.1 (pages of
 # it from <algorithm>; everything here is built by GCC 12, so no mixed ABI can arise).
-set(CMAKE_C_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -mfp16-format=ieee -Wno-psabi")
-set(CMAKE_CXX_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -mfp16-format=ieee -Wno-psabi")
+# The sysroot's multiarch headers (OpenSSL's opensslconf.h, which cpp-httplib's header needs),
+# searched after every other directory so that they never shadow the toolchain's own.
+set(_edgevae_multiarch_include "-idirafter ${EDGEVAE_SYSROOT}/usr/include/arm-linux-gnueabihf")
+set(CMAKE_C_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -mfp16-format=ieee -Wno-psabi ${_edgevae_multiarch_include}")
+set(CMAKE_CXX_FLAGS_INIT "-march=armv7-a -mfpu=neon-vfpv4 -mfloat-abi=hard -mfp16-format=ieee -Wno-psabi ${_edgevae_multiarch_include}")
 # The sysroot's libraries need each other at link time (libXNNPACK -> libcpuinfo, libpng -> libz).
 set(_edgevae_rpath_link
     "-Wl,-rpath-link,${EDGEVAE_SYSROOT}/usr/lib/arm-linux-gnueabihf:${EDGEVAE_SYSROOT}/lib/arm-linux-gnueabihf")
