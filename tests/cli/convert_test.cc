@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "edgevae/data.h"
 #include "edgevae/file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
@@ -32,6 +34,36 @@ namespace edgevae {
 namespace {
 
 using namespace cli_runner;  // NOLINT
+
+// The MNIST directory the convert tests calibrate and evaluate on. Under qemu-user (emulated
+// cross builds) inference runs at a few hundred images/s and convert encodes every training image
+// for the class statistics, so those tests take the first 4,000 training and 1,000 test images,
+// written once per process as IDX files beside the test fixtures.
+std::string MnistDir() {
+#ifdef EDGEVAE_TEST_EMULATED
+  static const std::string dir = [] {
+    // Same contents from every process, and WriteIdx replaces files atomically.
+    const std::string out = std::string(EDGEVAE_TEST_FIXTURE_DIR) + "/mnist-4000";
+    std::filesystem::create_directories(out);
+    for (const auto& [name, keep] : {std::pair{"train-images-idx3-ubyte", 4000},
+                                     std::pair{"train-labels-idx1-ubyte", 4000},
+                                     std::pair{"t10k-images-idx3-ubyte", 1000},
+                                     std::pair{"t10k-labels-idx1-ubyte", 1000}}) {
+      StatusOr<IdxArray> a = ReadIdx(std::string(EDGEVAE_MNIST_DIR) + "/" + name);
+      EXPECT_TRUE(a.ok()) << a.status().message();
+      if (!a.ok()) return std::string(EDGEVAE_MNIST_DIR);
+      const size_t per_item = a->values.size() / a->dims[0];
+      a->dims[0] = static_cast<uint32_t>(keep);
+      a->values.resize(per_item * keep);
+      EXPECT_TRUE(WriteIdx(out + "/" + name, *a).ok());
+    }
+    return out;
+  }();
+  return dir;
+#else
+  return EDGEVAE_MNIST_DIR;
+#endif
+}
 
 
 // --- safetensors by hand
@@ -188,7 +220,7 @@ TEST(ConvertEvaeTest, CheckpointBecomesDeployableModel) {
   const std::string ckpt = dir / "ckpt.evae", out = dir / "model.evae";
   ASSERT_TRUE(SaveModel(ckpt, model).ok());
   const CliResult r = RunCli({"convert", "--in", ckpt, "--dtype", "f32", "--out", out,
-                              "--calib-data", EDGEVAE_MNIST_DIR});
+                              "--calib-data", MnistDir()});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.out.find("optimizer state dropped"), std::string::npos) << Describe(r);
   // f32 golden vectors reproduce exactly here.
@@ -214,7 +246,7 @@ TEST(ConvertEvaeTest, EmitCHeaderEmbedsTheModel) {
   const std::string src = dir / "src.evae", out = dir / "m.evae", header = dir / "m.h";
   ASSERT_TRUE(SaveModel(src, model).ok());
   const CliResult r = RunCli({"convert", "--in", src, "--out", out, "--emit-c", header,
-                              "--calib-data", EDGEVAE_MNIST_DIR});
+                              "--calib-data", MnistDir()});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   const std::string text = ReadFile(header), file = ReadFile(out);
   EXPECT_NE(text.find("alignas(64) static const unsigned char edgevae_model[]"), std::string::npos);
@@ -248,7 +280,7 @@ TEST(ConvertEvaeTest, F16ModelConvertsVerifiesAndEvaluates) {
   const std::string src = dir / "f32.evae", f16 = dir / "model.f16.evae";
   ASSERT_TRUE(SaveModel(src, model).ok());
   const CliResult c = RunCli({"convert", "--in", src, "--dtype", "f16", "--out", f16,
-                              "--calib-data", EDGEVAE_MNIST_DIR});
+                              "--calib-data", MnistDir()});
   ASSERT_EQ(c.exit_code, 0) << Describe(c);
   // Half of the f32 file, plus the per-class latent statistics (30 Gaussians, under 200 KB).
   EXPECT_LT(ReadFile(f16).size(), 1600u * 1024);
@@ -258,10 +290,10 @@ TEST(ConvertEvaeTest, F16ModelConvertsVerifiesAndEvaluates) {
     return;
   }
   EXPECT_NE(v.out.find("pass"), std::string::npos) << Describe(v);
-  const CliResult e = RunCli({"eval", "--model", f16, "--data", EDGEVAE_MNIST_DIR, "--threads",
+  const CliResult e = RunCli({"eval", "--model", f16, "--data", MnistDir(), "--threads",
                               "1", "--json"});
   EXPECT_EQ(e.exit_code, 0) << Describe(e);
-  ExpectOneLineError(RunCli({"eval", "--model", f16, "--data", EDGEVAE_MNIST_DIR, "--iw", "5"}),
+  ExpectOneLineError(RunCli({"eval", "--model", f16, "--data", MnistDir(), "--iw", "5"}),
                      2);
 }
 
@@ -273,7 +305,7 @@ TEST(ConvertEvaeTest, Int8ModelConvertsVerifiesAndServes) {
   const std::string src = dir / "f32.evae", q8 = dir / "model.q8.evae";
   ASSERT_TRUE(SaveModel(src, model).ok());
   const CliResult c = RunCli({"convert", "--in", src, "--dtype", "int8", "--out", q8,
-                              "--calib-data", EDGEVAE_MNIST_DIR, "--threads", "1"});
+                              "--calib-data", MnistDir(), "--threads", "1"});
   ASSERT_EQ(c.exit_code, 0) << Describe(c);
   for (const char* method : {"minmax", "percentile", "mse"}) {
     EXPECT_NE(c.out.find(std::string("calibration ") + method), std::string::npos) << Describe(c);
@@ -286,12 +318,12 @@ TEST(ConvertEvaeTest, Int8ModelConvertsVerifiesAndServes) {
   EXPECT_NE(v.out.find("\"dtype\":\"int8\""), std::string::npos) << Describe(v);
   EXPECT_NE(v.out.find("\"pass\":true"), std::string::npos) << Describe(v);
 
-  const CliResult e = RunCli({"eval", "--model", q8, "--data", EDGEVAE_MNIST_DIR, "--threads",
+  const CliResult e = RunCli({"eval", "--model", q8, "--data", MnistDir(), "--threads",
                               "1", "--json"});
   EXPECT_EQ(e.exit_code, 0) << Describe(e);
   EXPECT_NE(e.out.find("\"test_loss\":"), std::string::npos) << Describe(e);
   ExpectOneLineError(
-      RunCli({"eval", "--model", q8, "--data", EDGEVAE_MNIST_DIR, "--iw", "10"}), 2);
+      RunCli({"eval", "--model", q8, "--data", MnistDir(), "--iw", "10"}), 2);
 
   const CliResult b = RunCli({"bench", "--model", q8, "--runs", "5", "--warmup", "1", "--json"});
   EXPECT_EQ(b.exit_code, 0) << Describe(b);
