@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -85,10 +86,27 @@ class AnomalyCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
+    // Every test runs in its own process (gtest_discover_tests), and under qemu-user this
+    // training takes over a minute: the first process trains into the build tree's fixture
+    // directory (the CLI writes atomically) and the others copy that model.
+    const std::string cached = EDGEVAE_TEST_FIXTURE_DIR "/anomaly-one-class-1.evae";
+    if (auto m = LoadAnyModel(cached); m.ok() && m->f32 && m->f32->metadata().classes ==
+                                                               std::vector<int>{1}) {
+      std::ofstream(*dir_ / "one.evae", std::ios::binary) << ReadFile(cached);
+      trained_ = true;
+      return;
+    }
     const CliResult r = RunCli({"train", "--data", kMnist, "--classes", "1", "--epochs", "1",
                                 "--threads", "1", "--out", *dir_ / "one.evae"});
     trained_ = r.exit_code == 0;
-    if (!trained_) train_log_ = new std::string(Describe(r));
+    if (!trained_) {
+      train_log_ = new std::string(Describe(r));
+      return;
+    }
+    std::filesystem::create_directories(EDGEVAE_TEST_FIXTURE_DIR);
+    const std::string tmp = cached + ".tmp" + std::to_string(::getpid());
+    std::ofstream(tmp, std::ios::binary) << ReadFile(*dir_ / "one.evae");
+    std::filesystem::rename(tmp, cached);
   }
   static void TearDownTestSuite() { delete dir_; }
   void SetUp() override {
