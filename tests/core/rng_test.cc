@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "hwy/targets.h"
 #include "simd/kernels.h"
+#include "simd/for_each_target.h"
 
 namespace edgevae {
 namespace {
@@ -159,17 +160,7 @@ double NormalReference(const RngStream& rng, uint64_t index) {
   return j < 16 ? r * std::cos(theta) : r * std::sin(theta);
 }
 
-// Runs body once per compiled Highway target that this CPU supports, dispatching to it.
-template <class Body>
-void ForEachTarget(const Body& body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    EXPECT_STREQ(simd::TargetName(), hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
+using simd_test::ForEachTarget;  // once per compiled Highway target this CPU supports
 
 // FillNormal against the formula in double, within 1e-5. Error budget: theta = 2 pi u2 is formed
 // in float (|error| <= ~2 ulp(2 pi) = 1e-6 rad), Highway's Sin/Cos/Log are within a few ulp, and

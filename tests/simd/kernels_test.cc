@@ -16,6 +16,7 @@
 // clang-format on
 
 #include "simd/kernels.h"
+#include "simd/for_each_target.h"
 
 #include <algorithm>
 #include <bit>
@@ -51,9 +52,19 @@ constexpr double kSumSlack = 4;
 // measurements up:
 // |softplus error| <= kSoftplusRel |ref| + kSoftplusAbs, |sigmoid error| <= kSigmoidAbs (and
 // kSigmoidRel |ref| where the result is normal).
+#if HWY_ARCH_ARM_V7
+// armv7 NEON flushes subnormal results to zero and has no division instruction (Highway refines
+// a reciprocal estimate, one or two roundings more; Log1p divides too). Measured under qemu-arm
+// (Cortex-A15) over every 41st float in [-90, 90]: softplus 2.85e-7 relative, sigmoid 1.48e-7
+// absolute / 2.46e-7 relative; kernels.h documents the same.
+constexpr double kSoftplusRel = 4e-7;
+constexpr double kSoftplusAbs = 0x1p-126;  // FLT_MIN: a subnormal result becomes 0
+constexpr double kSigmoidAbs = 2e-7, kSigmoidRel = 3.5e-7;
+#else
 constexpr double kSoftplusRel = 2.5e-7;
 constexpr double kSoftplusAbs = 0x1p-149;  // one subnormal ulp
 constexpr double kSigmoidAbs = 1e-7, kSigmoidRel = 2e-7;
+#endif
 
 double SumRel(size_t n) { return ((n + 3) / 4 + 4 + kSumSlack) * kU; }
 
@@ -150,10 +161,7 @@ int FailureCount() {
 // this CPU supports; stops a target's sweep at its first failing case.
 template <class Body>
 void ForEachTargetSizeAndMisalign(const Body& body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    EXPECT_STREQ(TargetName(), hwy::TargetName(target)) << "dispatch did not follow the target";
+  simd_test::ForEachTarget([&] {
     const int failures = FailureCount();
     for (size_t n : Sizes()) {
       for (size_t mis = 0; mis <= kMaxMisalign && FailureCount() == failures; ++mis) {
@@ -161,20 +169,10 @@ void ForEachTargetSizeAndMisalign(const Body& body) {
         body(n, mis);
       }
     }
-  }
-  hwy::SetSupportedTargetsForTest(0);
+  });
 }
 
-template <class Body>
-void ForEachTarget(const Body& body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    EXPECT_STREQ(TargetName(), hwy::TargetName(target)) << "dispatch did not follow the target";
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
+using simd_test::ForEachTarget;
 
 // Array j of a case sits at misalignment (mis + j) % 4, so arrays are misaligned relative to each
 // other as well.
@@ -979,7 +977,7 @@ TEST(Kernels, TransposeMatchesNaiveLoop) {
 }
 
 TEST(Kernels, TargetNameIsTheBestSupportedTarget) {
-  const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  const std::vector<int64_t> targets = simd_test::TargetsUnderTest();
   ASSERT_FALSE(targets.empty());
   // SupportedAndGeneratedTargets lists the lowest bit first, and lower bits are better targets.
   EXPECT_STREQ(TargetName(), hwy::TargetName(targets.front()));

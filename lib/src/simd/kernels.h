@@ -8,7 +8,11 @@
 // they do not overflow for any finite x. Max error against double precision, measured over every
 // float in [-90, 90] on AVX-512, AVX2, SSE4 and scalar (tests/simd/kernels_test.cc, the disabled
 // exhaustive test): softplus 2.3e-7 relative (1 subnormal ulp absolute below x = -87.3), sigmoid
-// 9e-8 absolute / 1.8e-7 relative. The tests assert 2.5e-7, 1e-7 and 2e-7.
+// 9e-8 absolute / 1.8e-7 relative. The tests assert 2.5e-7, 1e-7 and 2e-7. armv7 NEON flushes
+// subnormals to zero and has no division (Highway refines a reciprocal estimate): there softplus
+// is within 2.9e-7 relative (results below FLT_MIN become 0) and sigmoid 1.5e-7 absolute /
+// 2.5e-7 relative (every 41st float in [-90, 90] under qemu-arm); the tests assert 4e-7, 2e-7
+// and 3.5e-7. aarch64 NEON matches the x86 targets' bounds.
 //
 // Tails shorter than a vector go through a stack buffer: Highway 1.0.3's MaskedLoad reads the
 // whole vector (aligned on SSE4, so it faults on an unaligned tail) and its NEON BlendedStore
