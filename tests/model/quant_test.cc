@@ -18,6 +18,7 @@
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
 #include "model/reference.h"
+#include "simd/kernels.h"
 
 namespace edgevae {
 namespace {
@@ -226,6 +227,35 @@ TEST_F(QuantTest, SparseFc1MatchesTheDenseGemm) {
   check(img.data());
   for (int i = 0; i < 784; ++i) img[i] = (i % 2) ? 200 : 0;
   check(img.data());
+}
+
+// The int8 engine looks its probabilities up in a 256-entry table (fc4's output is int8) and, for
+// a reconstruction with z = mu, skips the logvar head: both must give what the plain path gives,
+// the Sigmoid kernel on DecodeLogits and Encode + Decode, bit for bit, at batch 1 and 7.
+TEST_F(QuantTest, Int8ProbabilityTableAndMuOnlyEncodeMatchThePlainPath) {
+  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  auto engine = Engine::Create(*q, EngineOptions{.max_batch = 7, .threads = 1});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = **engine;
+  const int lat = MnistShape::kInfo.latent, in = 784;
+  for (int n : {1, 7}) {
+    SCOPED_TRACE(n);
+    std::vector<float> mu(n * lat), lv(n * lat), logits(n * in), probs(n * in), want(n * in);
+    for (int start = 0; start < 70; start += n) {
+      const uint8_t* images = test_->image(start);
+      ASSERT_TRUE(e.Encode(images, n, mu.data(), lv.data()).ok());
+      // Latents beyond the calibrated range too, so that both table ends are used.
+      for (int i = 0; i < n * lat; ++i) mu[i] *= (start % 3 == 2) ? 4.0f : 1.0f;
+      ASSERT_TRUE(e.DecodeLogits(mu.data(), n, logits.data()).ok());
+      ASSERT_TRUE(e.Decode(mu.data(), n, probs.data()).ok());
+      simd::Sigmoid(logits.data(), want.data(), want.size());
+      for (int i = 0; i < n * in; ++i) ASSERT_EQ(probs[i], want[i]) << "pixel " << i;
+      if (start % 3 == 2) continue;
+      ASSERT_TRUE(e.Reconstruct(images, n, /*sample_z=*/false, 0, probs.data()).ok());
+      for (int i = 0; i < n * in; ++i) ASSERT_EQ(probs[i], want[i]) << "reconstruct, pixel " << i;
+    }
+  }
 }
 
 // Half precision (an f32 model run in f16, EngineOptions::f16): the bound is 0.05 nats.

@@ -260,14 +260,15 @@ TEST(Kernels, QuantizeI8) {
   }
 }
 
-// Sparse columns: every block count 1..3 (plus a partial last column set), 0..40 nonzeros with
-// repeated columns, extreme weights and values (|127 * 255| is the largest int16 product),
-// against the plain int32 loop. Exact.
+// Sparse columns: ldw of 1..9 blocks and of 25 (NEON: 16..144 and 400 outputs, so every mix of
+// its 64- or 32-output passes and 16-output remainders), 0..40 nonzeros with repeated columns,
+// extreme weights and values (|127 * 255| is the largest int16 product), against the plain int32
+// loop. Exact.
 TEST(Kernels, SparseI8Columns) {
   ForEachTarget([] {
     const size_t block = SparseI8Block();
     ASSERT_GT(block, 0u);
-    for (size_t blocks : {1, 2, 3}) {
+    for (size_t blocks : {1, 2, 3, 4, 5, 6, 7, 8, 9, 25}) {
       const size_t ldw = blocks * block, k = 23;
       for (size_t nnz : {0, 1, 3, 7, 19, 40}) {
         SCOPED_TRACE(::testing::Message() << "ldw " << ldw << " nnz " << nnz);
@@ -277,10 +278,12 @@ TEST(Kernels, SparseI8Columns) {
           wt[i] = i % 11 == 0 ? int8_t{-127} : i % 13 == 0 ? int8_t{127}
                                              : static_cast<int8_t>(data.Uniform(-127.0f, 127.0f));
         }
-        std::vector<uint16_t> cols(nnz);
+        std::vector<size_t> cols(nnz);
+        std::vector<uint32_t> offs(nnz);
         std::vector<int16_t> vals(nnz);
         for (size_t t = 0; t < nnz; ++t) {
-          cols[t] = static_cast<uint16_t>(t % 5 == 4 ? cols[t - 1] : (t * 7) % k);  // repeats too
+          cols[t] = t % 5 == 4 ? cols[t - 1] : (t * 7) % k;  // repeats too
+          offs[t] = static_cast<uint32_t>(cols[t] * ldw);
           vals[t] = static_cast<int16_t>(t % 3 == 0 ? 255 : 1 + static_cast<int>(data.Uniform(0, 254)));
         }
         Guarded<int32_t> acc(ldw, 2);
@@ -292,7 +295,7 @@ TEST(Kernels, SparseI8Columns) {
         for (size_t t = 0; t < nnz; ++t) {
           for (size_t i = 0; i < ldw; ++i) want[i] += int64_t{wt[cols[t] * ldw + i]} * vals[t];
         }
-        SparseI8Columns(wt.data(), ldw, cols.data(), vals.data(), nnz, acc.data());
+        SparseI8Columns(wt.data(), ldw, offs.data(), vals.data(), nnz, acc.data());
         for (size_t i = 0; i < ldw; ++i) ASSERT_EQ(acc[i], want[i]) << "i " << i;
         EXPECT_TRUE(wt.GuardsIntact());
         EXPECT_TRUE(acc.GuardsIntact());

@@ -1,6 +1,7 @@
 #include "edgevae/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <cmath>
 #include <cstring>
@@ -21,9 +22,23 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* dtype() const = 0;
-  virtual Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) = 0;
+  // Rows [mu | logvar] of n images into mv; without `logvar` a backend may leave that half
+  // unwritten (a reconstruction with z = mu needs only mu).
+  virtual Status EncodePixels(const uint8_t* pixels, size_t n, bool logvar, float* mv,
+                              pthreadpool_t pool) = 0;
   // z must be readable XNNPACK's slack past its end (an AlignedBuffer).
   virtual Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) = 0;
+  // Pixel probabilities, sigmoid(logits).
+  virtual Status DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t pool) {
+    EVAE_RETURN_IF_ERROR(DecodeLogits(z, n, out, pool));
+    ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
+      simd::Sigmoid(out + b * in_, out + b * in_, (e - b) * in_);
+    });
+    return Status::Ok();
+  }
+
+ protected:
+  size_t in_ = 0;  // pixels per image
 };
 
 class F32Backend final : public Backend {
@@ -37,7 +52,8 @@ class F32Backend final : public Backend {
     return std::unique_ptr<Backend>(std::move(b));
   }
   const char* dtype() const override { return "f32"; }
-  Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) override {
+  Status EncodePixels(const uint8_t* pixels, size_t n, bool /*logvar*/, float* mv,
+                      pthreadpool_t pool) override {
     ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
       simd::U8ToF32(pixels + b * in_, x_.data() + b * in_, (e - b) * in_);
     });
@@ -49,7 +65,6 @@ class F32Backend final : public Backend {
 
  private:
   F32Backend() = default;
-  size_t in_ = 0;
   F32Inference inf_;
   AlignedBuffer<float> x_;
 };
@@ -88,7 +103,8 @@ class F16Backend final : public Backend {
     return std::unique_ptr<Backend>(std::move(b));
   }
   const char* dtype() const override { return "f16"; }
-  Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) override {
+  Status EncodePixels(const uint8_t* pixels, size_t n, bool /*logvar*/, float* mv,
+                      pthreadpool_t pool) override {
     simd::U8ToF32(pixels, x_.data(), n * in_);
     simd::F32ToF16(x_.data(), xh_.data(), n * in_);
     EVAE_RETURN_IF_ERROR(fc1_.RunF16(n, xh_.data(), h_.data(), pool));
@@ -106,7 +122,7 @@ class F16Backend final : public Backend {
 
  private:
   F16Backend() = default;
-  size_t in_ = 0, hid_ = 0, lat_ = 0;
+  size_t hid_ = 0, lat_ = 0;
   gemm::PackedGemm fc1_, fc2_, fc3_, fc4_;
   AlignedBuffer<float> x_;
   AlignedBuffer<uint16_t> xh_, h_, mvh_, zh_, lh_;
@@ -122,6 +138,7 @@ class Int8Backend final : public Backend {
     b->q_ = &b->model_;
     b->model_ = q;
     const size_t in = q.shape.input, hid = q.shape.hidden, lat = q.shape.latent;
+    b->in_ = in;
     EVAE_ASSIGN_OR_RETURN(b->fc1_, Make(q.fc1));
     EVAE_ASSIGN_OR_RETURN(b->fc21_, Make(q.fc21));
     EVAE_ASSIGN_OR_RETURN(b->fc22_, Make(q.fc22));
@@ -135,6 +152,7 @@ class Int8Backend final : public Backend {
     b->lq_.Resize(max_batch * in);
     if (b->lq_.empty() || b->xq_.empty()) return Internal("out of memory (engine buffers)");
     if (sparse_encode) EVAE_RETURN_IF_ERROR(b->PrepareSparseFc1());
+    b->PrepareProbTable();
     // The weights now live in the operators' packed form.
     for (Int8Layer* l : {&b->model_.fc1, &b->model_.fc21, &b->model_.fc22, &b->model_.fc3,
                          &b->model_.fc4}) {
@@ -145,7 +163,8 @@ class Int8Backend final : public Backend {
   }
   const char* dtype() const override { return "int8"; }
 
-  Status EncodePixels(const uint8_t* pixels, size_t n, float* mv, pthreadpool_t pool) override {
+  Status EncodePixels(const uint8_t* pixels, size_t n, bool logvar, float* mv,
+                      pthreadpool_t pool) override {
     const Int8Model& q = *q_;
     const size_t in = q.shape.input, lat = q.shape.latent;
     if (n != 1 || !SparseFc1(pixels)) {
@@ -153,10 +172,11 @@ class Int8Backend final : public Backend {
       EVAE_RETURN_IF_ERROR(fc1_.RunQs8(n, xq_.data(), h_.data(), pool));
     }
     EVAE_RETURN_IF_ERROR(fc21_.RunQs8(n, h_.data(), muq_.data(), pool));
-    EVAE_RETURN_IF_ERROR(fc22_.RunQs8(n, h_.data(), lvq_.data(), pool));
+    if (logvar) EVAE_RETURN_IF_ERROR(fc22_.RunQs8(n, h_.data(), lvq_.data(), pool));
     for (size_t i = 0; i < n; ++i) {
       simd::DequantizeI8(muq_.data() + i * lat, q.fc21.output.scale, q.fc21.output.zero_point,
                          mv + i * 2 * lat, lat);
+      if (!logvar) continue;
       simd::DequantizeI8(lvq_.data() + i * lat, q.fc22.output.scale, q.fc22.output.zero_point,
                          mv + i * 2 * lat + lat, lat);
     }
@@ -165,13 +185,34 @@ class Int8Backend final : public Backend {
 
   Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) override {
     const Int8Model& q = *q_;
-    const size_t in = q.shape.input, lat = q.shape.latent;
-    simd::QuantizeI8(z, q.fc3.input.scale, q.fc3.input.zero_point, zq_.data(), n * lat);
-    EVAE_RETURN_IF_ERROR(fc3_.RunQs8(n, zq_.data(), h_.data(), pool));
-    EVAE_RETURN_IF_ERROR(fc4_.RunQs8(n, h_.data(), lq_.data(), pool));
+    const size_t in = q.shape.input;
+    EVAE_RETURN_IF_ERROR(DecodeInt8(z, n, pool));
     ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
       simd::DequantizeI8(lq_.data() + b * in, q.fc4.output.scale, q.fc4.output.zero_point,
                          logits + b * in, (e - b) * in);
+    });
+    return Status::Ok();
+  }
+
+  // fc4's output is int8, so its sigmoid takes 256 values: a table made at load by the same
+  // kernels (DequantizeI8, Sigmoid) gives the same floats as computing them, for a fraction of
+  // the work (aarch64: ~10 instructions per pixel computed, ~3 looked up).
+  Status DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t pool) override {
+    const size_t in = q_->shape.input;
+    EVAE_RETURN_IF_ERROR(DecodeInt8(z, n, pool));
+    const float* table = prob_table_.data() + 128;  // indexed by the int8 value
+    ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
+      const int8_t* l = lq_.data() + b * in;
+      float* o = out + b * in;
+      const size_t m = (e - b) * in;
+      size_t i = 0;
+      for (; i + 4 <= m; i += 4) {  // unrolled: ~3.5 instructions per pixel on aarch64, not 6
+        o[i] = table[l[i]];
+        o[i + 1] = table[l[i + 1]];
+        o[i + 2] = table[l[i + 2]];
+        o[i + 3] = table[l[i + 3]];
+      }
+      for (; i < m; ++i) o[i] = table[l[i]];
     });
     return Status::Ok();
   }
@@ -186,10 +227,18 @@ class Int8Backend final : public Backend {
         static_cast<int8_t>(l.input.zero_point), l.input.scale,
         static_cast<int8_t>(l.output.zero_point), l.output.scale, out_min, 127, l.in, l.out);
   }
+  // The decoder's int8 logits of n latent vectors into lq_.
+  Status DecodeInt8(const float* z, size_t n, pthreadpool_t pool) {
+    const Int8Model& q = *q_;
+    simd::QuantizeI8(z, q.fc3.input.scale, q.fc3.input.zero_point, zq_.data(),
+                     n * q.shape.latent);
+    EVAE_RETURN_IF_ERROR(fc3_.RunQs8(n, zq_.data(), h_.data(), pool));
+    return fc4_.RunQs8(n, h_.data(), lq_.data(), pool);
+  }
   // fc1 of one image by its nonzero pixels, for batch 1. An MNIST digit has ~150 nonzero pixels
   // of 784, so this does a fifth of the multiply-adds of XNNPACK's dense qs8 GEMM (aarch64,
-  // Cortex-A72 model, real test digits: 206k -> 170k instructions per reconstruct). The input quantization is the
-  // pixel's (scale 1/255, zero point -128), so a zero pixel contributes nothing; the sum is the
+  // Cortex-A72 model, real test digits: ~31k instructions instead of ~95k). The input
+  // quantization is the pixel's (scale 1/255, zero point -128), so a zero pixel contributes nothing; the sum is the
   // same int32 XNNPACK computes, requantized the same way (kernels_test, engine tests).
   Status PrepareSparseFc1() {
     const Int8Layer& l = model_.fc1;
@@ -199,9 +248,9 @@ class Int8Backend final : public Backend {
     wt1_.Resize(in * ldw1_);
     bias1_.Resize(ldw1_);
     acc1_.Resize(ldw1_);
-    cols_.Resize(in);
+    offs_.Resize(in);
     vals_.Resize(in);
-    if (wt1_.empty() || acc1_.empty() || cols_.empty()) {
+    if (wt1_.empty() || acc1_.empty() || offs_.empty()) {
       return Internal("out of memory (engine buffers)");
     }
     std::fill(wt1_.data(), wt1_.data() + wt1_.size(), int8_t{0});
@@ -223,30 +272,39 @@ class Int8Backend final : public Backend {
     const size_t in = l.in;
     size_t nnz = 0;
     size_t j = 0;
+    const uint32_t ldw = static_cast<uint32_t>(ldw1_);
     for (; j + 8 <= in; j += 8) {  // most 8-pixel runs of a digit are blank
       uint64_t word;
       std::memcpy(&word, pixels + j, 8);
       if (word == 0) continue;
       for (size_t k = j; k < j + 8; ++k) {
-        cols_[nnz] = static_cast<uint16_t>(k);
+        offs_[nnz] = static_cast<uint32_t>(k) * ldw;
         vals_[nnz] = pixels[k];
         nnz += pixels[k] != 0;
       }
     }
     for (; j < in; ++j) {
-      cols_[nnz] = static_cast<uint16_t>(j);
+      offs_[nnz] = static_cast<uint32_t>(j) * ldw;
       vals_[nnz] = pixels[j];
       nnz += pixels[j] != 0;
     }
     if (nnz > sparse_max_nnz_) return false;
     std::copy(bias1_.data(), bias1_.data() + ldw1_, acc1_.data());
-    simd::SparseI8Columns(wt1_.data(), ldw1_, cols_.data(), vals_.data(), nnz, acc1_.data());
+    simd::SparseI8Columns(wt1_.data(), ldw1_, offs_.data(), vals_.data(), nnz, acc1_.data());
     simd::RequantizeI32(acc1_.data(), l.out, fc1_scale_, l.output.zero_point, fc1_lo_, 127,
                         h_.data());
     return true;
   }
-  // Above this share of nonzero pixels the dense GEMM is cheaper: on NEON the sparse loop costs
-  // ~340 instructions per lit pixel, XNNPACK's dense fc1 ~90k in all (crossover ~34 %); MNIST
+  void PrepareProbTable() {
+    int8_t values[256];
+    for (int i = 0; i < 256; ++i) values[i] = static_cast<int8_t>(i - 128);
+    const QuantRange& r = model_.fc4.output;
+    simd::DequantizeI8(values, r.scale, r.zero_point, prob_table_.data(), 256);
+    simd::Sigmoid(prob_table_.data(), prob_table_.data(), 256);
+  }
+  // Above this share of nonzero pixels the dense GEMM may be cheaper. On aarch64 the sparse loop
+  // costs ~225 instructions per lit pixel and XNNPACK's dense fc1 ~95k in all (crossover ~50 %;
+  // armv7 and x86 were not measured, so the bound stays where the first kernel put it). MNIST
   // digits light 19 % on average, Fashion-MNIST items about half.
   static constexpr double kSparseMaxFraction = 0.3;
 
@@ -255,8 +313,9 @@ class Int8Backend final : public Backend {
   size_t ldw1_ = 0;  // 0: no sparse fc1
   AlignedBuffer<int8_t> wt1_;
   AlignedBuffer<int32_t> bias1_, acc1_;
-  AlignedBuffer<uint16_t> cols_;
+  AlignedBuffer<uint32_t> offs_;
   AlignedBuffer<int16_t> vals_;
+  std::array<float, 256> prob_table_{};  // sigmoid(fc4 logit) by int8 value + 128
   float fc1_scale_ = 0;
   int32_t fc1_lo_ = -128;
   size_t sparse_max_nnz_ = 0;
@@ -296,12 +355,7 @@ struct Engine::Impl {
 
   // out <- sigmoid(decoder(z[0..n))).
   Status DecodeInternal(size_t n, float* out) {
-    const size_t in = shape.input;
-    EVAE_RETURN_IF_ERROR(backend->DecodeLogits(z.data(), n, out, runtime->pool()));
-    ParallelTiles(runtime->pool(), n, 16, [&](size_t b, size_t e) {
-      simd::Sigmoid(out + b * in, out + b * in, (e - b) * in);
-    });
-    return Status::Ok();
+    return backend->DecodeProbs(z.data(), n, out, runtime->pool());
   }
 };
 
@@ -379,7 +433,8 @@ Status Engine::Encode(const uint8_t* pixels, int n, float* mu, float* logvar) {
   Impl& m = *impl_;
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
-  EVAE_RETURN_IF_ERROR(m.backend->EncodePixels(pixels, n, m.mv.data(), m.runtime->pool()));
+  EVAE_RETURN_IF_ERROR(
+      m.backend->EncodePixels(pixels, n, /*logvar=*/true, m.mv.data(), m.runtime->pool()));
   for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
     const float* row = m.mv.data() + i * 2 * lat;
     std::copy(row, row + lat, mu + i * lat);
@@ -416,7 +471,8 @@ Status Engine::Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t
   Impl& m = *impl_;
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
-  EVAE_RETURN_IF_ERROR(m.backend->EncodePixels(pixels, n, m.mv.data(), m.runtime->pool()));
+  EVAE_RETURN_IF_ERROR(
+      m.backend->EncodePixels(pixels, n, sample_z, m.mv.data(), m.runtime->pool()));
   if (sample_z) {
     FillNormal(RngStream(seed, StreamId(RngPurpose::kSample, 1)), 0, m.eps.data(),
                static_cast<size_t>(n) * lat);

@@ -74,9 +74,9 @@ float SumSquares(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(SumSqua
 void U8ToI8Centered(const uint8_t* in, int8_t* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(U8ToI8Centered)(in, out, n);
 }
-void SparseI8Columns(const int8_t* wt, size_t ldw, const uint16_t* cols, const int16_t* vals,
+void SparseI8Columns(const int8_t* wt, size_t ldw, const uint32_t* offs, const int16_t* vals,
                      size_t nnz, int32_t* acc) {
-  HWY_DYNAMIC_DISPATCH(SparseI8Columns)(wt, ldw, cols, vals, nnz, acc);
+  HWY_DYNAMIC_DISPATCH(SparseI8Columns)(wt, ldw, offs, vals, nnz, acc);
 }
 size_t SparseI8Block() { return HWY_DYNAMIC_DISPATCH(SparseI8Block)(); }
 void RequantizeI32(const int32_t* acc, size_t n, float scale, int32_t zero_point, int32_t lo,

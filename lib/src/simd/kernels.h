@@ -77,12 +77,13 @@ void DequantizeI8(const int8_t* in, float scale, int32_t zero_point, float* out,
 
 // Sparse int8 matrix-vector product, for a layer whose input is mostly zero (an MNIST image has
 // about 19 % nonzero pixels). `wt` holds the weights transposed, one column of `ldw` int8 per
-// input, ldw a multiple of SparseI8Block() (pad with zeros); acc has ldw int32 and receives
-//   acc[i] += sum_t wt[cols[t] * ldw + i] * vals[t]   for i < ldw,
+// input, ldw a multiple of SparseI8Block() (pad with zeros); offs[t] is the offset of the t-th
+// nonzero input's column (its index times ldw); acc has ldw int32 and receives
+//   acc[i] += sum_t wt[offs[t] + i] * vals[t]   for i < ldw,
 // exactly (products in int16: |w| <= 127 and 0 <= vals[t] <= 255 keep each within 32,385).
-void SparseI8Columns(const int8_t* wt, size_t ldw, const uint16_t* cols, const int16_t* vals,
+void SparseI8Columns(const int8_t* wt, size_t ldw, const uint32_t* offs, const int16_t* vals,
                      size_t nnz, int32_t* acc);
-// The output block of SparseI8Columns on the running target (its ldw must be a multiple).
+// The granularity of SparseI8Columns' ldw on the running target (16 on NEON).
 size_t SparseI8Block();
 // out[i] = clamp(round_half_even(acc[i] * scale) + zero_point, lo, hi): XNNPACK's fp32
 // requantization of a qs8 fully-connected accumulator (so the sparse path matches its output).
