@@ -8,6 +8,12 @@
 #
 # BUILD_DIR is a pi-aarch64 or pi-armhf build (its CMakeCache names the emulator and sysroot).
 # Prints one line: arch, CPU model, model file, op, threads and instructions per call.
+# With ICOUNT_PROFILE=1 it then says where they went: instructions per call by function (the
+# difference of the two runs again), from a plugin of our own (icount_profile.c) that counts per
+# translation block; qemu's -strace and -d page give where the program and each library were
+# loaded, nm the symbols. Debian's libraries keep only their exported symbols, so a library's
+# internal function is counted under the exported one before it (XNNPACK's armv7 GEMM loop shows
+# as a qc8 igemm kernel; objdump -d around the address tells). Needs python3.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build=${1:?usage: icount.sh BUILD_DIR MODEL [OP] [THREADS]}
@@ -34,9 +40,10 @@ IFS=';' read -r -a emu <<<"$emulator"
 # Real digits when MNIST is there (the int8 engine's batch-1 fc1 work depends on the lit pixels).
 data=()
 [[ -f "$root/data/mnist/t10k-images-idx3-ubyte" ]] && data=(--data "$root/data/mnist")
+bench=("$build/tools/edgevae" bench --model "$model" --op "$op" --threads "$threads" --warmup 5
+       "${data[@]}")
 count() {
-  "${emu[@]}" -plugin "$icount_dir/libicount.so" -d plugin "$build/tools/edgevae" bench \
-    --model "$model" --op "$op" --threads "$threads" --warmup 5 --runs "$1" "${data[@]}" 2>&1 >/dev/null |
+  "${emu[@]}" -plugin "$icount_dir/libicount.so" -d plugin "${bench[@]}" --runs "$1" 2>&1 >/dev/null |
     sed -n 's/^guest_instructions \([0-9]*\).*/\1/p'
 }
 few=100 many=1100  # the 1,000 calls in between cycle through 1,000 test images
@@ -44,3 +51,76 @@ a=$(count $few)
 b=$(count $many)
 [[ -n "$a" && -n "$b" ]] || { echo "icount: error: no instruction count (is qemu-user installed?)" >&2; exit 1; }
 echo "$arch ($cpu) $(basename "$model") $op threads=$threads: $(( (b - a) / (many - few) )) instructions per call"
+
+[[ "${ICOUNT_PROFILE:-0}" == 1 ]] || exit 0
+if [[ ! -f "$icount_dir/libprofile.so" ]]; then
+  mkdir -p "$icount_dir"
+  cc -shared -fPIC -O2 "$root/tools/bench/icount_profile.c" -o "$icount_dir/libprofile.so"
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for runs in $few $many; do
+  ICOUNT_PROFILE_OUT="$tmp/$runs.blocks" "${emu[@]}" -plugin "$icount_dir/libprofile.so" \
+    -strace -d page "${bench[@]}" --runs "$runs" 2>"$tmp/$runs.log" >/dev/null
+done
+python3 - "$tmp" $few $many "$build/tools/edgevae" "$triple" <<'PY'
+import bisect, collections, re, subprocess, sys
+tmp, few, many, program, triple = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+# Load addresses: the program is the first executable mapping qemu's -d page shows (before any
+# library); each library is the executable mmap of the file descriptor its openat returned.
+regions, opened, layout_start = [], {}, None
+for line in open(f"{tmp}/{few}.log", errors="replace"):
+    m = re.match(r"([0-9a-f]+)-[0-9a-f]+ [0-9a-f]+ r-x", line)
+    if m and not regions and int(m.group(1), 16) != 0xffff0000:  # not armv7's commpage
+        regions.append((int(m.group(1), 16), program))
+    m = re.search(r'openat\(AT_FDCWD,"([^"]+\.so[^"]*)",.*\) = (\d+)$', line)
+    if m:
+        opened[m.group(2)] = m.group(1)
+    # -d page interleaves its output with -strace's: the mapping's address is taken from the
+    # call (MAP_FIXED), not from its result.
+    m = re.search(r"mmap2?\((0x[0-9a-f]+),\d+,PROT_EXEC\|PROT_READ,[^,]*MAP_FIXED,(\d+),0\)", line)
+    if m and m.group(2) in opened:
+        regions.append((int(m.group(1), 16), opened.pop(m.group(2))))
+regions.sort()
+starts = [r[0] for r in regions]
+symbols = {}
+def symbol(path, offset):
+    if path not in symbols:
+        table = []
+        for dynamic in ([], ["-D"]):
+            out = subprocess.run([f"{triple}-nm", "--defined-only", "-C", *dynamic, path],
+                                 capture_output=True, text=True).stdout
+            for l in out.splitlines():
+                p = l.split(" ", 2)
+                if len(p) == 3 and p[1] in "tTwW":
+                    table.append((int(p[0], 16) & ~1, p[2]))  # bit 0: a Thumb function
+        table.sort()
+        symbols[path] = ([t[0] for t in table], [t[1] for t in table])
+    addrs, names = symbols[path]
+    j = bisect.bisect_right(addrs, offset) - 1
+    return names[j] if j >= 0 else "?"
+def load(runs):
+    blocks = collections.Counter()
+    for l in open(f"{tmp}/{runs}.blocks"):
+        a, n = l.split()
+        blocks[int(a, 16)] += int(n)
+    return blocks
+a, b = load(few), load(many)
+per = collections.Counter()
+for addr in set(a) | set(b):
+    n = b.get(addr, 0) - a.get(addr, 0)
+    i = bisect.bisect_right(starts, addr) - 1
+    if n == 0 or i < 0:
+        continue
+    base, path = regions[i]
+    name = symbol(path, addr - base)
+    # Without the parameter list.
+    name = re.sub(r"\(.*", "", name.replace("(anonymous namespace)", "{anon}"))
+    per[(path.rsplit("/", 1)[-1], name)] += n
+calls = many - few
+total = sum(per.values())
+for (lib, name), n in per.most_common():
+    if n < calls * 50:  # under 50 instructions per call
+        break
+    print(f"{n / calls:10.0f}  {100 * n / total:5.1f} %  {lib}: {name}")
+PY
