@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -279,9 +281,22 @@ TEST_F(AnomalyCliTest, CalibrateOnHeldOutIdxUsesTheNormalClassesOnly) {
   EXPECT_FALSE(Exists(*dir_ / "never.evae"));
 }
 
+// Waits (up to two minutes: under qemu on a busy machine the daemon starts slowly) until the file
+// holds `n` lines; true if it does.
+bool WaitForLines(const std::filesystem::path& path, size_t n) {
+  for (int i = 0; i < 1200; ++i) {
+    const std::string text = ReadFile(path);
+    if (static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 TEST_F(AnomalyCliTest, AnomalydSurvivesMalformedFramesAndReportsThroughput) {
   // Through a pipe: a frame, a short frame and a pause (dropped by the idle timeout), two
-  // frames, then a cut-off frame at the end.
+  // frames, then a cut-off frame at the end. Each step waits for the daemon's answer to the one
+  // before, so that the pause falls where the daemon is reading (a fixed sleep raced with a slow
+  // start under emulation: the short frame then ran into the next ones).
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   TempDir io;
@@ -302,8 +317,9 @@ TEST_F(AnomalyCliTest, AnomalydSurvivesMalformedFramesAndReportsThroughput) {
   ::close(fds[0]);
   const std::string frames = TestFrames(3);
   (void)!::write(fds[1], frames.data(), 784);
-  (void)!::write(fds[1], "junk", 4);
-  ::usleep(400 * 1000);
+  EXPECT_TRUE(WaitForLines(io / "out", 1)) << "no answer to the first frame";
+  (void)!::write(fds[1], "junk", 4);  // then silence: the 100 ms idle timeout drops it
+  EXPECT_TRUE(WaitForLines(io / "out", 2)) << "the short frame was not reported";
   (void)!::write(fds[1], frames.data() + 784, 2 * 784);
   (void)!::write(fds[1], "xy", 2);
   ::close(fds[1]);
