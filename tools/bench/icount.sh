@@ -3,11 +3,12 @@
 # ../shared/tools/qemu-icount: `edgevae bench` runs twice with different run counts and the
 # difference is divided by the difference in calls, so start-up, loading and warm-up cancel out.
 #
-#   tools/bench/icount.sh BUILD_DIR MODEL [OP] [THREADS]
+#   tools/bench/icount.sh BUILD_DIR MODEL [OP] [THREADS] [BATCH]
 #   e.g. tools/bench/icount.sh build/pi-aarch64 models/mnist.q8.evae reconstruct
 #
 # BUILD_DIR is a pi-aarch64 or pi-armhf build (its CMakeCache names the emulator and sysroot).
-# Prints one line: arch, CPU model, model file, op, threads and instructions per call.
+# Prints one line: arch, CPU model, model file, op, threads, batch and instructions per call (of
+# BATCH images, default 1).
 # With ICOUNT_PROFILE=1 it then says where they went: instructions per call by function (the
 # difference of the two runs again), from a plugin of our own (icount_profile.c) that counts per
 # translation block; qemu's -strace and -d page give where the program and each library were
@@ -16,10 +17,11 @@
 # as a qc8 igemm kernel; objdump -d around the address tells). Needs python3.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build=${1:?usage: icount.sh BUILD_DIR MODEL [OP] [THREADS]}
-model=${2:?usage: icount.sh BUILD_DIR MODEL [OP] [THREADS]}
+build=${1:?usage: icount.sh BUILD_DIR MODEL [OP] [THREADS] [BATCH]}
+model=${2:?usage: icount.sh BUILD_DIR MODEL [OP] [THREADS] [BATCH]}
 op=${3:-reconstruct}
 threads=${4:-1}
+batch=${5:-1}
 icount_dir=${ICOUNT_DIR:-/tmp/edgevae-icount}
 if [[ ! -f "$icount_dir/libicount.so" ]]; then
   bash "$root/../shared/tools/qemu-icount/build.sh" "$icount_dir" >/dev/null
@@ -40,17 +42,18 @@ IFS=';' read -r -a emu <<<"$emulator"
 # Real digits when MNIST is there (the int8 engine's batch-1 fc1 work depends on the lit pixels).
 data=()
 [[ -f "$root/data/mnist/t10k-images-idx3-ubyte" ]] && data=(--data "$root/data/mnist")
-bench=("$build/tools/edgevae" bench --model "$model" --op "$op" --threads "$threads" --warmup 5
+bench=("$build/tools/edgevae" bench --model "$model" --op "$op" --threads "$threads" --batch "$batch" --warmup 5
        "${data[@]}")
 count() {
   "${emu[@]}" -plugin "$icount_dir/libicount.so" -d plugin "${bench[@]}" --runs "$1" 2>&1 >/dev/null |
     sed -n 's/^guest_instructions \([0-9]*\).*/\1/p'
 }
 few=100 many=1100  # the 1,000 calls in between cycle through 1,000 test images
+((batch == 1)) || { few=10 many=60; }  # a batch of B takes B times as long
 a=$(count $few)
 b=$(count $many)
 [[ -n "$a" && -n "$b" ]] || { echo "icount: error: no instruction count (is qemu-user installed?)" >&2; exit 1; }
-echo "$arch ($cpu) $(basename "$model") $op threads=$threads: $(( (b - a) / (many - few) )) instructions per call"
+echo "$arch ($cpu) $(basename "$model") $op threads=$threads batch=$batch: $(( (b - a) / (many - few) )) instructions per call"
 
 [[ "${ICOUNT_PROFILE:-0}" == 1 ]] || exit 0
 if [[ ! -f "$icount_dir/libprofile.so" ]]; then
