@@ -3,6 +3,7 @@
 // test loss within 0.5 nats, goal 0.2; mean absolute pixel difference of decoded means <= 0.01).
 // Measured on the 10-epoch seed-1 model (10,000 test images): min/max +0.078, percentile +0.069,
 // MSE +0.316 nats; pixel difference 0.0025 / 0.0023 / 0.0033.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "edgevae/eval.h"
 #include "edgevae/file.h"
 #include "edgevae/quant.h"
+#include "edgevae/rng.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
 #include "model/reference.h"
@@ -256,6 +258,63 @@ TEST_F(QuantTest, Int8ProbabilityTableAndMuOnlyEncodeMatchThePlainPath) {
       for (int i = 0; i < n * in; ++i) ASSERT_EQ(probs[i], want[i]) << "reconstruct, pixel " << i;
     }
   }
+}
+
+// The int8 decoder against plain integer arithmetic: fc3 and fc4 as int32 dot products with
+// XNNPACK's fp32 requantization (the formula of RequantizeI32), from latents that quantize exactly
+// (z = scale * (q - zero point)). fc4 is XNNPACK's qs8 GEMM on x86 and GemvI8 on NEON; either must
+// give the reference's int8 logits, and a batch of 5 what five batches of one give.
+TEST_F(QuantTest, Int8DecoderMatchesPlainIntegerArithmetic) {
+  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  auto engine = Engine::Create(*q, EngineOptions{.max_batch = 5, .threads = 1});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const Int8Layer &fc3 = q->fc3, &fc4 = q->fc4;
+  auto requant = [](int64_t acc, const Int8Layer& l) {
+    const float scale = l.input.scale * l.weight_scale / l.output.scale;
+    const int32_t zp = l.output.zero_point, lo = l.relu ? std::max(-128, zp) : -128;
+    const float v = std::clamp(static_cast<float>(acc) * scale, static_cast<float>(lo - zp),
+                               static_cast<float>(127 - zp));
+    return static_cast<int>(std::nearbyint(v)) + zp;
+  };
+  auto layer = [&](const Int8Layer& l, const std::vector<int>& x) {
+    std::vector<int> y(l.out);
+    for (int o = 0; o < l.out; ++o) {
+      int64_t acc = l.bias[o];
+      for (int k = 0; k < l.in; ++k) {
+        acc += int64_t{l.weight[static_cast<size_t>(o) * l.in + k]} * (x[k] - l.input.zero_point);
+      }
+      y[o] = requant(acc, l);
+    }
+    return y;
+  };
+  const int lat = fc3.in, in = fc4.out, n = 5;
+  RngStream rng(7, 1);
+  std::vector<float> z(n * lat), batch(n * in), one(in);
+  int mismatches = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::vector<int>> want(n);
+    for (int i = 0; i < n; ++i) {
+      std::vector<int> zq(lat);
+      for (int j = 0; j < lat; ++j) {
+        zq[j] =
+            static_cast<int>(rng.Below(static_cast<uint64_t>(round * n + i) * lat + j, 256)) - 128;
+        z[i * lat + j] = fc3.input.scale * static_cast<float>(zq[j] - fc3.input.zero_point);
+      }
+      want[i] = layer(fc4, layer(fc3, zq));
+    }
+    ASSERT_TRUE((*engine)->DecodeLogits(z.data(), n, batch.data()).ok());
+    for (int i = 0; i < n; ++i) {
+      ASSERT_TRUE((*engine)->DecodeLogits(z.data() + i * lat, 1, one.data()).ok());
+      for (int p = 0; p < in; ++p) {
+        ASSERT_EQ(one[p], batch[i * in + p])
+            << "image " << i << " pixel " << p << " (batch 1 vs 5)";
+        const float ref = fc4.output.scale * static_cast<float>(want[i][p] - fc4.output.zero_point);
+        mismatches += one[p] != ref;
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0) << "of " << 40 * n * in << " logits";
 }
 
 // Half precision (an f32 model run in f16, EngineOptions::f16): the bound is 0.05 nats.

@@ -304,6 +304,47 @@ TEST(Kernels, SparseI8Columns) {
   });
 }
 
+// GemvI8 against the plain int32 dot product and the requantization formula of RequantizeI32:
+// row counts around its 8- and 4-row passes and 64-row chunks, ldk 16..400, weights at +-127 and
+// inputs at -128 / 127 (the largest int16 pair sums), several scales and zero points. Exact.
+TEST(Kernels, GemvI8) {
+  ForEachTarget([] {
+    for (size_t rows : {1, 3, 4, 7, 8, 9, 23, 64, 65, 130, 784}) {
+      for (size_t ldk : {16, 32, 400}) {
+        for (const auto& [scale, zp] : {std::pair{0.0123f, -3}, std::pair{2e-4f, 17}}) {
+          SCOPED_TRACE(::testing::Message() << "rows " << rows << " ldk " << ldk << " scale "
+                                            << scale);
+          Data data(static_cast<uint32_t>(rows * 7 + ldk));
+          Guarded<int8_t> w(rows * ldk, 1), x(ldk, 2), out(rows, 3);
+          Guarded<int32_t> bias(rows, 0);
+          for (size_t i = 0; i < w.size(); ++i) {
+            w[i] = i % 7 == 0 ? int8_t{127} : i % 11 == 0 ? int8_t{-127}
+                                              : static_cast<int8_t>(data.Uniform(-127.0f, 127.0f));
+          }
+          for (size_t k = 0; k < ldk; ++k) {
+            x[k] = k % 5 == 0 ? int8_t{-128} : k % 9 == 0 ? int8_t{127}
+                                             : static_cast<int8_t>(data.Uniform(-128.0f, 127.0f));
+          }
+          for (size_t r = 0; r < rows; ++r) {
+            bias[r] = static_cast<int32_t>(data.Uniform(-2e5f, 2e5f));
+          }
+          GemvI8(w.data(), rows, ldk, x.data(), bias.data(), scale, zp, -128, 127, out.data());
+          for (size_t r = 0; r < rows; ++r) {
+            int64_t acc = bias[r];
+            for (size_t k = 0; k < ldk; ++k) acc += int64_t{w[r * ldk + k]} * x[k];
+            const float v = std::clamp(static_cast<float>(acc) * scale,
+                                       static_cast<float>(-128 - zp), static_cast<float>(127 - zp));
+            ASSERT_EQ(out[r], static_cast<int>(std::nearbyint(v)) + zp) << "row " << r;
+          }
+          EXPECT_TRUE(w.GuardsIntact());
+          EXPECT_TRUE(x.GuardsIntact());
+          EXPECT_TRUE(out.GuardsIntact());
+        }
+      }
+    }
+  });
+}
+
 // XNNPACK's fp32 requantization: clamp relative to the zero point in float, round half to even.
 TEST(Kernels, RequantizeI32) {
   for (const auto& [scale, zp, lo] : {std::tuple{0.0123f, -128, -128}, std::tuple{0.5f, 3, -128},

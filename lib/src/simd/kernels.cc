@@ -33,6 +33,8 @@ HWY_EXPORT(QuantizeI8);
 HWY_EXPORT(SparseI8Columns);
 HWY_EXPORT(SparseI8Block);
 HWY_EXPORT(RequantizeI32);
+HWY_EXPORT(GemvI8);
+HWY_EXPORT(GemvI8Preferred);
 HWY_EXPORT(DequantizeI8);
 HWY_EXPORT(Target);
 
@@ -83,6 +85,11 @@ void RequantizeI32(const int32_t* acc, size_t n, float scale, int32_t zero_point
                    int32_t hi, int8_t* out) {
   HWY_DYNAMIC_DISPATCH(RequantizeI32)(acc, n, scale, zero_point, lo, hi, out);
 }
+void GemvI8(const int8_t* w, size_t rows, size_t ldk, const int8_t* x, const int32_t* bias,
+            float scale, int32_t zero_point, int32_t lo, int32_t hi, int8_t* out) {
+  HWY_DYNAMIC_DISPATCH(GemvI8)(w, rows, ldk, x, bias, scale, zero_point, lo, hi, out);
+}
+bool GemvI8Preferred() { return HWY_DYNAMIC_DISPATCH(GemvI8Preferred)(); }
 void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(QuantizeI8)(in, scale, zero_point, out, n);
 }
