@@ -262,8 +262,10 @@ TEST_F(QuantTest, Int8ProbabilityTableAndMuOnlyEncodeMatchThePlainPath) {
 
 // The int8 decoder against plain integer arithmetic: fc3 and fc4 as int32 dot products with
 // XNNPACK's fp32 requantization (the formula of RequantizeI32), from latents that quantize exactly
-// (z = scale * (q - zero point)). fc4 is XNNPACK's qs8 GEMM on x86 and GemvI8 on NEON; either must
-// give the reference's int8 logits, and a batch of 5 what five batches of one give.
+// (z = scale * (q - zero point)), and a batch of 5 against five batches of one. x86 (XNNPACK) and
+// armv7 (GemvI8) requantize in fp32 and must match exactly. On aarch64 XNNPACK's kernels
+// requantize in fixed point (rndnu: a 32-bit multiplier, ties rounded up), which can differ by
+// one step where acc * scale lies within float rounding of a half: 1 logit in 156,800 here.
 TEST_F(QuantTest, Int8DecoderMatchesPlainIntegerArithmetic) {
   auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
   ASSERT_TRUE(q.ok()) << q.status().message();
@@ -292,6 +294,7 @@ TEST_F(QuantTest, Int8DecoderMatchesPlainIntegerArithmetic) {
   RngStream rng(7, 1);
   std::vector<float> z(n * lat), batch(n * in), one(in);
   int mismatches = 0;
+  double worst_steps = 0;
   for (int round = 0; round < 40; ++round) {
     std::vector<std::vector<int>> want(n);
     for (int i = 0; i < n; ++i) {
@@ -311,10 +314,17 @@ TEST_F(QuantTest, Int8DecoderMatchesPlainIntegerArithmetic) {
             << "image " << i << " pixel " << p << " (batch 1 vs 5)";
         const float ref = fc4.output.scale * static_cast<float>(want[i][p] - fc4.output.zero_point);
         mismatches += one[p] != ref;
+        worst_steps = std::max(worst_steps, double{std::fabs(one[p] - ref) / fc4.output.scale});
       }
     }
   }
-  EXPECT_EQ(mismatches, 0) << "of " << 40 * n * in << " logits";
+  const int total = 40 * n * in;
+#if defined(__aarch64__)
+  EXPECT_LE(mismatches, total / 10000) << "of " << total << " logits";
+  EXPECT_LE(worst_steps, 1.001) << "quantization steps";
+#else
+  EXPECT_EQ(mismatches, 0) << "of " << total << " logits";
+#endif
 }
 
 // Half precision (an f32 model run in f16, EngineOptions::f16): the bound is 0.05 nats.
