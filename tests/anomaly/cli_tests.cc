@@ -124,6 +124,15 @@ TempDir* AnomalyCliTest::dir_ = nullptr;
 bool AnomalyCliTest::trained_ = false;
 std::string* AnomalyCliTest::train_log_ = nullptr;
 
+// The shared one-class model: ctest runs this first (the fixture anomaly_tests.fixture_model), so
+// that the other test processes copy the cached file instead of each training one at once.
+TEST_F(AnomalyCliTest, FixtureModelTrains) {
+  auto model = LoadAnyModel(Model());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_TRUE(model->f32.has_value());
+  EXPECT_EQ(model->f32->metadata().classes, std::vector<int>{1});
+}
+
 TEST_F(AnomalyCliTest, TrainClassesIsStoredAndScoreSummarisesAuroc) {
   auto model = LoadAnyModel(Model());
   ASSERT_TRUE(model.ok());
