@@ -128,6 +128,15 @@ class F16Backend final : public Backend {
   AlignedBuffer<uint16_t> xh_, h_, mvh_, zh_, lh_;
 };
 
+// How an int8 layer's int32 sums become int8 outputs, as XNNPACK's qs8 operator computes it (the
+// scale in float, in this order): every int8 path (XNNPACK, GemvI8, the sparse fc1) uses these, so
+// that they requantize alike.
+float RequantScale(const Int8Layer& l) { return l.input.scale * l.weight_scale / l.output.scale; }
+// The smallest output: a ReLU layer's clamps at its zero point (the real value 0).
+int32_t OutputMin(const Int8Layer& l) {
+  return l.relu ? std::max(-128, l.output.zero_point) : -128;
+}
+
 // One int8 fully-connected layer, run by XNNPACK's qs8 operator or, where GemvI8 is the faster
 // path (armv7: ~2.9 multiply-adds per instruction against XNNPACK's ~1.4), by GemvI8 one image
 // at a time at every batch size, so that a batch of one and of many agree bit for bit. GemvI8
@@ -153,12 +162,12 @@ class Int8Op {
         }
         op.bias_[o] = l.bias[o] - l.input.zero_point * row_sum;
       }
-      op.scale_ = l.input.scale * l.weight_scale / l.output.scale;  // as XNNPACK computes it
+      op.scale_ = RequantScale(l);
       op.zero_point_ = l.output.zero_point;
-      op.lo_ = l.relu ? std::max(-128, l.output.zero_point) : -128;
+      op.lo_ = OutputMin(l);
       return op;
     }
-    const int8_t out_min = static_cast<int8_t>(l.relu ? std::max(-128, l.output.zero_point) : -128);
+    const int8_t out_min = static_cast<int8_t>(OutputMin(l));
     EVAE_ASSIGN_OR_RETURN(op.xnn_, gemm::PackedGemm::CreateQs8(
                                        l.out, l.in, l.weight.data(), l.weight_scale, l.bias.data(),
                                        static_cast<int8_t>(l.input.zero_point), l.input.scale,
@@ -321,9 +330,8 @@ class Int8Backend final : public Backend {
       for (size_t j = 0; j < in; ++j) wt1_[j * ldw1_ + o] = l.weight[o * in + j];
       bias1_[o] = l.bias[o];
     }
-    // As XNNPACK computes it (float, this order), so that both paths requantize alike.
-    fc1_scale_ = l.input.scale * l.weight_scale / l.output.scale;
-    fc1_lo_ = l.relu ? std::max(-128, l.output.zero_point) : -128;
+    fc1_scale_ = RequantScale(l);
+    fc1_lo_ = OutputMin(l);
     sparse_max_nnz_ = static_cast<size_t>(kSparseMaxFraction * static_cast<double>(in));
     return Status::Ok();
   }
