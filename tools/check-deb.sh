@@ -73,7 +73,9 @@ for p in "${paths[@]}"; do
   [[ "$p" == usr || "$p" == usr/* || -z "$p" ]] || die "$name: holds $p, outside /usr"
   [[ "$p" != usr/local* ]] || die "$name: holds $p: a package installs under /usr, not /usr/local"
 done
-has() { printf '%s\n' "${paths[@]}" | grep -Eq "^$1\$"; }
+# grep reads a here-string, not a pipe: with pipefail, `printf | grep -q` fails whenever grep
+# stops at an early match while printf is still writing (SIGPIPE), a random "no file matching".
+has() { grep -Eq "^$1\$" <<<"$(printf '%s\n' "${paths[@]}")"; }
 required=(
   'usr/bin/edgevae'
   'usr/lib(/[a-z0-9_-]+)?/libedgevae\.(a|so)'
