@@ -190,5 +190,116 @@ TEST(InputsTest, FramesFromAPipeWithMalformedFramesDropped) {
   EXPECT_EQ(firsts, (std::vector<uint8_t>{7, 9, 9}));  // no frame shifted by the short one
 }
 
+// --- Hostile inputs (docs/reliability.md: limits) ------------------------------------------------
+
+// An IDX header that declares `n` images of 28 x 28, followed by `extra` zero bytes more than that.
+std::vector<uint8_t> IdxDeclaring(int n, size_t data_bytes) {
+  std::vector<uint8_t> b = {0, 0, 8, 3};
+  for (int d : {n, 28, 28}) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(d >> s));
+  }
+  b.resize(b.size() + data_bytes, 0);
+  return b;
+}
+
+TEST(InputsTest, GzipBombStopsAtWhatItsHeaderDeclares) {
+  TempDir dir;
+  // Declares 10 images (7,840 bytes) but inflates to 64 MiB of zeros: ~64 KB compressed.
+  WriteBytes(dir / "bomb.gz", Gzip(IdxDeclaring(10, size_t{64} << 20)));
+  auto r = ReadIdx(dir / "bomb.gz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              AllOf(HasSubstr(dir / "bomb.gz"), HasSubstr("too large"), HasSubstr("7856 bytes")));
+  // The salvaging reader (score) refuses it too, rather than keeping what fits.
+  Status damage;
+  int declared = 0;
+  auto s = LoadImagesSalvaging(dir / "bomb.gz", &damage, &declared);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("too large"));
+}
+
+TEST(InputsTest, GzipDeclaringMoreThanTheLimitIsRefusedBeforeInflating) {
+  TempDir dir;
+  // 2^20 images of 28 x 28 = 822 MB declared, a few bytes of data.
+  WriteBytes(dir / "huge.gz", Gzip(IdxDeclaring(1 << 20, 16)));
+  auto r = ReadIdx(dir / "huge.gz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), AllOf(HasSubstr("too large"), HasSubstr("822083600")));
+}
+
+TEST(InputsTest, GzipWithTrailingBytesOrASecondMemberIsRefused) {
+  TempDir dir;
+  const auto raw = IdxImages(2, 28, 28);
+  auto junk = Gzip(raw);
+  const size_t member = junk.size();
+  junk.insert(junk.end(), {'j', 'u', 'n', 'k'});
+  WriteBytes(dir / "junk.gz", junk);
+  auto r = ReadIdx(dir / "junk.gz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(),
+              AllOf(HasSubstr("4 trailing bytes"), HasSubstr(std::to_string(member))));
+  auto two = Gzip(raw);
+  const auto second = Gzip(raw);
+  two.insert(two.end(), second.begin(), second.end());
+  WriteBytes(dir / "two.gz", two);
+  r = ReadIdx(dir / "two.gz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("trailing bytes after the gzip member"));
+  // As plain IDX files refuse trailing bytes, so does the salvaging reader for a gzip one.
+  Status damage;
+  int declared = 0;
+  EXPECT_FALSE(LoadImagesSalvaging(dir / "junk.gz", &damage, &declared).ok());
+}
+
+TEST(InputsTest, EndlessStreamsStopAtTheLimit) {
+  // /dev/zero as an image or an IDX file (a symlink in a scored folder points there): a "too
+  // large" error after the limit, not unbounded memory.
+  auto image = ReadGreyImage("/dev/zero");
+  ASSERT_FALSE(image.ok());
+  EXPECT_THAT(image.status().message(), AllOf(HasSubstr("/dev/zero"), HasSubstr("too large")));
+  auto idx = ReadIdx("/dev/zero");
+  ASSERT_FALSE(idx.ok());
+  EXPECT_THAT(idx.status().message(), HasSubstr("/dev/zero"));
+}
+
+// The bytes of a PNG that declares width x height grey pixels: the signature, a valid IHDR, and
+// an empty IDAT (CRCs from zlib). libpng reads the header, up to the first IDAT, before any pixel.
+std::vector<uint8_t> PngHeader(uint32_t width, uint32_t height) {
+  std::vector<uint8_t> b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  const auto chunk = [&](const char* type, const std::vector<uint8_t>& data) {
+    const uint32_t n = static_cast<uint32_t>(data.size());
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(n >> s));
+    std::vector<uint8_t> body(type, type + 4);
+    body.insert(body.end(), data.begin(), data.end());
+    const uLong crc = crc32(0, body.data(), static_cast<uInt>(body.size()));
+    b.insert(b.end(), body.begin(), body.end());
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(crc >> s));
+  };
+  std::vector<uint8_t> ihdr;
+  for (uint32_t v : {width, height}) {
+    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(static_cast<uint8_t>(v >> s));
+  }
+  ihdr.insert(ihdr.end(), {8, 0, 0, 0, 0});  // 8-bit grey, deflate, no filter, no interlace
+  chunk("IHDR", ihdr);
+  chunk("IDAT", {});
+  return b;
+}
+
+TEST(InputsTest, ImagesDeclaringHugeSizesAreRefusedBeforeAllocating) {
+  TempDir dir;
+  WriteBytes(dir / "huge.png", PngHeader(100000, 100000));
+  auto png = ReadGreyImage(dir / "huge.png");
+  ASSERT_FALSE(png.ok());
+  EXPECT_THAT(png.status().message(),
+              AllOf(HasSubstr("100000x100000"), HasSubstr("too large"), HasSubstr("16777216")));
+  // PGM sizes just below 2^32 each: their product overflows 64-bit signed arithmetic (UBSan
+  // caught it in the asan preset); it must be compared without overflowing.
+  const std::string pgm = "P5 4294967295 4294967295 255\n";
+  WriteBytes(dir / "huge.pgm", std::vector<uint8_t>(pgm.begin(), pgm.end()));
+  auto p = ReadGreyImage(dir / "huge.pgm");
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(p.status().message(), AllOf(HasSubstr("4294967295x4294967295"), HasSubstr("too large")));
+}
+
 }  // namespace
 }  // namespace edgevae

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
 #include "cli/cli_runner.h"
+#include "common/model_bytes.h"
 #include "gtest/gtest.h"
 
 // The renderer is not part of the library; compile it in (it has no main()).
@@ -267,6 +269,84 @@ TEST(CliInfoTest, ChecksumMismatchIsReportedAndFails) {
   EXPECT_EQ(text.exit_code, 1) << Describe(text);
   EXPECT_NE(text.out.find("MISMATCH"), std::string::npos) << Describe(text);
   EXPECT_EQ(CountLines(text.err), 1) << Describe(text);
+}
+
+// --- info on hostile files (docs/reliability.md) -----------------------------------------------
+
+// A saved model file's bytes after `edit`.
+std::string EditedModel(const std::string& dir, const std::function<void(Model&)>& edit) {
+  const std::string path = dir + "/edited.evae";
+  StatusOr<Model> model = Model::Create(Mnist2dShape::kInfo);
+  EXPECT_TRUE(model.ok());
+  model->InitializeLikeTorch(7);
+  edit(*model);
+  EXPECT_TRUE(SaveModel(path, *model).ok());
+  return path;
+}
+
+TEST(CliInfoTest, MetadataCannotSendTerminalEscapes) {
+  TempDir dir;
+  const std::string path = EditedModel(dir.path(), [](Model& m) {
+    m.metadata().command = "\x1b]0;owned\x07\x1b[2J";  // set the title, clear the screen
+    m.metadata().dataset = "mnist\xc2\x9b" "31m";      // a C1 CSI in UTF-8
+  });
+  const CliResult r = RunCli({"info", "--model", path});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << Describe(r);
+  EXPECT_EQ(r.out.find("\xc2\x9b"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("\\x1b]0;owned\\x07\\x1b[2J"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("mnist\\xc2\\x9b31m"), std::string::npos) << Describe(r);
+}
+
+TEST(CliInfoTest, DeepOrHugeMetadataIsReportedNotParsed) {
+  TempDir dir;
+  const model_bytes::Bytes good = model_bytes::ReadBytes(EditedModel(dir.path(), [](Model&) {}));
+  const std::string deep = dir / "deep.evae";
+  ASSERT_TRUE(model_bytes::WriteBytes(
+      deep, model_bytes::WithExtraMember(
+                good, "\"x\": " + std::string(100000, '[') + std::string(100000, ']'))));
+  for (const bool as_json : {false, true}) {
+    std::vector<std::string> args = {"info", "--model", deep};
+    if (as_json) args.push_back("--json");
+    const CliResult r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 1) << Describe(r);  // not SIGSEGV
+    EXPECT_EQ(CountLines(r.err), 1) << Describe(r);
+    EXPECT_NE(r.err.find("nested deeper than 32 levels"), std::string::npos) << Describe(r);
+    EXPECT_LT(r.err.size(), 400u) << Describe(r);
+  }
+  const CliResult text = RunCli({"info", "--model", deep});
+  EXPECT_NE(text.out.find("metadata    (not read: "), std::string::npos) << Describe(text);
+}
+
+TEST(CliInfoTest, OutOfRangeNumbersInClassLatentsArePrinted) {
+  // A class-latent count of 1e300 was converted to int (undefined behaviour, UBSan).
+  TempDir dir;
+  const std::string path = EditedModel(dir.path(), [](Model& m) {
+    ClassLatentStats c;
+    c.label = 3;
+    c.count = 10;
+    c.mean = {0.5f, -0.5f};
+    c.cov = {1, 0, 0, 1};
+    m.metadata().class_latents.push_back(c);
+  });
+  const std::string bad = dir / "bad.evae";
+  ASSERT_TRUE(model_bytes::WriteBytes(
+      bad, model_bytes::EditMetadata(model_bytes::ReadBytes(path), [](nlohmann::ordered_json& j) {
+        j["class_latents"][0]["count"] = 1e300;
+        j["class_latents"][0]["label"] = -1e300;
+      })));
+  const CliResult r = RunCli({"info", "--model", bad});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);  // the loader refuses the count
+  EXPECT_NE(r.out.find("label -1e+300 1e+300 images"), std::string::npos) << Describe(r);
+}
+
+TEST(CliErrorTest, AnErrorIsOneLineOfBoundedLength) {
+  std::string path = "/nonexistent";
+  while (path.size() < 3000) path += "/abcdefghij";
+  const CliResult r = RunCli({"info", "--model", path});
+  ExpectOneLineError(r, 1);
+  EXPECT_LE(r.err.size(), 1100u) << Describe(r);
+  EXPECT_NE(r.err.find("..."), std::string::npos) << Describe(r);
 }
 
 // --- train ---------------------------------------------------------------------------------------

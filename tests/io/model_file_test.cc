@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/model_bytes.h"
 #include "edgevae/file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
@@ -30,73 +31,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Offsets from docs/model-format.md.
-constexpr size_t kHeaderBytes = 128;
-constexpr size_t kOffVersion = 8;
-constexpr size_t kOffFileBytes = 16;
-constexpr size_t kOffChecksum = 24;
-constexpr size_t kChecksummedFrom = 32;
-constexpr size_t kOffShapeName = 32;
-constexpr size_t kOffHidden = 52;
-constexpr size_t kOffTensorCount = 60;
-constexpr size_t kOffTableOffset = 64;
-constexpr size_t kOffMetadataOffset = 72;
-constexpr size_t kOffMetadataBytes = 80;
-constexpr size_t kEntryBytes = 72;
-constexpr size_t kEntName = 0;
-constexpr size_t kEntDType = 32;
-constexpr size_t kEntDims = 40;
-constexpr size_t kEntBytes = 64;
-
-using Bytes = std::vector<uint8_t>;
-
-Bytes ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void WriteBytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-uint32_t GetU32(const Bytes& b, size_t at) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = v << 8 | b[at + i];
-  return v;
-}
-uint64_t GetU64(const Bytes& b, size_t at) {
-  return GetU32(b, at) | static_cast<uint64_t>(GetU32(b, at + 4)) << 32;
-}
-void PutU32(Bytes& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutU64(Bytes& b, size_t at, uint64_t v) {
-  for (int i = 0; i < 8; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutF32(Bytes& b, size_t at, float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  PutU32(b, at, u);
-}
-
-uint64_t Checksum(const Bytes& b) {
-  return XXH64(b.data() + kChecksummedFrom, b.size() - kChecksummedFrom, 0);
-}
-void FixChecksum(Bytes& b) { PutU64(b, kOffChecksum, Checksum(b)); }
-
-std::string Hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "0x%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-// Start of tensor table entry `i`.
-size_t Entry(const Bytes& b, size_t i) {
-  return static_cast<size_t>(GetU64(b, kOffTableOffset)) + i * kEntryBytes;
-}
+using namespace model_bytes;  // NOLINT: the byte helpers are this file's vocabulary
 
 // A model whose every parameter (and Adam moment) is distinct, so a misplaced tensor shows.
 Model MakeModel(const ShapeInfo& shape, bool with_optimizer) {
@@ -146,7 +81,7 @@ class ModelFileTest : public ::testing::Test {
   // Writes `bytes` to a fresh file and loads it, expecting failure with `code`.
   Status LoadBytesFails(const Bytes& bytes, StatusCode code, const std::string& name = "bad.evae") {
     const std::string path = Path(name);
-    WriteBytes(path, bytes);
+    EXPECT_TRUE(WriteBytes(path, bytes));
     StatusOr<Model> loaded = LoadModel(path);
     EXPECT_FALSE(loaded.ok());
     if (loaded.ok()) return Status::Ok();
@@ -446,7 +381,7 @@ TEST_F(ModelFileTest, ReadsVersionOneFiles) {
       FixChecksum(bytes);
     }
     const std::string path = Path(drop_dtype_key ? "v1-nokey.evae" : "v1.evae");
-    WriteBytes(path, bytes);
+    EXPECT_TRUE(WriteBytes(path, bytes));
     StatusOr<ModelFileInfo> info = InspectModelFile(path);
     ASSERT_TRUE(info.ok()) << info.status().message();
     EXPECT_EQ(info->version, 1u);
@@ -717,7 +652,7 @@ TEST_F(ModelFileTest, WriteIntoMissingDirectoryFails) {
 
 TEST_F(ModelFileTest, WriteBelowARegularFileFails) {
   // Permission tricks do not stop root; a parent that is a file stops everyone.
-  WriteBytes(Path("file"), Bytes{'x'});
+  EXPECT_TRUE(WriteBytes(Path("file"), Bytes{'x'}));
   const std::string path = Path("file/m.evae");
   const Status s = SaveModel(path, MakeModel(MnistShape::kInfo, false));
   EXPECT_EQ(s.code(), StatusCode::kIoError);

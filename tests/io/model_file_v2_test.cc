@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/model_bytes.h"
 #include "edgevae/file.h"
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
@@ -28,94 +29,10 @@
 namespace edgevae {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
-using Bytes = std::vector<uint8_t>;
+using namespace model_bytes;  // NOLINT: the byte helpers are this file's vocabulary
 using OJson = nlohmann::ordered_json;
-
-// Offsets from docs/model-format.md.
-constexpr size_t kOffVersion = 8;
-constexpr size_t kOffFileBytes = 16;
-constexpr size_t kOffChecksum = 24;
-constexpr size_t kChecksummedFrom = 32;
-constexpr size_t kOffTensorCount = 60;
-constexpr size_t kOffTableOffset = 64;
-constexpr size_t kOffMetadataOffset = 72;
-constexpr size_t kOffMetadataBytes = 80;
-constexpr size_t kEntryBytes = 72;
-constexpr size_t kEntName = 0;
-constexpr size_t kEntDims = 40;
-constexpr size_t kEntOffset = 56;
-constexpr size_t kEntBytes = 64;
-
-Bytes ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void WriteBytes(const std::string& path, const Bytes& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-uint32_t GetU32(const Bytes& b, size_t at) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = v << 8 | b[at + i];
-  return v;
-}
-uint64_t GetU64(const Bytes& b, size_t at) {
-  return GetU32(b, at) | static_cast<uint64_t>(GetU32(b, at + 4)) << 32;
-}
-void PutU32(Bytes& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void PutU64(Bytes& b, size_t at, uint64_t v) {
-  for (int i = 0; i < 8; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
-}
-void FixChecksum(Bytes& b) {
-  PutU64(b, kOffChecksum, XXH64(b.data() + kChecksummedFrom, b.size() - kChecksummedFrom, 0));
-}
-
-size_t Entry(const Bytes& b, size_t i) {
-  return static_cast<size_t>(GetU64(b, kOffTableOffset)) + i * kEntryBytes;
-}
-std::string EntryName(const Bytes& b, size_t i) {
-  return std::string(reinterpret_cast<const char*>(b.data() + Entry(b, i) + kEntName));
-}
-
-std::string MetadataText(const Bytes& b) {
-  const size_t at = GetU64(b, kOffMetadataOffset);
-  return std::string(b.begin() + at, b.begin() + at + GetU64(b, kOffMetadataBytes));
-}
-
-// The file with its metadata replaced by `text`: header and table as they were, then the
-// metadata, then each tensor's data at the next multiple of 64, offsets and checksum updated.
-Bytes WithMetadata(const Bytes& b, const std::string& text) {
-  const size_t count = GetU32(b, kOffTensorCount);
-  const size_t table_end = Entry(b, count);
-  Bytes out(b.begin(), b.begin() + table_end);
-  PutU64(out, kOffMetadataOffset, out.size());
-  PutU64(out, kOffMetadataBytes, text.size());
-  out.insert(out.end(), text.begin(), text.end());
-  for (size_t i = 0; i < count; ++i) {
-    const size_t e = Entry(b, i);
-    const size_t offset = GetU64(b, e + kEntOffset);
-    const size_t bytes = GetU64(b, e + kEntBytes);
-    out.resize((out.size() + 63) / 64 * 64, 0);
-    PutU64(out, e + kEntOffset, out.size());
-    out.insert(out.end(), b.begin() + offset, b.begin() + offset + bytes);
-  }
-  PutU64(out, kOffFileBytes, out.size());
-  FixChecksum(out);
-  return out;
-}
-
-Bytes EditMetadata(const Bytes& b, const std::function<void(OJson&)>& edit) {
-  OJson j = OJson::parse(MetadataText(b));
-  edit(j);
-  return WithMetadata(b, j.dump(2) + "\n");
-}
 
 ModelMetadata MakeMetadata() {
   ModelMetadata md;
@@ -157,6 +74,9 @@ Int8Model MakeInt8Model(const ShapeInfo& s) {
   m.fc22 = MakeLayer(s.latent, s.hidden, 2, false);
   m.fc3 = MakeLayer(s.hidden, s.latent, 3, true);
   m.fc4 = MakeLayer(s.input, s.hidden, 4, false);
+  // Activations pass from layer to layer unchanged: each input range is its producer's output.
+  m.fc21.input = m.fc22.input = m.fc1.output;
+  m.fc4.input = m.fc3.output;
   m.calibration = "mse";
   m.calibration_images = 1234;
   return m;
@@ -265,7 +185,7 @@ class ModelFileV2Test : public ::testing::Test {
   // Writes `bytes` and expects LoadAnyModel to fail with `code`; returns the status.
   Status LoadAnyFails(const Bytes& bytes, StatusCode code = StatusCode::kDataError) {
     const std::string path = Path("bad.evae");
-    WriteBytes(path, bytes);
+    EXPECT_TRUE(WriteBytes(path, bytes));
     StatusOr<AnyModel> loaded = LoadAnyModel(path);
     EXPECT_FALSE(loaded.ok());
     if (loaded.ok()) return Status::Ok();
@@ -505,7 +425,7 @@ TEST_F(ModelFileV2Test, MetadataEditWithoutChangeStillLoads) {
   // The editing helper itself must produce a valid file.
   const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
   const Bytes bytes = EditMetadata(SaveInt8(m), [](OJson& j) { j["extra"] = "ignored"; });
-  WriteBytes(Path("edited.evae"), bytes);
+  EXPECT_TRUE(WriteBytes(Path("edited.evae"), bytes));
   StatusOr<AnyModel> loaded = LoadAnyModel(Path("edited.evae"));
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   ExpectSameInt8(m, *loaded->int8);
@@ -678,6 +598,86 @@ TEST_F(ModelFileV2Test, RejectsGoldenReconstructionOutOfRange) {
     FixChecksum(bytes);
     EXPECT_THAT(LoadAnyFails(bytes).message(), HasSubstr("golden.reconstruction[5]"));
   }
+}
+
+// --- Hostile metadata (docs/reliability.md) ------------------------------------------------------
+
+TEST_F(ModelFileV2Test, RefusesDeeplyNestedMetadataInOneShortLine) {
+  // 100,000 levels: nlohmann parses it, but printing it (an error message, `info`) recursed
+  // until the stack overflowed.
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  const Bytes deep =
+      WithExtraMember(good, "\"deep\": " + std::string(100000, '[') + std::string(100000, ']'));
+  const Status s = LoadAnyFails(deep);
+  EXPECT_THAT(s.message(), HasSubstr("nested deeper than 32 levels"));
+  EXPECT_LT(s.message().size(), 300u) << s.message();
+  // Inspection still works and says why the metadata is not to be parsed.
+  StatusOr<ModelFileInfo> info = InspectModelFile(Path("bad.evae"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_THAT(info->metadata_problem, HasSubstr("nested deeper than 32 levels"));
+  // 32 levels are fine (an unknown key is ignored).
+  const Bytes ok = WithExtraMember(good, "\"d\": " + std::string(31, '[') + std::string(31, ']'));
+  EXPECT_TRUE(WriteBytes(Path("ok.evae"), ok));
+  EXPECT_TRUE(LoadAnyModel(Path("ok.evae")).ok());
+}
+
+TEST_F(ModelFileV2Test, LongWrongValuesGiveShortMessages) {
+  // A value of the wrong type is shown in the message, but only its first ~80 characters.
+  const Bytes bytes = EditMetadata(SaveInt8(MakeInt8Model(Mnist2dShape::kInfo)), [](OJson& j) {
+    j["dataset"] = OJson::array();
+    for (int i = 0; i < 100000; ++i) j["dataset"].push_back(i);
+  });
+  const Status s = LoadAnyFails(bytes);
+  EXPECT_THAT(s.message(), HasSubstr("metadata key 'dataset': expected a string, found [0,1,2,"));
+  EXPECT_LT(s.message().size(), 300u) << s.message();
+}
+
+TEST_F(ModelFileV2Test, RefusesNulAndGarbageInsideTheMetadata) {
+  // nlohmann stops at a NUL as if the text ended there; the safetensors reader refuses it too.
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  std::string text = MetadataText(good);
+  text += std::string(1, '\0') + "garbage";
+  const Status s = LoadAnyFails(WithMetadata(good, text));
+  EXPECT_THAT(s.message(), AllOf(HasSubstr("NUL byte at file offset"), HasSubstr("is not JSON")));
+}
+
+TEST_F(ModelFileV2Test, RefusesObjectsWithTooManyKeys) {
+  // 300,000 keys made `info` quadratic (ordered_json): refused by the structure check, in linear
+  // time, by the loader and the inspector alike.
+  std::string member = "\"many\": {";
+  for (int i = 0; i < 300000; ++i) member += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+  member += "}";
+  const Status s = LoadAnyFails(WithExtraMember(SaveInt8(MakeInt8Model(Mnist2dShape::kInfo)), member));
+  EXPECT_THAT(s.message(), HasSubstr("more than 256 keys"));
+  StatusOr<ModelFileInfo> info = InspectModelFile(Path("bad.evae"));
+  ASSERT_TRUE(info.ok());
+  EXPECT_THAT(info->metadata_problem, HasSubstr("more than 256 keys"));
+}
+
+TEST_F(ModelFileV2Test, RefusesQuantizationTheKernelsCannotRun) {
+  // An output scale of 1e38 passed "finite and > 0", and XNNPACK then asserted (SIGABRT) when the
+  // engine was built: the loader checks the requantization scale each layer implies.
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  for (const double scale : {1e38, 1e-38}) {
+    SCOPED_TRACE(scale);
+    const Bytes bytes = EditMetadata(good, [&](OJson& j) {
+      j["quantization"]["layers"]["fc4"]["output_scale"] = scale;
+    });
+    const Status s = LoadAnyFails(bytes);
+    EXPECT_THAT(s.message(), AllOf(HasSubstr("'quantization.layers.fc4'"),
+                                   HasSubstr("expected a requantization scale in [2^-32, 256)")));
+  }
+  // A layer's input range must be the range its producer writes.
+  const Bytes unchained = EditMetadata(
+      good, [](OJson& j) { j["quantization"]["layers"]["fc21"]["input_scale"] = 0.5; });
+  EXPECT_THAT(LoadAnyFails(unchained).message(),
+              AllOf(HasSubstr("fc21 input range (scale 0.500000"),
+                    HasSubstr("differs from the output range of fc1")));
+  // The writer refuses the same.
+  Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  m.fc4.output.scale = 1e38f;
+  EXPECT_THAT(SaveInt8Model(Path("refused.evae"), m).message(),
+              HasSubstr("fc4.input.scale * weight_scale / output.scale is"));
 }
 
 TEST_F(ModelFileV2Test, SaveRefusesWhatLoadWouldReject) {

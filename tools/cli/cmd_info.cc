@@ -36,6 +36,24 @@ std::string DimsText(const std::vector<uint32_t>& dims) {
   return out.empty() ? "scalar" : out;
 }
 
+// An integer field of a class_latents entry as the file has it: a number of any size (1e300 must
+// not be converted to int, which is undefined) shown as text, or "?" if absent or not a number.
+std::string IntegerText(const Json& object, const char* key) {
+  const auto it = object.find(key);
+  if (it == object.end() || !it->is_number()) return "?";
+  if (it->is_number_integer()) return it->dump();
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", it->get<double>());
+  return buf;
+}
+
+// A JSON value as one printable line of at most ~80 characters.
+std::string Excerpt(const Json& v) {
+  std::string text = v.dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
 // One line per class instead of 420 numbers: the count, the norm of the mean and the root mean
 // variance (sqrt(trace(cov) / latent)) of the encodings.
 void PrintClassLatents(const Json& classes) {
@@ -44,8 +62,7 @@ void PrintClassLatents(const Json& classes) {
   for (const Json& c : classes) {
     if (!c.is_object() || !c.contains("mean") || !c.contains("cov") || !c["mean"].is_array() ||
         !c["cov"].is_array()) {
-      std::printf("    (malformed) %s\n",
-                  c.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+      std::printf("    (malformed) %s\n", Excerpt(c).c_str());
       continue;
     }
     const Json& mean = c["mean"];
@@ -56,15 +73,16 @@ void PrintClassLatents(const Json& classes) {
     for (size_t i = 0; i < d && i * d + i < cov.size(); ++i) {
       if (cov[i * d + i].is_number()) trace += cov[i * d + i].get<double>();
     }
-    std::printf("    label %-3d %6d images  |mean| %.3f  rms sd %.3f\n", c.value("label", -1),
-                c.value("count", 0), std::sqrt(norm), d > 0 ? std::sqrt(trace / d) : 0.0);
+    std::printf("    label %-3s %6s images  |mean| %.3f  rms sd %.3f\n",
+                IntegerText(c, "label").c_str(), IntegerText(c, "count").c_str(), std::sqrt(norm),
+                d > 0 ? std::sqrt(trace / static_cast<double>(d)) : 0.0);
   }
 }
 
 void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& metadata,
                 const Status& load, const CpuReport& cpu) {
   const ShapeInfo sizes{info.shape_name, info.input, info.hidden, info.latent};
-  std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n", path.c_str(),
+  std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n", Printable(path).c_str(),
               info.file_bytes, info.version);
   if (info.checksum_ok) {
     std::printf("checksum    ok (xxh64 %016" PRIx64 ")\n", info.computed_checksum);
@@ -73,11 +91,12 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
                 info.stored_checksum, info.computed_checksum);
   }
   std::printf("loads       %s\n", load.ok() ? "yes" : "no (see the error below)");
-  std::printf("shape       %s (%d-%d-%d), %zu parameters\n", info.shape_name.c_str(), info.input,
+  std::printf("shape       %s (%d-%d-%d), %zu parameters\n", Printable(info.shape_name).c_str(),
+              info.input,
               info.hidden, info.latent, sizes.ParamCount());
   std::printf("tensors     %zu\n", info.tensors.size());
   for (const ModelFileInfo::Tensor& t : info.tensors) {
-    std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n", t.name.c_str(),
+    std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n", Printable(t.name).c_str(),
                 DTypeText(t.dtype).c_str(), DimsText(t.dims).c_str(), t.offset, t.bytes);
   }
   if (metadata.is_object()) {
@@ -89,18 +108,21 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
       }
       std::string text;
       if (value.is_string()) {
-        text = value.get<std::string>();
+        text = Printable(value.get<std::string>());
       } else if (value.is_number_float()) {
         char buf[32];
         std::snprintf(buf, sizeof(buf), "%.6g", value.get<double>());
         text = buf;
       } else {
-        text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+        text = value.dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
       }
-      std::printf("  %-16s %s\n", key.c_str(), text.c_str());
+      std::printf("  %-16s %s\n", Printable(key).c_str(), text.c_str());
     }
+  } else if (!info.metadata_problem.empty()) {
+    std::printf("metadata    (not read: %s)\n", Printable(info.metadata_problem).c_str());
   } else {
-    std::printf("metadata    (not a JSON object) %s\n", info.metadata_json.c_str());
+    std::printf("metadata    (not a JSON object) %s\n",
+                Printable(info.metadata_json.substr(0, 200)).c_str());
   }
   if (cpu.detected) {
     std::printf("cpu         %s (%d logical cores)\n", cpu.name.c_str(), cpu.logical_cores);
@@ -123,7 +145,11 @@ int RunInfo(const InfoArgs& args) {
   const Status load = model.ok() ? Status::Ok() : model.status();
   const char* dtype = model.ok() ? model->dtype() : "unknown";
   const CpuReport cpu = DetectCpu();
-  const Json metadata = Json::parse(info->metadata_json, nullptr, false);
+  // Parsed only within the readers' limits (size, depth, keys per object): beyond them nlohmann's
+  // printing overflows the stack and ordered_json's lookups turn quadratic.
+  const Json metadata = info->metadata_problem.empty()
+                            ? Json::parse(info->metadata_json, nullptr, false)
+                            : Json(nullptr);
 
   if (args.json) {
     Json tensors = Json::array();

@@ -24,8 +24,13 @@ inline constexpr const char* kDefaultDataDir = "data/mnist";
 // Objects keep the order in which fields are added (the documented order), not sorted keys.
 using Json = nlohmann::ordered_json;
 
-// Writes "edgevae: error: <message>" to stderr as one line (newlines in the message become
-// spaces) and returns exit_code.
+// Text from a file or a message made safe for a terminal: control characters (C0, DEL, C1) and
+// bytes that are not UTF-8 become \xNN, so that a file cannot send escape sequences or break a
+// line; printable UTF-8 is kept.
+std::string Printable(std::string_view text);
+
+// Writes "edgevae: error: <message>" to stderr as one line (Printable, newlines as spaces, at most
+// ~1,000 characters) and returns exit_code.
 int Fail(int exit_code, std::string_view message);
 // Fail(kExitBadInput, status.message()).
 int Fail(const Status& status);

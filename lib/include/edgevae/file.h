@@ -97,6 +97,9 @@ struct ModelFileInfo {
   };
   std::vector<Tensor> tensors;
   std::string metadata_json;  // the metadata section as stored
+  // Why the metadata must not be parsed (larger than the readers take, nested too deep, a NUL
+  // byte, too many keys: see docs/reliability.md), or empty if it may be.
+  std::string metadata_problem;
 };
 StatusOr<ModelFileInfo> InspectModelFile(const std::string& path);
 

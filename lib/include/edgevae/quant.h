@@ -37,6 +37,20 @@ struct Int8Layer {
   bool relu = false;
 };
 
+// The factor that turns a layer's int32 sums into output steps, in float and in this order, as
+// XNNPACK's qs8 operator computes it: every int8 path (XNNPACK, GemvI8, the sparse first layer)
+// uses it, so that they requantize alike.
+inline float RequantScale(const Int8Layer& l) {
+  return l.input.scale * l.weight_scale / l.output.scale;
+}
+// The requantization scales XNNPACK's qs8 fully-connected operator takes: it refuses 256 and
+// above, and asserts (aborting the program) below 2^-32. Loaders check every layer against them.
+inline constexpr float kMinRequantScale = 0x1.0p-32f;
+inline constexpr float kMaxRequantScale = 256.0f;
+// Why the kernels cannot run `l` (a scale that is not a finite float > 0, a zero point outside
+// [-128, 127], a requantization scale outside [kMinRequantScale, kMaxRequantScale)), or empty.
+std::string Int8LayerProblem(const Int8Layer& l);
+
 struct Int8Model {
   ShapeInfo shape;
   ModelMetadata metadata;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -53,10 +54,14 @@ StatusOr<size_t> ReadFully(int fd, const std::string& path, uint8_t* out, size_t
   return done;
 }
 
-Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out) {
+Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out, size_t max_bytes) {
   uint8_t buf[1 << 16];
   for (;;) {
     EVAE_ASSIGN_OR_RETURN(const size_t n, ReadFully(fd, path, buf, sizeof(buf), out->size()));
+    if (n > max_bytes - std::min(max_bytes, out->size())) {
+      return DataError(path + ": too large: more than " + std::to_string(max_bytes) +
+                       " bytes, the limit for this kind of input");
+    }
     out->insert(out->end(), buf, buf + n);
     if (n < sizeof(buf)) return Status::Ok();
   }

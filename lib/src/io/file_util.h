@@ -43,8 +43,9 @@ StatusOr<size_t> ReadFully(int fd, const std::string& path, uint8_t* out, size_t
                            uint64_t offset = 0);
 
 // Appends everything up to end of file to `out`: for files whose length fstat cannot tell (a
-// pipe, a device).
-Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out);
+// pipe, a device). More than `max_bytes` in all (/dev/zero never ends) is a DataError naming the
+// limit, returned before the excess is stored.
+Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out, size_t max_bytes);
 
 // Replaces `path` with `bytes` so that a reader sees the old file or the whole new one, never a
 // part: a temp file beside the target (path + ".tmp.XXXXXX", same file system so rename() is

@@ -19,8 +19,10 @@
 namespace edgevae {
 namespace {
 
-// Larger than anything this project scores; keeps a corrupt header from asking for gigabytes.
-constexpr int64_t kMaxPixels = int64_t{1} << 26;
+// Far larger than anything this project scores (28 x 28); keeps a corrupt header from asking for
+// gigabytes: 4096 x 4096 pixels, and files of at most 64 MiB (a symlink to /dev/zero ends there).
+constexpr uint64_t kMaxPixels = uint64_t{1} << 24;
+constexpr size_t kMaxImageFileBytes = size_t{64} << 20;
 
 StatusOr<GreyImage> DecodePng(const std::vector<uint8_t>& bytes, const std::string& path) {
   png_image png{};
@@ -30,10 +32,10 @@ StatusOr<GreyImage> DecodePng(const std::vector<uint8_t>& bytes, const std::stri
     png_image_free(&png);
     return DataError(path + ": not a readable PNG: " + why);
   }
-  if (int64_t{png.width} * png.height > kMaxPixels) {
+  if (uint64_t{png.width} * png.height > kMaxPixels) {
     png_image_free(&png);
     return DataError(path + ": PNG of " + std::to_string(png.width) + "x" +
-                     std::to_string(png.height) + " pixels is too large");
+                     std::to_string(png.height) + " pixels is too large (the limit is " + std::to_string(kMaxPixels) + " pixels)");
   }
   png.format = PNG_FORMAT_GRAY;
   GreyImage image;
@@ -83,9 +85,10 @@ StatusOr<GreyImage> DecodePgm(const std::vector<uint8_t>& bytes, const std::stri
     return Unsupported(path + ": 16-bit PGM (maxval " + std::to_string(maxval) +
                        "): expected maxval <= 255");
   }
-  if (w * h > kMaxPixels) {
+  // Each is below 2^32, so the product fits 64 bits unsigned.
+  if (static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > kMaxPixels) {
     return DataError(path + ": PGM of " + std::to_string(w) + "x" + std::to_string(h) +
-                     " pixels is too large");
+                     " pixels is too large (the limit is " + std::to_string(kMaxPixels) + " pixels)");
   }
   const size_t need = static_cast<size_t>(w * h);
   if (bytes.size() - pos < need) {
@@ -123,7 +126,7 @@ StatusOr<GreyImage> ReadGreyImage(const std::string& path) {
   io::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return IoError(path + ": cannot open: " + io::ErrnoText(errno));
   std::vector<uint8_t> bytes;
-  EVAE_RETURN_IF_ERROR(io::ReadToEnd(fd.get(), path, &bytes));
+  EVAE_RETURN_IF_ERROR(io::ReadToEnd(fd.get(), path, &bytes, kMaxImageFileBytes));
   static const uint8_t kPngMagic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (bytes.size() >= 8 && std::equal(kPngMagic, kPngMagic + 8, bytes.begin())) {
     return DecodePng(bytes, path);

@@ -1,6 +1,7 @@
 #include "io/json_util.h"
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace edgevae::io {
 namespace {
@@ -41,6 +42,60 @@ class ErrorSax final : public nlohmann::json_sax<Json> {
 };
 
 }  // namespace
+
+Status CheckJsonStructure(std::string_view text, const std::string& what, uint64_t base) {
+  // One pass, outside strings only: a stack of open containers, and per open object its comma
+  // count (keys = commas + 1). Escapes are skipped so that \" does not end a string.
+  bool in_string = false;
+  std::string open;           // '{' or '[' per level, innermost last
+  std::vector<size_t> commas;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\0') {
+      return DataError(what + " is not JSON: NUL byte at file offset " + std::to_string(base + i) +
+                       " (padding must be spaces)");
+    }
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '{':
+      case '[':
+        if (open.size() == static_cast<size_t>(kMaxJsonDepth)) {
+          return DataError(what + ": nested deeper than " + std::to_string(kMaxJsonDepth) +
+                           " levels at file offset " + std::to_string(base + i));
+        }
+        open.push_back(c);
+        commas.push_back(0);
+        break;
+      case '}':
+      case ']':
+        if (!open.empty()) {
+          open.pop_back();
+          commas.pop_back();
+        }
+        break;
+      case ',':
+        if (!open.empty() && open.back() == '{' && ++commas.back() >= kMaxJsonObjectKeys) {
+          return DataError(what + ": an object with more than " +
+                           std::to_string(kMaxJsonObjectKeys) + " keys (at file offset " +
+                           std::to_string(base + i) + ")");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return Status::Ok();
+}
 
 std::string JsonSyntaxError(const char* begin, const char* end) {
   ErrorSax sax;

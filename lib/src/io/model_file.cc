@@ -510,7 +510,7 @@ class MetadataReader {
 
   Status Wrong(const char* key, const std::string& want, const Json& found) const {
     return DataError(path_ + ": metadata key '" + prefix_ + key + "': expected " + want +
-                     ", found " + found.dump(-1, ' ', true, Json::error_handler_t::replace));
+                     ", found " + io::JsonExcerpt(found));
   }
 
  private:
@@ -526,8 +526,25 @@ class MetadataReader {
   std::string prefix_;
 };
 
+// Metadata beyond this is refused before parsing (a shipped model's is ~200 KB, mostly the
+// per-class latent statistics).
+constexpr uint64_t kMaxMetadataBytes = 8 << 20;
+
+// Whether the metadata may be parsed at all: its size and CheckJsonStructure's limits.
+Status CheckMetadataText(const std::string& path, const ParsedFile& f) {
+  const std::string& text = f.info.metadata_json;
+  const std::string what = path + ": metadata (" + std::to_string(text.size()) +
+                           " bytes at offset " + std::to_string(f.metadata_offset) + ")";
+  if (text.size() > kMaxMetadataBytes) {
+    return DataError(what + " is larger than the " + std::to_string(kMaxMetadataBytes) +
+                     "-byte limit");
+  }
+  return io::CheckJsonStructure(text, what, f.metadata_offset);
+}
+
 StatusOr<Json> ParseMetadataJson(const std::string& path, const ParsedFile& f) {
   const std::string& text = f.info.metadata_json;
+  EVAE_RETURN_IF_ERROR(CheckMetadataText(path, f));
   Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return DataError(path + ": metadata (" + std::to_string(text.size()) + " bytes at offset " +
@@ -648,6 +665,30 @@ std::array<LayerSpec, 5> LayerSpecs(const ShapeInfo& s) {
            {"fc4", s.input, s.hidden, false, &Int8Model::fc4}}};
 }
 
+// A layer's input must be quantized as the layer feeding it quantizes its output: the engine
+// passes int8 activations from one to the next unchanged.
+Status CheckInt8Chain(const std::string& what, const Int8Model& m) {
+  const std::pair<const Int8Layer*, const Int8Layer*> chain[] = {
+      {&m.fc1, &m.fc21}, {&m.fc1, &m.fc22}, {&m.fc3, &m.fc4}};
+  const std::array<LayerSpec, 5> specs = LayerSpecs(m.shape);
+  auto name = [&](const Int8Layer* l) {
+    for (const LayerSpec& s : specs) {
+      if (&(m.*s.member) == l) return s.name;
+    }
+    return "?";
+  };
+  for (const auto& [from, to] : chain) {
+    if (to->input.scale != from->output.scale || to->input.zero_point != from->output.zero_point) {
+      return DataError(what + ": " + name(to) + " input range (scale " + std::to_string(to->input.scale) + ", zero point " +
+                       std::to_string(to->input.zero_point) + ") differs from the output range of " +
+                       name(from) + " (scale " + std::to_string(from->output.scale) +
+                       ", zero point " + std::to_string(from->output.zero_point) +
+                       ") that feeds it");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ParseQuantization(const std::string& path, const MetadataReader& r, const ShapeInfo& shape,
                          Int8Model* m) {
   const Json* q = nullptr;
@@ -687,8 +728,11 @@ Status ParseQuantization(const std::string& path, const MetadataReader& r, const
     layer.output.zero_point = static_cast<int32_t>(out_zp);
     layer.out = spec.out;
     layer.in = spec.in;
+    if (const std::string why = Int8LayerProblem(layer); !why.empty()) {
+      return DataError(path + ": metadata key 'quantization.layers." + spec.name + "': " + why);
+    }
   }
-  return Status::Ok();
+  return CheckInt8Chain(path + ": metadata key 'quantization.layers'", *m);
 }
 
 Status ParseGolden(const std::string& path, const MetadataReader& r, GoldenVectors* g) {
@@ -950,22 +994,8 @@ Status CheckInt8ForSave(const std::string& path, const Int8Model& m) {
                        std::to_string(l.bias.size()) + " biases, expected " +
                        std::to_string(weights) + " and " + std::to_string(spec.out));
     }
-    const std::pair<const char*, float> scales[] = {{"weight_scale", l.weight_scale},
-                                                    {"input.scale", l.input.scale},
-                                                    {"output.scale", l.output.scale}};
-    for (const auto& [field, s] : scales) {
-      if (!(std::isfinite(s) && s > 0)) {
-        return DataError(what + name + "." + field + " is " + std::to_string(s) +
-                         ", expected a finite number > 0");
-      }
-    }
-    const std::pair<const char*, int32_t> zps[] = {{"input.zero_point", l.input.zero_point},
-                                                   {"output.zero_point", l.output.zero_point}};
-    for (const auto& [field, zp] : zps) {
-      if (zp < -128 || zp > 127) {
-        return DataError(what + name + "." + field + " is " + std::to_string(zp) +
-                         ", expected [-128, 127]");
-      }
+    if (const std::string why = Int8LayerProblem(l); !why.empty()) {
+      return DataError(what + name + "." + why);
     }
     if (l.relu != spec.relu) {
       return DataError(what + name + ".relu is " + (l.relu ? "true" : "false") + ", expected " +
@@ -975,7 +1005,7 @@ Status CheckInt8ForSave(const std::string& path, const Int8Model& m) {
   if (m.calibration_images < 0) {
     return DataError(what + "calibration_images is " + std::to_string(m.calibration_images));
   }
-  return Status::Ok();
+  return CheckInt8Chain(path + ": not saving int8 model", m);
 }
 
 Status SaveF32(const std::string& path, const Model& model, const GoldenVectors* golden) {
@@ -1315,6 +1345,7 @@ const char* DTypeName(DType dtype) {
 
 StatusOr<ModelFileInfo> InspectModelFile(const std::string& path) {
   EVAE_ASSIGN_OR_RETURN(ParsedFile f, ReadAndLocate(path));
+  if (Status st = CheckMetadataText(path, f); !st.ok()) f.info.metadata_problem = st.message();
   return std::move(f.info);
 }
 

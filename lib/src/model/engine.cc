@@ -128,10 +128,6 @@ class F16Backend final : public Backend {
   AlignedBuffer<uint16_t> xh_, h_, mvh_, zh_, lh_;
 };
 
-// How an int8 layer's int32 sums become int8 outputs, as XNNPACK's qs8 operator computes it (the
-// scale in float, in this order): every int8 path (XNNPACK, GemvI8, the sparse fc1) uses these, so
-// that they requantize alike.
-float RequantScale(const Int8Layer& l) { return l.input.scale * l.weight_scale / l.output.scale; }
 // The smallest output: a ReLU layer's clamps at its zero point (the real value 0).
 int32_t OutputMin(const Int8Layer& l) {
   return l.relu ? std::max(-128, l.output.zero_point) : -128;

@@ -1,6 +1,7 @@
 #include "edgevae/quant.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -109,6 +110,33 @@ const char* CalibrationName(Calibration c) {
     case Calibration::kMse: return "mse";
   }
   return "?";
+}
+
+std::string Int8LayerProblem(const Int8Layer& l) {
+  const std::pair<const char*, float> scales[] = {
+      {"weight_scale", l.weight_scale}, {"input.scale", l.input.scale}, {"output.scale", l.output.scale}};
+  for (const auto& [field, s] : scales) {
+    if (!(std::isfinite(s) && s > 0)) {
+      return std::string(field) + " is " + std::to_string(s) + ", expected a finite number > 0";
+    }
+  }
+  const std::pair<const char*, int32_t> zps[] = {{"input.zero_point", l.input.zero_point},
+                                                 {"output.zero_point", l.output.zero_point}};
+  for (const auto& [field, zp] : zps) {
+    if (zp < -128 || zp > 127) {
+      return std::string(field) + " is " + std::to_string(zp) + ", expected [-128, 127]";
+    }
+  }
+  const float r = RequantScale(l);
+  if (!(r >= kMinRequantScale && r < kMaxRequantScale)) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  "input.scale * weight_scale / output.scale is %g, expected a requantization "
+                  "scale in [2^-32, 256) (what the int8 kernels take)",
+                  static_cast<double>(r));
+    return buf;
+  }
+  return "";
 }
 
 StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const ImageSet& calibration,
