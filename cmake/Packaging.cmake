@@ -2,13 +2,15 @@
 #
 # What `cmake --install` (and so every package) holds, under the prefix:
 #   bin/edgevae (+ the device programs of firmware/, through their own install rules)
-#   lib/libedgevae.a, include/edgevae/*.h
+#   lib/libedgevae_runtime.a, lib/libedgevae_tools.a, lib/libedgevae_kernels.a, include/edgevae/*.h
 #   lib/cmake/edgevae/  edgevaeConfig.cmake, edgevaeConfigVersion.cmake, edgevaeTargets*.cmake and
-#                       our FindXNNPACK.cmake: find_package(edgevae) -> target edgevae::edgevae
-#   lib/pkgconfig/edgevae.pc
+#                       our FindXNNPACK.cmake: find_package(edgevae) -> targets edgevae::runtime
+#                       (what a board program links) and edgevae::tools (training, quantization,
+#                       writers, IDX, safetensors, PNG/PGM; it links the runtime)
+#   lib/pkgconfig/edgevae-runtime.pc, lib/pkgconfig/edgevae.pc (runtime and tools)
 #   share/edgevae/models/*.evae (the shipped models, when models/ holds any)
 #
-# The library is static: device programs and the CLI then carry no libedgevae.so to version, and
+# The libraries are static: device programs and the CLI then carry no .so of ours to version, and
 # nothing of ours has to be found at run time. Its dependencies stay shared Debian libraries, so a
 # consumer links them too; edgevaeConfig.cmake finds them (find_dependency) and edgevae.pc lists them.
 #
@@ -36,8 +38,10 @@ install(FILES "${PROJECT_BINARY_DIR}/edgevaeConfig.cmake"
 # a .deb (/usr), in `cmake --install --prefix DIR`, and wherever a package is unpacked.
 file(RELATIVE_PATH EDGEVAE_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 string(REGEX REPLACE "/$" "" EDGEVAE_PC_TO_PREFIX "${EDGEVAE_PC_TO_PREFIX}")
-configure_file("${CMAKE_CURRENT_LIST_DIR}/edgevae.pc.in" "${PROJECT_BINARY_DIR}/edgevae.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/edgevae.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+foreach(pc edgevae edgevae-runtime)
+  configure_file("${CMAKE_CURRENT_LIST_DIR}/${pc}.pc.in" "${PROJECT_BINARY_DIR}/${pc}.pc" @ONLY)
+  install(FILES "${PROJECT_BINARY_DIR}/${pc}.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+endforeach()
 
 # The shipped models arrive in models/ (with the commands that made them in their metadata). A
 # missing or empty folder installs nothing.
@@ -103,8 +107,9 @@ set(CPACK_PACKAGE_DESCRIPTION
     "edgevae trains a small VAE on MNIST on a host or on the board itself, converts it to an int8 or
 f16 model file, and runs encode / decode / sample / anomaly scoring with XNNPACK and Google
 Highway. This package holds the edgevae command-line tool, the device programs, the static
-library with its headers, a pkg-config file, a CMake package (find_package(edgevae) gives
-edgevae::edgevae) and the shipped models under /usr/share/edgevae/models.")
+libraries with their headers, pkg-config files (edgevae-runtime, edgevae), a CMake package
+(find_package(edgevae) gives edgevae::runtime and edgevae::tools) and the shipped models under
+/usr/share/edgevae/models.")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE "${EDGEVAE_DEB_ARCH}")

@@ -32,7 +32,7 @@ endif()
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 # Plain armv8-a, no +crypto: the Pi 3/4 and Zero 2 cores lack AES/SHA. Highway is statically
-# dispatched on ARM (lib/src/simd/targets.h), so this flag alone chooses its target: NEON.
+# dispatched on ARM (lib/src/kernels/targets.h), so this flag alone chooses its target: NEON.
 # The sysroot's multiarch headers (OpenSSL's opensslconf.h, which cpp-httplib's header needs),
 # searched after every other directory so that they never shadow the toolchain's own.
 set(_edgevae_multiarch_include "-idirafter ${EDGEVAE_SYSROOT}/usr/include/aarch64-linux-gnu")

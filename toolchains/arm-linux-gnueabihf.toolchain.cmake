@@ -35,7 +35,7 @@ set(CMAKE_CXX_COMPILER arm-linux-gnueabihf-g++)
 # armv7-a + NEON with VFPv4 (fused multiply-add; Highway 1.0.3 fails to compile with plain -mfpu=neon),
 # hard-float ABI as in Raspberry Pi OS / Debian armhf. -mfp16-format=ieee: Highway's base.h uses
 # __fp16, which 32-bit GCC only defines with it (Highway's own CMakeLists adds the same four flags).
-# Highway is statically dispatched on ARM (lib/src/simd/targets.h), so these flags choose its
+# Highway is statically dispatched on ARM (lib/src/kernels/targets.h), so these flags choose its
 # target: NEON. -Wno-psabi silences GCC's note that passing some structs changed in GCC 7.1 (pages of
 # it from <algorithm>; everything here is built by GCC 12, so no mixed ABI can arise).
 # The sysroot's multiarch headers (OpenSSL's opensslconf.h, which cpp-httplib's header needs),

@@ -78,10 +78,13 @@ done
 has() { grep -Eq "^$1\$" <<<"$(printf '%s\n' "${paths[@]}")"; }
 required=(
   'usr/bin/edgevae'
-  'usr/lib(/[a-z0-9_-]+)?/libedgevae\.(a|so)'
+  'usr/lib(/[a-z0-9_-]+)?/libedgevae_runtime\.a'
+  'usr/lib(/[a-z0-9_-]+)?/libedgevae_tools\.a'
+  'usr/lib(/[a-z0-9_-]+)?/libedgevae_kernels\.a'
   'usr/include/edgevae/engine\.h' 'usr/include/edgevae/model\.h' 'usr/include/edgevae/status\.h'
   'usr/include/edgevae/runtime\.h' 'usr/include/edgevae/shape\.h'
   'usr/lib(/[a-z0-9_-]+)?/pkgconfig/edgevae\.pc'
+  'usr/lib(/[a-z0-9_-]+)?/pkgconfig/edgevae-runtime\.pc'
   'usr/lib(/[a-z0-9_-]+)?/cmake/edgevae/edgevaeConfig\.cmake'
   'usr/lib(/[a-z0-9_-]+)?/cmake/edgevae/edgevaeConfigVersion\.cmake'
   'usr/lib(/[a-z0-9_-]+)?/cmake/edgevae/edgevaeTargets\.cmake'

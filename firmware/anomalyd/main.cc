@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/frames.h"
 #include "edgevae/score.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/image.h"
 #include "edgevae/model.h"

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <span>
 
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/status.h"
 
 namespace edgevae::digits {

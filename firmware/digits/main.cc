@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "digits.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/image.h"
 #include "edgevae/latent.h"
 #include "edgevae/model.h"
-#include "edgevae/term.h"
+#include "ui/term.h"
 #include "embedded_models.h"
 #include "framebuffer.h"
 #ifdef EDGEVAE_DIGITS_HAVE_SERVE
@@ -120,10 +120,10 @@ int Emit(Engine& engine, const LatentGrid& grid, const Output& o) {
   }
   // The preview: on a terminal, or when asked, or when no other output was asked for.
   const bool other = !o.png.empty() || !o.out_idx.empty() || !o.fb.empty();
-  if (!o.no_preview && (o.preview || IsTerminal(STDOUT_FILENO) || !other)) {
+  if (!o.no_preview && (o.preview || ui::IsTerminal(STDOUT_FILENO) || !other)) {
     const std::string text =
-        RenderHalfBlocks(png->pixels.data(), png->width, png->height, ColorModeFromEnvironment(),
-                         TerminalColumns(STDOUT_FILENO));
+        ui::RenderHalfBlocks(png->pixels.data(), png->width, png->height, ui::ColorModeFromEnvironment(),
+                         ui::TerminalColumns(STDOUT_FILENO));
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
   return kExitOk;

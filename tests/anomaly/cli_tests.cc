@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "cli/cli_runner.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/image.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cli/cli_runner.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/frames.h"
 #include "edgevae/image.h"
 #include "edgevae/image_read.h"

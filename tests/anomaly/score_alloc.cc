@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/score.h"
 #include "gtest/gtest.h"
 

@@ -21,23 +21,27 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
-#include "edgevae/file.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/idx.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
 #include "cli/cli_runner.h"
 #include "common/model_bytes.h"
 #include "gtest/gtest.h"
 
-// The renderer is not part of the library; compile it in (it has no main()).
-#include "../../tools/cli/term.cc"
-#include "../../tools/cli/term.h"
+#include "ui/progress.h"
+#include "ui/term.h"
 
 namespace edgevae {
 namespace {
 
 using nlohmann::json;
 using namespace cli_runner;  // NOLINT
+using ui::ColorMode;
+using ui::ColorModeFor;
+using ui::Grey256Index;
+using ui::RenderHalfBlocks;
 
 // --- Helpers -------------------------------------------------------------------------------------
 
@@ -699,17 +703,17 @@ TEST(TermTest, EmptyImageRendersNothing) {
 }
 
 TEST(TermTest, FormatDuration) {
-  EXPECT_EQ(cli::FormatDuration(0), "0:00");
-  EXPECT_EQ(cli::FormatDuration(7.4), "0:07");
-  EXPECT_EQ(cli::FormatDuration(754), "12:34");
-  EXPECT_EQ(cli::FormatDuration(3723), "1:02:03");
-  EXPECT_EQ(cli::FormatDuration(-1), "--:--");
-  EXPECT_EQ(cli::FormatDuration(std::nan("")), "--:--");
-  EXPECT_EQ(cli::FormatDuration(std::numeric_limits<double>::infinity()), "--:--");
+  EXPECT_EQ(ui::FormatDuration(0), "0:00");
+  EXPECT_EQ(ui::FormatDuration(7.4), "0:07");
+  EXPECT_EQ(ui::FormatDuration(754), "12:34");
+  EXPECT_EQ(ui::FormatDuration(3723), "1:02:03");
+  EXPECT_EQ(ui::FormatDuration(-1), "--:--");
+  EXPECT_EQ(ui::FormatDuration(std::nan("")), "--:--");
+  EXPECT_EQ(ui::FormatDuration(std::numeric_limits<double>::infinity()), "--:--");
 }
 
-cli::ProgressState SomeProgress() {
-  cli::ProgressState p;
+ui::ProgressState SomeProgress() {
+  ui::ProgressState p;
   p.epoch = 3;
   p.epochs = 10;
   p.done = 234;
@@ -721,23 +725,23 @@ cli::ProgressState SomeProgress() {
 }
 
 TEST(TermTest, FormatProgress) {
-  cli::ProgressState p = SomeProgress();
-  EXPECT_EQ(cli::FormatProgress(p, 0),
+  ui::ProgressState p = SomeProgress();
+  EXPECT_EQ(ui::FormatProgress(p, 0),
             "epoch 3/10 [##########..........] 234/468  loss 112.41  10523 img/s  ETA 0:12");
   // Fits a narrow terminal (one column spare so that the cursor does not wrap).
   for (int columns : {20, 40, 60, 79, 200}) {
-    EXPECT_LE(cli::FormatProgress(p, columns).size(), static_cast<size_t>(columns - 1));
+    EXPECT_LE(ui::FormatProgress(p, columns).size(), static_cast<size_t>(columns - 1));
   }
-  EXPECT_EQ(cli::FormatProgress(p, 200).find("[##"), 11u);
+  EXPECT_EQ(ui::FormatProgress(p, 200).find("[##"), 11u);
   p.phase = "test";
   p.loss = std::nan("");
   p.items_per_s = 0;
   p.done = p.total;
-  EXPECT_EQ(cli::FormatProgress(p, 0), "epoch 3/10 test [####################] 468/468");
+  EXPECT_EQ(ui::FormatProgress(p, 0), "epoch 3/10 test [####################] 468/468");
   p.epoch = 0;
   p.phase = "eval";
   p.done = 0;
-  EXPECT_EQ(cli::FormatProgress(p, 0), "eval [....................] 0/468");
+  EXPECT_EQ(ui::FormatProgress(p, 0), "eval [....................] 0/468");
 }
 
 std::string ReadBack(std::FILE* f) {
@@ -753,8 +757,8 @@ TEST(TermTest, LiveProgressIsThrottledAndCleared) {
   std::FILE* f = std::tmpfile();
   ASSERT_NE(f, nullptr);
   {
-    cli::ProgressReporter reporter(f, /*live=*/true, 0, /*live_interval_s=*/0.1);
-    cli::ProgressState p = SomeProgress();
+    ui::ProgressReporter reporter(f, /*live=*/true, 0, /*live_interval_s=*/0.1);
+    ui::ProgressState p = SomeProgress();
     EXPECT_TRUE(reporter.Update(p, 100.0));
     EXPECT_FALSE(reporter.Update(p, 100.05));
     EXPECT_TRUE(reporter.Update(p, 100.2));
@@ -772,11 +776,11 @@ TEST(TermTest, LiveProgressIsThrottledAndCleared) {
 }
 
 TEST(TermTest, PlainProgressPrintsOccasionalLines) {
-  cli::ProgressState p = SomeProgress();
+  ui::ProgressState p = SomeProgress();
   std::FILE* f = std::tmpfile();
   ASSERT_NE(f, nullptr);
   {
-    cli::ProgressReporter reporter(f, /*live=*/false, 0, 0.1, /*plain_interval_s=*/10.0);
+    ui::ProgressReporter reporter(f, /*live=*/false, 0, 0.1, /*plain_interval_s=*/10.0);
     p.seconds = 1;
     EXPECT_FALSE(reporter.Update(p, 50.0));  // the phase started at 49
     EXPECT_FALSE(reporter.Update(p, 58.0));
@@ -789,7 +793,7 @@ TEST(TermTest, PlainProgressPrintsOccasionalLines) {
   const std::string s = ReadBack(f);
   std::fclose(f);
   p.done = SomeProgress().done;
-  EXPECT_EQ(s, cli::FormatProgress(p, 0) + "\n");
+  EXPECT_EQ(s, ui::FormatProgress(p, 0) + "\n");
   EXPECT_EQ(s.find('\r'), std::string::npos);
   EXPECT_EQ(s.find('\x1b'), std::string::npos);
 }

@@ -23,8 +23,10 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
-#include "edgevae/file.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/idx.h"
+#include "edgevae/buffer.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
 #include "cli/cli_runner.h"
@@ -239,38 +241,34 @@ TEST(ConvertEvaeTest, CheckpointBecomesDeployableModel) {
   ExpectOneLineError(RunCli({"verify", "--model", ckpt}), 1);
 }
 
-// --emit-c: the header's array is the --out file byte for byte, and loads from memory.
-TEST(ConvertEvaeTest, EmitCHeaderEmbedsTheModel) {
+// A converted model loads from memory as a compiled-in one would (cmake/EmbedModel.cmake makes
+// the array; tests/digits checks that the program's arrays are the shipped files): in place when
+// aligned, copied otherwise, and a damaged copy is refused with a message naming it. The CLI's
+// former --emit-c (a second embedder) is gone.
+TEST(ConvertEvaeTest, ConvertedModelLoadsFromMemory) {
   TempDir dir;
   Model model = MakeModel(Mnist2dShape::kInfo, 4);
-  const std::string src = dir / "src.evae", out = dir / "m.evae", header = dir / "m.h";
+  const std::string src = dir / "src.evae", out = dir / "m.evae";
   ASSERT_TRUE(SaveModel(src, model).ok());
-  const CliResult r = RunCli({"convert", "--in", src, "--out", out, "--emit-c", header,
-                              "--calib-data", MnistDir()});
+  const CliResult r = RunCli({"convert", "--in", src, "--out", out, "--calib-data", MnistDir()});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
-  const std::string text = ReadFile(header), file = ReadFile(out);
-  EXPECT_NE(text.find("alignas(64) static const unsigned char edgevae_model[]"), std::string::npos);
-  EXPECT_NE(text.find("edgevae_model_size = " + std::to_string(file.size()) + ";"),
-            std::string::npos);
-  std::vector<uint8_t> bytes;
-  for (size_t at = text.find("0x"); at != std::string::npos; at = text.find("0x", at + 4)) {
-    bytes.push_back(static_cast<uint8_t>(std::stoi(text.substr(at + 2, 2), nullptr, 16)));
+  const std::string file = ReadFile(out);
+  AlignedBuffer<uint8_t> bytes(file.size());
+  std::memcpy(bytes.data(), file.data(), file.size());
+  for (const bool embedded : {true, false}) {
+    StatusOr<AnyModel> loaded =
+        embedded ? LoadEmbeddedModel(bytes.span(), "embedded")
+                 : LoadAnyModelFromBytes(bytes.data() + 0, bytes.size(), "embedded");
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    ASSERT_TRUE(loaded->f32.has_value());
+    ExpectSameWeights(*loaded->f32, model);
+    EXPECT_TRUE(loaded->golden.has_value());
   }
-  ASSERT_EQ(bytes.size(), file.size());
-  EXPECT_EQ(std::memcmp(bytes.data(), file.data(), file.size()), 0);
-  StatusOr<AnyModel> loaded = LoadAnyModelFromBytes(bytes.data(), bytes.size(), "embedded");
-  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
-  ASSERT_TRUE(loaded->f32.has_value());
-  ExpectSameWeights(*loaded->f32, model);
-  EXPECT_TRUE(loaded->golden.has_value());
-  // A damaged copy is refused with a message naming it.
   bytes[bytes.size() / 2] ^= 1;
-  StatusOr<AnyModel> bad = LoadAnyModelFromBytes(bytes.data(), bytes.size(), "embedded");
+  StatusOr<AnyModel> bad = LoadEmbeddedModel(bytes.span(), "embedded");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("embedded"), std::string::npos);
-  ExpectOneLineError(RunCli({"convert", "--in", src, "--emit-c", header, "--to-safetensors",
-                             dir / "x.safetensors"}),
-                     2);
+  ExpectOneLineError(RunCli({"convert", "--in", src, "--out", out, "--emit-c", dir / "m.h"}), 2);
 }
 
 // f16 through the CLI: convert, verify (where this CPU has fp16 arithmetic), eval.

@@ -4,7 +4,7 @@
 // statistics, and agreement with the pairing formula of edgevae/rng.h computed in double (once per
 // compiled Highway target, since FillNormal runs on the SIMD kernels).
 // clang-format off
-#include "simd/targets.h"  // before any Highway header: the same HWY_TARGETS as the library
+#include "kernels/targets.h"  // before any Highway header: the same HWY_TARGETS as the library
 // clang-format on
 
 #include "edgevae/rng.h"
@@ -22,8 +22,8 @@
 
 #include "gtest/gtest.h"
 #include "hwy/targets.h"
-#include "simd/kernels.h"
-#include "simd/for_each_target.h"
+#include "kernels/elementwise.h"
+#include "kernels/for_each_target.h"
 
 namespace edgevae {
 namespace {
@@ -188,7 +188,7 @@ TEST(FillNormal, MatchesPairingFormulaInDouble) {
 }
 
 // Every draw is finite and within the largest radius, sqrt(-2 ln 2^-24) = 5.768 (the extreme words
-// themselves are fed to BoxMuller directly in tests/simd/kernels_test.cc).
+// themselves are fed to BoxMuller directly in tests/kernels/kernels_test.cc).
 TEST(FillNormal, ExtremeRadiiAreFinite) {
   const RngStream rng(1, 2);
   std::vector<float> out(1 << 16);

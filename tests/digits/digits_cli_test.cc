@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/cli_runner.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "digits.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "embedded_models.h"
 #include "gtest/gtest.h"
 #include "tiny_mlp.h"

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -11,7 +11,7 @@
 #include <numeric>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/rng.h"
 
 namespace edgevae::testing {

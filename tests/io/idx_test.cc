@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/status.h"
 #include "gtest/gtest.h"
 

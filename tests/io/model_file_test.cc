@@ -22,7 +22,8 @@
 #include <vector>
 
 #include "common/model_bytes.h"
-#include "edgevae/file.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
 
@@ -319,7 +320,7 @@ TEST_F(ModelFileTest, InspectReportsLayout) {
   const ModelFileInfo::Tensor& fc4 = info->tensors[8];
   float stored;
   std::memcpy(&stored, bytes.data() + fc4.offset + (1 * 400 + 2) * 4, 4);
-  EXPECT_EQ(stored, model.params()[model.layout().w4 + 1 * 400 + 2]);
+  EXPECT_EQ(stored, model.params()[model.layout().layers[4].weight + 1 * 400 + 2]);
 
   const nlohmann::json j = nlohmann::json::parse(info->metadata_json, nullptr, false);
   ASSERT_TRUE(j.is_object());
@@ -622,7 +623,7 @@ TEST_F(ModelFileTest, RejectsNonFiniteWeight) {
 
 TEST_F(ModelFileTest, SaveRefusesNonFiniteWeight) {
   Model model = MakeModel(MnistShape::kInfo, false);
-  model.params()[model.layout().b3 + 2] = std::numeric_limits<float>::infinity();
+  model.params()[model.layout().layers[3].bias + 2] = std::numeric_limits<float>::infinity();
   const std::string path = Path("m.evae");
   const Status s = SaveModel(path, model);
   EXPECT_EQ(s.code(), StatusCode::kDataError);

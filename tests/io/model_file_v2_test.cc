@@ -21,7 +21,8 @@
 #include <vector>
 
 #include "common/model_bytes.h"
-#include "edgevae/file.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
 #include "edgevae/shape.h"
@@ -47,36 +48,36 @@ ModelMetadata MakeMetadata() {
   return md;
 }
 
-// Small deterministic values; scales that have no short decimal form, every zero point distinct.
-Int8Layer MakeLayer(int out, int in, int k, bool relu) {
-  Int8Layer l;
-  l.out = out;
-  l.in = in;
-  l.weight.resize(static_cast<size_t>(out) * in);
-  for (size_t i = 0; i < l.weight.size(); ++i) {
-    l.weight[i] = static_cast<int8_t>(static_cast<int>((i * 37 + k) % 255) - 127);
+// Layer i of `m` with small deterministic values (k = i); scales that have no short decimal
+// form, every zero point distinct.
+void MakeLayer(Int8Model* m, size_t i) {
+  const LayerInfo& spec = m->shape.layers[i];
+  const int k = static_cast<int>(i);
+  Int8Layer& l = m->layers[i];
+  l.out = spec.out;
+  l.in = spec.in;
+  std::vector<int8_t> weight(static_cast<size_t>(spec.out) * spec.in);
+  for (size_t j = 0; j < weight.size(); ++j) {
+    weight[j] = static_cast<int8_t>(static_cast<int>((j * 37 + k) % 255) - 127);
   }
-  l.bias.resize(out);
-  for (int i = 0; i < out; ++i) l.bias[i] = (i * 7919 + k) * (i % 2 ? -1 : 1) - 1000000 * k;
+  std::vector<int32_t> bias(spec.out);
+  for (int j = 0; j < spec.out; ++j) bias[j] = (j * 7919 + k) * (j % 2 ? -1 : 1) - 1000000 * k;
   l.weight_scale = 1.0f / (3.0f + k);
   l.input = {0.1f * (k + 1) / 7.0f, -128 + 17 * k};
   l.output = {std::nextafter(0.05f * (k + 1), 1.0f), 127 - 13 * k};
-  l.relu = relu;
-  return l;
+  l.relu = spec.activation == Activation::kRelu;
+  SetOwnedTensors(m, i, std::move(weight), std::move(bias));
 }
 
 Int8Model MakeInt8Model(const ShapeInfo& s) {
   Int8Model m;
   m.shape = s;
   m.metadata = MakeMetadata();
-  m.fc1 = MakeLayer(s.hidden, s.input, 0, true);
-  m.fc21 = MakeLayer(s.latent, s.hidden, 1, false);
-  m.fc22 = MakeLayer(s.latent, s.hidden, 2, false);
-  m.fc3 = MakeLayer(s.hidden, s.latent, 3, true);
-  m.fc4 = MakeLayer(s.input, s.hidden, 4, false);
+  m.layers.resize(s.layers.size());
+  for (size_t i = 0; i < s.layers.size(); ++i) MakeLayer(&m, i);
   // Activations pass from layer to layer unchanged: each input range is its producer's output.
-  m.fc21.input = m.fc22.input = m.fc1.output;
-  m.fc4.input = m.fc3.output;
+  m.layers[1].input = m.layers[2].input = m.layers[0].output;
+  m.layers[4].input = m.layers[3].output;
   m.calibration = "mse";
   m.calibration_images = 1234;
   return m;
@@ -118,8 +119,8 @@ void ExpectSameLayer(const Int8Layer& a, const Int8Layer& b, const std::string& 
   SCOPED_TRACE(name);
   EXPECT_EQ(a.out, b.out);
   EXPECT_EQ(a.in, b.in);
-  EXPECT_EQ(a.weight, b.weight);
-  EXPECT_EQ(a.bias, b.bias);
+  EXPECT_TRUE(std::ranges::equal(a.weight, b.weight));
+  EXPECT_TRUE(std::ranges::equal(a.bias, b.bias));
   EXPECT_EQ(Bits(a.weight_scale), Bits(b.weight_scale));
   EXPECT_EQ(Bits(a.input.scale), Bits(b.input.scale));
   EXPECT_EQ(a.input.zero_point, b.input.zero_point);
@@ -142,11 +143,10 @@ void ExpectSameMetadata(const ModelMetadata& a, const ModelMetadata& b) {
 void ExpectSameInt8(const Int8Model& a, const Int8Model& b) {
   EXPECT_EQ(a.shape, b.shape);
   ExpectSameMetadata(a.metadata, b.metadata);
-  ExpectSameLayer(a.fc1, b.fc1, "fc1");
-  ExpectSameLayer(a.fc21, b.fc21, "fc21");
-  ExpectSameLayer(a.fc22, b.fc22, "fc22");
-  ExpectSameLayer(a.fc3, b.fc3, "fc3");
-  ExpectSameLayer(a.fc4, b.fc4, "fc4");
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    ExpectSameLayer(a.layers[i], b.layers[i], std::string(a.shape.layers[i].name).c_str());
+  }
   EXPECT_EQ(a.calibration, b.calibration);
   EXPECT_EQ(a.calibration_images, b.calibration_images);
 }
@@ -258,8 +258,8 @@ TEST_F(ModelFileV2Test, Int8LayoutAndMetadata) {
   }
   // fc4.weight[1][2] as i8 and fc3.bias[5] as little-endian i32, row-major [out, in].
   EXPECT_EQ(static_cast<int8_t>(bytes[info->tensors[8].offset + 1 * 400 + 2]),
-            m.fc4.weight[1 * 400 + 2]);
-  EXPECT_EQ(static_cast<int32_t>(GetU32(bytes, info->tensors[7].offset + 5 * 4)), m.fc3.bias[5]);
+            m.layers[4].weight[1 * 400 + 2]);
+  EXPECT_EQ(static_cast<int32_t>(GetU32(bytes, info->tensors[7].offset + 5 * 4)), m.layers[3].bias[5]);
 
   const nlohmann::json j = nlohmann::json::parse(info->metadata_json, nullptr, false);
   ASSERT_TRUE(j.is_object());
@@ -675,7 +675,7 @@ TEST_F(ModelFileV2Test, RefusesQuantizationTheKernelsCannotRun) {
                     HasSubstr("differs from the output range of fc1")));
   // The writer refuses the same.
   Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
-  m.fc4.output.scale = 1e38f;
+  m.layers[4].output.scale = 1e38f;
   EXPECT_THAT(SaveInt8Model(Path("refused.evae"), m).message(),
               HasSubstr("fc4.input.scale * weight_scale / output.scale is"));
 }
@@ -685,24 +685,24 @@ TEST_F(ModelFileV2Test, SaveRefusesWhatLoadWouldReject) {
   const std::string path = Path("refused.evae");
   {
     Int8Model m = good;
-    m.fc22.output.zero_point = 200;
+    m.layers[2].output.zero_point = 200;
     const Status s = SaveInt8Model(path, m);
     EXPECT_EQ(s.code(), StatusCode::kDataError);
     EXPECT_THAT(s.message(), HasSubstr("fc22.output.zero_point is 200"));
   }
   {
     Int8Model m = good;
-    m.fc3.weight_scale = 0;
+    m.layers[3].weight_scale = 0;
     EXPECT_THAT(SaveInt8Model(path, m).message(), HasSubstr("fc3.weight_scale"));
   }
   {
     Int8Model m = good;
-    m.fc4.weight.pop_back();
+    m.layers[4].weight = m.layers[4].weight.first(m.layers[4].weight.size() - 1);
     EXPECT_THAT(SaveInt8Model(path, m).message(), HasSubstr("fc4 has"));
   }
   {
     Int8Model m = good;
-    m.fc1.relu = false;
+    m.layers[0].relu = false;
     EXPECT_THAT(SaveInt8Model(path, m).message(), HasSubstr("fc1.relu"));
   }
   {

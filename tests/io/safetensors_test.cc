@@ -185,7 +185,7 @@ TEST_P(SafetensorsRoundTripTest, ExportThenImportIsBitIdentical) {
   Model model = std::move(created).value();
   model.InitializeLikeTorch(0x5AFE7E45);
   // Values a lossy path would change: signed zero, subnormals, the extremes.
-  float* w4 = model.params() + model.layout().w4;
+  float* w4 = model.params() + model.layout().layers[4].weight;
   w4[0] = -0.0f;
   w4[1] = std::numeric_limits<float>::denorm_min();
   w4[2] = -std::numeric_limits<float>::max();
@@ -505,7 +505,7 @@ TEST_F(SafetensorsTest, ExportRefusesNonFiniteAndLeavesTheOldFile) {
   StatusOr<Model> model = Model::Create(Mnist2dShape::kInfo);
   ASSERT_TRUE(model.ok());
   const std::string path = Write("old contents", "out.safetensors");
-  model->params()[model->layout().b3 + 7] = std::numeric_limits<float>::infinity();
+  model->params()[model->layout().layers[3].bias + 7] = std::numeric_limits<float>::infinity();
   const Status s = ExportSafetensors(path, *model);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.message(), StartsWith(path + ": "));
@@ -513,7 +513,7 @@ TEST_F(SafetensorsTest, ExportRefusesNonFiniteAndLeavesTheOldFile) {
   EXPECT_EQ(ReadAll(path), "old contents");
 
   const std::string nowhere = Path("no/such/dir/out.safetensors");
-  model->params()[model->layout().b3 + 7] = 0;
+  model->params()[model->layout().layers[3].bias + 7] = 0;
   const Status t = ExportSafetensors(nowhere, *model);
   ASSERT_FALSE(t.ok());
   EXPECT_THAT(t.message(), StartsWith(nowhere + ": "));

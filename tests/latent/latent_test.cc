@@ -1,6 +1,7 @@
 // Latent-space helpers (edgevae/latent.h): per-class statistics against a one-image-at-a-time
 // reference, class Gaussian draws (moments, determinism, jitter, rejections), linear and
 // spherical interpolation, and the inverse normal CDF against a long-double bisection of erfc.
+#include "edgevae/class_latents.h"
 #include "edgevae/latent.h"
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/model.h"
 #include "edgevae/rng.h"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
 #include "edgevae/model.h"

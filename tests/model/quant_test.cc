@@ -14,13 +14,13 @@
 
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/quant.h"
 #include "edgevae/rng.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
 #include "model/reference.h"
-#include "simd/kernels.h"
+#include "kernels/elementwise.h"
 
 namespace edgevae {
 namespace {
@@ -113,10 +113,11 @@ TEST_F(QuantTest, WeightsWithinHalfAStepAndRangesHoldZero) {
     const float* weight;
     const float* bias;
   };
-  const size_t lat = 20, hid = 400;
-  for (const Case& c : {Case{&q->fc1, w + p.w1, w + p.b1}, Case{&q->fc21, w + p.w2, w + p.b2},
-                        Case{&q->fc22, w + p.w2 + lat * hid, w + p.b2 + lat},
-                        Case{&q->fc3, w + p.w3, w + p.b3}, Case{&q->fc4, w + p.w4, w + p.b4}}) {
+  std::vector<Case> cases;
+  for (size_t i = 0; i < q->layers.size(); ++i) {
+    cases.push_back({&q->layers[i], w + p.layers[i].weight, w + p.layers[i].bias});
+  }
+  for (const Case& c : cases) {
     const Int8Layer& l = *c.layer;
     ASSERT_EQ(l.weight.size(), static_cast<size_t>(l.out) * l.in);
     for (size_t i = 0; i < l.weight.size(); ++i) {
@@ -141,8 +142,8 @@ TEST_F(QuantTest, WeightsWithinHalfAStepAndRangesHoldZero) {
     }
   }
   // Pixels are exact: x / 255 at scale 1/255, zero point -128.
-  EXPECT_FLOAT_EQ(q->fc1.input.scale, 1.0f / 255.0f);
-  EXPECT_EQ(q->fc1.input.zero_point, -128);
+  EXPECT_FLOAT_EQ(q->layers[0].input.scale, 1.0f / 255.0f);
+  EXPECT_EQ(q->layers[0].input.zero_point, -128);
 }
 
 TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
@@ -271,7 +272,7 @@ TEST_F(QuantTest, Int8DecoderMatchesPlainIntegerArithmetic) {
   ASSERT_TRUE(q.ok()) << q.status().message();
   auto engine = Engine::Create(*q, EngineOptions{.max_batch = 5, .threads = 1});
   ASSERT_TRUE(engine.ok()) << engine.status().message();
-  const Int8Layer &fc3 = q->fc3, &fc4 = q->fc4;
+  const Int8Layer &fc3 = q->layer(LayerRole::kDecoder), &fc4 = q->layer(LayerRole::kLogits);
   auto requant = [](int64_t acc, const Int8Layer& l) {
     const float scale = l.input.scale * l.weight_scale / l.output.scale;
     const int32_t zp = l.output.zero_point, lo = l.relu ? std::max(-128, zp) : -128;

@@ -1,8 +1,9 @@
-// A naive double-precision reference of the VAE (plain loops, no SIMD, no XNNPACK): the test
-// oracle for the trainer's loss and gradient and for evaluation, encoding and decoding.
+// A naive double-precision reference of the VAE (plain loops, no SIMD, no XNNPACK) for any
+// shape's table: the test oracle for the trainer's loss and gradient and for evaluation, encoding
+// and decoding.
 //
-//   h1 = relu(W1 x + b1);  [mu; logvar] = W2 h1 + b2;  z = mu + exp(logvar / 2) * eps;
-//   h3 = relu(W3 z + b3);  l = W4 h3 + b4;
+//   h = x; h = act(W h + b) per encoder layer;  mu = W_mu h + b_mu;  logvar = W_lv h + b_lv;
+//   z = mu + exp(logvar / 2) * eps;  h = z; h = act(W h + b) per decoder layer;  l = W_out h + b;
 //   loss(x) = sum_pixels softplus(l) - x * l  -  1/2 sum(1 + logvar - mu^2 - exp(logvar)).
 //
 // Parameters are a double copy of Model::params() (same ParamLayout offsets), so a test perturbs
@@ -20,8 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
-#include "edgevae/file.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/idx.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/rng.h"
 #include "edgevae/shape.h"
@@ -64,48 +66,29 @@ inline double Sigmoid(double l) { return 1.0 / (1.0 + std::exp(-l)); }
 class Net {
  public:
   Net(const ShapeInfo& shape, const double* w)
-      : in_(shape.input), hid_(shape.hidden), lat_(shape.latent), p_(ParamLayout::For(shape)),
-        w_(w) {}
+      : shape_(shape), in_(shape.input), lat_(shape.latent), p_(ParamLayout::For(shape)), w_(w) {}
 
   size_t input() const { return in_; }
-  size_t hidden() const { return hid_; }
   size_t latent() const { return lat_; }
 
   // mu, logvar (latent each) of one image x (input floats in [0, 1]). If relu_on is given, the
   // hidden units' on/off pattern is appended to it (for detecting ReLU kinks).
   void Encode(const float* x, double* mu, double* logvar, std::vector<uint8_t>* relu_on) const {
-    std::vector<double> h1(hid_);
-    for (size_t r = 0; r < hid_; ++r) {
-      const double* row = w_ + p_.w1 + r * in_;
-      double s = w_[p_.b1 + r];
-      for (size_t c = 0; c < in_; ++c) s += row[c] * x[c];
-      if (relu_on != nullptr) relu_on->push_back(s > 0);
-      h1[r] = s > 0 ? s : 0;
-    }
-    for (size_t r = 0; r < 2 * lat_; ++r) {
-      const double* row = w_ + p_.w2 + r * hid_;
-      double s = w_[p_.b2 + r];
-      for (size_t c = 0; c < hid_; ++c) s += row[c] * h1[c];
-      (r < lat_ ? mu[r] : logvar[r - lat_]) = s;
-    }
+    std::vector<double> h(x, x + in_);
+    const size_t mean = shape_.Find(LayerRole::kMean);
+    for (size_t i = 0; i < mean; ++i) h = Dense(i, h, relu_on);
+    const std::vector<double> m = Dense(mean, h, nullptr), lv = Dense(mean + 1, h, nullptr);
+    std::copy(m.begin(), m.end(), mu);
+    std::copy(lv.begin(), lv.end(), logvar);
   }
 
   // Logits (input) of a latent vector z.
   void DecodeLogits(const double* z, double* logits, std::vector<uint8_t>* relu_on) const {
-    std::vector<double> h3(hid_);
-    for (size_t r = 0; r < hid_; ++r) {
-      const double* row = w_ + p_.w3 + r * lat_;
-      double s = w_[p_.b3 + r];
-      for (size_t c = 0; c < lat_; ++c) s += row[c] * z[c];
-      if (relu_on != nullptr) relu_on->push_back(s > 0);
-      h3[r] = s > 0 ? s : 0;
+    std::vector<double> h(z, z + lat_);
+    for (size_t i = shape_.Find(LayerRole::kDecoder); i < shape_.layers.size(); ++i) {
+      h = Dense(i, h, relu_on);
     }
-    for (size_t r = 0; r < in_; ++r) {
-      const double* row = w_ + p_.w4 + r * hid_;
-      double s = w_[p_.b4 + r];
-      for (size_t c = 0; c < hid_; ++c) s += row[c] * h3[c];
-      logits[r] = s;
-    }
+    std::copy(h.begin(), h.end(), logits);
   }
 
   // -log p(x | z) for Bernoulli logits.
@@ -159,7 +142,27 @@ class Net {
   }
 
  private:
-  size_t in_, hid_, lat_;
+  // Layer i of the table on x: W x + b, then its activation (the ReLU's on/off pattern appended
+  // to relu_on if given).
+  std::vector<double> Dense(size_t i, const std::vector<double>& x,
+                            std::vector<uint8_t>* relu_on) const {
+    const LayerInfo& l = shape_.layers[i];
+    std::vector<double> y(l.out);
+    for (int r = 0; r < l.out; ++r) {
+      const double* row = w_ + p_.layers[i].weight + static_cast<size_t>(r) * l.in;
+      double s = w_[p_.layers[i].bias + r];
+      for (int c = 0; c < l.in; ++c) s += row[c] * x[c];
+      if (l.activation == Activation::kRelu) {
+        if (relu_on != nullptr) relu_on->push_back(s > 0);
+        s = s > 0 ? s : 0;
+      }
+      y[r] = s;
+    }
+    return y;
+  }
+
+  ShapeInfo shape_;
+  size_t in_, lat_;
   ParamLayout p_;
   const double* w_;
 };

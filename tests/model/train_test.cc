@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/eval.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"

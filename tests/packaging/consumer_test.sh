@@ -18,7 +18,7 @@ prefix="$work/prefix"
 "$cmake" --install "$build" --prefix "$prefix"
 
 config="$(find "$prefix" -path '*/cmake/edgevae/edgevaeConfig.cmake' | head -n 1)"
-pcfile="$(find "$prefix" -path '*/pkgconfig/edgevae.pc' | head -n 1)"
+pcfile="$(find "$prefix" -path '*/pkgconfig/edgevae-runtime.pc' | head -n 1)"
 [[ -n "$config" && -n "$pcfile" ]] || { echo "consumer_test: no edgevaeConfig.cmake / edgevae.pc under $prefix" >&2; exit 1; }
 models=()
 if [[ -d "$prefix/share/edgevae/models" ]]; then
@@ -39,11 +39,25 @@ echo "consumer_test: find_package(edgevae) against $prefix"
 "$cmake" --build "$work/build"
 "$ctest" --test-dir "$work/build" --output-on-failure -V
 
+# A board program that links only the runtime carries no host tooling: no libpng (nor CLI11, which
+# is header-only and so cannot show in NEEDED; the programs of firmware/ are what use it).
+needed="$(readelf -d "$work/build/consumer" | grep NEEDED || true)"
+echo "consumer_test: the runtime consumer needs: $(echo "$needed" | sed 's/.*\[\(.*\)\]/\1/' | tr '\n' ' ')"
+if grep -qi 'libpng' <<<"$needed"; then
+  echo "consumer_test: a program linking edgevae::runtime needs libpng" >&2
+  exit 1
+fi
+
 if [[ -z "$toolchain" ]]; then
-  echo "consumer_test: $cxx -std=c++20 main.cc \$(pkg-config --cflags --libs edgevae)"
-  flags="$(PKG_CONFIG_PATH="$(dirname "$pcfile")" pkg-config --cflags --libs edgevae)"
-  # shellcheck disable=SC2086  # pkg-config's output is a list of words
+  pc() { PKG_CONFIG_PATH="$(dirname "$pcfile")" pkg-config --cflags --libs "$1"; }
+  echo "consumer_test: $cxx -std=c++20 main.cc \$(pkg-config --cflags --libs edgevae-runtime)"
+  # shellcheck disable=SC2046  # pkg-config's output is a list of words
   "$cxx" -std=c++20 -O2 -Wall -Werror=format "-DEDGEVAE_EXPECTED_VERSION=\"$version\"" \
-    "$source/tests/packaging/consumer/main.cc" -o "$work/consumer-pkgconfig" $flags
+    "$source/tests/packaging/consumer/main.cc" -o "$work/consumer-pkgconfig" $(pc edgevae-runtime)
   "$work/consumer-pkgconfig" "${models[@]+"${models[@]}"}"
+  echo "consumer_test: $cxx -std=c++20 tools_main.cc \$(pkg-config --cflags --libs edgevae)"
+  # shellcheck disable=SC2046
+  "$cxx" -std=c++20 -O2 -Wall -Werror=format "$source/tests/packaging/consumer/tools_main.cc" \
+    -o "$work/consumer-tools-pkgconfig" $(pc edgevae)
+  "$work/consumer-tools-pkgconfig" "$work/pkgconfig-trained.evae"
 fi

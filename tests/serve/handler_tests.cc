@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/image.h"
 #include "edgevae/latent.h"
 #include "edgevae/model.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/image.h"
 #include "serve.h"
 

@@ -1,4 +1,4 @@
-// Per-tensor against per-channel int8 weights, for the choice documented in README.md.
+// Per-tensor against per-channel int8 weights, for the choice documented in docs/performance.md.
 // XNNPACK's qs8 fully-connected operator takes one weight scale per tensor; per-channel scales
 // need a 1x1 qc8 convolution. Both use the same activation ranges (percentile calibration), so
 // only the weight granularity differs. Prints the test loss (same noise as EvaluateEngine) and
@@ -14,13 +14,15 @@
 #include <vector>
 
 #include "edgevae/buffer.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/quant.h"
 #include "edgevae/rng.h"
-#include "simd/kernels.h"
+#include "kernels/elementwise.h"
+#include "kernels/int8.h"
+#include "kernels/loss.h"
 
 namespace edgevae {
 namespace {
@@ -59,39 +61,51 @@ struct Qc8Layer {
   }
 };
 
+// The shape's layers as per-channel int8 (the layers of the table in order), run like the int8
+// engine backend: activations int8 from layer to layer.
 struct PerChannel {
-  Qc8Layer fc1, fc21, fc22, fc3, fc4;
-  AlignedBuffer<int8_t> xq, h, muq, lvq, zq, lq;
+  std::vector<Qc8Layer> layers;
+  std::vector<AlignedBuffer<int8_t>> act;  // per layer: its output
+  AlignedBuffer<int8_t> xq, zq;
+  ShapeInfo shape;
   size_t in, lat;
-  PerChannel(const Model& m, const Int8Model& q, size_t max_n) : in(m.shape().input), lat(m.shape().latent) {
-    const ParamLayout& p = m.layout();
-    const float* w = m.params();
-    const size_t hid = m.shape().hidden;
-    fc1.Create(q.fc1, w + p.w1, w + p.b1);
-    fc21.Create(q.fc21, w + p.w2, w + p.b2);
-    fc22.Create(q.fc22, w + p.w2 + lat * hid, w + p.b2 + lat);
-    fc3.Create(q.fc3, w + p.w3, w + p.b3);
-    fc4.Create(q.fc4, w + p.w4, w + p.b4);
+  PerChannel(const Model& m, const Int8Model& q, size_t max_n)
+      : layers(q.layers.size()), act(q.layers.size()), shape(m.shape()), in(m.shape().input),
+        lat(m.shape().latent) {
+    for (size_t i = 0; i < q.layers.size(); ++i) {
+      const LayerParams& p = m.layout().layers[i];
+      layers[i].Create(q.layers[i], m.params() + p.weight, m.params() + p.bias);
+      act[i].Resize(max_n * static_cast<size_t>(q.layers[i].out));
+    }
     xq.Resize(max_n * in);
-    h.Resize(max_n * hid);
-    muq.Resize(max_n * lat);
-    lvq.Resize(max_n * lat);
     zq.Resize(max_n * lat);
-    lq.Resize(max_n * in);
   }
   void Encode(const uint8_t* px, size_t n, float* mu, float* lv) {
     simd::U8ToI8Centered(px, xq.data(), n * in);
-    fc1.Run(n, xq.data(), h.data());
-    fc21.Run(n, h.data(), muq.data());
-    fc22.Run(n, h.data(), lvq.data());
-    simd::DequantizeI8(muq.data(), fc21.q->output.scale, fc21.q->output.zero_point, mu, n * lat);
-    simd::DequantizeI8(lvq.data(), fc22.q->output.scale, fc22.q->output.zero_point, lv, n * lat);
+    const int8_t* h = xq.data();
+    const size_t mean = shape.Find(LayerRole::kMean), logvar = shape.Find(LayerRole::kLogVar);
+    for (size_t i = 0; i < mean; ++i) {
+      layers[i].Run(n, h, act[i].data());
+      h = act[i].data();
+    }
+    layers[mean].Run(n, h, act[mean].data());
+    layers[logvar].Run(n, h, act[logvar].data());
+    const QuantRange& mr = layers[mean].q->output;
+    const QuantRange& lr = layers[logvar].q->output;
+    simd::DequantizeI8(act[mean].data(), mr.scale, mr.zero_point, mu, n * lat);
+    simd::DequantizeI8(act[logvar].data(), lr.scale, lr.zero_point, lv, n * lat);
   }
   void DecodeLogits(const float* z, size_t n, float* logits) {
-    simd::QuantizeI8(z, fc3.q->input.scale, fc3.q->input.zero_point, zq.data(), n * lat);
-    fc3.Run(n, zq.data(), h.data());
-    fc4.Run(n, h.data(), lq.data());
-    simd::DequantizeI8(lq.data(), fc4.q->output.scale, fc4.q->output.zero_point, logits, n * in);
+    const size_t first = shape.Find(LayerRole::kDecoder), last = shape.Find(LayerRole::kLogits);
+    const QuantRange& zr = layers[first].q->input;
+    simd::QuantizeI8(z, zr.scale, zr.zero_point, zq.data(), n * lat);
+    const int8_t* h = zq.data();
+    for (size_t i = first; i <= last; ++i) {
+      layers[i].Run(n, h, act[i].data());
+      h = act[i].data();
+    }
+    const QuantRange& r = layers[last].q->output;
+    simd::DequantizeI8(act[last].data(), r.scale, r.zero_point, logits, n * in);
   }
 };
 

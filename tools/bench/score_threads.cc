@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/score.h"
 
 namespace {

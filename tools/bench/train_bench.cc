@@ -8,12 +8,14 @@
 #include <memory>
 #include <vector>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/rng.h"
 #include "edgevae/runtime.h"
 #include "edgevae/train.h"
-#include "gemm/gemm.h"
-#include "simd/kernels.h"
+#include "kernels/gemm.h"
+#include "kernels/elementwise.h"
+#include "kernels/loss.h"
+#include "kernels/optimizer.h"
 
 namespace edgevae {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/rng.h"
 #include "edgevae/runtime.h"

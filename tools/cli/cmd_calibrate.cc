@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "commands.h"
-#include "edgevae/data.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/image_read.h"
 #include "edgevae/model.h"
 #include "edgevae/score.h"

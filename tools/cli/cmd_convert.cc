@@ -7,9 +7,12 @@
 #include <string>
 
 #include "commands.h"
-#include "edgevae/data.h"
+#include "edgevae/class_latents.h"
+#include "edgevae/golden.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/latent.h"
 #include "edgevae/quant.h"
 #include "edgevae/runtime.h"
@@ -162,14 +165,6 @@ int ConvertToOut(const ConvertArgs& args) {
   return kExitOk;
 }
 
-int RunConvert(const ConvertArgs& args) {
-  if (!args.emit_c.empty() && args.out.empty()) {
-    return Fail(kExitUsage, "--emit-c writes the --out model as a header: give --out FILE too");
-  }
-  if (const int code = ConvertToOut(args); code != kExitOk || args.emit_c.empty()) return code;
-  if (Status s = WriteCArray(args.emit_c, args.out, "edgevae_model"); !s.ok()) return Fail(s);
-  std::printf("wrote %s (C header embedding %s)\n", args.emit_c.c_str(), args.out.c_str());
-  return kExitOk;
-}
+int RunConvert(const ConvertArgs& args) { return ConvertToOut(args); }
 
 }  // namespace edgevae::cli

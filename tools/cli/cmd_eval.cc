@@ -6,13 +6,14 @@
 #include <memory>
 
 #include "commands.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"
-#include "term.h"
+#include "ui/progress.h"
+#include "ui/term.h"
 
 namespace edgevae::cli {
 
@@ -32,8 +33,8 @@ int RunEval(const EvalArgs& args) {
   EvalOptions options;
   options.iw_samples = args.iw;
   options.seed = args.seed;
-  const bool live = IsTerminal(STDERR_FILENO);
-  ProgressReporter progress(stderr, live, live ? TerminalColumns(STDERR_FILENO) : 0);
+  const bool live = ui::IsTerminal(STDERR_FILENO);
+  ui::ProgressReporter progress(stderr, live, live ? ui::TerminalColumns(STDERR_FILENO) : 0);
   const double start = NowSeconds();
   StatusOr<EvalResult> result = Status(StatusCode::kInternal, "not evaluated");
   if (quantized) {
@@ -44,7 +45,7 @@ int RunEval(const EvalArgs& args) {
     result = EvaluateEngine(**engine, data->test, args.seed);
   } else {
     result = Evaluate(*model->f32, runtime->get(), data->test, options, [&](int done, int total) {
-        ProgressState state;
+        ui::ProgressState state;
         state.phase = "eval";
         state.done = done;
         state.total = total;

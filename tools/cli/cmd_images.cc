@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "commands.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/image.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"
-#include "term.h"
+#include "ui/progress.h"
+#include "ui/term.h"
 
 namespace edgevae::cli {
 namespace {
@@ -39,11 +40,11 @@ int CeilSqrt(int n) {
 
 void MaybePreview(const GreyImage& grid, Preview preview) {
   const bool show =
-      preview == Preview::kForce || (preview == Preview::kAuto && IsTerminal(STDOUT_FILENO));
+      preview == Preview::kForce || (preview == Preview::kAuto && ui::IsTerminal(STDOUT_FILENO));
   if (!show) return;
   const std::string text =
-      RenderHalfBlocks(grid.pixels.data(), grid.width, grid.height, ColorModeFromEnvironment(),
-                       TerminalColumns(STDOUT_FILENO));
+      ui::RenderHalfBlocks(grid.pixels.data(), grid.width, grid.height, ui::ColorModeFromEnvironment(),
+                       ui::TerminalColumns(STDOUT_FILENO));
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 

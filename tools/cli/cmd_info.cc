@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "edgevae/file.h"
+#include "ui/error_line.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
@@ -82,7 +83,7 @@ void PrintClassLatents(const Json& classes) {
 void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& metadata,
                 const Status& load, const CpuReport& cpu) {
   const ShapeInfo sizes{info.shape_name, info.input, info.hidden, info.latent};
-  std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n", Printable(path).c_str(),
+  std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n", ui::Printable(path).c_str(),
               info.file_bytes, info.version);
   if (info.checksum_ok) {
     std::printf("checksum    ok (xxh64 %016" PRIx64 ")\n", info.computed_checksum);
@@ -91,12 +92,12 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
                 info.stored_checksum, info.computed_checksum);
   }
   std::printf("loads       %s\n", load.ok() ? "yes" : "no (see the error below)");
-  std::printf("shape       %s (%d-%d-%d), %zu parameters\n", Printable(info.shape_name).c_str(),
+  std::printf("shape       %s (%d-%d-%d), %zu parameters\n", ui::Printable(info.shape_name).c_str(),
               info.input,
               info.hidden, info.latent, sizes.ParamCount());
   std::printf("tensors     %zu\n", info.tensors.size());
   for (const ModelFileInfo::Tensor& t : info.tensors) {
-    std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n", Printable(t.name).c_str(),
+    std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n", ui::Printable(t.name).c_str(),
                 DTypeText(t.dtype).c_str(), DimsText(t.dims).c_str(), t.offset, t.bytes);
   }
   if (metadata.is_object()) {
@@ -108,7 +109,7 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
       }
       std::string text;
       if (value.is_string()) {
-        text = Printable(value.get<std::string>());
+        text = ui::Printable(value.get<std::string>());
       } else if (value.is_number_float()) {
         char buf[32];
         std::snprintf(buf, sizeof(buf), "%.6g", value.get<double>());
@@ -116,13 +117,13 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
       } else {
         text = value.dump(-1, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
       }
-      std::printf("  %-16s %s\n", Printable(key).c_str(), text.c_str());
+      std::printf("  %-16s %s\n", ui::Printable(key).c_str(), text.c_str());
     }
   } else if (!info.metadata_problem.empty()) {
-    std::printf("metadata    (not read: %s)\n", Printable(info.metadata_problem).c_str());
+    std::printf("metadata    (not read: %s)\n", ui::Printable(info.metadata_problem).c_str());
   } else {
     std::printf("metadata    (not a JSON object) %s\n",
-                Printable(info.metadata_json.substr(0, 200)).c_str());
+                ui::Printable(info.metadata_json.substr(0, 200)).c_str());
   }
   if (cpu.detected) {
     std::printf("cpu         %s (%d logical cores)\n", cpu.name.c_str(), cpu.logical_cores);

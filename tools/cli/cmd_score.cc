@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/frames.h"
 #include "edgevae/image_read.h"
 #include "edgevae/score.h"

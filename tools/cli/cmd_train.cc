@@ -12,14 +12,16 @@
 #include <utility>
 
 #include "commands.h"
-#include "edgevae/data.h"
+#include "edgevae/model_writer.h"
+#include "edgevae/idx.h"
 #include "edgevae/eval.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
 #include "edgevae/train.h"
-#include "term.h"
+#include "ui/progress.h"
+#include "ui/term.h"
 
 namespace edgevae::cli {
 namespace {
@@ -152,15 +154,15 @@ int RunTrain(const TrainArgs& given) {
   StatusOr<std::unique_ptr<Trainer>> trainer = CreateTrainer(&*model, runtime->get(), options);
   if (!trainer.ok()) return Fail(trainer.status());
 
-  const bool live = IsTerminal(STDERR_FILENO);
-  ProgressReporter progress(stderr, live, live ? TerminalColumns(STDERR_FILENO) : 0);
+  const bool live = ui::IsTerminal(STDERR_FILENO);
+  ui::ProgressReporter progress(stderr, live, live ? ui::TerminalColumns(STDERR_FILENO) : 0);
   Json epochs_json = Json::array();
 
   while (model->metadata().epochs < args.epochs) {
     const int epoch = model->metadata().epochs + 1;
     (*trainer)->EnableProfile(args.profile);  // resets the counters
     StatusOr<EpochResult> result = (*trainer)->TrainEpoch(data->train, [&](const BatchProgress& p) {
-      ProgressState state;
+      ui::ProgressState state;
       state.phase = "train";
       state.epoch = p.epoch;
       state.epochs = args.epochs;
@@ -181,7 +183,7 @@ int RunTrain(const TrainArgs& given) {
     const double test_start = NowSeconds();
     StatusOr<EvalResult> test =
         Evaluate(*model, runtime->get(), data->test, eval_options, [&](int done, int total) {
-          ProgressState state;
+          ui::ProgressState state;
           state.phase = "test";
           state.epoch = epoch;
           state.epochs = args.epochs;

@@ -5,7 +5,7 @@
 
 #include "commands.h"
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 
 namespace edgevae::cli {
 

@@ -24,13 +24,8 @@ inline constexpr const char* kDefaultDataDir = "data/mnist";
 // Objects keep the order in which fields are added (the documented order), not sorted keys.
 using Json = nlohmann::ordered_json;
 
-// Text from a file or a message made safe for a terminal: control characters (C0, DEL, C1) and
-// bytes that are not UTF-8 become \xNN, so that a file cannot send escape sequences or break a
-// line; printable UTF-8 is kept.
-std::string Printable(std::string_view text);
-
-// Writes "edgevae: error: <message>" to stderr as one line (Printable, newlines as spaces, at most
-// ~1,000 characters) and returns exit_code.
+// Writes "edgevae: error: <message>" to stderr as one line (ui::OneLine: printable, at most ~1,000
+// characters) and returns exit_code.
 int Fail(int exit_code, std::string_view message);
 // Fail(kExitBadInput, status.message()).
 int Fail(const Status& status);
@@ -126,7 +121,6 @@ struct ConvertArgs {
   std::string out;
   std::string to_safetensors;
   std::string dtype = "f32";  // of --out: f32, f16 or int8
-  std::string emit_c;         // also write --out as a C header (an embedded model)
   std::string calib_data = kDefaultDataDir;  // MNIST: calibration, validation and golden images
   std::string calibration = "auto";  // auto | minmax | percentile | mse
   int threads = 0;

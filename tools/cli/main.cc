@@ -258,11 +258,6 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "minmax", "percentile", "mse"}))
       ->capture_default_str();
   convert_cmd
-      ->add_option("--emit-c", convert.emit_c,
-                   "Also write the --out model as a C header (an aligned array edgevae_model and "
-                   "edgevae_model_size) for firmware that embeds it")
-      ->type_name("FILE.h");
-  convert_cmd
       ->add_option("--class-components", convert.class_components,
                    "Gaussians per digit in the stored per-class latent statistics (k-means of "
                    "the training images' encodings; 1 = one Gaussian per class)")

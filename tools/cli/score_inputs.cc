@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/image_read.h"
 
 namespace edgevae::cli {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/latent.h"
 #include "edgevae/status.h"
 

@@ -4,7 +4,7 @@
 // allocation counter). One pthreadpool serves XNNPACK and the SIMD kernels.
 //
 // Backends by dtype: f32, f16 (an f32 model run in half precision, EngineOptions::f16), and int8
-// (XNNPACK qs8 operators from an Int8Model, edgevae/quant.h).
+// (XNNPACK qs8 operators from an Int8Model, edgevae/int8_model.h).
 #ifndef EDGEVAE_ENGINE_H_
 #define EDGEVAE_ENGINE_H_
 
@@ -12,9 +12,9 @@
 #include <memory>
 #include <string>
 
-#include "edgevae/file.h"
+#include "edgevae/int8_model.h"
 #include "edgevae/model.h"
-#include "edgevae/quant.h"
+#include "edgevae/model_file.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
 #include "edgevae/status.h"
@@ -73,11 +73,6 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Golden vectors for a converted model: the first `count` images of `images` and the f32
-// model's reconstructions of them (z = mu). Thresholds are left at 0 for the caller to set.
-StatusOr<GoldenVectors> MakeGoldenVectors(const Model& f32_model, const ImageSet& images,
-                                          int count);
 
 // Re-runs golden vectors on an engine: the largest and mean |reconstruction - stored| and
 // whether both are within the stored thresholds.

@@ -11,7 +11,7 @@
 #include <functional>
 #include <limits>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"

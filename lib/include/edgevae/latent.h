@@ -1,38 +1,21 @@
-// Working in the latent space of a trained VAE: per-class statistics of the encodings (so that an
-// unconditional model can be asked for "a 7"), draws from a class Gaussian, interpolation between
-// two codes, and the inverse standard normal CDF (for the latent-manifold picture of the AEVB
-// paper, figure 4: a grid of equally spaced probabilities mapped through Phi^-1).
+// Working in the latent space of a trained VAE: draws from a class's Gaussian (mixture) of the
+// per-class statistics a model carries (so that an unconditional model can be asked for "a 7";
+// computing them is host tooling, edgevae/class_latents.h), interpolation between two codes, and
+// the inverse standard normal CDF (for the latent-manifold picture of the AEVB paper, figure 4: a
+// grid of equally spaced probabilities mapped through Phi^-1).
 //
-// Nothing here allocates on the heap after construction except ComputeClassLatentStats (a
-// one-off pass over a data set), so a device program can draw and interpolate per request.
+// Nothing here allocates on the heap after construction, so a device program can draw and
+// interpolate per request.
 #ifndef EDGEVAE_LATENT_H_
 #define EDGEVAE_LATENT_H_
 
 #include <cstdint>
 #include <vector>
 
-#include "edgevae/data.h"
-#include "edgevae/engine.h"
 #include "edgevae/model.h"
 #include "edgevae/status.h"
 
 namespace edgevae {
-
-// Mean and covariance of the encoder's mu over the images of each label present in `images`
-// (which must carry labels), in increasing label order. The covariance divides by the count (the
-// maximum-likelihood estimate), accumulated in double over a second pass around the mean. Images
-// are encoded in batches of engine.max_batch(). Errors: no labels, no images, a label > 255.
-//
-// With components > 1 each class is split by k-means (Lloyd's algorithm, 20 iterations, the
-// centres started at the class's encodings of rank j * count / components in image order, so the
-// result is deterministic) and one entry per non-empty cluster is returned: several entries with
-// one label form a Gaussian mixture weighted by their counts (LatentMixture). A single Gaussian
-// per class covers regions between a class's styles where the decoder draws other digits (with
-// the shipped model, 79 % of "5"s drawn from one Gaussian were read as 5, 92 % with three
-// components; README, "Digit demo").
-StatusOr<std::vector<ClassLatentStats>> ComputeClassLatentStats(Engine& engine,
-                                                                const ImageSet& images,
-                                                                int components = 1);
 
 // The first statistics of `label` in `stats`, or null.
 const ClassLatentStats* FindClassLatents(const std::vector<ClassLatentStats>& stats, int label);

@@ -19,15 +19,19 @@ namespace edgevae {
 // The library's version, recorded in every file it writes.
 const char* Version();
 
-// Offsets (in floats) of each tensor inside the flat parameter array. fc21 and fc22 weights are
-// adjacent, as are their biases, so the encoder's two heads form one [2*latent x hidden] matrix
-// and run as one GEMM.
+// Where a layer's tensors sit in the flat parameter array, in floats.
+struct LayerParams {
+  size_t weight;  // [out][in], PyTorch's layout
+  size_t bias;    // [out]
+};
+
+// The flat parameter array's layout, derived from the shape's table: layers in table order, each
+// weight and each bias starting on a 64-byte boundary, except that the mean and log-variance
+// heads are laid out as one [2*latent x hidden] matrix followed by one bias of 2*latent, so that
+// the encoder's two heads run as one product.
 struct ParamLayout {
-  size_t w1, b1;    // fc1:  [hidden x input], [hidden]
-  size_t w2, b2;    // fc21 then fc22: [2*latent x hidden], [2*latent]
-  size_t w3, b3;    // fc3:  [hidden x latent], [hidden]
-  size_t w4, b4;    // fc4:  [input x hidden], [input]
-  size_t total;     // floats in the flat array, padding included
+  std::vector<LayerParams> layers;  // one per layer of the shape's table
+  size_t total = 0;                 // floats in the flat array, padding included
 
   static ParamLayout For(const ShapeInfo& shape);
 };
@@ -35,7 +39,7 @@ struct ParamLayout {
 // A named 1-D or 2-D view of one tensor in the flat array (PyTorch's state_dict naming and
 // [out, in] weight layout).
 struct TensorView {
-  std::string name;  // "fc1.weight", "fc1.bias", ... "fc4.bias"
+  std::string name;  // "<layer>.weight" or "<layer>.bias"
   int rows;          // out features
   int cols;          // in features; 0 for a bias (1-D)
   size_t offset;     // in floats, into the flat array
@@ -98,8 +102,7 @@ class Model {
   const float* params() const { return params_.data(); }
   size_t param_floats() const { return layout_.total; }
 
-  // The ten tensors in file order: fc1.weight, fc1.bias, fc21.weight, fc21.bias, fc22.weight,
-  // fc22.bias, fc3.weight, fc3.bias, fc4.weight, fc4.bias.
+  // Every layer's weight and bias, in table order (the file's order).
   const std::vector<TensorView>& tensors() const { return tensors_; }
 
   ModelMetadata& metadata() { return metadata_; }
@@ -112,7 +115,7 @@ class Model {
   void EnsureOptimizer();  // allocates zeroed moments if absent
   void DropOptimizer() { adam_ = AdamState(); }
 
-  // First non-finite parameter as "fc4.weight[123]", or empty if all are finite.
+  // First non-finite parameter as "<layer>.weight[123]", or empty if all are finite.
   std::string FirstNonFinite() const;
 
   Model Clone() const;

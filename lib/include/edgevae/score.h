@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "edgevae/engine.h"
-#include "edgevae/file.h"
+#include "edgevae/model_file.h"
 #include "edgevae/status.h"
 
 namespace edgevae {

@@ -1,13 +1,20 @@
-// The VAE's shape is a compile-time type: Shape<input, hidden, latent>. The layer sizes are
-// constants in the kernels and buffers built for it; a model file names its shape and loading a
-// shape that is not compiled in fails with the list of those that are.
+// The networks edgevae compiles in, written down once: a table of layers per shape. Everything
+// that depends on a network's topology is derived from its table: the parameter layout, the model
+// file's tensors and their validation, the int8 model's layers, the safetensors names, calibration
+// and quantization, every backend's forward pass and the trainer's backward pass. A new shape is
+// a table entry below; a new role or activation is code in the places that switch on them.
 //
-// Layout (the canonical PyTorch VAE example): fc1 input->hidden ReLU; fc21 / fc22 hidden->latent
-// for mu and logvar; fc3 latent->hidden ReLU; fc4 hidden->input, sigmoid (Bernoulli logits).
+// A VAE's table lists, in order: one or more encoder layers (pixels -> hidden, hidden -> hidden),
+// the mean head and the log-variance head (both from the last encoder layer to the latent size;
+// they run as one product), one or more decoder layers (z -> hidden, hidden -> hidden), and the
+// output layer (hidden -> the Bernoulli logits of the pixels). ValidateShape() checks that form.
+// `mnist` is the canonical PyTorch VAE example (fc1; fc21 / fc22; fc3; fc4), whose layer names
+// are also its safetensors import names.
 #ifndef EDGEVAE_SHAPE_H_
 #define EDGEVAE_SHAPE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,51 +23,107 @@
 
 namespace edgevae {
 
+enum class Activation : uint8_t {
+  kNone,
+  kRelu,
+};
+
+// What a layer does in the network; the order of a table is the order of this enum.
+enum class LayerRole : uint8_t {
+  kEncoder,  // pixels or the previous encoder layer -> hidden
+  kMean,     // the last encoder layer -> mu
+  kLogVar,   // the last encoder layer -> log sigma^2 (listed right after kMean)
+  kDecoder,  // z or the previous decoder layer -> hidden
+  kLogits,   // the last decoder layer -> Bernoulli logits over the pixels
+};
+
+struct LayerInfo {
+  std::string_view name;  // its tensors are "<name>.weight" [out, in] and "<name>.bias" [out]
+  LayerRole role;
+  int in, out;            // inputs and outputs
+  Activation activation;  // applied after the bias
+};
+
 struct ShapeInfo {
-  std::string_view name;
-  int input;
-  int hidden;
+  std::string_view name;  // at most 15 bytes (the model file's header field)
+  int input;              // pixels per image
+  int hidden;             // the first encoder layer's width (recorded in the file header)
   int latent;
+  std::span<const LayerInfo> layers;
 
-  // Number of trainable parameters (weights and biases of the five layers).
+  // Trainable parameters: out * in + out per layer.
   constexpr size_t ParamCount() const {
-    const size_t i = input, h = hidden, l = latent;
-    return (h * i + h) + 2 * (l * h + l) + (h * l + h) + (i * h + i);
+    size_t n = 0;
+    for (const LayerInfo& l : layers) n += static_cast<size_t>(l.out) * (l.in + 1);
+    return n;
   }
+  // Index of the `nth` layer (0-based) with `role`, or -1.
+  constexpr int Find(LayerRole role, int nth = 0) const {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      if (layers[i].role == role && nth-- == 0) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  constexpr int Count(LayerRole role) const {
+    int n = 0;
+    for (const LayerInfo& l : layers) n += l.role == role;
+    return n;
+  }
+  // "784-400-20" (input, hidden widths of the encoder, latent): for messages.
+  std::string SizesText() const;
+
   friend constexpr bool operator==(const ShapeInfo& a, const ShapeInfo& b) {
-    return a.input == b.input && a.hidden == b.hidden && a.latent == b.latent;
+    return a.name == b.name;
   }
 };
 
-template <int kInput, int kHidden, int kLatent>
-struct Shape {
-  static constexpr int kIn = kInput;
-  static constexpr int kHid = kHidden;
-  static constexpr int kLat = kLatent;
+// --- The compiled shapes ------------------------------------------------------------------------
+
+inline constexpr LayerInfo kMnistLayers[] = {
+    {"fc1", LayerRole::kEncoder, 784, 400, Activation::kRelu},
+    {"fc21", LayerRole::kMean, 400, 20, Activation::kNone},
+    {"fc22", LayerRole::kLogVar, 400, 20, Activation::kNone},
+    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
+    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
+};
+inline constexpr LayerInfo kMnist2dLayers[] = {
+    {"fc1", LayerRole::kEncoder, 784, 400, Activation::kRelu},
+    {"fc21", LayerRole::kMean, 400, 2, Activation::kNone},
+    {"fc22", LayerRole::kLogVar, 400, 2, Activation::kNone},
+    {"fc3", LayerRole::kDecoder, 2, 400, Activation::kRelu},
+    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
+};
+// Two hidden layers per side.
+inline constexpr LayerInfo kMnistDeepLayers[] = {
+    {"enc1", LayerRole::kEncoder, 784, 512, Activation::kRelu},
+    {"enc2", LayerRole::kEncoder, 512, 256, Activation::kRelu},
+    {"mu", LayerRole::kMean, 256, 32, Activation::kNone},
+    {"logvar", LayerRole::kLogVar, 256, 32, Activation::kNone},
+    {"dec1", LayerRole::kDecoder, 32, 256, Activation::kRelu},
+    {"dec2", LayerRole::kDecoder, 256, 512, Activation::kRelu},
+    {"out", LayerRole::kLogits, 512, 784, Activation::kNone},
 };
 
-struct MnistShape : Shape<784, 400, 20> {
-  static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20};
+struct MnistShape {
+  static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20, kMnistLayers};
 };
-struct Mnist2dShape : Shape<784, 400, 2> {
-  static constexpr ShapeInfo kInfo{"mnist2d", 784, 400, 2};
+struct Mnist2dShape {
+  static constexpr ShapeInfo kInfo{"mnist2d", 784, 400, 2, kMnist2dLayers};
+};
+struct MnistDeepShape {
+  static constexpr ShapeInfo kInfo{"mnist-deep", 784, 512, 32, kMnistDeepLayers};
 };
 
 // Every shape compiled into this build.
 std::span<const ShapeInfo> CompiledShapes();
-// "mnist (784-400-20), mnist2d (784-400-2)": for messages.
+// "mnist (784-400-20), mnist2d (784-400-2), ...": for messages.
 std::string CompiledShapeList();
 // Looks a shape up by name; the error lists the compiled shapes.
 StatusOr<ShapeInfo> FindShape(std::string_view name);
-// Looks a shape up by its sizes (a model file records both; they must agree).
+// Looks a shape up by the sizes a model file's header records (they must agree with its name).
 StatusOr<ShapeInfo> FindShape(int input, int hidden, int latent);
-
-// Calls f(ShapeType{}) with the compile-time type of `info` (which must be compiled in).
-template <typename F>
-decltype(auto) VisitShape(const ShapeInfo& info, F&& f) {
-  if (info == Mnist2dShape::kInfo) return f(Mnist2dShape{});
-  return f(MnistShape{});
-}
+// Whether `shape`'s table has the form described at the top of this file, naming what is wrong.
+Status ValidateShape(const ShapeInfo& shape);
 
 }  // namespace edgevae
 

@@ -9,7 +9,7 @@
 #include <functional>
 #include <memory>
 
-#include "edgevae/data.h"
+#include "edgevae/idx.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"
 #include "edgevae/status.h"

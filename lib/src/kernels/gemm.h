@@ -1,0 +1,89 @@
+// The XNNPACK wrapper: every matrix product in edgevae goes through XNNPACK's f32
+// fully-connected operator, which computes C[M][N] = A[M][K] * B^T (+ bias, clamped) with B, the
+// "weights", packed into its micro-kernel layout when the operator is created.
+//
+// Which operand to pack is a choice: packing costs about one pass over B, the product 2*M*N*K
+// flops. The trainer packs the small per-batch activations and streams the weights as A, so a
+// training step never repacks a weight matrix (see lib/src/model/train.cc); inference packs the
+// weights once per model load and reuses the operators.
+#ifndef EDGEVAE_KERNELS_GEMM_H_
+#define EDGEVAE_KERNELS_GEMM_H_
+
+#include <cstddef>
+#include <utility>
+#include <cstdint>
+
+#include "edgevae/status.h"
+
+typedef struct pthreadpool* pthreadpool_t;
+typedef struct xnn_operator* xnn_operator_t;
+
+namespace edgevae::gemm {
+
+// How the packed operand B is laid out in memory.
+enum class BLayout {
+  kNK,  // B[n][k]: rows are output channels (PyTorch's [out, in] weights)
+  kKN,  // B[k][n]: XNNPACK's XNN_FLAG_TRANSPOSE_WEIGHTS
+};
+
+// A created (packed) fully-connected operator. Move-only; deletes its operator.
+class PackedGemm {
+ public:
+  PackedGemm() = default;
+  ~PackedGemm();
+  PackedGemm(PackedGemm&& other) noexcept { *this = std::move(other); }
+  PackedGemm& operator=(PackedGemm&& other) noexcept;
+
+  // Packs B (n x k in `layout`), optional bias[n], output clamp [out_min, out_max]. A rows must
+  // be lda >= k floats apart, C rows ldc >= n floats apart. A must be readable 16 bytes past its
+  // last element (XNN_EXTRA_BYTES); edgevae's AlignedBuffer guarantees that.
+  static StatusOr<PackedGemm> Create(size_t n, size_t k, const float* b, BLayout layout,
+                                     const float* bias, float out_min, float out_max,
+                                     size_t lda, size_t ldc);
+  // C[m][n] = A[m][k] * B^T (+ bias).
+  Status Run(size_t m, const float* a, float* c, pthreadpool_t pool);
+
+  // The int8 form (XNNPACK qs8): B is n x k int8 in [n][k] layout with one symmetric scale, the
+  // bias int32 in units of a_scale * b_scale; A and C are affine int8 (real = scale * (q - zp)),
+  // C clamped to [c_min, c_max] (c_min = c_zero_point is a fused ReLU).
+  static StatusOr<PackedGemm> CreateQs8(size_t n, size_t k, const int8_t* b, float b_scale,
+                                        const int32_t* bias, int8_t a_zero_point, float a_scale,
+                                        int8_t c_zero_point, float c_scale, int8_t c_min,
+                                        int8_t c_max, size_t lda, size_t ldc);
+  Status RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool);
+
+  // The IEEE half-precision form (XNNPACK f16): B [n][k], bias, A and C as raw binary16 bits.
+  // Cores without fp16 arithmetic (a Pi 4's Cortex-A72) refuse it: kUnsupported.
+  static StatusOr<PackedGemm> CreateF16(size_t n, size_t k, const uint16_t* b,
+                                        const uint16_t* bias, float out_min, float out_max,
+                                        size_t lda, size_t ldc);
+  Status RunF16(size_t m, const uint16_t* a, uint16_t* c, pthreadpool_t pool);
+
+  bool created() const { return op_ != nullptr; }
+  size_t n() const { return n_; }
+  size_t k() const { return k_; }
+
+ private:
+  // Calls `setup` unless the operator is already set up for these arguments (XNNPACK's setup
+  // recomputes the tiling every time: about 200 instructions per operator on aarch64), then runs
+  // the operator.
+  template <typename SetupFn>
+  Status SetupAndRun(const char* kind, size_t m, const void* a, void* c, pthreadpool_t pool,
+                     SetupFn setup);
+  xnn_operator_t op_ = nullptr;
+  size_t n_ = 0, k_ = 0;
+  // The arguments of the last successful setup (m == 0: none).
+  size_t set_m_ = 0;
+  const void* set_a_ = nullptr;
+  void* set_c_ = nullptr;
+  pthreadpool_t set_pool_ = nullptr;
+};
+
+// One-shot product with dense strides: creates (packs B), runs, deletes.
+// C[m][n] = A[m][k] * B^T, B given as n x k in `layout`.
+Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
+            float* c, pthreadpool_t pool);
+
+}  // namespace edgevae::gemm
+
+#endif  // EDGEVAE_KERNELS_GEMM_H_

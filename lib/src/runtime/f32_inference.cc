@@ -1,0 +1,54 @@
+#include "runtime/f32_inference.h"
+
+#include <limits>
+
+namespace edgevae {
+
+StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const ShapeInfo& s = model.shape();
+  F32Inference inf;
+  inf.in_ = s.input;
+  inf.lat_ = s.latent;
+  inf.max_rows_ = max_rows;
+  inf.act_.resize(s.layers.size());
+  const float* w = model.params();
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const LayerInfo& l = s.layers[i];
+    const LayerParams& p = model.layout().layers[i];
+    size_t out = l.out;
+    if (l.role == LayerRole::kMean) out += s.layers[i + 1].out;  // the heads, as one operator
+    if (l.role == LayerRole::kLogVar) continue;
+    const float lo = l.activation == Activation::kRelu ? 0.0f : -kInf;
+    EVAE_ASSIGN_OR_RETURN(gemm::PackedGemm op,
+                          gemm::PackedGemm::Create(out, l.in, w + p.weight, gemm::BLayout::kNK,
+                                                   w + p.bias, lo, kInf, l.in, out));
+    const bool encoding = l.role == LayerRole::kEncoder || l.role == LayerRole::kMean;
+    (encoding ? inf.encoder_ : inf.decoder_).push_back({std::move(op), i});
+    if (l.activation != Activation::kNone) {
+      inf.act_[i].Resize(max_rows * out);
+      if (inf.act_[i].empty() && max_rows != 0) return Internal("out of memory (inference buffers)");
+    }
+  }
+  return inf;
+}
+
+Status F32Inference::Run(std::vector<Op>& ops, const float* in, size_t n, float* out,
+                         pthreadpool_t pool) {
+  for (size_t k = 0; k < ops.size(); ++k) {
+    float* dst = k + 1 == ops.size() ? out : act_[ops[k].layer].data();
+    EVAE_RETURN_IF_ERROR(ops[k].gemm.Run(n, in, dst, pool));
+    in = dst;
+  }
+  return Status::Ok();
+}
+
+Status F32Inference::Encode(const float* x, size_t n, float* mv, pthreadpool_t pool) {
+  return Run(encoder_, x, n, mv, pool);
+}
+
+Status F32Inference::DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) {
+  return Run(decoder_, z, n, logits, pool);
+}
+
+}  // namespace edgevae

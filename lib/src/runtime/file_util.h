@@ -1,0 +1,93 @@
+// POSIX file plumbing shared by the readers and writers in lib/src/io: one fd owner, one errno
+// text, one read loop, one atomic write. Shared by lib/src only. Messages are one line and start
+// with the path, like every other Status the library returns.
+#ifndef EDGEVAE_RUNTIME_FILE_UTIL_H_
+#define EDGEVAE_RUNTIME_FILE_UTIL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edgevae/status.h"
+
+namespace edgevae::io {
+
+// Owns a file descriptor (or -1) and closes it on destruction.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Closes now and returns close()'s result: a deferred write error can surface only here. The
+  // descriptor is released either way (retrying close() after EINTR could close someone else's).
+  int Close();
+
+ private:
+  int fd_;
+};
+
+// The OS's text for an errno value, e.g. "No such file or directory".
+std::string ErrnoText(int err);
+
+// Reads `n` bytes into `out` unless the file ends first, retrying EINTR and short reads. Returns
+// the count read (less than `n` only at end of file). `offset` is where the read starts in the
+// file, used only so that an error names the offset that failed.
+StatusOr<size_t> ReadFully(int fd, const std::string& path, uint8_t* out, size_t n,
+                           uint64_t offset = 0);
+
+// A whole file's bytes, read-only, and what keeps them valid.
+struct FileBytes {
+  std::span<const uint8_t> bytes;     // page-aligned (so 64-byte aligned), or empty
+  std::shared_ptr<const void> owner;  // the mapping; the bytes live as long as any copy of it
+};
+// Maps a regular file read-only (mmap, MAP_PRIVATE): the bytes come from the page cache, nothing is
+// copied. Refuses a directory, anything but a regular file, and files over `max_bytes`; `what`
+// names the kind of file in the messages ("a model file"). Another process truncating the file
+// while it is mapped makes reads past the new end raise SIGBUS: the project's writers replace
+// files by rename (WriteFileAtomic), which leaves a mapped file intact.
+StatusOr<FileBytes> ReadWholeFile(const std::string& path, uint64_t max_bytes, const char* what);
+
+// Appends everything up to end of file to `out`: for files whose length fstat cannot tell (a
+// pipe, a device). More than `max_bytes` in all (/dev/zero never ends) is a DataError naming the
+// limit, returned before the excess is stored.
+Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out, size_t max_bytes);
+
+// Replaces `path` with `bytes` so that a reader sees the old file or the whole new one, never a
+// part: a temp file beside the target (path + ".tmp.XXXXXX", same file system so rename() is
+// atomic), mode 0644, write, fsync, rename over the target, fsync the directory. On any failure
+// before the rename the temp file is removed and an existing target is untouched. A failure to
+// sync the directory after the rename is reported ("written, but ...") except EINVAL, which
+// means the file system cannot sync directories at all.
+Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> bytes);
+
+// --- Little-endian byte access (independent of the host's byte order) ---------------------------
+
+inline uint32_t GetU32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+inline uint64_t GetU64(const uint8_t* p) {
+  return static_cast<uint64_t>(GetU32(p)) | static_cast<uint64_t>(GetU32(p + 4)) << 32;
+}
+inline void PutU32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+inline void PutU64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// Bytes from an untrusted file, quoted so that a message stays one printable line:
+// 'text', with \xNN for anything not printable ASCII (and for the quote and backslash).
+std::string Quoted(std::string_view s);
+
+}  // namespace edgevae::io
+
+#endif  // EDGEVAE_RUNTIME_FILE_UTIL_H_

@@ -1,0 +1,117 @@
+#include "edgevae/int8_model.h"
+
+#include <cmath>
+#include <memory>
+#include <vector>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+namespace edgevae {
+
+std::string Int8LayerProblem(const Int8Layer& l) {
+  const std::pair<const char*, float> scales[] = {
+      {"weight_scale", l.weight_scale}, {"input.scale", l.input.scale}, {"output.scale", l.output.scale}};
+  for (const auto& [field, s] : scales) {
+    if (!(std::isfinite(s) && s > 0)) {
+      return std::string(field) + " is " + std::to_string(s) + ", expected a finite number > 0";
+    }
+  }
+  const std::pair<const char*, int32_t> zps[] = {{"input.zero_point", l.input.zero_point},
+                                                 {"output.zero_point", l.output.zero_point}};
+  for (const auto& [field, zp] : zps) {
+    if (zp < -128 || zp > 127) {
+      return std::string(field) + " is " + std::to_string(zp) + ", expected [-128, 127]";
+    }
+  }
+  const float r = RequantScale(l);
+  if (!(r >= kMinRequantScale && r < kMaxRequantScale)) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  "input.scale * weight_scale / output.scale is %g, expected a requantization "
+                  "scale in [2^-32, 256) (what the int8 kernels take)",
+                  static_cast<double>(r));
+    return buf;
+  }
+  return "";
+}
+
+void SetOwnedTensors(Int8Model* model, size_t i, std::vector<int8_t> weight,
+                     std::vector<int32_t> bias) {
+  struct Owned {
+    std::vector<int8_t> weight;
+    std::vector<int32_t> bias;
+  };
+  auto owned = std::make_shared<Owned>(Owned{std::move(weight), std::move(bias)});
+  model->layers[i].weight = owned->weight;
+  model->layers[i].bias = owned->bias;
+  model->storage.push_back(std::move(owned));
+}
+
+namespace {
+
+// The table index of the layer whose output layer `i` takes, or -1 for pixels or z.
+int Producer(const ShapeInfo& s, size_t i) {
+  switch (s.layers[i].role) {
+    case LayerRole::kEncoder:  // the first takes pixels
+      return i > 0 ? static_cast<int>(i) - 1 : -1;
+    case LayerRole::kDecoder:  // the first takes z (a table starts with encoders and heads)
+      return s.layers[i - 1].role == LayerRole::kDecoder ? static_cast<int>(i) - 1 : -1;
+    case LayerRole::kMean:
+    case LayerRole::kLogVar:
+      return s.Find(LayerRole::kEncoder, s.Count(LayerRole::kEncoder) - 1);
+    case LayerRole::kLogits:
+      return s.Find(LayerRole::kDecoder, s.Count(LayerRole::kDecoder) - 1);
+  }
+  return -1;
+}
+
+std::string RangeText(const QuantRange& r) {
+  return "(scale " + std::to_string(r.scale) + ", zero point " + std::to_string(r.zero_point) +
+         ")";
+}
+
+}  // namespace
+
+Status CheckInt8Model(const Int8Model& m, const std::string& what) {
+  const ShapeInfo& s = m.shape;
+  if (m.layers.size() != s.layers.size()) {
+    return DataError(what + ": " + std::to_string(m.layers.size()) + " layers, shape '" +
+                     std::string(s.name) + "' has " + std::to_string(s.layers.size()));
+  }
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const LayerInfo& spec = s.layers[i];
+    const Int8Layer& l = m.layers[i];
+    const std::string name(spec.name);
+    if (l.out != spec.out || l.in != spec.in) {
+      return DataError(what + ": " + name + " is [" + std::to_string(l.out) + ", " +
+                       std::to_string(l.in) + "], expected [" + std::to_string(spec.out) + ", " +
+                       std::to_string(spec.in) + "] for shape '" + std::string(s.name) + "'");
+    }
+    const size_t weights = static_cast<size_t>(spec.out) * static_cast<size_t>(spec.in);
+    if (l.weight.size() != weights || l.bias.size() != static_cast<size_t>(spec.out)) {
+      return DataError(what + ": " + name + " has " + std::to_string(l.weight.size()) +
+                       " weights and " + std::to_string(l.bias.size()) + " biases, expected " +
+                       std::to_string(weights) + " and " + std::to_string(spec.out));
+    }
+    if (const std::string why = Int8LayerProblem(l); !why.empty()) {
+      return DataError(what + ": " + name + "." + why);
+    }
+    const bool relu = spec.activation == Activation::kRelu;
+    if (l.relu != relu) {
+      return DataError(what + ": " + name + ".relu is " + (l.relu ? "true" : "false") +
+                       ", expected " + (relu ? "true" : "false"));
+    }
+    const int from = Producer(s, i);
+    if (from < 0) continue;
+    const QuantRange& out = m.layers[static_cast<size_t>(from)].output;
+    if (l.input.scale != out.scale || l.input.zero_point != out.zero_point) {
+      return DataError(what + ": " + name + " input range " + RangeText(l.input) +
+                       " differs from the output range of " + std::string(s.layers[from].name) +
+                       " " + RangeText(out) + " that feeds it");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace edgevae

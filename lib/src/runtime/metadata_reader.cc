@@ -1,0 +1,181 @@
+#include "runtime/metadata_reader.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "runtime/json_util.h"
+#include "runtime/model_format.h"
+
+namespace edgevae {
+namespace {
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+// The optional keys: classes, command, class_latents, anomaly.
+Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
+  if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
+  if (r.Has("classes")) {
+    const Json* a = nullptr;
+    EVAE_RETURN_IF_ERROR(r.Array("classes", &a));
+    for (const Json& c : *a) {
+      if (!c.is_number_integer() || c.get<int64_t>() < 0 || c.get<int64_t>() > 255) {
+        return r.Wrong("classes", "an array of labels in [0, 255]", *a);
+      }
+      md->classes.push_back(c.get<int>());
+    }
+  }
+  if (r.Has("class_latents")) {
+    const Json* a = nullptr;
+    EVAE_RETURN_IF_ERROR(r.Array("class_latents", &a));
+    for (size_t i = 0; i < a->size(); ++i) {
+      const std::string prefix = "class_latents[" + std::to_string(i) + "].";
+      if (!(*a)[i].is_object()) return r.Wrong("class_latents", "an array of objects", *a);
+      const MetadataReader cr(r.path(), (*a)[i], r.prefix() + prefix);
+      ClassLatentStats c;
+      int64_t label = 0, count = 0;
+      EVAE_RETURN_IF_ERROR(cr.Integer("label", 0, 255, &label));
+      EVAE_RETURN_IF_ERROR(cr.Integer("count", 1, kIntMax, &count));
+      EVAE_RETURN_IF_ERROR(cr.Floats("mean", static_cast<size_t>(latent), &c.mean));
+      EVAE_RETURN_IF_ERROR(
+          cr.Floats("cov", static_cast<size_t>(latent) * static_cast<size_t>(latent), &c.cov));
+      c.label = static_cast<int>(label);
+      c.count = static_cast<int>(count);
+      md->class_latents.push_back(std::move(c));
+    }
+  }
+  if (r.Has("anomaly")) {
+    const Json* o = nullptr;
+    EVAE_RETURN_IF_ERROR(r.Object("anomaly", &o));
+    const MetadataReader ar(r.path(), *o, r.prefix() + "anomaly.");
+    AnomalyThreshold t;
+    int64_t images = 0, samples = 0;
+    EVAE_RETURN_IF_ERROR(ar.String("method", &t.method));
+    EVAE_RETURN_IF_ERROR(ar.NonNegative("fpr", &t.fpr));
+    EVAE_RETURN_IF_ERROR(ar.Integer("images", 0, kIntMax, &images));
+    EVAE_RETURN_IF_ERROR(ar.Integer("samples", 0, kIntMax, &samples));
+    EVAE_RETURN_IF_ERROR(ar.Finite("threshold", &t.threshold));
+    t.images = static_cast<int>(images);
+    t.samples = static_cast<int>(samples);
+    md->anomaly = std::move(t);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MetadataReader::Wrong(const char* key, const std::string& want, const Json& found) const {
+  return DataError(path_ + ": metadata key '" + prefix_ + key + "': expected " + want +
+                   ", found " + io::JsonExcerpt(found));
+}
+
+Status CheckMetadataText(const std::string& path, const std::string& text, uint64_t offset) {
+  const std::string what = path + ": metadata (" + std::to_string(text.size()) +
+                           " bytes at offset " + std::to_string(offset) + ")";
+  if (text.size() > kMaxMetadataBytes) {
+    return DataError(what + " is larger than the " + std::to_string(kMaxMetadataBytes) +
+                     "-byte limit");
+  }
+  return io::CheckJsonStructure(text, what, offset);
+}
+
+StatusOr<Json> ParseMetadataJson(const std::string& path, const std::string& text,
+                                 uint64_t offset) {
+  EVAE_RETURN_IF_ERROR(CheckMetadataText(path, text, offset));
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return DataError(path + ": metadata (" + std::to_string(text.size()) + " bytes at offset " +
+                     std::to_string(offset) + ") is not valid JSON: " +
+                     io::JsonSyntaxError(text.data(), text.data() + text.size()));
+  }
+  if (!j.is_object()) {
+    return DataError(path + ": metadata (offset " + std::to_string(offset) +
+                     "): expected a JSON object, found " + j.type_name());
+  }
+  return j;
+}
+
+Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, ModelMetadata* md,
+                     int64_t* adam_step) {
+  int64_t epochs = 0, batch = 0;
+  EVAE_RETURN_IF_ERROR(r.String("dataset", &md->dataset));
+  EVAE_RETURN_IF_ERROR(r.Integer("epochs", 0, kIntMax, &epochs));
+  EVAE_RETURN_IF_ERROR(r.Unsigned("seed", &md->seed));
+  EVAE_RETURN_IF_ERROR(r.Integer("batch", 0, kIntMax, &batch));
+  EVAE_RETURN_IF_ERROR(r.NumberOrNull("lr", &md->lr));
+  EVAE_RETURN_IF_ERROR(r.NumberOrNull("train_loss", &md->train_loss));
+  EVAE_RETURN_IF_ERROR(r.NumberOrNull("test_loss", &md->test_loss));
+  EVAE_RETURN_IF_ERROR(r.String("edgevae_version", &md->edgevae_version));
+  md->epochs = static_cast<int>(epochs);
+  md->batch = static_cast<int>(batch);
+  EVAE_RETURN_IF_ERROR(ParseOptionalMetadata(r, latent, md));
+  if (want_adam_step) {
+    EVAE_RETURN_IF_ERROR(r.Integer("adam_step", 0, std::numeric_limits<int64_t>::max(), adam_step));
+  }
+  return Status::Ok();
+}
+
+Status ParseQuantization(const std::string& path, const MetadataReader& r, const ShapeInfo& shape,
+                         Int8Model* m) {
+  const Json* q = nullptr;
+  EVAE_RETURN_IF_ERROR(r.Object("quantization", &q));
+  const MetadataReader qr(path, *q, "quantization.");
+  std::string weights;
+  EVAE_RETURN_IF_ERROR(qr.String("weights", &weights));
+  if (weights != format::kWeightScheme) {
+    return qr.Wrong("weights", std::string("\"") + format::kWeightScheme + "\"", Json(weights));
+  }
+  EVAE_RETURN_IF_ERROR(qr.String("calibration", &m->calibration));
+  int64_t images = 0;
+  EVAE_RETURN_IF_ERROR(qr.Integer("calibration_images", 0, kIntMax, &images));
+  m->calibration_images = static_cast<int>(images);
+  const Json* layers = nullptr;
+  EVAE_RETURN_IF_ERROR(qr.Object("layers", &layers));
+  const MetadataReader lr(path, *layers, "quantization.layers.");
+  m->layers.assign(shape.layers.size(), Int8Layer());
+  for (size_t i = 0; i < shape.layers.size(); ++i) {
+    const LayerInfo& spec = shape.layers[i];
+    const std::string name(spec.name);
+    const Json* lj = nullptr;
+    EVAE_RETURN_IF_ERROR(lr.Object(name.c_str(), &lj));
+    const MetadataReader l(path, *lj, "quantization.layers." + name + ".");
+    Int8Layer& layer = m->layers[i];
+    int64_t in_zp = 0, out_zp = 0;
+    EVAE_RETURN_IF_ERROR(l.Scale("weight_scale", &layer.weight_scale));
+    EVAE_RETURN_IF_ERROR(l.Scale("input_scale", &layer.input.scale));
+    EVAE_RETURN_IF_ERROR(l.Integer("input_zero_point", -128, 127, &in_zp));
+    EVAE_RETURN_IF_ERROR(l.Scale("output_scale", &layer.output.scale));
+    EVAE_RETURN_IF_ERROR(l.Integer("output_zero_point", -128, 127, &out_zp));
+    EVAE_RETURN_IF_ERROR(l.Bool("relu", &layer.relu));
+    const bool relu = spec.activation == Activation::kRelu;
+    if (layer.relu != relu) {
+      return l.Wrong("relu",
+                     std::string(relu ? "true (a ReLU follows " : "false (no ReLU follows ") +
+                         name + ")",
+                     Json(layer.relu));
+    }
+    layer.input.zero_point = static_cast<int32_t>(in_zp);
+    layer.output.zero_point = static_cast<int32_t>(out_zp);
+    layer.out = spec.out;
+    layer.in = spec.in;
+    if (const std::string why = Int8LayerProblem(layer); !why.empty()) {
+      return DataError(path + ": metadata key 'quantization.layers." + name + "': " + why);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseGolden(const std::string& path, const MetadataReader& r, GoldenVectors* g) {
+  const Json* gj = nullptr;
+  EVAE_RETURN_IF_ERROR(r.Object("golden", &gj));
+  const MetadataReader gr(path, *gj, "golden.");
+  int64_t count = 0;
+  EVAE_RETURN_IF_ERROR(gr.Integer("count", 1, kIntMax, &count));
+  EVAE_RETURN_IF_ERROR(gr.NonNegative("max_abs_error", &g->max_abs_error));
+  EVAE_RETURN_IF_ERROR(gr.NonNegative("mean_abs_error", &g->mean_abs_error));
+  g->count = static_cast<int>(count);
+  return Status::Ok();
+}
+
+}  // namespace edgevae

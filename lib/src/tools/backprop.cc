@@ -1,0 +1,364 @@
+#include "tools/backprop.h"
+
+#include <chrono>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "edgevae/buffer.h"
+#include "edgevae/rng.h"
+#include "kernels/elementwise.h"
+#include "kernels/gemm.h"
+#include "kernels/loss.h"
+#include "kernels/parallel.h"
+
+namespace edgevae {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The batch size the per-product choices are made for (the default minibatch). They only trade
+// packing against streaming: any batch size gives the same loss and gradient with them.
+constexpr size_t kPlanBatch = 128;
+
+enum class UnitKind { kHidden, kHeads, kLogits };
+
+// One product of the network: a layer of the table, or the two heads as one matrix.
+struct Unit {
+  UnitKind kind;
+  size_t in, out;
+  size_t w, b;       // parameter offsets of the weight [out][in] and bias [out]
+  bool takes_pixels;  // the first layer: no input gradient
+  bool takes_z;       // the first decoder layer
+  // How each product runs (backprop.h): with the weight packed, or the activation.
+  bool fwd_on_weight;    // forward batch-major on the packed weight
+  bool igrad_on_weight;  // input gradient batch-major on the packed weight
+  bool wgrad_packs_dy;   // weight gradient packs dY and transposes its result into place
+};
+
+std::vector<Unit> Plan(const ShapeInfo& s, const ParamLayout& layout) {
+  std::vector<Unit> units;
+  const int first_decoder = s.Find(LayerRole::kDecoder);
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const LayerInfo& l = s.layers[i];
+    if (l.role == LayerRole::kLogVar) continue;  // part of the heads' unit
+    Unit u;
+    u.kind = l.role == LayerRole::kMean     ? UnitKind::kHeads
+             : l.role == LayerRole::kLogits ? UnitKind::kLogits
+                                            : UnitKind::kHidden;
+    u.in = l.in;
+    u.out = l.out + (l.role == LayerRole::kMean ? s.layers[i + 1].out : 0);
+    u.w = layout.layers[i].weight;
+    u.b = layout.layers[i].bias;
+    u.takes_pixels = i == 0;
+    u.takes_z = static_cast<int>(i) == first_decoder;
+    // Pack the smaller operand: the weight (out x in) against the batch's input (n x in) or its
+    // output gradient (n x out); for the weight gradient, the input against the output gradient
+    // plus the transpose of the result.
+    const size_t n = kPlanBatch;
+    u.fwd_on_weight = u.out < n;
+    u.igrad_on_weight = u.in < n;
+    u.wgrad_packs_dy = n * u.out + u.out * u.in < n * u.in;
+    units.push_back(u);
+  }
+  return units;
+}
+
+class BackpropImpl final : public Backprop {
+ public:
+  BackpropImpl(const Model& model, Runtime* runtime, size_t max_batch, uint64_t seed)
+      : rt_(runtime), b_(max_batch), seed_(seed), in_(model.shape().input),
+        lat_(model.shape().latent), units_(Plan(model.shape(), model.layout())) {
+    xrows_.Resize(b_ * in_);
+    xt_.Resize(in_ * b_);
+    zt_.Resize(lat_ * b_);
+    eps_.Resize(lat_ * b_);
+    std_.Resize(lat_ * b_);
+    dzt_.Resize(lat_ * b_);
+    yt_.resize(units_.size());
+    dyt_.resize(units_.size());
+    wt_.resize(units_.size());
+    size_t widest = 0, largest = 0;
+    for (size_t u = 0; u < units_.size(); ++u) {
+      const Unit& unit = units_[u];
+      yt_[u].Resize(unit.out * b_);
+      if (unit.kind != UnitKind::kLogits) dyt_[u].Resize(unit.out * b_);  // logits: in place
+      if (!unit.takes_pixels && !unit.igrad_on_weight) wt_[u].Resize(unit.in * unit.out);
+      widest = std::max({widest, unit.in, unit.out});
+      if (unit.wgrad_packs_dy) largest = std::max(largest, unit.in * unit.out);
+    }
+    rows_a_.Resize(b_ * widest);
+    rows_b_.Resize(b_ * widest);
+    dwt_.Resize(largest);
+    grad_.Resize(model.param_floats());
+    row_loss_.resize(in_);
+  }
+
+  bool allocated() const {
+    for (const auto& y : yt_) {
+      if (y.empty()) return false;
+    }
+    return !grad_.empty() && !rows_b_.empty() && !xt_.empty() && !dzt_.empty();
+  }
+
+  float* input_rows() override { return xrows_.data(); }
+  const float* grad() const override { return grad_.data(); }
+
+  StatusOr<double> Run(const float* params, size_t n, int epoch, int step,
+                       StepProfile* profile) override {
+    profile_ = profile;
+    w_ = params;
+    n_ = n;
+    const auto t_start = Clock::now();
+    const double accounted_before = Accounted();
+    const auto t0 = Clock::now();
+    simd::Transpose(xrows_.data(), n, in_, in_, xt_.data(), n);
+    FillNormal(RngStream(seed_, StreamId(RngPurpose::kTrainNoise, static_cast<uint32_t>(epoch),
+                                         static_cast<uint32_t>(step))),
+               0, eps_.data(), lat_ * n);
+    if (profile_) profile_->elementwise_s += Since(t0);
+
+    for (auto* ops : {&fwd_, &igrad_, &wgrad_}) ops->resize(units_.size());
+    EVAE_RETURN_IF_ERROR(PackWeightsAndPixels());
+    double kl = 0;
+    for (size_t u = 0; u < units_.size(); ++u) EVAE_RETURN_IF_ERROR(Forward(u, &kl));
+    const double loss = Loss(kl);
+    for (size_t u = units_.size(); u-- > 0;) EVAE_RETURN_IF_ERROR(Backward(u));
+    for (auto* ops : {&fwd_, &igrad_, &wgrad_}) ops->clear();  // the packed copies, until next step
+
+    if (profile_) {
+      profile_->other_s += Since(t_start) - (Accounted() - accounted_before);
+      profile_->steps += 1;
+    }
+    return loss;
+  }
+
+ private:
+  double Accounted() const {
+    return profile_ ? profile_->pack_s + profile_->gemm_s + profile_->elementwise_s : 0;
+  }
+
+  // An operator whose packed operand is `b` (n x k in `layout`), dense strides.
+  struct PackJob {
+    size_t n, k;
+    const float* b;
+    gemm::BLayout layout;
+    gemm::PackedGemm* op;
+  };
+  // Packs operators concurrently, spread over the threads: XNNPACK packs on the calling thread
+  // only, so a lone create leaves the other cores idle. `other` (may be empty) runs as one more
+  // task beside the packing.
+  Status PackAll(const std::vector<PackJob>& jobs, const std::function<void()>& other = {}) {
+    if (jobs.empty() && !other) return Status::Ok();
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    const auto t0 = Clock::now();
+    std::vector<Status> status(jobs.size());
+    const size_t tasks = jobs.size() + (other ? 1 : 0);
+    auto task = [&](size_t i) {
+      if (i == jobs.size()) {
+        other();
+        return;
+      }
+      const PackJob& j = jobs[i];
+      auto r = gemm::PackedGemm::Create(j.n, j.k, j.b, j.layout, nullptr, -kInf, kInf, j.k, j.n);
+      if (r.ok()) {
+        *j.op = std::move(r).value();
+      } else {
+        status[i] = r.status();
+      }
+    };
+    if (rt_->pool() == nullptr || tasks == 1) {
+      for (size_t i = 0; i < tasks; ++i) task(i);
+    } else {
+      pthreadpool_parallelize_1d(rt_->pool(), task, tasks, /*flags=*/0);
+    }
+    if (profile_) profile_->pack_s += Since(t0);
+    for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
+    return Status::Ok();
+  }
+
+  // C[m][n] = A[m][k] . B^T on a packed operator.
+  Status Gemm(gemm::PackedGemm& op, size_t m, const float* a, float* c) {
+    const auto t0 = Clock::now();
+    Status st = op.Run(m, a, c, rt_->pool());
+    if (profile_) profile_->gemm_s += Since(t0);
+    return st;
+  }
+
+  // Per-row element-wise work over `rows` rows, in parallel, timed as element-wise.
+  template <typename F>
+  void Rows(size_t rows, const F& f) {
+    const auto t0 = Clock::now();
+    ParallelTiles(rt_->pool(), rows, 16, [&](size_t begin, size_t end) {
+      for (size_t r = begin; r < end; ++r) f(r);
+    });
+    if (profile_) profile_->elementwise_s += Since(t0);
+  }
+
+  // The feature-major input of unit u: X^T, z^T, or the previous unit's output.
+  const float* Input(size_t u) const {
+    if (units_[u].takes_pixels) return xt_.data();
+    if (units_[u].takes_z) return zt_.data();
+    return yt_[u - 1].data();
+  }
+
+  // The packings that an input (feature-major, `width` x n) of unit u makes possible: for the
+  // forward product and for the weight gradient, as the plan says.
+  void InputPacks(size_t u, const float* x, std::vector<PackJob>* jobs) {
+    const Unit& unit = units_[u];
+    if (!unit.fwd_on_weight) jobs->push_back({n_, unit.in, x, gemm::BLayout::kKN, &fwd_[u]});
+    if (!unit.wgrad_packs_dy) jobs->push_back({unit.in, n_, x, gemm::BLayout::kNK, &wgrad_[u]});
+  }
+
+  // Everything that depends only on this step's weights and pixels, packed together, with the
+  // transposed weights that input-gradient products stream computed meanwhile.
+  Status PackWeightsAndPixels() {
+    std::vector<PackJob> jobs;
+    InputPacks(0, xt_.data(), &jobs);
+    for (size_t u = 0; u < units_.size(); ++u) {
+      const Unit& unit = units_[u];
+      const float* w = w_ + unit.w;
+      if (unit.fwd_on_weight) jobs.push_back({unit.out, unit.in, w, gemm::BLayout::kNK, &fwd_[u]});
+      if (!unit.takes_pixels && unit.igrad_on_weight) {
+        jobs.push_back({unit.in, unit.out, w, gemm::BLayout::kKN, &igrad_[u]});
+      }
+    }
+    return PackAll(jobs, [&] {
+      for (size_t u = 0; u < units_.size(); ++u) {
+        const Unit& unit = units_[u];
+        if (wt_[u].empty()) continue;
+        simd::Transpose(w_ + unit.w, unit.out, unit.in, unit.in, wt_[u].data(), unit.out);
+      }
+    });
+  }
+
+  Status Forward(size_t u, double* kl) {
+    const Unit& unit = units_[u];
+    const size_t n = n_;
+    float* y = yt_[u].data();
+    if (unit.fwd_on_weight) {
+      simd::Transpose(Input(u), unit.in, n, n, rows_a_.data(), unit.in);
+      EVAE_RETURN_IF_ERROR(Gemm(fwd_[u], n, rows_a_.data(), rows_b_.data()));
+      simd::Transpose(rows_b_.data(), n, unit.out, unit.out, y, n);
+    } else {
+      EVAE_RETURN_IF_ERROR(Gemm(fwd_[u], unit.out, w_ + unit.w, y));
+    }
+    const float* bias = w_ + unit.b;
+    switch (unit.kind) {
+      case UnitKind::kHidden:
+        Rows(unit.out, [&](size_t r) { simd::BiasRelu(y + r * n, bias[r], n); });
+        break;
+      case UnitKind::kHeads: {
+        const auto t0 = Clock::now();
+        for (size_t r = 0; r < unit.out; ++r) simd::AddBias(y + r * n, bias[r], n);
+        *kl = simd::ReparamForward(y, y + lat_ * n, eps_.data(), zt_.data(), std_.data(),
+                                   lat_ * n);
+        if (profile_) profile_->elementwise_s += Since(t0);
+        break;
+      }
+      case UnitKind::kLogits:
+        return Status::Ok();  // the bias goes with the loss
+    }
+    std::vector<PackJob> jobs;
+    InputPacks(u + 1, unit.kind == UnitKind::kHeads ? zt_.data() : y, &jobs);
+    return PackAll(jobs);
+  }
+
+  // kl plus the Bernoulli loss of the logits, and in place its gradient dL = sigmoid(logits) - x,
+  // with the bias gradient per pixel row.
+  double Loss(double kl) {
+    const size_t u = units_.size() - 1, n = n_;
+    float* l = yt_[u].data();
+    const float* bias = w_ + units_[u].b;
+    float* g = grad_.data() + units_[u].b;
+    Rows(in_, [&](size_t r) {
+      row_loss_[r] = simd::BceWithLogitsGrad(l + r * n, xt_.data() + r * n, bias[r], n, &g[r]);
+    });
+    double loss = kl;
+    for (size_t r = 0; r < in_; ++r) loss += row_loss_[r];
+    return loss;
+  }
+
+  // Unit u's weight gradient and, unless it takes the pixels, the gradient of its input, which
+  // then goes through the producer's activation (ReLU, or the reparameterisation for z).
+  Status Backward(size_t u) {
+    const Unit& unit = units_[u];
+    const size_t n = n_;
+    const float* dy = unit.kind == UnitKind::kLogits ? yt_[u].data() : dyt_[u].data();
+    const float* x = Input(u);
+    float* g = grad_.data();
+    std::vector<PackJob> jobs;
+    if (!unit.takes_pixels && !unit.igrad_on_weight) {
+      jobs.push_back({n, unit.out, dy, gemm::BLayout::kKN, &igrad_[u]});
+    }
+    if (unit.wgrad_packs_dy) jobs.push_back({unit.out, n, dy, gemm::BLayout::kNK, &wgrad_[u]});
+    EVAE_RETURN_IF_ERROR(PackAll(jobs));
+    if (unit.wgrad_packs_dy) {  // dW^T = X^T . dY, then into place
+      EVAE_RETURN_IF_ERROR(Gemm(wgrad_[u], unit.in, x, dwt_.data()));
+      simd::Transpose(dwt_.data(), unit.in, unit.out, unit.out, g + unit.w, unit.in);
+    } else {
+      EVAE_RETURN_IF_ERROR(Gemm(wgrad_[u], unit.out, dy, g + unit.w));
+    }
+    if (unit.takes_pixels) return Status::Ok();
+
+    float* dx = unit.takes_z ? dzt_.data() : dyt_[u - 1].data();
+    if (unit.igrad_on_weight) {
+      simd::Transpose(dy, unit.out, n, n, rows_a_.data(), unit.out);
+      EVAE_RETURN_IF_ERROR(Gemm(igrad_[u], n, rows_a_.data(), rows_b_.data()));
+      simd::Transpose(rows_b_.data(), n, unit.in, unit.in, dx, n);
+    } else {
+      EVAE_RETURN_IF_ERROR(Gemm(igrad_[u], unit.in, wt_[u].data(), dx));
+    }
+    if (!unit.takes_z) {
+      const float* h = yt_[u - 1].data();
+      const size_t b = units_[u - 1].b;
+      Rows(unit.in, [&](size_t r) { g[b + r] = simd::ReluBackward(dx + r * n, h + r * n, n); });
+      return Status::Ok();
+    }
+    // z = mu + std * eps: the heads' output gradient, and their bias gradients.
+    const auto t0 = Clock::now();
+    const size_t heads = u - 1;
+    const float* mv = yt_[heads].data();
+    float* dmv = dyt_[heads].data();
+    const size_t b = units_[heads].b;
+    for (size_t r = 0; r < lat_; ++r) {
+      const size_t o = r * n;
+      simd::ReparamBackward(dx + o, mv + o, mv + lat_ * n + o, eps_.data() + o, std_.data() + o,
+                            dmv + o, dmv + lat_ * n + o, n, &g[b + r], &g[b + lat_ + r]);
+    }
+    if (profile_) profile_->elementwise_s += Since(t0);
+    return Status::Ok();
+  }
+
+  Runtime* rt_;
+  size_t b_;
+  uint64_t seed_;
+  size_t in_, lat_;
+  std::vector<Unit> units_;
+  // This step's parameters, batch size, profile and operators (one per unit and product).
+  const float* w_ = nullptr;
+  size_t n_ = 0;
+  StepProfile* profile_ = nullptr;
+  std::vector<gemm::PackedGemm> fwd_, igrad_, wgrad_;
+  // Feature-major activations ([features][batch]) and their gradients, per unit.
+  AlignedBuffer<float> xrows_, xt_, zt_, eps_, std_, dzt_;
+  std::vector<AlignedBuffer<float>> yt_, dyt_;
+  std::vector<AlignedBuffer<float>> wt_;  // W^T, for input gradients that stream it
+  AlignedBuffer<float> rows_a_, rows_b_;  // batch-major scratch around batch-major products
+  AlignedBuffer<float> dwt_, grad_;
+  std::vector<float> row_loss_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Backprop>> Backprop::Create(const Model& model, Runtime* runtime,
+                                                     size_t max_batch, uint64_t seed) {
+  auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed);
+  if (!b->allocated()) return Internal("out of memory allocating training buffers");
+  return std::unique_ptr<Backprop>(std::move(b));
+}
+
+}  // namespace edgevae

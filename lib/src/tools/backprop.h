@@ -1,0 +1,58 @@
+// The loss and gradient of one training batch, for any shape's table: the forward pass, the
+// negative ELBO (Bernoulli decoder, one reparameterised sample per image) and the backward pass,
+// with every product through XNNPACK. Internal to the tools library (edgevae/train.h runs it).
+//
+// XNNPACK's fully-connected operator packs its "weights" operand when it is created, and in
+// training every operand changes every step, so each product of a step creates an operator.
+// Packing costs a pass over the packed operand, so each product packs the smaller of its two
+// operands. Keeping activations feature-major ([features][batch], written "^T") lets the
+// batch's activations be that operand for most products:
+//
+//   forward      Y^T = W . X^T        (packs X; or, for a layer whose weight is smaller than the
+//                                      batch's input, Y = X . W^T batch-major on the packed W)
+//   input grads  dX^T = W^T . dY^T    (packs dY and streams a transposed copy of W; or, for a
+//                                      small weight, dX = dY . W batch-major on the packed W)
+//   weight grads dW = dY^T . X        (packs X; or dW^T = X^T . dY, packing the much smaller dY,
+//                                      and a transpose of the result into place)
+//
+// The left factor is XNNPACK's streamed input (row-major), the right one the packed operand;
+// outputs land feature-major or, for weight gradients, in PyTorch's [out][in] layout inside the
+// flat gradient array. Batch-major products get cheap transposes of their activations around
+// them. Packings that do not depend on each other run concurrently (XNNPACK packs on one thread).
+// Biases, ReLU, the loss and the reparameterisation are per-row Highway kernels over contiguous
+// batch rows. For the 784-400-20 network this is the layout measured fastest in
+// docs/performance.md; the choice per product is made once per shape (see Plan in backprop.cc).
+#ifndef EDGEVAE_TOOLS_BACKPROP_H_
+#define EDGEVAE_TOOLS_BACKPROP_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "edgevae/model.h"
+#include "edgevae/runtime.h"
+#include "edgevae/status.h"
+#include "edgevae/train.h"
+
+namespace edgevae {
+
+class Backprop {
+ public:
+  // Buffers for batches of up to `max_batch` images of `model`'s shape; noise keyed by `seed`.
+  static StatusOr<std::unique_ptr<Backprop>> Create(const Model& model, Runtime* runtime,
+                                                    size_t max_batch, uint64_t seed);
+  virtual ~Backprop() = default;
+
+  // Rows of the batch (n x input floats in [0, 1]) that the next Run reads.
+  virtual float* input_rows() = 0;
+  // The summed loss over the n images of input_rows() and its gradient (flat parameter layout)
+  // into grad(), with the parameters `params` of `model`'s layout; noise keyed by (epoch, step).
+  // With `profile`, adds the step's time by kind.
+  virtual StatusOr<double> Run(const float* params, size_t n, int epoch, int step,
+                               StepProfile* profile) = 0;
+  virtual const float* grad() const = 0;
+};
+
+}  // namespace edgevae
+
+#endif  // EDGEVAE_TOOLS_BACKPROP_H_

@@ -1,0 +1,220 @@
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "kernels/parallel.h"
+#include "edgevae/eval.h"
+#include "edgevae/rng.h"
+#include "runtime/f32_inference.h"
+#include "kernels/elementwise.h"
+#include "kernels/loss.h"
+
+namespace edgevae {
+namespace {
+
+// Images per noise block of the test-loss pass. Fixed (not derived from the thread count) so that
+// each image's noise, and so the result, depends only on the seed.
+constexpr size_t kEvalBlock = 256;
+// Importance samples decoded per GEMM in the IW pass.
+constexpr size_t kIwChunk = 1000;
+
+Status CheckImages(const Model& model, const ImageSet& data) {
+  if (data.pixels_per_image() != model.shape().input) {
+    return InvalidArgument("images have " + std::to_string(data.rows) + "x" +
+                           std::to_string(data.cols) + " pixels; the model takes " +
+                           std::to_string(model.shape().input));
+  }
+  if (data.count <= 0) return InvalidArgument("no images to evaluate");
+  return Status::Ok();
+}
+
+void ToFloatRows(const uint8_t* pixels, size_t n, size_t in, float* out, pthreadpool_t pool) {
+  ParallelTiles(pool, n, 32, [&](size_t b, size_t e) {
+    simd::U8ToF32(pixels + b * in, out + b * in, (e - b) * in);
+  });
+}
+
+// -log p(x) estimates for images [first, last) into nll[i], on the calling thread only.
+Status ImportanceWeightedRange(const Model& model, const ImageSet& data, uint64_t seed,
+                               size_t k_total, size_t first, size_t last, double* nll,
+                               const std::function<void(size_t)>& advance) {
+  if (first >= last) return Status::Ok();
+  const size_t in = model.shape().input, lat = model.shape().latent;
+  const size_t rows = std::min(k_total, kIwChunk);
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
+  AlignedBuffer<float> x(in), mv(2 * lat), eps(rows * lat), z(rows * lat), sd(rows * lat),
+      logits(rows * in);
+  if (logits.empty()) return Internal("out of memory (importance-sampling buffers)");
+  std::vector<double> log_w(k_total);
+  size_t reported = first;
+  for (size_t img = first; img < last; ++img) {
+    simd::U8ToF32(data.image(static_cast<int>(img)), x.data(), in);
+    EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), 1, mv.data(), nullptr));
+    const float* mu = mv.data();
+    const float* logvar = mv.data() + lat;
+    float sum_logvar = 0;
+    for (size_t j = 0; j < lat; ++j) sum_logvar += logvar[j];
+    for (size_t k0 = 0, chunk = 0; k0 < k_total; k0 += kIwChunk, ++chunk) {
+      const size_t kn = std::min(kIwChunk, k_total - k0);
+      FillNormal(RngStream(seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(img),
+                                          static_cast<uint32_t>(1 + chunk))),
+                 0, eps.data(), kn * lat);
+      // log p(z) - log q(z|x) = -|z|^2/2 + |eps|^2/2 + sum(logvar)/2 (the 2 pi terms cancel).
+      for (size_t k = 0; k < kn; ++k) {
+        float* zk = z.data() + k * lat;
+        const float* ek = eps.data() + k * lat;
+        simd::ReparamForward(mu, logvar, ek, zk, sd.data() + k * lat, lat);
+        log_w[k0 + k] = 0.5 * (static_cast<double>(simd::SumSquares(ek, lat)) -
+                               simd::SumSquares(zk, lat) + sum_logvar);
+      }
+      EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), kn, logits.data(), nullptr));
+      for (size_t k = 0; k < kn; ++k) {
+        log_w[k0 + k] -= simd::BceWithLogits(logits.data() + k * in, x.data(), in);
+      }
+    }
+    // log (1/K) sum_k w_k, stably.
+    const double m = *std::max_element(log_w.begin(), log_w.end());
+    double s = 0;
+    for (double lw : log_w) s += std::exp(lw - m);
+    nll[img] = -(m + std::log(s) - std::log(static_cast<double>(k_total)));
+    if (img % 16 == 15 || img + 1 == last) {
+      advance(img + 1 - reported);
+      reported = img + 1;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
+                              const EvalOptions& options,
+                              const std::function<void(int, int)>& progress) {
+  EVAE_RETURN_IF_ERROR(CheckImages(model, data));
+  if (options.iw_samples < 0) return InvalidArgument("--iw must be >= 0");
+  const auto start = std::chrono::steady_clock::now();
+  pthreadpool_t pool = runtime->pool();
+  const size_t in = model.shape().input, lat = model.shape().latent;
+  const size_t count = static_cast<size_t>(data.count);
+  const size_t k_total = static_cast<size_t>(options.iw_samples);
+  const size_t rows = std::max(kEvalBlock, std::min(k_total, kIwChunk));
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
+
+  AlignedBuffer<float> x(kEvalBlock * in), mv(kEvalBlock * 2 * lat), eps(rows * lat),
+      z(rows * lat), sd(rows * lat), logits(rows * in);
+  std::vector<double> per_row(rows);
+  if (logits.empty()) return Internal("out of memory (evaluation buffers)");
+  const int total_work = static_cast<int>(count * (k_total > 0 ? 2 : 1));
+
+  // ---- test loss: one sampled z per image.
+  double total = 0;
+  for (size_t first = 0, block = 0; first < count; first += kEvalBlock, ++block) {
+    const size_t n = std::min(kEvalBlock, count - first);
+    ToFloatRows(data.image(static_cast<int>(first)), n, in, x.data(), pool);
+    EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), n, mv.data(), pool));
+    FillNormal(RngStream(options.seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(block), 0)),
+               0, eps.data(), n * lat);
+    for (size_t i = 0; i < n; ++i) {
+      const float* row = mv.data() + i * 2 * lat;
+      per_row[i] = simd::ReparamForward(row, row + lat, eps.data() + i * lat, z.data() + i * lat,
+                                        sd.data() + i * lat, lat);
+    }
+    EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), n, logits.data(), pool));
+    ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        per_row[i] += simd::BceWithLogits(logits.data() + i * in, x.data() + i * in, in);
+      }
+    });
+    for (size_t i = 0; i < n; ++i) total += per_row[i];
+    if (progress) progress(static_cast<int>(first + n), total_work);
+  }
+  EvalResult result;
+  result.images = static_cast<int>(count);
+  result.test_loss = total / static_cast<double>(count);
+
+  // ---- importance-weighted NLL: K samples from q(z|x) per image. Each thread takes its own
+  // images with its own operators (single-threaded GEMMs of up to kIwChunk rows): the per-image
+  // work between the products (noise, reparameterisation, logsumexp) is serial, and splitting
+  // one image across threads left a core mostly idle. Noise is keyed by image, and each image's
+  // result has its own slot, so the split does not change the result.
+  if (k_total > 0) {
+    const size_t workers = std::min<size_t>(static_cast<size_t>(runtime->threads()), count);
+    std::vector<double> nll(count);
+    std::vector<Status> status(workers);
+    std::atomic<size_t> done{0};
+    int reported = 0;  // written by worker 0 only, read after the join
+    ParallelTiles(pool, workers, 1, [&](size_t wb, size_t we) {
+      for (size_t w = wb; w < we; ++w) {
+        status[w] = ImportanceWeightedRange(model, data, options.seed, k_total,
+                                            count * w / workers, count * (w + 1) / workers,
+                                            nll.data(), [&](size_t images) {
+                                              const size_t d = done += images;
+                                              if (progress && w == 0) {
+                                                reported = static_cast<int>(count + d);
+                                                progress(reported, total_work);
+                                              }
+                                            });
+      }
+    });
+    for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
+    double nll_total = 0;
+    for (double v : nll) nll_total += v;
+    result.iw_nll = nll_total / static_cast<double>(count);
+    if (progress && reported < total_work) progress(total_work, total_work);
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!std::isfinite(result.test_loss)) {
+    return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
+  }
+  return result;
+}
+
+StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data, uint64_t seed) {
+  if (data.pixels_per_image() != engine.shape().input) {
+    return InvalidArgument("images have " + std::to_string(data.pixels_per_image()) +
+                           " pixels; the model takes " + std::to_string(engine.shape().input));
+  }
+  if (data.count <= 0) return InvalidArgument("no images to evaluate");
+  if (engine.max_batch() < static_cast<int>(kEvalBlock)) {
+    return InvalidArgument("EvaluateEngine needs an engine loaded for " +
+                           std::to_string(kEvalBlock) + " images per call, not " +
+                           std::to_string(engine.max_batch()));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const size_t in = engine.shape().input, lat = engine.shape().latent;
+  const size_t count = static_cast<size_t>(data.count);
+  std::vector<float> x(in), mu(kEvalBlock * lat), logvar(kEvalBlock * lat), eps(kEvalBlock * lat),
+      z(kEvalBlock * lat), sd(lat), logits(kEvalBlock * in);
+  double total = 0;
+  for (size_t first = 0, block = 0; first < count; first += kEvalBlock, ++block) {
+    const size_t n = std::min(kEvalBlock, count - first);
+    const uint8_t* pixels = data.image(static_cast<int>(first));
+    EVAE_RETURN_IF_ERROR(engine.Encode(pixels, static_cast<int>(n), mu.data(), logvar.data()));
+    FillNormal(RngStream(seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(block), 0)),
+               0, eps.data(), n * lat);
+    for (size_t i = 0; i < n; ++i) {
+      total += simd::ReparamForward(mu.data() + i * lat, logvar.data() + i * lat,
+                                    eps.data() + i * lat, z.data() + i * lat, sd.data(), lat);
+    }
+    EVAE_RETURN_IF_ERROR(engine.DecodeLogits(z.data(), static_cast<int>(n), logits.data()));
+    for (size_t i = 0; i < n; ++i) {
+      simd::U8ToF32(pixels + i * in, x.data(), in);
+      total += simd::BceWithLogits(logits.data() + i * in, x.data(), in);
+    }
+  }
+  EvalResult result;
+  result.images = static_cast<int>(count);
+  result.test_loss = total / static_cast<double>(count);
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!std::isfinite(result.test_loss)) {
+    return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
+  }
+  return result;
+}
+
+}  // namespace edgevae

@@ -1,0 +1,231 @@
+#include "edgevae/quant.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <optional>
+
+#include "edgevae/engine.h"
+#include "edgevae/eval.h"
+#include "edgevae/rng.h"
+#include "runtime/f32_inference.h"
+
+namespace edgevae {
+namespace {
+
+// The affine int8 range for real values in [lo, hi] (widened to contain 0, so that 0 and a ReLU's
+// floor are exact).
+QuantRange RangeOf(float lo, float hi) {
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
+  QuantRange r;
+  r.scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+  r.zero_point = static_cast<int32_t>(std::lround(-128.0 - lo / r.scale));
+  r.zero_point = std::clamp(r.zero_point, -128, 127);
+  return r;
+}
+
+double QuantError(const std::vector<float>& v, const QuantRange& r) {
+  double e = 0;
+  for (float x : v) {
+    const float q = std::clamp(std::nearbyint(x / r.scale) + static_cast<float>(r.zero_point),
+                               -128.0f, 127.0f);
+    const double d = x - r.scale * (q - static_cast<float>(r.zero_point));
+    e += d * d;
+  }
+  return e;
+}
+
+QuantRange Calibrate(std::vector<float> v, Calibration method) {
+  if (v.empty()) return RangeOf(0, 1);
+  const auto [mn, mx] = std::minmax_element(v.begin(), v.end());
+  const float lo = *mn, hi = *mx;
+  switch (method) {
+    case Calibration::kMinMax:
+      return RangeOf(lo, hi);
+    case Calibration::kPercentile: {
+      const size_t a = static_cast<size_t>(0.0001 * static_cast<double>(v.size() - 1));
+      const size_t b = static_cast<size_t>(0.9999 * static_cast<double>(v.size() - 1));
+      std::nth_element(v.begin(), v.begin() + a, v.end());
+      const float plo = v[a];
+      std::nth_element(v.begin(), v.begin() + b, v.end());
+      return RangeOf(plo, v[b]);
+    }
+    case Calibration::kMse: {
+      // Every 1/50000th value suffices to rank clippings; the range shrinks towards 0.
+      std::vector<float> sub;
+      const size_t step = std::max<size_t>(1, v.size() / 50000);
+      for (size_t i = 0; i < v.size(); i += step) sub.push_back(v[i]);
+      QuantRange best = RangeOf(lo, hi);
+      double best_err = QuantError(sub, best);
+      for (int k = 99; k >= 20; --k) {
+        const float a = static_cast<float>(k) / 100.0f;
+        const QuantRange r = RangeOf(lo * a, hi * a);
+        const double e = QuantError(sub, r);
+        if (e < best_err) {
+          best_err = e;
+          best = r;
+        }
+      }
+      return best;
+    }
+  }
+  return RangeOf(lo, hi);
+}
+
+// Layer `i` of `model`: symmetric per-tensor weights and int32 biases for its input range, and
+// its calibrated output range.
+void QuantizeLayer(const Model& model, size_t i, const QuantRange& input, const QuantRange& output,
+                   Int8Model* q) {
+  const LayerInfo& spec = model.shape().layers[i];
+  const float* w = model.params() + model.layout().layers[i].weight;
+  const float* b = model.params() + model.layout().layers[i].bias;
+  Int8Layer& l = q->layers[i];
+  l.out = spec.out;
+  l.in = spec.in;
+  l.input = input;
+  l.output = output;
+  l.relu = spec.activation == Activation::kRelu;
+  const size_t n = static_cast<size_t>(spec.out) * spec.in;
+  float max_abs = 0;
+  for (size_t k = 0; k < n; ++k) max_abs = std::max(max_abs, std::fabs(w[k]));
+  l.weight_scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+  std::vector<int8_t> weight(n);
+  for (size_t k = 0; k < n; ++k) {
+    weight[k] = static_cast<int8_t>(std::clamp(std::lround(w[k] / l.weight_scale), -127L, 127L));
+  }
+  const double bias_scale = static_cast<double>(input.scale) * l.weight_scale;
+  std::vector<int32_t> bias(spec.out);
+  for (int k = 0; k < spec.out; ++k) {
+    const double v = std::nearbyint(b[k] / bias_scale);
+    bias[k] = static_cast<int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
+  }
+  SetOwnedTensors(q, i, std::move(weight), std::move(bias));
+}
+
+// The values each layer writes: encoder layers and heads over the images, decoder layers and the
+// logits over the images' encodings (z = mu) and as many prior draws (the decoder serves sampling
+// as well as reconstruction), and z itself over both.
+struct Activations {
+  std::vector<std::vector<float>> out;  // per layer of the table
+  std::vector<float> z;
+};
+
+StatusOr<Activations> Collect(const Model& model, Runtime* runtime, const ImageSet& images,
+                              size_t n) {
+  const ShapeInfo& s = model.shape();
+  const size_t in = s.input, lat = s.latent;
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, 2 * n));
+  AlignedBuffer<float> x(n * in), mv(n * 2 * lat), z(2 * n * lat), logits(2 * n * in);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = images.image(static_cast<int>(i));
+    for (size_t j = 0; j < in; ++j) x[i * in + j] = p[j] / 255.0f;
+  }
+  pthreadpool_t pool = runtime->pool();
+  Activations a;
+  a.out.resize(s.layers.size());
+  const auto keep = [&](size_t layer, const float* v, size_t rows) {
+    a.out[layer].assign(v, v + rows * s.layers[layer].out);
+  };
+  EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), n, mv.data(), pool));
+  const size_t mean = s.Find(LayerRole::kMean), logvar = s.Find(LayerRole::kLogVar);
+  for (size_t i = 0; i < mean; ++i) keep(i, inf.activation(i), n);
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = mv.data() + i * 2 * lat;
+    a.out[mean].insert(a.out[mean].end(), row, row + lat);
+    a.out[logvar].insert(a.out[logvar].end(), row + lat, row + 2 * lat);
+    std::copy(row, row + lat, z.data() + i * lat);
+  }
+  FillNormal(RngStream(model.metadata().seed, StreamId(RngPurpose::kSample, 0xCA11B)), 0,
+             z.data() + n * lat, n * lat);
+  a.z.assign(z.data(), z.data() + 2 * n * lat);
+  EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), 2 * n, logits.data(), pool));
+  const size_t logits_layer = s.Find(LayerRole::kLogits);
+  for (size_t i = logvar + 1; i < logits_layer; ++i) keep(i, inf.activation(i), 2 * n);
+  keep(logits_layer, logits.data(), 2 * n);
+  return a;
+}
+
+}  // namespace
+
+const char* CalibrationName(Calibration c) {
+  switch (c) {
+    case Calibration::kMinMax: return "minmax";
+    case Calibration::kPercentile: return "percentile";
+    case Calibration::kMse: return "mse";
+  }
+  return "?";
+}
+
+StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const ImageSet& calibration,
+                                 Calibration method, int calibration_images) {
+  const ShapeInfo& s = model.shape();
+  if (calibration.pixels_per_image() != s.input) {
+    return InvalidArgument("calibration images have " + std::to_string(calibration.pixels_per_image()) +
+                           " pixels; the model takes " + std::to_string(s.input));
+  }
+  const size_t n = static_cast<size_t>(std::min(calibration.count, calibration_images));
+  if (n == 0) return InvalidArgument("no calibration images");
+  if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
+    return DataError("cannot quantize a model with a non-finite parameter: " + bad);
+  }
+  EVAE_ASSIGN_OR_RETURN(Activations a, Collect(model, runtime, calibration, n));
+  std::vector<QuantRange> out(s.layers.size());
+  for (size_t i = 0; i < s.layers.size(); ++i) out[i] = Calibrate(std::move(a.out[i]), method);
+  const QuantRange pixels{1.0f / 255.0f, -128};
+  const QuantRange z = Calibrate(std::move(a.z), method);
+
+  Int8Model q;
+  q.shape = s;
+  q.metadata = model.metadata();
+  q.layers.resize(s.layers.size());
+  const int first_decoder = s.Find(LayerRole::kDecoder);
+  const int last_encoder = s.Find(LayerRole::kMean) - 1;
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    // Each layer's input range is the output range of the layer feeding it.
+    QuantRange input;
+    switch (s.layers[i].role) {
+      case LayerRole::kEncoder:
+        input = i == 0 ? pixels : out[i - 1];
+        break;
+      case LayerRole::kMean:
+      case LayerRole::kLogVar:
+        input = out[last_encoder];
+        break;
+      case LayerRole::kDecoder:
+      case LayerRole::kLogits:
+        input = static_cast<int>(i) == first_decoder ? z : out[i - 1];
+        break;
+    }
+    QuantizeLayer(model, i, input, out[i], &q);
+  }
+  q.calibration = CalibrationName(method);
+  q.calibration_images = static_cast<int>(n);
+  return q;
+}
+
+StatusOr<Int8Model> QuantizeInt8Best(const Model& model, Runtime* runtime,
+                                     const ImageSet& calibration, const ImageSet& validation,
+                                     std::vector<CalibrationReport>* report,
+                                     int calibration_images) {
+  std::optional<Int8Model> best;
+  double best_loss = std::numeric_limits<double>::infinity();
+  for (Calibration c : {Calibration::kMinMax, Calibration::kPercentile, Calibration::kMse}) {
+    EVAE_ASSIGN_OR_RETURN(Int8Model q,
+                          QuantizeInt8(model, runtime, calibration, c, calibration_images));
+    EVAE_ASSIGN_OR_RETURN(
+        std::unique_ptr<Engine> engine,
+        Engine::Create(q, EngineOptions{.max_batch = 256, .threads = runtime->threads()}));
+    EVAE_ASSIGN_OR_RETURN(EvalResult r, EvaluateEngine(*engine, validation, model.metadata().seed));
+    if (report != nullptr) report->push_back({c, r.test_loss});
+    if (r.test_loss < best_loss) {
+      best_loss = r.test_loss;
+      best = std::move(q);
+    }
+  }
+  return std::move(*best);
+}
+
+}  // namespace edgevae

@@ -1,0 +1,218 @@
+// Training: epochs of shuffled minibatches, each a loss and gradient (tools/backprop.h) and one
+// Adam step, with the gradient checked for non-finite values before it is applied.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "kernels/parallel.h"
+#include "edgevae/rng.h"
+#include "edgevae/train.h"
+#include "tools/backprop.h"
+#include "kernels/elementwise.h"
+#include "kernels/loss.h"
+#include "kernels/optimizer.h"
+
+namespace edgevae {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+class TrainerImpl final : public Trainer {
+ public:
+  TrainerImpl(Model* model, Runtime* runtime, const TrainOptions& options,
+              std::unique_ptr<Backprop> backprop)
+      : model_(model), rt_(runtime), opt_(options), b_(static_cast<size_t>(options.batch)),
+        in_(static_cast<size_t>(model->shape().input)), backprop_(std::move(backprop)) {}
+
+  StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) override {
+    if (static_cast<size_t>(data.pixels_per_image()) != in_) {
+      return InvalidArgument("training images have " + std::to_string(data.pixels_per_image()) +
+                             " pixels, the model's input is " + std::to_string(in_));
+    }
+    if (data.count <= 0) return InvalidArgument("no training images");
+    const int epoch = model_->metadata().epochs + 1;
+    const size_t count = static_cast<size_t>(data.count);
+
+    // Fisher-Yates with draws keyed by (seed, epoch): the same permutation on any machine.
+    std::vector<uint32_t> order(count);
+    std::iota(order.begin(), order.end(), 0u);
+    const RngStream shuffle(opt_.seed, StreamId(RngPurpose::kShuffle, static_cast<uint32_t>(epoch)));
+    for (size_t i = count - 1; i > 0; --i) {
+      std::swap(order[i], order[shuffle.Below(i, static_cast<uint32_t>(i + 1))]);
+    }
+
+    const int batches = static_cast<int>((count + b_ - 1) / b_);
+    const auto start = Clock::now();
+    double total = 0;
+    for (int step = 0; step < batches; ++step) {
+      const size_t first = static_cast<size_t>(step) * b_;
+      const size_t n = std::min(b_, count - first);
+      float* rows = backprop_->input_rows();
+      for (size_t i = 0; i < n; ++i) {
+        simd::U8ToF32(data.image(static_cast<int>(order[first + i])), rows + i * in_, in_);
+      }
+      EVAE_ASSIGN_OR_RETURN(double loss, StepOnRows(n, epoch, step));
+      total += loss;
+      if (progress) {
+        BatchProgress p;
+        p.epoch = epoch;
+        p.batch = step + 1;
+        p.batches = batches;
+        p.seconds = Since(start);
+        p.loss = total / static_cast<double>(first + n);
+        p.images_per_s = static_cast<double>(first + n) / std::max(p.seconds, 1e-9);
+        progress(p);
+      }
+    }
+    EpochResult result;
+    result.epoch = epoch;
+    result.seconds = Since(start);
+    result.train_loss = total / static_cast<double>(count);
+    ModelMetadata& meta = model_->metadata();
+    meta.epochs = epoch;
+    meta.train_loss = result.train_loss;
+    meta.seed = opt_.seed;
+    meta.batch = opt_.batch;
+    meta.lr = opt_.lr;
+    return result;
+  }
+
+  StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step) override {
+    EVAE_RETURN_IF_ERROR(CheckBatch(n));
+    simd::U8ToF32(pixels, backprop_->input_rows(), static_cast<size_t>(n) * in_);
+    return StepOnRows(static_cast<size_t>(n), epoch, step);
+  }
+
+  StatusOr<double> LossAndGradient(const float* x, int n, int epoch, int step,
+                                   float* grad) override {
+    EVAE_RETURN_IF_ERROR(CheckBatch(n));
+    std::copy(x, x + static_cast<size_t>(n) * in_, backprop_->input_rows());
+    EVAE_ASSIGN_OR_RETURN(double loss, ForwardBackward(static_cast<size_t>(n), epoch, step));
+    std::copy(backprop_->grad(), backprop_->grad() + model_->param_floats(), grad);
+    return loss;
+  }
+
+  const StepProfile& profile() const override { return profile_; }
+  void EnableProfile(bool on) override {
+    profiling_ = on;
+    profile_ = StepProfile();
+  }
+
+ private:
+  Status CheckBatch(int n) const {
+    if (n <= 0 || static_cast<size_t>(n) > b_) {
+      return InvalidArgument("batch of " + std::to_string(n) + " images; the trainer takes 1.." +
+                             std::to_string(b_));
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<double> StepOnRows(size_t n, int epoch, int step) {
+    EVAE_ASSIGN_OR_RETURN(double loss, ForwardBackward(n, epoch, step));
+    if (!std::isfinite(loss)) {
+      return DataError("training diverged: loss is " + std::to_string(loss) + " at epoch " +
+                       std::to_string(epoch) + ", step " + std::to_string(step + 1) +
+                       " (parameters left at the previous step)");
+    }
+    // XNNPACK's output clamp turns NaN into a finite value, and a ReLU then hides it, so a NaN
+    // parameter need not show in the loss; the gradient is checked before Adam applies it.
+    const auto t0 = Clock::now();
+    EVAE_RETURN_IF_ERROR(CheckGradient(epoch, step));
+    AdamState& adam = model_->optimizer();
+    adam.step += 1;
+    const double t = static_cast<double>(adam.step);
+    const float step_size = static_cast<float>(opt_.lr / (1.0 - std::pow(opt_.beta1, t)));
+    const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(opt_.beta2, t)));
+    float* w = model_->params();
+    float* m = adam.m.data();
+    float* v = adam.v.data();
+    const float* g = backprop_->grad();
+    ParallelTiles(rt_->pool(), model_->param_floats(), 16384, [&](size_t begin, size_t end) {
+      simd::AdamUpdate(w + begin, m + begin, v + begin, g + begin, end - begin, opt_.beta1,
+                       opt_.beta2, step_size, inv_sqrt_bc2, opt_.eps);
+    });
+    if (profiling_) profile_.optimizer_s += Since(t0);
+    return loss;
+  }
+
+  Status CheckGradient(int epoch, int step) {
+    const float* g = backprop_->grad();
+    const size_t size = model_->param_floats();
+    std::vector<uint8_t> ok((size + kCheckTile - 1) / kCheckTile);
+    ParallelTiles(rt_->pool(), size, kCheckTile, [&](size_t begin, size_t end) {
+      for (size_t b = begin; b < end; b += kCheckTile) {
+        ok[b / kCheckTile] = simd::AllFinite(g + b, std::min(end, b + kCheckTile) - b);
+      }
+    });
+    if (std::find(ok.begin(), ok.end(), 0) == ok.end()) return Status::Ok();
+    std::string where = "a parameter";
+    for (const TensorView& tv : model_->tensors()) {
+      if (!simd::AllFinite(g + tv.offset, tv.size())) {
+        where = tv.name;
+        break;
+      }
+    }
+    return DataError("training diverged: the gradient of " + where + " is not finite at epoch " +
+                     std::to_string(epoch) + ", step " + std::to_string(step + 1) +
+                     " (parameters left at the previous step)");
+  }
+  static constexpr size_t kCheckTile = 16384;
+
+  // Loss (summed over the batch) and gradient, for the first n input rows.
+  StatusOr<double> ForwardBackward(size_t n, int epoch, int step) {
+    return backprop_->Run(model_->params(), n, epoch, step, profiling_ ? &profile_ : nullptr);
+  }
+
+  Model* model_;
+  Runtime* rt_;
+  TrainOptions opt_;
+  size_t b_;
+  size_t in_;
+  std::unique_ptr<Backprop> backprop_;
+  bool profiling_ = false;
+  StepProfile profile_;
+};
+
+}  // namespace
+
+double TrainingFlopsPerImage(const ShapeInfo& shape) {
+  // Forward products (as many multiply-adds as the weight gradients) and the input gradients of
+  // every layer but the first.
+  double forward = 0, input_grads = 0;
+  for (size_t i = 0; i < shape.layers.size(); ++i) {
+    const double macs = static_cast<double>(shape.layers[i].in) * shape.layers[i].out;
+    forward += macs;
+    if (i > 0) input_grads += macs;
+  }
+  return 2 * (2 * forward + input_grads);
+}
+
+StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
+                                                 const TrainOptions& options) {
+  if (model == nullptr || runtime == nullptr) return InvalidArgument("CreateTrainer: null model");
+  if (options.batch < 1 || options.batch > 4096) {
+    return InvalidArgument("batch size " + std::to_string(options.batch) + " is outside 1..4096");
+  }
+  if (!(options.lr > 0) || !std::isfinite(options.lr)) {
+    return InvalidArgument("learning rate must be a positive number, got " +
+                           std::to_string(options.lr));
+  }
+  if (const std::string bad = model->FirstNonFinite(); !bad.empty()) {
+    return DataError("cannot train a model with a non-finite parameter: " + bad);
+  }
+  model->EnsureOptimizer();
+  EVAE_ASSIGN_OR_RETURN(std::unique_ptr<Backprop> backprop,
+                        Backprop::Create(*model, runtime, static_cast<size_t>(options.batch),
+                                         options.seed));
+  return std::unique_ptr<Trainer>(
+      new TrainerImpl(model, runtime, options, std::move(backprop)));
+}
+
+}  // namespace edgevae
