@@ -18,12 +18,13 @@ using io::GetU64;
 using io::PutU64;
 using io::Quoted;
 
-StatusOr<Container> LocateContainer(std::span<const uint8_t> bytes, const std::string& path) {
-  Container f;
-  f.bytes = bytes;
+namespace {
+
+// Magic, header size, version and declared file size: what must hold before any offset in the
+// header can be trusted.
+Status CheckHeader(std::span<const uint8_t> bytes, const std::string& path, ModelFileInfo* out) {
   const uint8_t* p = bytes.data();
   const uint64_t size = bytes.size();
-
   const size_t magic_avail = static_cast<size_t>(std::min<uint64_t>(size, sizeof(kMagic)));
   if (magic_avail != 0 && std::memcmp(p + kOffMagic, kMagic, magic_avail) != 0) {
     return DataError(
@@ -37,7 +38,7 @@ StatusOr<Container> LocateContainer(std::span<const uint8_t> bytes, const std::s
                      std::to_string(kHeaderBytes) + "-byte header");
   }
 
-  ModelFileInfo& info = f.info;
+  ModelFileInfo& info = *out;
   info.version = GetU32(p + kOffVersion);
   if (info.version == 0) {
     return DataError(path + ": header field version (offset " + std::to_string(kOffVersion) +
@@ -67,6 +68,44 @@ StatusOr<Container> LocateContainer(std::span<const uint8_t> bytes, const std::s
                      ") says " + std::to_string(info.file_bytes) + " bytes, file has " +
                      std::to_string(size));
   }
+  return Status::Ok();
+}
+
+// Tensor table entry i: its name, dtype, dims and where its bytes are.
+StatusOr<ModelFileInfo::Tensor> ReadEntry(std::span<const uint8_t> bytes, uint64_t table_offset,
+                                          uint32_t i, const std::string& path) {
+  const uint64_t size = bytes.size();
+  const uint64_t at = table_offset + i * kEntryBytes;
+  const uint8_t* e = bytes.data() + at;
+  ModelFileInfo::Tensor t;
+  t.name = FixedString(e + kEntName, kTensorNameBytes);
+  t.dtype = static_cast<DType>(GetU32(e + kEntDType));
+  const uint32_t ndims = GetU32(e + kEntNdims);
+  if (ndims == 0 || ndims > kMaxDims) {
+    return DataError(path + ": tensor table entry " + std::to_string(i) + " (" + Quoted(t.name) +
+                     ", offset " + std::to_string(at + kEntNdims) + "): ndims " +
+                     std::to_string(ndims) + ", expected 1 to " + std::to_string(kMaxDims));
+  }
+  for (uint32_t d = 0; d < ndims; ++d) t.dims.push_back(GetU32(e + kEntDims + 4 * d));
+  t.offset = GetU64(e + kEntOffset);
+  t.bytes = GetU64(e + kEntBytes);
+  if (!Within(t.offset, t.bytes, size)) {
+    return DataError(path + ": truncated: tensor " + Quoted(t.name) + " (" +
+                     std::to_string(t.bytes) + " bytes at offset " + std::to_string(t.offset) +
+                     ") extends past the end of the file (" + std::to_string(size) + " bytes)");
+  }
+  return t;
+}
+
+}  // namespace
+
+StatusOr<Container> LocateContainer(std::span<const uint8_t> bytes, const std::string& path) {
+  Container f;
+  f.bytes = bytes;
+  const uint8_t* p = bytes.data();
+  const uint64_t size = bytes.size();
+  ModelFileInfo& info = f.info;
+  EVAE_RETURN_IF_ERROR(CheckHeader(bytes, path, &info));
 
   info.stored_checksum = GetU64(p + kOffChecksum);
   info.computed_checksum = XXH64(p + kChecksummedFrom, size - kChecksummedFrom, 0);
@@ -101,25 +140,7 @@ StatusOr<Container> LocateContainer(std::span<const uint8_t> bytes, const std::s
 
   info.tensors.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
-    const uint64_t at = f.table_offset + i * kEntryBytes;
-    const uint8_t* e = p + at;
-    ModelFileInfo::Tensor t;
-    t.name = FixedString(e + kEntName, kTensorNameBytes);
-    t.dtype = static_cast<DType>(GetU32(e + kEntDType));
-    const uint32_t ndims = GetU32(e + kEntNdims);
-    if (ndims == 0 || ndims > kMaxDims) {
-      return DataError(path + ": tensor table entry " + std::to_string(i) + " (" + Quoted(t.name) +
-                       ", offset " + std::to_string(at + kEntNdims) + "): ndims " +
-                       std::to_string(ndims) + ", expected 1 to " + std::to_string(kMaxDims));
-    }
-    for (uint32_t d = 0; d < ndims; ++d) t.dims.push_back(GetU32(e + kEntDims + 4 * d));
-    t.offset = GetU64(e + kEntOffset);
-    t.bytes = GetU64(e + kEntBytes);
-    if (!Within(t.offset, t.bytes, size)) {
-      return DataError(path + ": truncated: tensor " + Quoted(t.name) + " (" +
-                       std::to_string(t.bytes) + " bytes at offset " + std::to_string(t.offset) +
-                       ") extends past the end of the file (" + std::to_string(size) + " bytes)");
-    }
+    EVAE_ASSIGN_OR_RETURN(ModelFileInfo::Tensor t, ReadEntry(bytes, f.table_offset, i, path));
     info.tensors.push_back(std::move(t));
   }
   return f;

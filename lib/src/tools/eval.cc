@@ -88,6 +88,42 @@ Status ImportanceWeightedRange(const Model& model, const ImageSet& data, uint64_
   return Status::Ok();
 }
 
+// The importance-weighted NLL: K samples from q(z|x) per image. Each thread takes its own images
+// with its own operators (single-threaded GEMMs of up to kIwChunk rows): the per-image work
+// between the products (noise, reparameterisation, logsumexp) is serial, and splitting one image
+// across threads left a core mostly idle. Noise is keyed by image, and each image's result has its
+// own slot, so the split does not change the result.
+StatusOr<double> ImportanceWeightedNll(const Model& model, Runtime* runtime, const ImageSet& data,
+                                       const EvalOptions& options, int total_work,
+                                       const std::function<void(int, int)>& progress) {
+  const size_t count = static_cast<size_t>(data.count);
+  const size_t k_total = static_cast<size_t>(options.iw_samples);
+  pthreadpool_t pool = runtime->pool();
+  const size_t workers = std::min<size_t>(static_cast<size_t>(runtime->threads()), count);
+  std::vector<double> nll(count);
+  std::vector<Status> status(workers);
+  std::atomic<size_t> done{0};
+  int reported = 0;  // written by worker 0 only, read after the join
+  ParallelTiles(pool, workers, 1, [&](size_t wb, size_t we) {
+    for (size_t w = wb; w < we; ++w) {
+      status[w] = ImportanceWeightedRange(model, data, options.seed, k_total,
+                                          count * w / workers, count * (w + 1) / workers,
+                                          nll.data(), [&](size_t images) {
+                                            const size_t d = done += images;
+                                            if (progress && w == 0) {
+                                              reported = static_cast<int>(count + d);
+                                              progress(reported, total_work);
+                                            }
+                                          });
+    }
+  });
+  for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
+  double nll_total = 0;
+  for (double v : nll) nll_total += v;
+  if (progress && reported < total_work) progress(total_work, total_work);
+  return nll_total / static_cast<double>(count);
+}
+
 }  // namespace
 
 StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
@@ -135,35 +171,9 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   result.images = static_cast<int>(count);
   result.test_loss = total / static_cast<double>(count);
 
-  // ---- importance-weighted NLL: K samples from q(z|x) per image. Each thread takes its own
-  // images with its own operators (single-threaded GEMMs of up to kIwChunk rows): the per-image
-  // work between the products (noise, reparameterisation, logsumexp) is serial, and splitting
-  // one image across threads left a core mostly idle. Noise is keyed by image, and each image's
-  // result has its own slot, so the split does not change the result.
   if (k_total > 0) {
-    const size_t workers = std::min<size_t>(static_cast<size_t>(runtime->threads()), count);
-    std::vector<double> nll(count);
-    std::vector<Status> status(workers);
-    std::atomic<size_t> done{0};
-    int reported = 0;  // written by worker 0 only, read after the join
-    ParallelTiles(pool, workers, 1, [&](size_t wb, size_t we) {
-      for (size_t w = wb; w < we; ++w) {
-        status[w] = ImportanceWeightedRange(model, data, options.seed, k_total,
-                                            count * w / workers, count * (w + 1) / workers,
-                                            nll.data(), [&](size_t images) {
-                                              const size_t d = done += images;
-                                              if (progress && w == 0) {
-                                                reported = static_cast<int>(count + d);
-                                                progress(reported, total_work);
-                                              }
-                                            });
-      }
-    });
-    for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
-    double nll_total = 0;
-    for (double v : nll) nll_total += v;
-    result.iw_nll = nll_total / static_cast<double>(count);
-    if (progress && reported < total_work) progress(total_work, total_work);
+    EVAE_ASSIGN_OR_RETURN(result.iw_nll, ImportanceWeightedNll(model, runtime, data, options,
+                                                               total_work, progress));
   }
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -24,8 +24,8 @@
 #include "edgevae/idx.h"
 #include "edgevae/status.h"
 #include "runtime/file_util.h"
+#include "tools/gzip.h"
 
-#include <zlib.h>
 
 namespace edgevae {
 namespace {
@@ -158,10 +158,6 @@ StatusOr<Header> ParseHeader(const uint8_t* data, uint64_t file_size, const std:
 // "bomb" costs neither gigabytes nor minutes. Streams (a pipe, a device) are read up to this too.
 constexpr size_t kMaxInflatedBytes = size_t{256} << 20;
 
-bool IsGzip(const uint8_t* data, size_t size) {
-  return size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
-}
-
 // The IDX header's declared length (header + elements) once `n` inflated bytes show it, 0 while
 // they do not yet.
 size_t DeclaredIdxBytes(const uint8_t* p, size_t n) {
@@ -179,109 +175,8 @@ size_t DeclaredIdxBytes(const uint8_t* p, size_t n) {
   return count > SIZE_MAX - header ? SIZE_MAX : header + count;
 }
 
-// What Gunzip makes of a gzip file: the bytes inflated, and (in salvage mode) why it stopped early.
-struct Inflated {
-  std::vector<uint8_t> bytes;
-  Status damage;  // ok: the whole member was inflated
-};
-
-// Inflates one gzip member holding an IDX file, refusing more output than its header declares,
-// more than kMaxInflatedBytes, and anything after the member (trailing bytes, a second member):
-// plain IDX files refuse trailing bytes too. With `salvage`, a cut-off or corrupt stream yields the
-// bytes inflated before the damage and says so in `damage`; without, it is an error. Errors name
-// the file and the compressed offset.
-StatusOr<Inflated> Gunzip(const uint8_t* data, size_t size, const std::string& name, bool salvage) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return Internal(name + ": zlib inflateInit2 failed");
-  struct End {
-    z_stream* zs;
-    ~End() { inflateEnd(zs); }
-  } end{&zs};
-  Inflated result;
-  std::vector<uint8_t>& out = result.bytes;
-  // Grown as output arrives; once the header is in, reserved to exactly what it declares.
-  out.resize(std::min<size_t>(std::max<size_t>(size * 4, 1 << 16), kMaxInflatedBytes));
-  size_t limit = kMaxInflatedBytes;
-  bool limit_known = false;
-  zs.next_in = const_cast<Bytef*>(data);
-  zs.avail_in = static_cast<uInt>(std::min<size_t>(size, UINT_MAX));
-  const auto too_large = [&](size_t declared) {
-    return DataError(name + ": gzip data too large: its IDX header declares " +
-                     (declared == SIZE_MAX ? std::string("more than SIZE_MAX")
-                                           : std::to_string(declared)) +
-                     " bytes, above the " + std::to_string(kMaxInflatedBytes) +
-                     "-byte limit for compressed input");
-  };
-  // Once the inflated bytes show the IDX header: the limit becomes what it declares.
-  const auto learn_limit = [&]() -> Status {
-    if (limit_known) return Status::Ok();
-    const size_t declared = DeclaredIdxBytes(out.data(), zs.total_out);
-    if (declared == 0) return Status::Ok();
-    if (declared > kMaxInflatedBytes) return too_large(declared);
-    limit = declared;
-    limit_known = true;
-    if (zs.total_out > limit) {
-      return DataError(name + ": gzip data too large: it inflates to more than the " +
-                       std::to_string(limit) + " bytes its IDX header declares");
-    }
-    out.resize(std::max<size_t>(limit, 1));
-    return Status::Ok();
-  };
-  for (;;) {
-    EVAE_RETURN_IF_ERROR(learn_limit());
-    if (zs.total_out == out.size()) {
-      if (out.size() >= limit) {
-        // Full: one more byte of output means the data is longer than the header says.
-        uint8_t probe;
-        zs.next_out = &probe;
-        zs.avail_out = 1;
-        const int rc = inflate(&zs, Z_NO_FLUSH);
-        if (zs.avail_out == 0) {
-          return DataError(name + ": gzip data too large: it inflates to more than the " +
-                           std::to_string(limit) + " bytes " +
-                           (limit_known ? "its IDX header declares" : "this reader takes") +
-                           " (stopped at compressed byte " + std::to_string(zs.total_in) + ")");
-        }
-        if (rc == Z_STREAM_END) break;
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-          result.damage = DataError(name + ": corrupt gzip data near compressed byte " +
-                                    std::to_string(zs.total_in));
-        } else {
-          result.damage = DataError(name + ": truncated gzip data: the stream ends at compressed "
-                                    "byte " + std::to_string(zs.total_in) +
-                                    " before its end marker");
-        }
-        if (!salvage) return result.damage;
-        break;
-      }
-      out.resize(std::min(out.size() * 2, limit));
-    }
-    zs.next_out = out.data() + zs.total_out;
-    zs.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - zs.total_out, UINT_MAX));
-    const int rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc == Z_STREAM_END) break;
-    if (rc == Z_OK || (rc == Z_BUF_ERROR && zs.avail_in != 0)) continue;
-    if (rc == Z_BUF_ERROR) {
-      result.damage = DataError(name + ": truncated gzip data: the stream ends at compressed byte " +
-                                std::to_string(zs.total_in) + " before its end marker");
-    } else {
-      const std::string why = zs.msg != nullptr ? zs.msg : "error " + std::to_string(rc);
-      result.damage = DataError(name + ": corrupt gzip data near compressed byte " +
-                                std::to_string(zs.total_in) + ": " + why);
-    }
-    if (!salvage) return result.damage;
-    break;
-  }
-  EVAE_RETURN_IF_ERROR(learn_limit());
-  if (result.damage.ok() && zs.total_in < size) {
-    return DataError(name + ": " + std::to_string(size - zs.total_in) +
-                     " trailing bytes after the gzip member that ends at compressed byte " +
-                     std::to_string(zs.total_in) +
-                     " (a second member or junk; an IDX file is one member)");
-  }
-  out.resize(zs.total_out);
-  return result;
-}
+// gzip IDX files inflate to at most what their header declares.
+const DeclaredSize kIdxDeclares = {DeclaredIdxBytes, "its IDX header"};
 
 std::string JoinPath(const std::string& dir, const std::string& file) {
   if (dir.empty()) return file;
@@ -293,7 +188,9 @@ std::string JoinPath(const std::string& dir, const std::string& file) {
 
 StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name) {
   if (IsGzip(data, size)) {
-    EVAE_ASSIGN_OR_RETURN(const Inflated inflated, Gunzip(data, size, name, /*salvage=*/false));
+    EVAE_ASSIGN_OR_RETURN(
+        const Inflated inflated,
+        Gunzip(data, size, name, kMaxInflatedBytes, kIdxDeclares, /*salvage=*/false));
     return ParseIdx(inflated.bytes.data(), inflated.bytes.size(), name + " (inflated)");
   }
   EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(data, size, name));
@@ -424,7 +321,8 @@ StatusOr<ImageSet> LoadImagesSalvaging(const std::string& path, Status* damage,
   if (IsGzip(bytes.data(), bytes.size())) {
     // A cut-off gzip file still yields the bytes inflated so far; one that is too large does not.
     EVAE_ASSIGN_OR_RETURN(Inflated inflated,
-                          Gunzip(bytes.data(), bytes.size(), path, /*salvage=*/true));
+                          Gunzip(bytes.data(), bytes.size(), path, kMaxInflatedBytes, kIdxDeclares,
+                                 /*salvage=*/true));
     if (!inflated.damage.ok()) {
       *damage = DataError(inflated.damage.message() + "; keeping the " +
                           std::to_string(inflated.bytes.size()) + " bytes inflated before it");

@@ -143,6 +143,13 @@ struct Entry {
   uint64_t begin = 0, end = 0;  // in the buffer
 };
 
+const Entry* FindEntry(const std::vector<Entry>& entries, std::string_view name) {
+  for (const Entry& e : entries) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
 // A JSON array of non-negative integers, or nullopt.
 std::optional<std::vector<uint64_t>> Unsigneds(const Json& v) {
   if (!v.is_array()) return std::nullopt;
@@ -276,18 +283,25 @@ Status CheckTiling(const std::string& path, std::vector<const Entry*> entries,
   return Status::Ok();
 }
 
-}  // namespace
+// The file split into its parts: the header's JSON and the byte buffer after it.
+struct Parts {
+  Json header;
+  uint64_t header_bytes = 0;
+  uint64_t buffer_offset = 0;
+  std::span<const uint8_t> buffer;
+};
 
-StatusOr<Model> ImportSafetensors(const std::string& path) {
-  EVAE_ASSIGN_OR_RETURN(const io::FileBytes file,
-                        io::ReadWholeFile(path, kMaxFileBytes, "a safetensors file"));
-  const std::span<const uint8_t> bytes = file.bytes;
+// The length prefix, the header's limits (size, NUL, depth, keys) and its JSON, with repeated
+// top-level keys refused.
+StatusOr<Parts> SplitFile(const std::string& path, std::span<const uint8_t> bytes) {
   const uint64_t size = bytes.size();
   if (size < kLengthBytes) {
     return DataError(path + ": truncated: " + std::to_string(size) +
                      " bytes, shorter than the 8-byte header length of a safetensors file");
   }
-  const uint64_t header_bytes = GetU64(bytes.data());
+  Parts parts;
+  parts.header_bytes = GetU64(bytes.data());
+  const uint64_t header_bytes = parts.header_bytes;
   if (header_bytes > size - kLengthBytes) {
     return DataError(path + ": header length " + std::to_string(header_bytes) +
                      " (bytes 0-7, little-endian) is larger than the file allows (" +
@@ -302,9 +316,8 @@ StatusOr<Model> ImportSafetensors(const std::string& path) {
   }
   const char* text = reinterpret_cast<const char*>(bytes.data() + kLengthBytes);
   const char* text_end = text + header_bytes;
-  const uint64_t buffer_offset = kLengthBytes + header_bytes;
-  const uint64_t buffer_bytes = size - buffer_offset;
-  const uint8_t* buffer = bytes.data() + buffer_offset;
+  parts.buffer_offset = kLengthBytes + header_bytes;
+  parts.buffer = bytes.subspan(parts.buffer_offset);
 
   // A NUL (the reference reader refuses it too: padding is spaces), depth and key counts.
   EVAE_RETURN_IF_ERROR(io::CheckJsonStructure(
@@ -322,59 +335,60 @@ StatusOr<Model> ImportSafetensors(const std::string& path) {
     }
     return true;
   };
-  const Json header = Json::parse(text, text_end, on_event, /*allow_exceptions=*/false);
-  if (header.is_discarded()) {
+  parts.header = Json::parse(text, text_end, on_event, /*allow_exceptions=*/false);
+  if (parts.header.is_discarded()) {
     return DataError(path + ": header (" + std::to_string(header_bytes) +
                      " bytes at offset 8) is not JSON: " + io::JsonSyntaxError(text, text_end));
   }
-  if (!header.is_object()) {
+  if (!parts.header.is_object()) {
     return DataError(path + ": header (offset 8): expected a JSON object, found " +
-                     header.type_name());
+                     parts.header.type_name());
   }
   if (!repeated.empty()) {
     return DataError(path + ": header: key " + Quoted(repeated) + " appears more than once");
   }
+  return parts;
+}
 
-  ModelMetadata metadata;
-  std::vector<std::string> found;
-  for (const auto& [name, value] : header.items()) {
-    if (name != kMetadataKey) found.push_back(name);
-  }
-  const ShapeInfo closest = ClosestShape(found);
-  const std::vector<std::string> names = TensorNames(closest);
+// The header's entries: exactly the state_dict names of the closest compiled shape, each well
+// formed, together tiling the buffer. The __metadata__ object goes to *metadata.
+StatusOr<std::vector<Entry>> ReadEntries(const std::string& path, const Parts& parts,
+                                         const std::vector<std::string>& names,
+                                         ModelMetadata* metadata) {
   const std::string expected =
       "expected exactly the state_dict of " + ShapesNamed(names) + ": " + ListNames(names);
+  const uint64_t buffer_bytes = parts.buffer.size();
   std::vector<Entry> entries;
-  for (const auto& [name, value] : header.items()) {
+  for (const auto& [name, value] : parts.header.items()) {
     if (name == kMetadataKey) {
-      EVAE_RETURN_IF_ERROR(ParseMetadata(path, value, &metadata));
+      EVAE_RETURN_IF_ERROR(ParseMetadata(path, value, metadata));
       continue;
     }
     if (std::find(names.begin(), names.end(), name) == names.end()) {
       return DataError(path + ": unexpected tensor " + Quoted(name) + "; " + expected);
     }
-    EVAE_ASSIGN_OR_RETURN(Entry e, ParseEntry(path, name, value, buffer_bytes, buffer_offset));
+    EVAE_ASSIGN_OR_RETURN(Entry e,
+                          ParseEntry(path, name, value, buffer_bytes, parts.buffer_offset));
     entries.push_back(std::move(e));
   }
-  const auto find = [&](std::string_view name) -> const Entry* {
-    for (const Entry& e : entries) {
-      if (e.name == name) return &e;
-    }
-    return nullptr;
-  };
   for (const std::string& name : names) {
-    if (find(name) == nullptr) {
+    if (FindEntry(entries, name) == nullptr) {
       return DataError(path + ": missing tensor '" + name + "'; " + expected);
     }
   }
   std::vector<const Entry*> all;
   for (const Entry& e : entries) all.push_back(&e);
   EVAE_RETURN_IF_ERROR(CheckTiling(path, std::move(all), buffer_bytes));
+  return entries;
+}
 
-  // The shape: the first layer's weight is [hidden, input], the mean head's [latent, ...].
-  const Entry* first = find(std::string(closest.layers[0].name) + ".weight");
-  const Entry* mean =
-      find(std::string(closest.layers[closest.Find(LayerRole::kMean)].name) + ".weight");
+// The compiled shape of these entries: the first layer's weight is [hidden, input], the mean
+// head's [latent, ...], and the shape of those sizes must have `closest`'s names.
+StatusOr<ShapeInfo> ShapeOf(const std::string& path, const std::vector<Entry>& entries,
+                            const ShapeInfo& closest) {
+  const Entry* first = FindEntry(entries, std::string(closest.layers[0].name) + ".weight");
+  const Entry* mean = FindEntry(
+      entries, std::string(closest.layers[closest.Find(LayerRole::kMean)].name) + ".weight");
   for (const Entry* e : {first, mean}) {
     if (e->shape.size() != 2) {
       return DataError(path + ": tensor '" + e->name + "': shape " + ListText(e->shape) +
@@ -386,7 +400,7 @@ StatusOr<Model> ImportSafetensors(const std::string& path) {
   };
   StatusOr<ShapeInfo> shape =
       FindShape(as_int(first->shape[1]), as_int(first->shape[0]), as_int(mean->shape[0]));
-  if (shape.ok() && TensorNames(*shape) != names) {
+  if (shape.ok() && TensorNames(*shape) != TensorNames(closest)) {
     shape = Unsupported("a shape of these sizes has other tensor names: " +
                         ListNames(TensorNames(*shape)));
   }
@@ -395,16 +409,34 @@ StatusOr<Model> ImportSafetensors(const std::string& path) {
                        mean->name + " " + ListText(mean->shape) +
                        " (input-hidden-latent): " + shape.status().message());
   }
-  EVAE_ASSIGN_OR_RETURN(Model model, Model::Create(*shape));
+  return shape;
+}
+
+}  // namespace
+
+StatusOr<Model> ImportSafetensors(const std::string& path) {
+  EVAE_ASSIGN_OR_RETURN(const io::FileBytes file,
+                        io::ReadWholeFile(path, kMaxFileBytes, "a safetensors file"));
+  EVAE_ASSIGN_OR_RETURN(const Parts parts, SplitFile(path, file.bytes));
+  std::vector<std::string> found;
+  for (const auto& [name, value] : parts.header.items()) {
+    if (name != kMetadataKey) found.push_back(name);
+  }
+  const ShapeInfo closest = ClosestShape(found);
+  ModelMetadata metadata;
+  EVAE_ASSIGN_OR_RETURN(const std::vector<Entry> entries,
+                        ReadEntries(path, parts, TensorNames(closest), &metadata));
+  EVAE_ASSIGN_OR_RETURN(const ShapeInfo shape, ShapeOf(path, entries, closest));
+  EVAE_ASSIGN_OR_RETURN(Model model, Model::Create(shape));
   for (const TensorView& tv : model.tensors()) {
     std::vector<uint64_t> want = {static_cast<uint64_t>(tv.rows)};
     if (tv.cols != 0) want.push_back(static_cast<uint64_t>(tv.cols));
-    const Entry* e = find(tv.name);
+    const Entry* e = FindEntry(entries, tv.name);
     if (e->shape != want) {
       return DataError(path + ": tensor '" + tv.name + "': shape " + ListText(e->shape) +
-                       ", expected " + ListText(want) + " for shape " + ShapeText(*shape));
+                       ", expected " + ListText(want) + " for shape " + ShapeText(shape));
     }
-    LoadFloats(model.params() + tv.offset, buffer + e->begin, tv.size());
+    LoadFloats(model.params() + tv.offset, parts.buffer.data() + e->begin, tv.size());
   }
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError(path + ": non-finite value in " + bad);
