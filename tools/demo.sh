@@ -3,7 +3,7 @@
 # shipped int8 model (models/mnist.q8.evae, compiled into edgevae-digits): a grid sampled from the
 # prior and a row of sevens, written to out/digits.png and out/sevens.png and shown in the
 # terminal. No data download and no training: the model was trained and converted by edgevae
-# itself (the commands are in README.md, "Digit demo", and in the model's metadata).
+# itself (the commands are in docs/digits-demo.md, "Shipped models", and in the model's metadata).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh

@@ -37,7 +37,7 @@ TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
   ASSERT_GE(test_accuracy, 0.97) << "the judge itself is not good enough";
 
   // EDGEVAE_RECOGNITION_MODEL=FILE judges another model (e.g. one converted with
-  // --class-components 1, for the README's comparison); by default the embedded shipped model.
+  // --class-components 1, for the comparison in docs/digits-demo.md); by default the embedded shipped model.
   const char* other = std::getenv("EDGEVAE_RECOGNITION_MODEL");
   StatusOr<AnyModel> model =
       other != nullptr && *other != '\0' ? LoadAnyModel(other) : LoadEmbeddedMnist();

@@ -1,5 +1,5 @@
 // The shipped models (models/*.q8.evae): they load, pass their own golden vectors, reach the test
-// loss the README states on the 10,000 MNIST test images, are small, and record how they were made
+// loss docs/digits-demo.md states on the 10,000 MNIST test images, are small, and record how they were made
 // and the per-class latent statistics the demo samples from.
 #include <sys/stat.h>
 
@@ -22,7 +22,7 @@ using ::testing::HasSubstr;
 struct Shipped {
   const char* file;
   int latent;
-  double max_test_loss;  // nats/image, int8 engine, evaluation seed 1 (README, "Shipped models")
+  double max_test_loss;  // nats/image, int8 engine, evaluation seed 1 (docs/digits-demo.md, "Shipped models")
 };
 
 class ShippedModelsTest : public ::testing::TestWithParam<Shipped> {};

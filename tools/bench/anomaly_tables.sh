@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the anomaly-detection tables of the README (int8 models throughout):
+# Reproduces the anomaly-detection tables of docs/anomaly.md (int8 models throughout):
 #   1. one-class MNIST: a model per digit trained on that digit's training images only, scored
 #      on all 10,000 test images (the other nine digits are the anomalies), AUROC per method;
 #   2. MNIST-trained model: MNIST test (normal) vs Fashion-MNIST test (anomalies);

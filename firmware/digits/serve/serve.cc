@@ -96,7 +96,7 @@ void Reply(const HttpResponse& r, httplib::Response& res) {
 // large free, raises its mmap threshold so that the large buffers of a manifold (its grid, PNG
 // and response, under 1 MB each) stay cached in those arenas. For a small server one arena and a
 // fixed threshold keep memory flat: large buffers go back to the system when freed. The lock
-// contention this adds is nothing next to a decode. (Measured: README, "Web demo".)
+// contention this adds is nothing next to a decode. (Measured: docs/performance.md, "Web demo".)
 void TuneAllocator() {
 #if defined(__GLIBC__)
   mallopt(M_ARENA_MAX, 1);

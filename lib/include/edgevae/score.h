@@ -13,7 +13,7 @@
 //            with likelihood-based generative models"). Meant for a likelihood that is a code
 //            length in the same units as L; our Bernoulli likelihood of grey values is not one
 //            (it is ~100 nats for a digit whose PNG-like code is ~800), so L dominates: it fixes
-//            Fashion-vs-MNIST and breaks MNIST-vs-Fashion (README, anomaly section).
+//            Fashion-vs-MNIST and breaks MNIST-vs-Fashion (docs/anomaly.md).
 //  - "-icr": S(x) / L(x), the score per nat of input information: ours, unit-free, and measured
 //            to keep both directions and the one-class protocol.
 //
@@ -83,7 +83,7 @@ class Scorer {
 // `threads` engines of one thread each (batch 256), each with its own Scorer, scoring contiguous
 // parts of a call's images concurrently. (Measured on the 2-core host: two single-threaded engines
 // beat one engine with two threads, because the per-image work between the GEMMs -- noise,
-// reparameterisation, the likelihood -- then runs in parallel too; README, anomaly section.)
+// reparameterisation, the likelihood -- then runs in parallel too; docs/performance.md.)
 class ParallelScorer {
  public:
   static StatusOr<std::unique_ptr<ParallelScorer>> Create(const AnyModel& model,

@@ -41,7 +41,7 @@ struct EpochResult {
   double seconds = 0;     // wall time of the epoch's training (no evaluation)
 };
 
-// Where the time of a training step goes, accumulated over steps (for the README's breakdown).
+// Where the time of a training step goes, accumulated over steps (for docs/performance.md's breakdown).
 struct StepProfile {
   double gemm_s = 0, pack_s = 0, elementwise_s = 0, optimizer_s = 0, other_s = 0;
   int64_t steps = 0;

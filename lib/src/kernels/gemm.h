@@ -1,10 +1,10 @@
-// The XNNPACK wrapper: every matrix product in edgevae goes through XNNPACK's f32
-// fully-connected operator, which computes C[M][N] = A[M][K] * B^T (+ bias, clamped) with B, the
+// The XNNPACK wrapper: every matrix product in edgevae goes through XNNPACK's fully-connected
+// operator (f32, f16 or qs8), which computes C[M][N] = A[M][K] * B^T (+ bias, clamped) with B, the
 // "weights", packed into its micro-kernel layout when the operator is created.
 //
 // Which operand to pack is a choice: packing costs about one pass over B, the product 2*M*N*K
-// flops. The trainer packs the small per-batch activations and streams the weights as A, so a
-// training step never repacks a weight matrix (see lib/src/model/train.cc); inference packs the
+// flops. The trainer packs, product by product, the smaller operand: mostly the per-batch
+// activations, with the weights streamed as A (lib/src/tools/backprop.h); inference packs the
 // weights once per model load and reuses the operators.
 #ifndef EDGEVAE_KERNELS_GEMM_H_
 #define EDGEVAE_KERNELS_GEMM_H_
@@ -65,7 +65,7 @@ class PackedGemm {
 
  private:
   // Calls `setup` unless the operator is already set up for these arguments (XNNPACK's setup
-  // recomputes the tiling every time: about 200 instructions per operator on aarch64), then runs
+  // recomputes the tiling every time, a measurable share of a batch-1 call on a Pi), then runs
   // the operator.
   template <typename SetupFn>
   Status SetupAndRun(const char* kind, size_t m, const void* a, void* c, pthreadpool_t pool,

@@ -240,8 +240,8 @@ HWY_INLINE void DotRowsI8(const int8_t* HWY_RESTRICT w, size_t ldk, const int8_t
 // often; 8 spills one accumulator, which costs less).
 constexpr int kGemvRows = 8;
 // On armv7 GemvI8 does about twice the multiply-adds per instruction of XNNPACK's qs8 kernels
-// there; on aarch64 XNNPACK's hand-written 1x8c8 kernel is ahead (fc4 ~96k instructions, GemvI8
-// ~107k, Cortex-A72 model), so it stays.
+// there; on aarch64 XNNPACK's hand-written 1x8c8 kernel is ahead (docs/performance.md, "ARM
+// instruction counts"), so it stays.
 HWY_INLINE bool GemvI8PreferredImpl() { return HWY_ARCH_ARM_V7 != 0; }
 #else
 HWY_INLINE bool GemvI8PreferredImpl() { return false; }

@@ -22,9 +22,9 @@ int32_t OutputMin(const Int8Layer& l) {
 }
 
 // One int8 fully-connected layer, run by XNNPACK's qs8 operator or, where GemvI8 is the faster
-// path (armv7: ~2.9 multiply-adds per instruction against XNNPACK's ~1.4), by GemvI8 one image
-// at a time at every batch size, so that a batch of one and of many agree bit for bit. GemvI8
-// requantizes as XNNPACK does on x86 (fp32, half to even).
+// path (armv7: about twice the multiply-adds per instruction; docs/performance.md, "ARM
+// instruction counts"), by GemvI8 one image at a time at every batch size, so that a batch of one
+// and of many agree bit for bit. GemvI8 requantizes as XNNPACK does on x86 (fp32, half to even).
 class Int8Op {
  public:
   static StatusOr<Int8Op> Create(const Int8Layer& l, bool gemv) {
@@ -88,9 +88,9 @@ class Int8Op {
   int32_t zero_point_ = 0, lo_ = -128;
 };
 
-// The first layer of one image by its nonzero pixels, for batch 1. An MNIST digit has ~150
-// nonzero pixels of 784, so this does a fifth of the multiply-adds of XNNPACK's dense qs8 GEMM
-// (aarch64, Cortex-A72 model, real test digits: ~31k instructions instead of ~95k). The input
+// The first layer of one image by its nonzero pixels, for batch 1. An MNIST digit lights about a
+// fifth of its pixels, so this does a fifth of the multiply-adds of XNNPACK's dense qs8 GEMM (the
+// instruction counts: docs/performance.md, "ARM instruction counts"). The input
 // quantization is the pixel's (scale 1/255, zero point -128), so a zero pixel contributes
 // nothing; the sum is the same int32 XNNPACK computes, requantized as XNNPACK does on x86 (fp32;
 // on aarch64 XNNPACK's fixed-point rounding can differ by one step on rare near-ties).
@@ -152,10 +152,10 @@ class SparsePixelLayer {
   }
 
  private:
-  // Above this share of nonzero pixels the dense GEMM may be cheaper. On aarch64 the sparse loop
-  // costs ~225 instructions per lit pixel and XNNPACK's dense first layer ~95k in all (crossover
-  // ~50 %; armv7 and x86 were not measured, so the bound stays where the first kernel put it).
-  // MNIST digits light 19 % on average, Fashion-MNIST items about half.
+  // Above this share of nonzero pixels the dense GEMM may be cheaper: on aarch64 the crossover is
+  // near half the pixels (docs/performance.md); armv7 and x86 were not measured, so the bound
+  // stays where the first kernel put it. MNIST digits light a fifth, Fashion-MNIST items about
+  // half.
   static constexpr double kMaxFraction = 0.3;
 
   size_t ldw_ = 0;  // 0: not prepared
@@ -237,7 +237,7 @@ class Int8Backend final : public Backend {
 
   // The logits are int8, so their sigmoid takes 256 values: a table made at load by the same
   // kernels (DequantizeI8, Sigmoid) gives the same floats as computing them, for a fraction of
-  // the work (aarch64: ~10 instructions per pixel computed, ~3 looked up).
+  // the work (about a third of the instructions per pixel on aarch64).
   Status DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t pool) override {
     EVAE_RETURN_IF_ERROR(DecodeInt8(z, n, pool));
     const float* table = prob_table_.data() + 128;  // indexed by the int8 value
@@ -247,7 +247,7 @@ class Int8Backend final : public Backend {
       float* o = out + b * in_;
       const size_t m = (e - b) * in_;
       size_t i = 0;
-      for (; i + 4 <= m; i += 4) {  // unrolled: ~3.5 instructions per pixel on aarch64, not 6
+      for (; i + 4 <= m; i += 4) {  // unrolled: half the instructions per pixel on aarch64
         o[i] = table[l[i]];
         o[i + 1] = table[l[i + 1]];
         o[i + 2] = table[l[i + 2]];
