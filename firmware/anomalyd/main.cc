@@ -28,6 +28,7 @@
 
 #include "edgevae/file.h"
 #include "edgevae/frames.h"
+#include "edgevae/runtime.h"
 #include "edgevae/score.h"
 
 namespace {
@@ -43,6 +44,18 @@ int Fail(const std::string& message) {
   std::fprintf(stderr, "edgevae-anomalyd: error: %s\n", message.c_str());
   return 1;
 }
+
+// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 20 ||
+          text.find_first_not_of("0123456789") != std::string::npos ||
+          (text.size() == 20 && text > "18446744073709551615")) {
+        return "expected an integer from 0 to 18446744073709551615, got '" + text + "'";
+      }
+      return "";
+    },
+    "UINT64");
 
 }  // namespace
 
@@ -62,9 +75,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--iw", iw, "K for iw")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--seed", seed, "Seed of the sampling noise")->capture_default_str();
-  app.add_option("--threads", threads, "Worker threads")
-      ->check(CLI::Range(1, 64))
+  app.add_option("--seed", seed, "Seed of the sampling noise")
+      ->check(kUnsigned64)
+      ->capture_default_str();
+  app.add_option("--threads", threads,
+                 "Worker threads (at most " + std::to_string(edgevae::kMaxThreads) + ")")
+      ->check(CLI::Range(1, edgevae::kMaxThreads))
       ->capture_default_str();
   app.add_option("--batch", batch, "Most frames scored together")
       ->check(CLI::Range(1, 4096))

@@ -1,0 +1,143 @@
+// Inputs that once made the scoring programs misbehave: edgevae-anomalyd replaying a regular
+// file forever, a score folder holding a symlink to /dev/zero or a FIFO, a sender pausing in the
+// middle of a frame on `score --input -`, labels above 9, and numeric flags out of range. Every
+// program runs under a watchdog, so that a regression fails instead of hanging the suite.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/cli_runner.h"
+#include "edgevae/file.h"
+#include "edgevae/model.h"
+#include "edgevae/shape.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace edgevae {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using namespace cli_runner;  // NOLINT
+using nlohmann::json;
+
+const std::string kMnist = EDGEVAE_MNIST_DIR;
+// Generous: under qemu a program starts slowly; a hang is what the watchdog is for.
+constexpr double kWatchdogSeconds = 120;
+
+std::string Frames(int n) {
+  const std::string all = ReadFile(kMnist + "/t10k-images-idx3-ubyte");
+  return all.substr(16, static_cast<size_t>(n) * 784);
+}
+
+// Any model scores; an untrained one saves a minute of training under emulation.
+std::string SaveModelIn(const TempDir& dir) {
+  StatusOr<Model> model = Model::Create(MnistShape::kInfo);
+  EXPECT_TRUE(model.ok());
+  model->InitializeLikeTorch(3);
+  const std::string path = dir / "m.evae";
+  EXPECT_TRUE(SaveModel(path, *model).ok());
+  return path;
+}
+
+std::vector<json> JsonLines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line, nullptr, false));
+  return out;
+}
+
+// A program running with stdin from `stdin_fd` (closed here) and stdout/stderr in files.
+struct Child {
+  pid_t pid = -1;
+  TempDir io;
+  std::string out() const { return ReadFile(io / "out"); }
+  std::string err() const { return ReadFile(io / "err"); }
+};
+
+void Start(Child* c, const std::vector<std::string>& argv_s, int stdin_fd) {
+  std::vector<std::string> args = argv_s;
+  std::vector<char*> argv;
+  for (std::string& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, (c->io / "out").c_str(), O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, (c->io / "err").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_EQ(posix_spawn(&c->pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(stdin_fd);
+}
+
+// The exit code, or -1 after killing a child that ran past the watchdog.
+int Wait(const Child& c) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(kWatchdogSeconds);
+  int status = 0;
+  while (::waitpid(c.pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(c.pid, SIGKILL);
+      ::waitpid(c.pid, &status, 0);
+      ADD_FAILURE() << "still running after " << kWatchdogSeconds << " s; killed";
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int DevNull() { return ::open("/dev/null", O_RDONLY); }
+
+// Waits until `read()` contains `text`; false after the watchdog's time.
+template <typename Read>
+bool WaitFor(Read read, const std::string& text) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(kWatchdogSeconds);
+  while (read().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+TEST(AnomalydInputTest, NumericFlagsOutOfRangeAreUsageErrors) {
+  TempDir dir;
+  const std::string model = SaveModelIn(dir);
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"--seed", "-1"},
+                                             {"--seed", "18446744073709551616"},
+                                             {"--threads", "65"},
+                                             {"--threads", "0"},
+                                             {"--batch", "4097"},
+                                             {"--idle-timeout-ms", "-1"}}) {
+    std::vector<std::string> args = {EDGEVAE_ANOMALYD_PATH, "--model", model};
+    args.insert(args.end(), bad.begin(), bad.end());
+    Child c;
+    Start(&c, args, DevNull());
+    EXPECT_EQ(Wait(c), 2) << bad[0] << " " << bad[1] << ": " << c.err();
+    EXPECT_EQ(CountLines(c.err()), 1) << c.err();
+    EXPECT_THAT(c.err(), HasSubstr(bad[0])) << c.err();
+  }
+  // The largest seed is a seed; the stream (empty) ends at once.
+  Child c;
+  Start(&c, {EDGEVAE_ANOMALYD_PATH, "--model", model, "--seed", "18446744073709551615"}, DevNull());
+  EXPECT_EQ(Wait(c), 0) << c.err();
+}
+
+}  // namespace
+}  // namespace edgevae
