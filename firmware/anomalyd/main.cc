@@ -4,8 +4,9 @@
 // the model holds a calibrated threshold, see `edgevae calibrate`). A malformed frame -- cut
 // short by the end of a writer's stream or by a pause longer than --idle-timeout-ms -- gets a
 // line {"frame", "error"} and the service goes on. On a named pipe, a writer closing is not the
-// end: the pipe is reopened for the next writer. It exits on end of stdin, SIGINT or SIGTERM and
-// then reports frames, malformed frames, seconds and frames/s as one JSON line on stderr.
+// end: the pipe is reopened for the next writer. Any other --input (stdin, a regular file, a
+// character device) ends at its end: a regular file is read once. It exits then, or on SIGINT or
+// SIGTERM, and reports frames, malformed frames, seconds and frames/s as one JSON line on stderr.
 //
 // Memory is constant: every buffer is allocated before the first frame (the model's engines,
 // the frame batch, the scores); records are formatted into a fixed buffer.
@@ -66,7 +67,8 @@ int main(int argc, char** argv) {
   CLI::App app("Anomaly scores for raw 784-byte frames, one JSON line per frame",
                "edgevae-anomalyd");
   app.add_option("--model", model_path, "Model file (.evae), ideally calibrated")->required();
-  app.add_option("--input", input, "- for stdin, or a named pipe (reopened when a writer closes)")
+  app.add_option("--input", input,
+                 "- for stdin, a named pipe (reopened when a writer closes), or a file (read once)")
       ->capture_default_str();
   app.add_option("--method", method,
                  "bce, mse, elbo, iw, optionally -ic or -icr (as edgevae score)")
@@ -129,11 +131,15 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const bool fifo = input != "-";
+  // Only a named pipe outlives its writer; at the end of anything else there is nothing more to
+  // read (reopening a regular file would replay it forever).
+  bool fifo = false;
   int fd = STDIN_FILENO;
-  if (fifo) {
+  if (input != "-") {
     struct stat st {};
     if (::stat(input.c_str(), &st) != 0) return Fail(input + ": " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return Fail(input + ": is a directory; --input takes a file or pipe");
+    fifo = S_ISFIFO(st.st_mode);
     fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Fail(input + ": cannot open: " + std::strerror(errno));
   }
@@ -206,6 +212,6 @@ int main(int argc, char** argv) {
                "{\"frames\":%llu,\"malformed\":%llu,\"seconds\":%.3f,\"frames_per_s\":%.1f}\n",
                static_cast<unsigned long long>(scored), static_cast<unsigned long long>(malformed),
                seconds, seconds > 0 ? scored / seconds : 0.0);
-  if (fifo && fd >= 0) ::close(fd);
+  if (input != "-" && fd >= 0) ::close(fd);
   return exit_code;
 }

@@ -115,6 +115,19 @@ bool WaitFor(Read read, const std::string& text) {
   return true;
 }
 
+TEST(AnomalydInputTest, ARegularFileIsReadOnceAndEnds) {
+  TempDir dir;
+  const std::string model = SaveModelIn(dir);
+  std::ofstream(dir / "ten.raw", std::ios::binary) << Frames(10);
+  Child c;
+  Start(&c, {EDGEVAE_ANOMALYD_PATH, "--model", model, "--input", dir / "ten.raw"}, DevNull());
+  ASSERT_EQ(Wait(c), 0) << c.err();
+  const auto lines = JsonLines(c.out());
+  ASSERT_EQ(lines.size(), 10u) << c.out().substr(0, 2000);
+  EXPECT_EQ(lines[9]["frame"], 9);
+  EXPECT_EQ(json::parse(c.err())["frames"], 10);
+}
+
 TEST(AnomalydInputTest, NumericFlagsOutOfRangeAreUsageErrors) {
   TempDir dir;
   const std::string model = SaveModelIn(dir);
