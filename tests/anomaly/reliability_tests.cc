@@ -152,5 +152,39 @@ TEST(AnomalydInputTest, NumericFlagsOutOfRangeAreUsageErrors) {
   EXPECT_EQ(Wait(c), 0) << c.err();
 }
 
+TEST(ScoreInputTest, AFolderIsReadForRegularFilesOnly) {
+  TempDir dir;
+  const std::string model = SaveModelIn(dir);
+  const std::string folder = dir / "images";
+  ASSERT_EQ(::mkdir(folder.c_str(), 0755), 0);
+  std::ofstream(folder + "/a.pgm", std::ios::binary) << "P5 28 28 255\n" << Frames(1);
+  ASSERT_EQ(::symlink("a.pgm", (folder + "/b.pgm").c_str()), 0);         // to a regular file: read
+  ASSERT_EQ(::symlink("/dev/zero", (folder + "/zero.pgm").c_str()), 0);  // never ends
+  ASSERT_EQ(::mkfifo((folder + "/pipe.png").c_str(), 0644), 0);          // no writer: blocks
+  ASSERT_EQ(::mkdir((folder + "/dir.png").c_str(), 0755), 0);
+  { std::ofstream big(folder + "/huge.pgm", std::ios::binary); }
+  std::filesystem::resize_file(folder + "/huge.pgm", 100 << 20);  // sparse, over the cap
+  Child c;
+  Start(
+      &c,
+      {EDGEVAE_CLI_PATH, "score", "--model", model, "--input", folder, "--method", "bce", "--json"},
+      DevNull());
+  EXPECT_EQ(Wait(c), 1) << c.err();
+  const auto lines = JsonLines(c.out());
+  ASSERT_EQ(lines.size(), 3u) << c.out();
+  EXPECT_EQ(lines[0]["file"], folder + "/a.pgm");
+  EXPECT_EQ(lines[1]["file"], folder + "/b.pgm");
+  EXPECT_EQ(lines[0]["score"], lines[1]["score"]);
+  EXPECT_EQ(lines[2]["summary"]["images"], 2);
+  EXPECT_EQ(lines[2]["summary"]["failed"], 4);
+  // One line per refused file, naming it and what it is.
+  const std::string err = c.err();
+  EXPECT_EQ(CountLines(err), 4) << err;
+  EXPECT_THAT(err, HasSubstr(folder + "/zero.pgm: a symlink to a character device"));
+  EXPECT_THAT(err, HasSubstr(folder + "/pipe.png: a named pipe (FIFO)"));
+  EXPECT_THAT(err, HasSubstr(folder + "/dir.png: a directory"));
+  EXPECT_THAT(err, HasSubstr(folder + "/huge.pgm: 104857600 bytes, over the limit of"));
+}
+
 }  // namespace
 }  // namespace edgevae

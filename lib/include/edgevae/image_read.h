@@ -13,8 +13,14 @@
 
 namespace edgevae {
 
+// The largest image file read: a PGM of the decoder's largest size (2^26 pixels) with room for
+// its header. Checked before reading, so a folder cannot make a reader hold more.
+inline constexpr uint64_t kMaxImageFileBytes = (uint64_t{1} << 26) + (uint64_t{1} << 16);
+
 // Decodes a PNG or PGM (P5, maxval 1..255, rescaled to 0..255) file by its content, not its
-// name. Errors name the path and what is wrong (not an image, truncated, 16-bit PGM, ...).
+// name. Errors name the path and what is wrong (not an image, truncated, 16-bit PGM, ...). Only
+// a regular file (symlinks followed) of at most kMaxImageFileBytes is read: a named pipe (which
+// could block forever), a device (/dev/zero never ends) or a larger file is refused unread.
 StatusOr<GreyImage> ReadGreyImage(const std::string& path);
 
 // ReadGreyImage, then requires width x height (e.g. 28x28 for MNIST models): any other size is

@@ -22,6 +22,15 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::string FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
+}
+
 }  // namespace
 
 Fd::~Fd() {
@@ -60,6 +69,50 @@ Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out) {
     out->insert(out->end(), buf, buf + n);
     if (n < sizeof(buf)) return Status::Ok();
   }
+}
+
+Status ReadRegularFile(const std::string& path, uint64_t max_bytes, std::vector<uint8_t>* out) {
+  // stat before open: opening a FIFO would wait for a writer, and opening some devices acts.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    return IoError(path + ": cannot open: " + ErrnoText(err));
+  }
+  struct stat link_st {};
+  const bool symlink = ::lstat(path.c_str(), &link_st) == 0 && S_ISLNK(link_st.st_mode);
+  const auto check = [&](const struct stat& s) -> Status {
+    if (!S_ISREG(s.st_mode)) {
+      return DataError(path + ": " + (symlink ? "a symlink to " : "") + FileKind(s.st_mode) +
+                       ", not a regular file; not read");
+    }
+    if (static_cast<uint64_t>(s.st_size) > max_bytes) {
+      return DataError(path + ": " + std::to_string(s.st_size) + " bytes, over the limit of " +
+                       std::to_string(max_bytes) + "; not read");
+    }
+    return Status::Ok();
+  };
+  EVAE_RETURN_IF_ERROR(check(st));
+  // O_NONBLOCK: if the name was switched to a FIFO since the stat, open must not wait.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) {
+    const int err = errno;
+    return IoError(path + ": cannot open: " + ErrnoText(err));
+  }
+  if (::fstat(fd.get(), &st) != 0) {
+    const int err = errno;
+    return IoError(path + ": cannot stat: " + ErrnoText(err));
+  }
+  EVAE_RETURN_IF_ERROR(check(st));
+  // One byte more than the size, to see a file that grows while it is read.
+  const size_t size = static_cast<size_t>(st.st_size);
+  out->resize(size + 1);
+  EVAE_ASSIGN_OR_RETURN(const size_t n, ReadFully(fd.get(), path, out->data(), size + 1));
+  if (n > size) {
+    return DataError(path + ": grew while it was read (past its " + std::to_string(size) +
+                     " bytes); not read");
+  }
+  out->resize(n);
+  return Status::Ok();
 }
 
 Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> bytes) {

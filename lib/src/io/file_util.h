@@ -46,6 +46,12 @@ StatusOr<size_t> ReadFully(int fd, const std::string& path, uint8_t* out, size_t
 // pipe, a device).
 Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out);
 
+// Replaces *out with the bytes of `path` if it is a regular file (symlinks followed) of at most
+// `max_bytes`. Anything else is refused before a byte is read, with a message naming what it is:
+// a named pipe (reading could wait forever for a writer), a device (/dev/zero never ends), a
+// directory, or a larger file.
+Status ReadRegularFile(const std::string& path, uint64_t max_bytes, std::vector<uint8_t>* out);
+
 // Replaces `path` with `bytes` so that a reader sees the old file or the whole new one, never a
 // part: a temp file beside the target (path + ".tmp.XXXXXX", same file system so rename() is
 // atomic), mode 0644, write, fsync, rename over the target, fsync the directory. On any failure

@@ -120,10 +120,8 @@ bool HasImageExtension(const std::string& name) {
 }  // namespace
 
 StatusOr<GreyImage> ReadGreyImage(const std::string& path) {
-  io::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return IoError(path + ": cannot open: " + io::ErrnoText(errno));
   std::vector<uint8_t> bytes;
-  EVAE_RETURN_IF_ERROR(io::ReadToEnd(fd.get(), path, &bytes));
+  EVAE_RETURN_IF_ERROR(io::ReadRegularFile(path, kMaxImageFileBytes, &bytes));
   static const uint8_t kPngMagic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (bytes.size() >= 8 && std::equal(kPngMagic, kPngMagic + 8, bytes.begin())) {
     return DecodePng(bytes, path);
