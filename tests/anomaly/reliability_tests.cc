@@ -186,5 +186,50 @@ TEST(ScoreInputTest, AFolderIsReadForRegularFilesOnly) {
   EXPECT_THAT(err, HasSubstr(folder + "/huge.pgm: 104857600 bytes, over the limit of"));
 }
 
+TEST(ScoreInputTest, APauseMidFrameOnStdinDropsThatFrameAndTheStreamRealigns) {
+  TempDir dir;
+  const std::string model = SaveModelIn(dir);
+  const std::string frames = Frames(3);
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);  // the child must not hold the write end open
+  Child c;
+  Start(&c,
+        {EDGEVAE_CLI_PATH, "score", "--model", model, "--input", "-", "--method", "bce", "--json",
+         "--idle-timeout-ms", "100"},
+        fds[0]);
+  // Frame 0, then 100 bytes and a pause: the sender stalls mid-frame. Each step waits for the
+  // program's answer, so the pause falls where it reads, however slowly it started.
+  (void)!::write(fds[1], frames.data(), 784);
+  ASSERT_TRUE(WaitFor([&] { return c.out(); }, "\"index\":0")) << c.err();
+  (void)!::write(fds[1], frames.data() + 784, 100);
+  ASSERT_TRUE(WaitFor([&] { return c.err(); }, "is malformed")) << c.err();
+  // Then two whole frames: each must be scored as itself, not shifted by 100 bytes.
+  (void)!::write(fds[1], frames.data() + 784, 2 * 784);
+  ::close(fds[1]);
+  EXPECT_EQ(Wait(c), 1) << c.err();  // a frame failed
+  EXPECT_EQ(c.err(),
+            "edgevae: error: stdin: frame 1 is malformed: 100 bytes, expected 784, then no byte "
+            "for 100 ms (--idle-timeout-ms); dropped, the next byte starts frame 2\n");
+  const auto got = JsonLines(c.out());
+  ASSERT_EQ(got.size(), 4u) << c.out();
+  EXPECT_EQ(got[1]["index"], 2);
+  EXPECT_EQ(got[2]["index"], 3);
+  EXPECT_EQ(got[3]["summary"]["images"], 3);
+  EXPECT_EQ(got[3]["summary"]["failed"], 1);
+
+  // The same three frames sent without a pause score the same (bce: z = mu, no noise).
+  std::ofstream(dir / "three.raw", std::ios::binary) << frames;
+  Child whole;
+  Start(&whole,
+        {EDGEVAE_CLI_PATH, "score", "--model", model, "--input", "-", "--method", "bce", "--json"},
+        ::open((dir / "three.raw").c_str(), O_RDONLY));
+  ASSERT_EQ(Wait(whole), 0) << whole.err();
+  const auto want = JsonLines(whole.out());
+  ASSERT_EQ(want.size(), 4u);
+  EXPECT_EQ(got[0]["score"], want[0]["score"]);
+  EXPECT_EQ(got[1]["score"], want[1]["score"]);
+  EXPECT_EQ(got[2]["score"], want[2]["score"]);
+}
+
 }  // namespace
 }  // namespace edgevae

@@ -61,6 +61,13 @@ TEST(FlagBoundsTest, ThreadsHaveOneMaximumOnEveryCommand) {
   EXPECT_NE(help.out.find("at most " + std::to_string(kMaxThreads)), std::string::npos) << help.out;
 }
 
+TEST(FlagBoundsTest, ScoreIdleTimeoutRange) {
+  ExpectOneLineError(
+      RunCli({"score", "--model", "m.evae", "--input", "-", "--idle-timeout-ms", "-1"}), 2);
+  ExpectOneLineError(
+      RunCli({"score", "--model", "m.evae", "--input", "-", "--idle-timeout-ms", "3600001"}), 2);
+}
+
 TEST(FlagBoundsTest, RuntimeRefusesMoreThanTheMaximum) {
   StatusOr<std::unique_ptr<Runtime>> over = Runtime::Create(kMaxThreads + 1);
   ASSERT_FALSE(over.ok());

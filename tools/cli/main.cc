@@ -335,6 +335,12 @@ int Main(int argc, char** argv) {
       ->required();
   score_cmd->add_option("--labels", score.labels, "IDX labels file for an IDX --input");
   score_cmd
+      ->add_option("--idle-timeout-ms", score.idle_timeout_ms,
+                   "With --input -: a frame cut short by this long a pause is dropped and the "
+                   "next byte starts a new frame (0: wait forever)")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  score_cmd
       ->add_option("--normal-classes", score.normal_classes,
                    "Labels that are normal, e.g. 3 or 0,1,7 (default: the classes the model was "
                    "trained on); other labels are anomalies")
