@@ -231,5 +231,24 @@ TEST(ScoreInputTest, APauseMidFrameOnStdinDropsThatFrameAndTheStreamRealigns) {
   EXPECT_EQ(got[2]["score"], want[2]["score"]);
 }
 
+TEST(ScoreInputTest, LabelsAboveNineAreRefusedNamingFileAndIndex) {
+  TempDir dir;
+  const std::string model = SaveModelIn(dir);
+  std::string idx = std::string("\0\0\x08\x03\0\0\0\x04\0\0\0\x1c\0\0\0\x1c", 16) + Frames(4);
+  std::ofstream(dir / "images", std::ios::binary) << idx;
+  std::ofstream(dir / "labels", std::ios::binary)
+      << std::string("\0\0\x08\x01\0\0\0\x04\x01\x07\x0c\x03", 12);
+  const CliResult r =
+      RunCli({"score", "--model", model, "--input", dir / "images", "--labels", dir / "labels"});
+  ExpectOneLineError(r, 1);
+  EXPECT_THAT(r.err, HasSubstr(dir / "labels" + ": label 12 at index 2 is not a digit 0-9"));
+  // calibrate reads labels the same way.
+  const CliResult cal = RunCli({"calibrate", "--model", model, "--data", dir / "images", "--labels",
+                                dir / "labels", "--out", dir / "cal.evae"});
+  ExpectOneLineError(cal, 1);
+  EXPECT_THAT(cal.err, HasSubstr("label 12 at index 2"));
+  EXPECT_FALSE(Exists(dir / "cal.evae"));
+}
+
 }  // namespace
 }  // namespace edgevae
