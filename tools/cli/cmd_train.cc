@@ -99,6 +99,25 @@ int CheckOutput(const std::string& out, const Model& model) {
   return kExitOk;
 }
 
+// Where the last good checkpoint is, for the message of a run that stops part way.
+std::string KeptCheckpoint(const TrainArgs& args, int saved_epoch) {
+  if (saved_epoch > 0) {
+    return "; " + args.out + " keeps epoch " + std::to_string(saved_epoch) +
+           ", the last good checkpoint";
+  }
+  return "; no epoch finished in this run, so " + args.out + " was not written";
+}
+
+// Adam's update can overflow a weight to infinity without a non-finite loss or gradient (a huge
+// --lr); LoadModel rejects such a file, so it must never replace a good checkpoint.
+bool AllFinite(const Model& model) {
+  const float* p = model.params();
+  for (size_t i = 0; i < model.param_floats(); ++i) {
+    if (!std::isfinite(p[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int RunTrain(const TrainArgs& given) {
@@ -167,6 +186,9 @@ int RunTrain(const TrainArgs& given) {
   const bool live = IsTerminal(STDERR_FILENO);
   ProgressReporter progress(stderr, live, live ? TerminalColumns(STDERR_FILENO) : 0);
   Json epochs_json = Json::array();
+  // The epoch --out holds from this run (0: none yet; a resumed checkpoint written to the same
+  // file counts).
+  int saved_epoch = args.out == args.resume ? model->metadata().epochs : 0;
 
   while (model->metadata().epochs < args.epochs) {
     const int epoch = model->metadata().epochs + 1;
@@ -185,7 +207,17 @@ int RunTrain(const TrainArgs& given) {
     });
     if (!result.ok()) {
       progress.Clear();
-      return Fail(result.status());
+      return Fail(kExitBadInput, result.status().message() + KeptCheckpoint(args, saved_epoch));
+    }
+    if (!AllFinite(*model)) {
+      progress.Clear();
+      char lr[32];
+      std::snprintf(lr, sizeof(lr), "%g", args.lr);
+      return Fail(
+          kExitBadInput,
+          "training diverged: a parameter is not finite after epoch " + std::to_string(epoch) +
+              ", step " + std::to_string((data->train.count + args.batch - 1) / args.batch) +
+              " (its last; --lr " + lr + " too large?)" + KeptCheckpoint(args, saved_epoch));
     }
 
     EvalOptions eval_options;
@@ -210,7 +242,10 @@ int RunTrain(const TrainArgs& given) {
 
     model->metadata().test_loss = test->test_loss;
     model->metadata().edgevae_version = Version();
-    if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
+    if (Status s = SaveModel(args.out, *model); !s.ok()) {
+      return Fail(kExitBadInput, s.message() + KeptCheckpoint(args, saved_epoch));
+    }
+    saved_epoch = model->metadata().epochs;
 
     std::fprintf(human, "epoch %d  train %.2f  test %.2f  %.2f s\n", result->epoch,
                  result->train_loss, test->test_loss, result->seconds);
