@@ -52,8 +52,13 @@ namespace {
 using namespace cli_runner;  // NOLINT
 
 const std::string kMnist = EDGEVAE_MNIST_DIR;
+#ifdef EDGEVAE_TEST_EMULATED
+constexpr int kTrainImages = 400;  // qemu-user trains at ~100 images/s
+constexpr int kTestImages = 100;
+#else
 constexpr int kTrainImages = 4000;
 constexpr int kTestImages = 500;
+#endif
 constexpr int kEpochs = 8;
 
 // The first `train` training and `test` test images of MNIST, as an MNIST directory.
@@ -207,7 +212,7 @@ void SetThirdSyscallArgument(pid_t pid, uint64_t value) {
   regs.rdx = value;
   ptrace(PTRACE_SETREGS, pid, nullptr, &regs);
 #elif defined(__aarch64__)
-  user_pt_regs regs{};
+  user_regs_struct regs{};
   iovec io{&regs, sizeof(regs)};
   ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &io);
   regs.regs[2] = value;
