@@ -108,16 +108,6 @@ std::string KeptCheckpoint(const TrainArgs& args, int saved_epoch) {
   return "; no epoch finished in this run, so " + args.out + " was not written";
 }
 
-// Adam's update can overflow a weight to infinity without a non-finite loss or gradient (a huge
-// --lr); LoadModel rejects such a file, so it must never replace a good checkpoint.
-bool AllFinite(const Model& model) {
-  const float* p = model.params();
-  for (size_t i = 0; i < model.param_floats(); ++i) {
-    if (!std::isfinite(p[i])) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 int RunTrain(const TrainArgs& given) {
@@ -209,16 +199,6 @@ int RunTrain(const TrainArgs& given) {
       progress.Clear();
       return Fail(kExitBadInput, result.status().message() + KeptCheckpoint(args, saved_epoch));
     }
-    if (!AllFinite(*model)) {
-      progress.Clear();
-      char lr[32];
-      std::snprintf(lr, sizeof(lr), "%g", args.lr);
-      return Fail(
-          kExitBadInput,
-          "training diverged: a parameter is not finite after epoch " + std::to_string(epoch) +
-              ", step " + std::to_string((data->train.count + args.batch - 1) / args.batch) +
-              " (its last; --lr " + lr + " too large?)" + KeptCheckpoint(args, saved_epoch));
-    }
 
     EvalOptions eval_options;
     eval_options.seed = args.seed;
@@ -238,12 +218,17 @@ int RunTrain(const TrainArgs& given) {
           progress.Update(state, now);
         });
     progress.Clear();
-    if (!test.ok()) return Fail(test.status());
+    if (!test.ok()) {
+      return Fail(kExitBadInput, "epoch " + std::to_string(epoch) + ": " + test.status().message() +
+                                     KeptCheckpoint(args, saved_epoch));
+    }
 
     model->metadata().test_loss = test->test_loss;
     model->metadata().edgevae_version = Version();
+    // A failed save keeps the file as it was.
     if (Status s = SaveModel(args.out, *model); !s.ok()) {
-      return Fail(kExitBadInput, s.message() + KeptCheckpoint(args, saved_epoch));
+      return Fail(kExitBadInput, "epoch " + std::to_string(epoch) + " was trained but not saved: " +
+                                     s.message() + KeptCheckpoint(args, saved_epoch));
     }
     saved_epoch = model->metadata().epochs;
 
