@@ -4,8 +4,9 @@
 // the model holds a calibrated threshold, see `edgevae calibrate`). A malformed frame -- cut
 // short by the end of a writer's stream or by a pause longer than --idle-timeout-ms -- gets a
 // line {"frame", "error"} and the service goes on. On a named pipe, a writer closing is not the
-// end: the pipe is reopened for the next writer. It exits on end of stdin, SIGINT or SIGTERM and
-// then reports frames, malformed frames, seconds and frames/s as one JSON line on stderr.
+// end: the pipe is reopened for the next writer. Any other --input (stdin, a regular file, a
+// character device) ends at its end: a regular file is read once. It exits then, or on SIGINT or
+// SIGTERM, and reports frames, malformed frames, seconds and frames/s as one JSON line on stderr.
 //
 // Memory is constant: every buffer is allocated before the first frame (the model's engines,
 // the frame batch, the scores); records are formatted into a fixed buffer.
@@ -28,6 +29,7 @@
 
 #include "edgevae/model_file.h"
 #include "edgevae/frames.h"
+#include "edgevae/runtime.h"
 #include "edgevae/score.h"
 
 namespace {
@@ -44,6 +46,18 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 20 ||
+          text.find_first_not_of("0123456789") != std::string::npos ||
+          (text.size() == 20 && text > "18446744073709551615")) {
+        return "expected an integer from 0 to 18446744073709551615, got '" + text + "'";
+      }
+      return "";
+    },
+    "UINT64");
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,7 +67,8 @@ int main(int argc, char** argv) {
   CLI::App app("Anomaly scores for raw 784-byte frames, one JSON line per frame",
                "edgevae-anomalyd");
   app.add_option("--model", model_path, "Model file (.evae), ideally calibrated")->required();
-  app.add_option("--input", input, "- for stdin, or a named pipe (reopened when a writer closes)")
+  app.add_option("--input", input,
+                 "- for stdin, a named pipe (reopened when a writer closes), or a file (read once)")
       ->capture_default_str();
   app.add_option("--method", method,
                  "bce, mse, elbo, iw, optionally -ic or -icr (as edgevae score)")
@@ -62,9 +77,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--iw", iw, "K for iw")->check(CLI::Range(1, 1000000))->capture_default_str();
-  app.add_option("--seed", seed, "Seed of the sampling noise")->capture_default_str();
-  app.add_option("--threads", threads, "Worker threads")
-      ->check(CLI::Range(1, 64))
+  app.add_option("--seed", seed, "Seed of the sampling noise")
+      ->check(kUnsigned64)
+      ->capture_default_str();
+  app.add_option("--threads", threads,
+                 "Worker threads (at most " + std::to_string(edgevae::kMaxThreads) + ")")
+      ->check(CLI::Range(1, edgevae::kMaxThreads))
       ->capture_default_str();
   app.add_option("--batch", batch, "Most frames scored together")
       ->check(CLI::Range(1, 4096))
@@ -113,11 +131,15 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  const bool fifo = input != "-";
+  // Only a named pipe outlives its writer; at the end of anything else there is nothing more to
+  // read (reopening a regular file would replay it forever).
+  bool fifo = false;
   int fd = STDIN_FILENO;
-  if (fifo) {
+  if (input != "-") {
     struct stat st {};
     if (::stat(input.c_str(), &st) != 0) return Fail(input + ": " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return Fail(input + ": is a directory; --input takes a file or pipe");
+    fifo = S_ISFIFO(st.st_mode);
     fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Fail(input + ": cannot open: " + std::strerror(errno));
   }
@@ -190,6 +212,6 @@ int main(int argc, char** argv) {
                "{\"frames\":%llu,\"malformed\":%llu,\"seconds\":%.3f,\"frames_per_s\":%.1f}\n",
                static_cast<unsigned long long>(scored), static_cast<unsigned long long>(malformed),
                seconds, seconds > 0 ? scored / seconds : 0.0);
-  if (fifo && fd >= 0) ::close(fd);
+  if (input != "-" && fd >= 0) ::close(fd);
   return exit_code;
 }

@@ -23,6 +23,7 @@
 #include "edgevae/image.h"
 #include "edgevae/latent.h"
 #include "edgevae/model.h"
+#include "edgevae/runtime.h"
 #include "ui/term.h"
 #include "embedded_models.h"
 #include "framebuffer.h"
@@ -47,6 +48,21 @@ int Fail(const Status& s) {
   return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitBadInput, s.message());
 }
 
+// bench --runs: each run keeps two latencies (16 bytes), so this caps that at 16 MB.
+constexpr int kMaxBenchRuns = 1000000;
+
+// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 20 ||
+          text.find_first_not_of("0123456789") != std::string::npos ||
+          (text.size() == 20 && text > "18446744073709551615")) {
+        return "expected an integer from 0 to 18446744073709551615, got '" + text + "'";
+      }
+      return "";
+    },
+    "UINT64");
+
 // What every drawing mode shares.
 struct Output {
   std::string model;  // empty: the embedded model
@@ -63,8 +79,13 @@ struct Output {
 void AddOutputOptions(CLI::App* cmd, Output* o) {
   cmd->add_option("--model", o->model, "Model file (.evae) instead of the embedded one")
       ->type_name("FILE");
-  cmd->add_option("--seed", o->seed, "Seed of every random draw")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Threads (<= 0: one per core)")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of every random draw")
+      ->check(kUnsigned64)
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads,
+                  "Threads (0: one per core, at most " + std::to_string(kMaxThreads) + ")")
+      ->check(CLI::Range(0, kMaxThreads))
+      ->capture_default_str();
   cmd->add_option("--png", o->png, "Write the digits as a PNG grid")->type_name("FILE");
   cmd->add_option("--out-idx", o->out_idx, "Write the digits as an IDX u8 file (N x 28 x 28)")
       ->type_name("FILE");
@@ -242,7 +263,9 @@ int Main(int argc, char** argv) {
   std::string bench_dir = "/tmp";
   CLI::App* bench =
       app.add_subcommand("bench", "Latency of one digit drawn, decoded and written as a 28x28 PNG");
-  bench->add_option("--runs", bench_runs, "Timed runs")->capture_default_str();
+  bench->add_option("--runs", bench_runs, "Timed runs")
+      ->check(CLI::Range(1, kMaxBenchRuns))
+      ->capture_default_str();
   bench->add_option("--dir", bench_dir, "Where the PNG is written (tmpfs keeps disks out of it)")
       ->capture_default_str();
   AddOutputOptions(bench, &bench_out);
@@ -253,8 +276,14 @@ int Main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand("serve", "A small web page of digits (loopback by default)");
   serve->add_option("--port", serve_port, "TCP port")->capture_default_str();
   serve->add_option("--bind", serve_bind, "Address to listen on")->capture_default_str();
-  serve->add_option("--threads", serve_threads, "Threads")->capture_default_str();
-  serve->add_option("--seed", serve_seed, "Seed of the random draws")->capture_default_str();
+  serve
+      ->add_option("--threads", serve_threads,
+                   "Threads (at most " + std::to_string(kMaxThreads) + ")")
+      ->check(CLI::Range(1, kMaxThreads))
+      ->capture_default_str();
+  serve->add_option("--seed", serve_seed, "Seed of the random draws")
+      ->check(kUnsigned64)
+      ->capture_default_str();
   serve->add_option("--model", serve_model, "20-D model instead of the embedded one")
       ->type_name("FILE");
   serve->add_option("--model2d", serve_model2d, "2-D model instead of the embedded one")
@@ -276,6 +305,11 @@ int Main(int argc, char** argv) {
                [&](Engine& e) { return SampleGrid(e.shape().latent, sample_n, sample_out.seed); });
   }
   if (digit_cmd->parsed()) {
+    // Checked before any code is drawn: each class's draws are made before the total is known.
+    if (digit_n >= 1 && digits.size() * static_cast<size_t>(digit_n) > size_t{kMaxDigits}) {
+      return Fail(kExitUsage, "at most " + std::to_string(kMaxDigits) + " digits, asked for " +
+                                  std::to_string(digits.size()) + " x " + std::to_string(digit_n));
+    }
     const int count = static_cast<int>(digits.size()) * digit_n;
     return Run(digit_out, false, count, [&](Engine& e) -> StatusOr<LatentGrid> {
       LatentGrid all;
@@ -338,7 +372,6 @@ int Main(int argc, char** argv) {
     });
   }
   if (bench->parsed()) {
-    if (bench_runs < 1) return Fail(kExitUsage, "--runs must be at least 1");
     return RunBench(bench_out, bench_runs, bench_dir);
   }
   if (serve->parsed()) {

@@ -575,7 +575,7 @@ TEST(CliReconstructTest, PairsInputsAndReconstructions) {
       RunCli({"reconstruct", "--model", model, "--data", dir / "nothing", "--out", png}), 1);
 }
 
-// --- The terminal renderer (edgevae/term.h) -----------------------------------------------------
+// --- The terminal renderer (tools/ui/term.h) -----------------------------------------------------
 
 TEST(CliBenchTest, JsonFieldsForEveryOp) {
   TempDir dir;

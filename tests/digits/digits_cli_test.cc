@@ -120,5 +120,37 @@ TEST(DigitsCliTest, Errors) {
   ExpectError(RunCli({"sample", "-n", "1", "--png", dir / "no/such/dir.png"}), 1);
 }
 
+// Every numeric flag has a range, and a value outside it is a usage error before any work: a
+// negative seed once wrapped to 2^64 - 1, --threads had no bound, and a list of classes times
+// -n was only checked after every class had been drawn.
+TEST(DigitsCliTest, NumericFlagsOutOfRangeAreUsageErrors) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"sample", "-n", "1", "--seed", "-1"},
+           {"sample", "-n", "1", "--seed", "18446744073709551616"},
+           {"digit", "3", "--seed", "-5"},
+           {"sample", "-n", "1", "--threads", "65"},
+           {"sample", "-n", "1", "--threads", "-1"},
+           {"manifold", "--threads", "4096"},
+           {"bench", "--runs", "0"},
+           {"bench", "--runs", "1000001"},
+           {"serve", "--threads", "65"},
+           {"serve", "--threads", "0"},
+           {"serve", "--seed", "-1"},
+           {"digit", "0", "1", "2", "-n", "5000"},
+           {"sample", "-n", "10001"},
+           {"interpolate", "--steps", "101"},
+           {"manifold", "--grid", "101"},
+       }) {
+    const CliResult r = RunCli(args);
+    ExpectError(r, 2);
+  }
+  // The largest seed and thread count are accepted.
+  TempDir dir;
+  EXPECT_EQ(
+      RunToIdx({"sample", "-n", "2", "--seed", "18446744073709551615", "--threads", "64"}, dir)
+          .dims,
+      (std::vector<uint32_t>{2, 28, 28}));
+}
+
 }  // namespace
 }  // namespace edgevae

@@ -102,16 +102,22 @@ Threshold ThresholdFor(const ModelMetadata& meta, const ScoreOptions& options,
 }
 
 // Raw frames from stdin, scored and printed as they arrive (one record per frame, flushed).
+// Frames have no header, so the only framing is the byte count: a frame cut short by the end of
+// the input or by a pause of --idle-timeout-ms is dropped (one line on stderr) and keeps its
+// index, and the next byte starts the next frame. Without the timeout, a sender that paused
+// mid-frame would shift every later frame by the missing bytes and each would be scored as
+// garbage that looks like a normal record.
 int ScoreStream(const ScoreArgs& args, ParallelScorer& scorer, const ScoreOptions& options,
                 Format format) {
   Engine& engine = scorer.engine();
   const size_t in = engine.shape().input;
   const Threshold t = ThresholdFor(engine.metadata(), options, args.model);
   constexpr int kMaxFrames = 1024;
-  FrameReader reader(STDIN_FILENO, in, kMaxFrames);
+  FrameReader reader(STDIN_FILENO, in, kMaxFrames, args.idle_timeout_ms);
   std::vector<uint8_t> frames(kMaxFrames * in);
   std::vector<double> scores(kMaxFrames);
-  uint64_t next = 0;  // index of the next frame
+  uint64_t next = 0;    // index of the next frame (a dropped frame has one too)
+  uint64_t scored = 0;  // frames scored
   int failed = 0, flagged = 0;
   double score_seconds = 0;
   const double start = NowSeconds();
@@ -133,28 +139,35 @@ int ScoreStream(const ScoreArgs& args, ParallelScorer& scorer, const ScoreOption
       }
       std::fflush(stdout);
       next += got->frames;
+      scored += got->frames;
     }
     if (got->dropped_bytes > 0) {
       ++failed;
-      Fail(kExitBadInput, "stdin: frame " + std::to_string(next) +
-                              " is malformed: " + std::to_string(got->dropped_bytes) +
-                              " bytes, expected " + std::to_string(in) + "; dropped");
+      const std::string why =
+          got->end ? "then the input ended"
+                   : "then no byte for " + std::to_string(args.idle_timeout_ms) +
+                         " ms (--idle-timeout-ms); dropped, the next byte starts frame " +
+                         std::to_string(next + 1);
+      Fail(kExitBadInput, "stdin: frame " + std::to_string(next) + " is malformed: " +
+                              std::to_string(got->dropped_bytes) + " bytes, expected " +
+                              std::to_string(in) + ", " + why + (got->end ? "; dropped" : ""));
+      ++next;
     }
     if (got->end) break;
   }
   const double seconds = NowSeconds() - start;
   if (format == Format::kJson) {
-    Json summary = {{"images", next},
+    Json summary = {{"images", scored},
                     {"failed", failed},
                     {"method", ScoreMethodName(options)},
                     {"seconds", JsonNumber(seconds)},
-                    {"images_per_s", JsonNumber(score_seconds > 0 ? next / score_seconds : 0)}};
+                    {"images_per_s", JsonNumber(score_seconds > 0 ? scored / score_seconds : 0)}};
     if (t.active) summary["flagged"] = flagged;
     PrintJson({{"summary", summary}});
   } else {
     std::FILE* out = format == Format::kCsv ? stderr : stdout;
-    std::fprintf(out, "frames %llu, failed %d%s%s, %.3f s\n", static_cast<unsigned long long>(next),
-                 failed, t.active ? ", flagged " : "",
+    std::fprintf(out, "frames %llu, failed %d%s%s, %.3f s\n",
+                 static_cast<unsigned long long>(scored), failed, t.active ? ", flagged " : "",
                  t.active ? std::to_string(flagged).c_str() : "", seconds);
   }
   return failed > 0 ? kExitBadInput : kExitOk;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -12,8 +13,9 @@
 #include <utility>
 
 #include "commands.h"
-#include "edgevae/model_writer.h"
+#include "edgevae/atomic_write.h"
 #include "edgevae/idx.h"
+#include "edgevae/model_writer.h"
 #include "edgevae/eval.h"
 #include "edgevae/model_file.h"
 #include "edgevae/model.h"
@@ -78,18 +80,34 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
   return std::move(*model);
 }
 
-// Training can take hours; find out now, not after the first epoch, that --out cannot be written.
-int CheckOutputDirectory(const std::string& out) {
-  const size_t slash = out.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : out.substr(0, slash);
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    const int err = errno;
-    return Fail(kExitBadInput, "cannot write --out " + out + ": directory " + dir + ": " +
-                                   std::generic_category().message(err));
+// Training can take hours; find out now, not after the first epoch, that --out cannot take a
+// checkpoint: a trial write of a checkpoint's size through the same temp file as the real write
+// meets a missing or read-only folder, a full disk or a file size limit now. The size is an upper
+// bound: the weights and Adam's two moments, 4 bytes each, plus 64 KiB for the header, the
+// tensor table and the metadata JSON (a few KiB).
+// Before that, temp files that a killed run left beside --out (several MB each) are removed.
+int CheckOutput(const std::string& out, const Model& model) {
+  StatusOr<std::vector<std::string>> removed = RemoveStaleTempFiles(out);
+  if (!removed.ok()) return Fail(removed.status());
+  for (const std::string& path : *removed) {
+    std::fprintf(stderr, "edgevae: removed %s, left by an interrupted write of %s\n", path.c_str(),
+                 out.c_str());
+  }
+  const uint64_t bytes = 3 * uint64_t{4} * model.param_floats() + (uint64_t{1} << 16);
+  if (Status s = CheckWritable(out, bytes); !s.ok()) {
+    return Fail(kExitBadInput, "cannot write checkpoints to --out " + out +
+                                   " (checked before training): " + s.message());
   }
   return kExitOk;
+}
+
+// Where the last good checkpoint is, for the message of a run that stops part way.
+std::string KeptCheckpoint(const TrainArgs& args, int saved_epoch) {
+  if (saved_epoch > 0) {
+    return "; " + args.out + " keeps epoch " + std::to_string(saved_epoch) +
+           ", the last good checkpoint";
+  }
+  return "; no epoch finished in this run, so " + args.out + " was not written";
 }
 
 }  // namespace
@@ -97,11 +115,14 @@ int CheckOutputDirectory(const std::string& out) {
 int RunTrain(const TrainArgs& given) {
   TrainArgs args = given;
   std::FILE* human = HumanStream(args.json);
+  // A file size limit (ulimit -f) then fails the write with EFBIG and a message, instead of
+  // killing the process with SIGXFSZ part way through a checkpoint.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   int exit_code = kExitOk;
   std::optional<Model> model = PrepareModel(&args, &exit_code);
   if (!model) return exit_code;
-  if (int code = CheckOutputDirectory(args.out); code != kExitOk) return code;
+  if (int code = CheckOutput(args.out, *model); code != kExitOk) return code;
 
   if (model->metadata().epochs >= args.epochs) {
     // A resumed checkpoint with enough epochs: nothing to train (tools/demo.sh re-runs rely on
@@ -157,6 +178,9 @@ int RunTrain(const TrainArgs& given) {
   const bool live = ui::IsTerminal(STDERR_FILENO);
   ui::ProgressReporter progress(stderr, live, live ? ui::TerminalColumns(STDERR_FILENO) : 0);
   Json epochs_json = Json::array();
+  // The epoch --out holds from this run (0: none yet; a resumed checkpoint written to the same
+  // file counts).
+  int saved_epoch = args.out == args.resume ? model->metadata().epochs : 0;
 
   while (model->metadata().epochs < args.epochs) {
     const int epoch = model->metadata().epochs + 1;
@@ -175,7 +199,7 @@ int RunTrain(const TrainArgs& given) {
     });
     if (!result.ok()) {
       progress.Clear();
-      return Fail(result.status());
+      return Fail(kExitBadInput, result.status().message() + KeptCheckpoint(args, saved_epoch));
     }
 
     EvalOptions eval_options;
@@ -196,11 +220,19 @@ int RunTrain(const TrainArgs& given) {
           progress.Update(state, now);
         });
     progress.Clear();
-    if (!test.ok()) return Fail(test.status());
+    if (!test.ok()) {
+      return Fail(kExitBadInput, "epoch " + std::to_string(epoch) + ": " + test.status().message() +
+                                     KeptCheckpoint(args, saved_epoch));
+    }
 
     model->metadata().test_loss = test->test_loss;
     model->metadata().edgevae_version = Version();
-    if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
+    // A failed save keeps the file as it was.
+    if (Status s = SaveModel(args.out, *model); !s.ok()) {
+      return Fail(kExitBadInput, "epoch " + std::to_string(epoch) + " was trained but not saved: " +
+                                     s.message() + KeptCheckpoint(args, saved_epoch));
+    }
+    saved_epoch = model->metadata().epochs;
 
     std::fprintf(human, "epoch %d  train %.2f  test %.2f  %.2f s\n", result->epoch,
                  result->train_loss, test->test_loss, result->seconds);

@@ -151,6 +151,7 @@ struct ScoreArgs {
   std::string labels;          // IDX labels for an IDX input
   std::string normal_classes;  // default: the classes the model was trained on
   std::string ood;             // another input whose items all count as anomalies
+  int idle_timeout_ms = 200;   // --input -: drop a partial frame after this long a pause
   ScoreMethodArgs method;
   bool json = false;
   bool csv = false;

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <new>
@@ -12,13 +13,15 @@
 
 #include "commands.h"
 #include "edgevae/model.h"
+#include "edgevae/runtime.h"
 #include "edgevae/shape.h"
+#include "edgevae/train.h"
 
 namespace edgevae::cli {
 namespace {
 
 constexpr int kMaxImages = 65536;
-constexpr int kMaxThreads = 4096;
+// --threads goes up to kMaxThreads (edgevae/runtime.h), the library's own limit.
 
 // A finite number > 0 (CLI::PositiveNumber lets NaN through).
 const CLI::Validator kPositiveFinite(
@@ -31,6 +34,22 @@ const CLI::Validator kPositiveFinite(
       return "";
     },
     "POSITIVE");
+
+// A finite number in [lo, hi] (CLI::Range lets NaN through: every comparison with it is false).
+CLI::Validator FiniteRange(double lo, double hi) {
+  char range[64];
+  std::snprintf(range, sizeof(range), "[%g, %g]", lo, hi);
+  return CLI::Validator(
+      [lo, hi, text_range = std::string(range)](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v < lo || v > hi) {
+          return "expected a number in " + text_range + ", got '" + text + "'";
+        }
+        return "";
+      },
+      "FLOAT in " + std::string(range));
+}
 
 // A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
 const CLI::Validator kUnsigned64(
@@ -51,7 +70,9 @@ std::vector<std::string> ShapeNames() {
 }
 
 void AddThreads(CLI::App* cmd, int* threads) {
-  cmd->add_option("--threads", *threads, "Worker threads; 0 = one per logical core")
+  cmd->add_option(
+         "--threads", *threads,
+         "Worker threads; 0 = one per logical core (at most " + std::to_string(kMaxThreads) + ")")
       ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
 }
@@ -115,7 +136,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   CLI::Option* batch_opt = train_cmd->add_option("--batch", train.batch, "Minibatch size")
-                               ->check(CLI::Range(1, 1 << 20))
+                               ->check(CLI::Range(1, kMaxTrainBatch))
                                ->capture_default_str();
   CLI::Option* lr_opt = train_cmd->add_option("--lr", train.lr, "Adam learning rate")
                             ->check(kPositiveFinite)
@@ -202,7 +223,10 @@ int Main(int argc, char** argv) {
   bench_cmd->add_option("--batch", bench.batch, "Images per call")
       ->check(CLI::Range(1, kMaxImages))
       ->capture_default_str();
-  bench_cmd->add_option("--threads", bench.threads, "Worker threads; 0 = one per logical core")
+  bench_cmd
+      ->add_option(
+          "--threads", bench.threads,
+          "Worker threads; 0 = one per logical core (at most " + std::to_string(kMaxThreads) + ")")
       ->check(CLI::Range(0, kMaxThreads))
       ->capture_default_str();
   bench_cmd->add_option("--warmup", bench.warmup, "Untimed calls first")
@@ -306,6 +330,12 @@ int Main(int argc, char** argv) {
       ->required();
   score_cmd->add_option("--labels", score.labels, "IDX labels file for an IDX --input");
   score_cmd
+      ->add_option("--idle-timeout-ms", score.idle_timeout_ms,
+                   "With --input -: a frame cut short by this long a pause is dropped and the "
+                   "next byte starts a new frame (0: wait forever)")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  score_cmd
       ->add_option("--normal-classes", score.normal_classes,
                    "Labels that are normal, e.g. 3 or 0,1,7 (default: the classes the model was "
                    "trained on); other labels are anomalies")
@@ -334,7 +364,7 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   calibrate_cmd->add_option("--labels", calibrate.labels, "IDX labels for an IDX --data file");
   calibrate_cmd->add_option("--fpr", calibrate.fpr, "Target false-positive rate")
-      ->check(CLI::Range(1e-9, 0.999999))
+      ->check(FiniteRange(1e-9, 0.999999))
       ->capture_default_str();
   calibrate_cmd->add_option("--images", calibrate.images, "Normal images to calibrate on")
       ->check(CLI::Range(1, 1000000))

@@ -71,6 +71,14 @@ Status AppendInput(const std::string& path, const std::string& labels_path, bool
       return DataError(labels_path + ": expected a 1-D IDX array of " + std::to_string(declared) +
                        " labels (one per image of " + path + ")");
     }
+    // MNIST-style labels are digits; a larger value is a damaged or foreign file, and would
+    // silently count as an anomaly (it is in no --normal-classes list).
+    for (size_t i = 0; i < l.values.size(); ++i) {
+      if (l.values[i] > 9) {
+        return DataError(labels_path + ": label " + std::to_string(l.values[i]) + " at index " +
+                         std::to_string(i) + " is not a digit 0-9");
+      }
+    }
     for (int i = 0; i < set.count; ++i) labels[i] = l.values[i];
   }
   if (!damage.ok()) {

@@ -13,8 +13,17 @@
 
 namespace edgevae {
 
+// The largest image decoded: far larger than anything this project scores (28 x 28), it keeps a
+// corrupt header from asking for gigabytes (4096 x 4096 pixels).
+inline constexpr uint64_t kMaxImagePixels = uint64_t{1} << 24;
+// The largest image file read: a PGM of kMaxImagePixels with room for its header. Checked before
+// reading, so a folder cannot make a reader hold more.
+inline constexpr uint64_t kMaxImageFileBytes = kMaxImagePixels + (uint64_t{1} << 16);
+
 // Decodes a PNG or PGM (P5, maxval 1..255, rescaled to 0..255) file by its content, not its
-// name. Errors name the path and what is wrong (not an image, truncated, 16-bit PGM, ...).
+// name. Errors name the path and what is wrong (not an image, truncated, 16-bit PGM, ...). Only
+// a regular file (symlinks followed) of at most kMaxImageFileBytes is read: a named pipe (which
+// could block forever), a device (/dev/zero never ends) or a larger file is refused unread.
 StatusOr<GreyImage> ReadGreyImage(const std::string& path);
 
 // ReadGreyImage, then requires width x height (e.g. 28x28 for MNIST models): any other size is

@@ -16,8 +16,11 @@
 
 namespace edgevae {
 
+// The largest minibatch CreateTrainer takes (its buffers are sized by the batch).
+inline constexpr int kMaxTrainBatch = 4096;
+
 struct TrainOptions {
-  int batch = 128;
+  int batch = 128;  // 1..kMaxTrainBatch
   double lr = 1e-3;
   float beta1 = 0.9f;
   float beta2 = 0.999f;

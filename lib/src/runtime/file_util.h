@@ -49,8 +49,10 @@ struct FileBytes {
   std::shared_ptr<const void> owner;  // the mapping; the bytes live as long as any copy of it
 };
 // Maps a regular file read-only (mmap, MAP_PRIVATE): the bytes come from the page cache, nothing is
-// copied. Refuses a directory, anything but a regular file, and files over `max_bytes`; `what`
-// names the kind of file in the messages ("a model file"). Another process truncating the file
+// copied. Anything but a regular file of at most `max_bytes` (after following symlinks) is refused
+// before a byte is read, with a message naming what it is: a named pipe (reading could wait
+// forever for a writer), a device (/dev/zero never ends), a directory, or a larger file. `what`
+// names the kind of file expected in the messages ("a model file"). Another process truncating the file
 // while it is mapped makes reads past the new end raise SIGBUS: the project's writers replace
 // files by rename (WriteFileAtomic), which leaves a mapped file intact.
 StatusOr<FileBytes> ReadWholeFile(const std::string& path, uint64_t max_bytes, const char* what);
@@ -60,13 +62,35 @@ StatusOr<FileBytes> ReadWholeFile(const std::string& path, uint64_t max_bytes, c
 // limit, returned before the excess is stored.
 Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out, size_t max_bytes);
 
+
 // Replaces `path` with `bytes` so that a reader sees the old file or the whole new one, never a
-// part: a temp file beside the target (path + ".tmp.XXXXXX", same file system so rename() is
-// atomic), mode 0644, write, fsync, rename over the target, fsync the directory. On any failure
-// before the rename the temp file is removed and an existing target is untouched. A failure to
-// sync the directory after the rename is reported ("written, but ...") except EINVAL, which
-// means the file system cannot sync directories at all.
+// part: a temp file beside the target (same file system so rename() is atomic), mode 0644,
+// write, fsync, rename over the target, fsync the directory. On any failure before the rename
+// the temp file is removed and an existing target is untouched. A failure to sync the directory
+// after the rename is reported ("written, but ...") except EINVAL, which means the file system
+// cannot sync directories at all.
+//
+// The temp file is "<path>.tmp.<pid>.<6 random characters>", and its writer holds an exclusive
+// flock() on it from creation until after the rename. A process killed in between (SIGKILL, the
+// OOM killer, power loss) leaves it behind; the kernel drops the lock with the process, and the
+// pid in the name says who wrote it, so that RemoveStaleTempFiles can tell it from a live write.
 Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> bytes);
+
+// Removes the temp files that atomic writes of `path` left when their process died: names of
+// exactly the form "<path>.tmp.<pid>.<6 characters>" (this target only), regular files only (not
+// symlinks), and only when nobody holds the file's lock and its writer is gone: no process has
+// that pid, or the file has not changed for kStaleTempSeconds (then the pid was reused, e.g.
+// after a reboot). Appends the removed paths to *removed. A missing folder is not an error
+// (there is nothing to remove); one that cannot be read is.
+inline constexpr int kStaleTempSeconds = 60;
+Status RemoveStaleTempFiles(const std::string& path, std::vector<std::string>* removed);
+
+// Finds out now, instead of after hours of work, whether WriteFileAtomic(path, <bytes bytes>)
+// could succeed: creates its temp file, writes `bytes` zero bytes, fsyncs and removes it. Fails
+// like the real write would, naming the cause: a missing or read-only folder, no permission, a
+// full disk (ENOSPC), a file size limit (EFBIG under RLIMIT_FSIZE when SIGXFSZ is ignored; with
+// the default action the process is killed, as by the real write).
+Status CheckWritable(const std::string& path, uint64_t bytes);
 
 // --- Little-endian byte access (independent of the host's byte order) ---------------------------
 

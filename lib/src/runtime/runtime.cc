@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <xnnpack.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -100,10 +101,14 @@ Status InitializeXnnpackOnce() {
 }  // namespace
 
 StatusOr<std::unique_ptr<Runtime>> Runtime::Create(int threads) {
+  if (threads > kMaxThreads) {
+    return InvalidArgument("threads must be at most " + std::to_string(kMaxThreads) + ", got " +
+                           std::to_string(threads));
+  }
   EVAE_RETURN_IF_ERROR(InitializeXnnpackOnce());
   if (threads <= 0) {
     const unsigned hw = std::thread::hardware_concurrency();
-    threads = hw == 0 ? 1 : static_cast<int>(hw);
+    threads = hw == 0 ? 1 : static_cast<int>(std::min<unsigned>(hw, kMaxThreads));
   }
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->threads_ = threads;

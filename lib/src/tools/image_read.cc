@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,8 @@
 namespace edgevae {
 namespace {
 
-// Far larger than anything this project scores (28 x 28); keeps a corrupt header from asking for
-// gigabytes: 4096 x 4096 pixels, and files of at most 64 MiB (a symlink to /dev/zero ends there).
-constexpr uint64_t kMaxPixels = uint64_t{1} << 24;
-constexpr size_t kMaxImageFileBytes = size_t{64} << 20;
 
-StatusOr<GreyImage> DecodePng(const std::vector<uint8_t>& bytes, const std::string& path) {
+StatusOr<GreyImage> DecodePng(std::span<const uint8_t> bytes, const std::string& path) {
   png_image png{};
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
@@ -32,10 +29,10 @@ StatusOr<GreyImage> DecodePng(const std::vector<uint8_t>& bytes, const std::stri
     png_image_free(&png);
     return DataError(path + ": not a readable PNG: " + why);
   }
-  if (uint64_t{png.width} * png.height > kMaxPixels) {
+  if (uint64_t{png.width} * png.height > kMaxImagePixels) {
     png_image_free(&png);
     return DataError(path + ": PNG of " + std::to_string(png.width) + "x" +
-                     std::to_string(png.height) + " pixels is too large (the limit is " + std::to_string(kMaxPixels) + " pixels)");
+                     std::to_string(png.height) + " pixels is too large (the limit is " + std::to_string(kMaxImagePixels) + " pixels)");
   }
   png.format = PNG_FORMAT_GRAY;
   GreyImage image;
@@ -52,7 +49,7 @@ StatusOr<GreyImage> DecodePng(const std::vector<uint8_t>& bytes, const std::stri
 
 // P5 header: "P5", width, height, maxval as decimal tokens separated by whitespace (with '#'
 // comments to the end of a line), then exactly one whitespace byte, then the pixels.
-StatusOr<GreyImage> DecodePgm(const std::vector<uint8_t>& bytes, const std::string& path) {
+StatusOr<GreyImage> DecodePgm(std::span<const uint8_t> bytes, const std::string& path) {
   size_t pos = 2;
   int64_t values[3];
   const char* names[3] = {"width", "height", "maxval"};
@@ -86,9 +83,9 @@ StatusOr<GreyImage> DecodePgm(const std::vector<uint8_t>& bytes, const std::stri
                        "): expected maxval <= 255");
   }
   // Each is below 2^32, so the product fits 64 bits unsigned.
-  if (static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > kMaxPixels) {
+  if (static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > kMaxImagePixels) {
     return DataError(path + ": PGM of " + std::to_string(w) + "x" + std::to_string(h) +
-                     " pixels is too large (the limit is " + std::to_string(kMaxPixels) + " pixels)");
+                     " pixels is too large (the limit is " + std::to_string(kMaxImagePixels) + " pixels)");
   }
   const size_t need = static_cast<size_t>(w * h);
   if (bytes.size() - pos < need) {
@@ -123,10 +120,9 @@ bool HasImageExtension(const std::string& name) {
 }  // namespace
 
 StatusOr<GreyImage> ReadGreyImage(const std::string& path) {
-  io::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return IoError(path + ": cannot open: " + io::ErrnoText(errno));
-  std::vector<uint8_t> bytes;
-  EVAE_RETURN_IF_ERROR(io::ReadToEnd(fd.get(), path, &bytes, kMaxImageFileBytes));
+  EVAE_ASSIGN_OR_RETURN(const io::FileBytes file,
+                        io::ReadWholeFile(path, kMaxImageFileBytes, "an image file"));
+  const std::span<const uint8_t> bytes = file.bytes;
   static const uint8_t kPngMagic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (bytes.size() >= 8 && std::equal(kPngMagic, kPngMagic + 8, bytes.begin())) {
     return DecodePng(bytes, path);

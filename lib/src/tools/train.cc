@@ -197,8 +197,9 @@ double TrainingFlopsPerImage(const ShapeInfo& shape) {
 StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                                                  const TrainOptions& options) {
   if (model == nullptr || runtime == nullptr) return InvalidArgument("CreateTrainer: null model");
-  if (options.batch < 1 || options.batch > 4096) {
-    return InvalidArgument("batch size " + std::to_string(options.batch) + " is outside 1..4096");
+  if (options.batch < 1 || options.batch > kMaxTrainBatch) {
+    return InvalidArgument("batch size " + std::to_string(options.batch) + " is outside 1.." +
+                           std::to_string(kMaxTrainBatch));
   }
   if (!(options.lr > 0) || !std::isfinite(options.lr)) {
     return InvalidArgument("learning rate must be a positive number, got " +
