@@ -59,7 +59,8 @@ inline bool ParseUrl(std::string_view url, Endpoint* out) {
 inline bool WaitFor(int fd, short events, Clock::time_point deadline) {
   for (;;) {
     // Once the deadline has passed, one more look without waiting: what is ready counts.
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     pollfd p{fd, events, 0};
     const int n = poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0)));
     if (n > 0) return true;
@@ -153,13 +154,13 @@ inline size_t SendAll(int fd, std::string_view data, Clock::time_point deadline)
 
 // What came back for one request.
 struct RawResponse {
-  int status = -1;                                // -1: no status line arrived
+  int status = -1;                                  // -1: no status line arrived
   std::multimap<std::string, std::string> headers;  // names lower-cased
-  std::string body;                               // at most `keep` bytes of it
-  size_t body_bytes = 0;                          // all of it, kept or not
-  bool complete = false;                          // the whole body (Content-Length or EOF) read
-  bool closed = false;                            // the server closed the connection
-  std::string error;                              // why it is incomplete, or empty
+  std::string body;                                 // at most `keep` bytes of it
+  size_t body_bytes = 0;                            // all of it, kept or not
+  bool complete = false;                            // the whole body (Content-Length or EOF) read
+  bool closed = false;                              // the server closed the connection
+  std::string error;                                // why it is incomplete, or empty
 
   std::string Header(const std::string& lower_name) const {
     const auto it = headers.find(lower_name);

@@ -153,7 +153,7 @@ struct Result {
   std::string name;
   std::string outcome;  // what the abuser got, in words
   Probes during, after;
-  long peak_kb = -1;      // VmHWM during the abuse
+  long peak_kb = -1;       // VmHWM during the abuse
   long after_rss_kb = -1;  // VmRSS once it is over
   long max_threads = -1;
   std::vector<std::string> failures;
@@ -204,8 +204,8 @@ class Abuser {
       for (const Probes* p : {&r.during, &r.after}) {
         const char* when = p == &r.during ? "during" : "after";
         if (p->failed > 0) {
-          fail(std::to_string(p->failed) + " normal requests " + when + " failed; first: " +
-               p->first_failure);
+          fail(std::to_string(p->failed) + " normal requests " + when +
+               " failed; first: " + p->first_failure);
         } else if (p->Max() > bounds_.max_ms) {
           fail(std::string("a normal request ") + when + " took " +
                std::to_string(static_cast<long>(p->Max())) + " ms, bound " +
@@ -315,8 +315,14 @@ void Methods(const Endpoint& server, Result& r) {
     std::string body;
   };
   const std::vector<Case> cases = {
-      {"POST", std::string(1 << 20, 'x')}, {"PUT", "x"},    {"DELETE", ""}, {"PATCH", "x"},
-      {"OPTIONS", ""},                     {"TRACE", ""},   {"CONNECT", ""}, {"BREW", ""},
+      {"POST", std::string(1 << 20, 'x')},
+      {"PUT", "x"},
+      {"DELETE", ""},
+      {"PATCH", "x"},
+      {"OPTIONS", ""},
+      {"TRACE", ""},
+      {"CONNECT", ""},
+      {"BREW", ""},
   };
   std::ostringstream o;
   for (const Case& c : cases) {
@@ -332,13 +338,12 @@ void Methods(const Endpoint& server, Result& r) {
     o << c.method << " " << e.response.status << (allow.empty() ? "" : " (Allow: " + allow + ")")
       << "; ";
     if (e.response.status != 405 || allow.find("GET") == std::string::npos) {
-      r.failures.push_back(std::string(c.method) + ": status " +
-                           std::to_string(e.response.status) + ", Allow '" + allow +
-                           "', expected 405 with an Allow header naming GET");
+      r.failures.push_back(std::string(c.method) + ": status " + std::to_string(e.response.status) +
+                           ", Allow '" + allow + "', expected 405 with an Allow header naming GET");
     }
   }
-  const Exchange head = Request(server, GetRequest(kNormal, "", "HEAD"), 10000, "127.0.0.6",
-                                1 << 20, /*head=*/true);
+  const Exchange head =
+      Request(server, GetRequest(kNormal, "", "HEAD"), 10000, "127.0.0.6", 1 << 20, /*head=*/true);
   o << "HEAD " << head.response.status << " (Content-Length "
     << head.response.Header("content-length") << ")";
   if (head.response.status != 200 || !head.response.body.empty()) {
@@ -352,9 +357,9 @@ void Methods(const Endpoint& server, Result& r) {
 // drip_ms; watched until the server closes each or hold_s pass.
 struct Held {
   int opened = 0, failed = 0;
-  int closed_at_once = 0;           // closed by the server within 200 ms of being established
+  int closed_at_once = 0;              // closed by the server within 200 ms of being established
   std::vector<double> closed_after_s;  // by the server, the others
-  int still_open = 0;                 // at the end of hold_s
+  int still_open = 0;                  // at the end of hold_s
   double held_s = 0;
 };
 
@@ -507,7 +512,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "serve_abuse: --url must look like http://127.0.0.1:8080\n");
     return 2;
   }
-  if (only.empty()) only = {"range", "headers", "url", "methods", "slowloris", "idle", "connections"};
+  if (only.empty())
+    only = {"range", "headers", "url", "methods", "slowloris", "idle", "connections"};
   // Enough descriptors for every connection at once.
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
@@ -524,9 +530,9 @@ int main(int argc, char** argv) {
       if (name == "url") LongUrl(server, r);
       if (name == "methods") Methods(server, r);
       if (name == "slowloris") {
-        const Held h = Hold(server, std::vector<std::string>(slow, "127.0.0.2"),
-                            "GET /digit?d=7 HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-a: b\r\n",
-                            drip_ms, hold_s);
+        const Held h =
+            Hold(server, std::vector<std::string>(slow, "127.0.0.2"),
+                 "GET /digit?d=7 HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-a: b\r\n", drip_ms, hold_s);
         r.outcome = Describe(h);
         CheckClosed(h, bounds.max_close_s, r);
       }
@@ -585,9 +591,10 @@ int main(int argc, char** argv) {
     std::printf("\n%s: %s\n", r.name.c_str(), r.outcome.c_str());
     std::printf("  server: VmHWM %ld kB during, VmRSS %ld kB after, %ld threads\n", r.peak_kb,
                 r.after_rss_kb, r.max_threads);
-    std::printf("  normal requests during: %zu answered (median %.2f ms, max %.2f ms), %d failed%s%s\n",
-                r.during.ms.size(), r.during.Median(), r.during.Max(), r.during.failed,
-                r.during.failed ? "; first: " : "", r.during.first_failure.c_str());
+    std::printf(
+        "  normal requests during: %zu answered (median %.2f ms, max %.2f ms), %d failed%s%s\n",
+        r.during.ms.size(), r.during.Median(), r.during.Max(), r.during.failed,
+        r.during.failed ? "; first: " : "", r.during.first_failure.c_str());
     std::printf("  after: median %.2f ms, %d failed\n", r.after.Median(), r.after.failed);
     for (const std::string& f : r.failures) std::printf("  FAIL: %s\n", f.c_str());
   }
