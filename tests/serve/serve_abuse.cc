@@ -15,8 +15,10 @@
 //   slowloris    --slow connections (from 127.0.0.2) each sending a request line, then one header
 //                line every --drip-ms, for up to --hold-s seconds
 //   idle         --idle connections (from 127.0.0.3) that never send a byte, for up to --idle-s
-//   connections  --connections connections spread over 127.0.1.1, 127.0.1.2, ... (--per-address
-//                each), held open --conn-hold-s seconds
+//   connections  --connections connections spread over 127.0.1.2, 127.0.1.3, ... (--per-address
+//                each), each sending a request line and no more, held --conn-hold-s seconds
+// With --reconnect the last three reopen every connection the server closes until their hold
+// time is over, as a persistent attacker would.
 // During every abuse a normal request goes out every 200 ms; after it, five more.
 //
 // Exit 1 when a bound given on the command line is broken (each is off unless given):
@@ -40,6 +42,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <iomanip>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -359,16 +362,18 @@ struct Held {
   int opened = 0, failed = 0;
   int closed_at_once = 0;              // closed by the server within 200 ms of being established
   std::vector<double> closed_after_s;  // by the server, the others
+  int reconnects = 0;                  // --reconnect: connections opened in place of closed ones
   int still_open = 0;                  // at the end of hold_s
   double held_s = 0;
 };
 
 Held Hold(const Endpoint& server, const std::vector<std::string>& sources, const std::string& first,
-          const std::string& drip, int drip_ms, double hold_s, bool stop_when_all_closed = true) {
+          const std::string& drip, int drip_ms, double hold_s, bool reconnect) {
   Held h;
   struct Conn {
     int fd;
-    Clock::time_point opened;
+    std::string source;
+    Clock::time_point opened;  // or, once closed, when the server closed it
     bool open;
   };
   std::vector<Conn> conns;
@@ -376,24 +381,24 @@ Held Hold(const Endpoint& server, const std::vector<std::string>& sources, const
   const Clock::time_point start = Clock::now();
   // Every connect at once, then one second for all of them: a full backlog costs one second,
   // not one per connection.
-  std::vector<int> pending;
+  std::vector<std::pair<int, std::string>> pending;
   for (const std::string& source : sources) {
     const int fd = StartConnect(server, source);
     if (fd < 0) {
       ++h.failed;
       continue;
     }
-    pending.push_back(fd);
+    pending.emplace_back(fd, source);
   }
   const Clock::time_point connect_deadline = Clock::now() + std::chrono::seconds(1);
-  for (const int fd : pending) {
+  for (const auto& [fd, source] : pending) {
     if (FinishConnect(fd, connect_deadline) != 0) {
       ++h.failed;
       close(fd);
       continue;
     }
     if (!first.empty()) SendAll(fd, first, Clock::now() + std::chrono::milliseconds(100));
-    conns.push_back({fd, Clock::now(), true});
+    conns.push_back({fd, source, Clock::now(), true});
     ++h.opened;
   }
   Clock::time_point next_drip = Clock::now() + std::chrono::milliseconds(drip_ms);
@@ -404,17 +409,27 @@ Held Hold(const Endpoint& server, const std::vector<std::string>& sources, const
     for (const Conn& c : conns) {
       if (c.open) polls.push_back({c.fd, POLLIN | POLLRDHUP, 0});
     }
-    if (polls.empty() && stop_when_all_closed) break;
+    if (polls.empty() && !reconnect) break;
     poll(polls.data(), polls.size(), 50);
     for (Conn& c : conns) {
       if (c.open && PeerClosed(c.fd, 0)) {
         c.open = false;
+        close(c.fd);
         const double s = std::chrono::duration<double>(Clock::now() - c.opened).count();
         if (s < 0.2) {
           ++h.closed_at_once;
         } else {
           h.closed_after_s.push_back(s);
         }
+        c.opened = Clock::now();
+      } else if (!c.open && reconnect && Clock::now() - c.opened > std::chrono::milliseconds(250)) {
+        // A persistent attacker: a closed connection is replaced, at most four times a second.
+        c.opened = Clock::now();
+        c.fd = Connect(server, c.source, 200);
+        if (c.fd < 0) continue;
+        if (!first.empty()) SendAll(c.fd, first, Clock::now() + std::chrono::milliseconds(100));
+        c.open = true;
+        ++h.reconnects;
       }
     }
     if (!drip.empty() && Clock::now() >= next_drip) {
@@ -425,7 +440,8 @@ Held Hold(const Endpoint& server, const std::vector<std::string>& sources, const
     }
   }
   for (Conn& c : conns) {
-    if (c.open) ++h.still_open;
+    if (!c.open) continue;
+    ++h.still_open;
     close(c.fd);
   }
   h.held_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -443,6 +459,7 @@ std::string Describe(const Held& h) {
     o << std::fixed << ", " << h.closed_after_s.size() << " closed by the server after " << *lo
       << "-" << *hi << " s";
   }
+  if (h.reconnects) o << ", " << h.reconnects << " reopened after the server closed them";
   if (h.still_open) o << ", " << h.still_open << " still open when the client let go";
   o.precision(1);
   o << std::fixed << " (held " << h.held_s << " s)";
@@ -476,7 +493,7 @@ int main(int argc, char** argv) {
   int slow = 16, drip_ms = 2000, idle = 80, connections = 500, per_address = 20;
   double hold_s = 14, idle_s = 8, conn_hold_s = 3;
   Bounds bounds;
-  bool json = false;
+  bool json = false, markdown = false, reconnect = false;
   app.add_option("--url", url, "Server, http://127.0.0.1:PORT")->required();
   app.add_option("--pid", pid, "Server process, for its memory and threads")->required();
   app.add_option("--only", only, "Abuses to run (default all)")
@@ -505,7 +522,12 @@ int main(int argc, char** argv) {
                  "Bound on how long the server keeps a slow or idle connection");
   app.add_option("--min-connections", bounds.min_connections,
                  "connections: at least this many established and held");
+  app.add_flag("--reconnect", reconnect,
+               "slowloris, idle, connections: reopen what the server closes until the hold ends "
+               "(a persistent attacker; for long runs by hand)");
   app.add_flag("--json", json, "One JSON object on stdout");
+  app.add_flag("--markdown", markdown,
+               "One table row per abuse on stdout (docs/reliability-server.md's tables)");
   CLI11_PARSE(app, argc, argv);
   Endpoint server;
   if (!ParseUrl(url, &server)) {
@@ -530,15 +552,15 @@ int main(int argc, char** argv) {
       if (name == "url") LongUrl(server, r);
       if (name == "methods") Methods(server, r);
       if (name == "slowloris") {
-        const Held h =
-            Hold(server, std::vector<std::string>(slow, "127.0.0.2"),
-                 "GET /digit?d=7 HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-a: b\r\n", drip_ms, hold_s);
+        const Held h = Hold(server, std::vector<std::string>(slow, "127.0.0.2"),
+                            "GET /digit?d=7 HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-a: b\r\n", drip_ms,
+                            hold_s, reconnect);
         r.outcome = Describe(h);
         CheckClosed(h, bounds.max_close_s, r);
       }
       if (name == "idle") {
-        const Held h =
-            Hold(server, std::vector<std::string>(idle, "127.0.0.3"), "", "", 1000, idle_s);
+        const Held h = Hold(server, std::vector<std::string>(idle, "127.0.0.3"), "", "", 1000,
+                            idle_s, reconnect);
         r.outcome = Describe(h);
         CheckClosed(h, bounds.max_close_s, r);
       }
@@ -550,8 +572,8 @@ int main(int argc, char** argv) {
                             std::to_string(1 + a % 250));
         }
         // A request line and nothing more: each connection is mid-request, as a slow client's.
-        const Held h = Hold(server, sources, "GET / HTTP/1.1\r\n", "", 1000, conn_hold_s,
-                            /*stop_when_all_closed=*/true);
+        const Held h =
+            Hold(server, sources, "GET / HTTP/1.1\r\n", "", 1000, conn_hold_s, reconnect);
         r.outcome = Describe(h);
         const int held = h.opened - h.closed_at_once;
         if (bounds.min_connections > 0 && held < bounds.min_connections) {
@@ -568,7 +590,7 @@ int main(int argc, char** argv) {
                    {"max_ms", abuser.baseline().Max()},
                    {"rss_kb", abuser.baseline_rss_kb()},
                    {"threads", abuser.baseline_threads()}};
-  if (!json) {
+  if (!json && !markdown) {
     std::printf("baseline: normal request median %.2f ms (max %.2f), VmRSS %ld kB, %ld threads\n",
                 abuser.baseline().Median(), abuser.baseline().Max(), abuser.baseline_rss_kb(),
                 abuser.baseline_threads());
@@ -588,6 +610,23 @@ int main(int argc, char** argv) {
                            {"after_failed", r.after.failed},
                            {"failures", r.failures}});
     if (json) continue;
+    if (markdown) {
+      // | abuse | what the abuser got | peak RSS | RSS after | normal requests during | after |
+      std::ostringstream during;
+      during.setf(std::ios::fixed);
+      if (r.during.ms.empty()) {
+        during << "none answered";
+      } else {
+        during << r.during.ms.size() << " answered: median " << std::setprecision(2)
+               << r.during.Median() << " ms, max " << std::setprecision(1) << r.during.Max()
+               << " ms";
+      }
+      if (r.during.failed) during << ", " << r.during.failed << " failed (> 5 s or refused)";
+      std::printf("| %s | %s | %.1f MB | %.1f MB | %s | %.2f ms |\n", r.name.c_str(),
+                  r.outcome.c_str(), r.peak_kb / 1024.0, r.after_rss_kb / 1024.0,
+                  during.str().c_str(), r.after.Median());
+      continue;
+    }
     std::printf("\n%s: %s\n", r.name.c_str(), r.outcome.c_str());
     std::printf("  server: VmHWM %ld kB during, VmRSS %ld kB after, %ld threads\n", r.peak_kb,
                 r.after_rss_kb, r.max_threads);
