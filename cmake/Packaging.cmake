@@ -92,8 +92,8 @@ set(EDGEVAE_DEB_DEPENDS
     "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libxnnpack0 (>= 0.0~git20220216), libpthreadpool0, libcpuinfo0, libhwy1 (>= 1.0.3), libpng16-16 (>= 1.6.39), zlib1g, libxxhash0 (>= 0.8)")
 get_property(_edgevae_serve_http GLOBAL PROPERTY EDGEVAE_SERVE_HTTP)
 if(_edgevae_serve_http)
-  # edgevae-digits serve links Debian's cpp-httplib (which brings OpenSSL and brotli).
-  string(APPEND EDGEVAE_DEB_DEPENDS ", libcpp-httplib0.11")
+  # edgevae-digits serve links Debian's libmicrohttpd (which brings GnuTLS).
+  string(APPEND EDGEVAE_DEB_DEPENDS ", libmicrohttpd12 (>= 0.9.75)")
 endif()
 
 set(CPACK_GENERATOR "DEB")

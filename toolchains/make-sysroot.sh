@@ -27,8 +27,13 @@ readonly PACKAGES=(
   zlib1g zlib1g-dev
   libxxhash-dev libxxhash0
   nlohmann-json3-dev libcli11-dev
-  # edgevae-digits serve: cpp-httplib and what its pkg-config file requires
+  # tests/serve's load client (serve_load): cpp-httplib and what its pkg-config file requires
   libcpp-httplib-dev libcpp-httplib0.11 libssl-dev libssl3 libbrotli-dev libbrotli1
+  # edgevae-digits serve: libmicrohttpd and the shared libraries the link needs behind it
+  # (GnuTLS's chain; its -dev packages are not needed: the build finds libmicrohttpd without
+  # pkg-config)
+  libmicrohttpd-dev libmicrohttpd12 libgnutls30 libp11-kit0 libffi8 libidn2-0 libunistring2
+  libtasn1-6 libnettle8 libhogweed6 libgmp10
 )
 # Bump when the way the sysroot is laid out changes, so that old sysroots are rebuilt.
 readonly LAYOUT_VERSION=1

@@ -24,7 +24,7 @@ PACKAGES=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libhwy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libpng-dev libcli11-dev nlohmann-json3-dev libxxhash-dev zlib1g-dev
-  libcpp-httplib-dev dataset-fashion-mnist
+  libmicrohttpd-dev libcpp-httplib-dev dataset-fashion-mnist
 )
 # The web demo's browser test (tests/serve) drives Debian's chromium headless; it is large, so
 # only x86-64 hosts (CI, development) get it, not a Pi setting up the demo.

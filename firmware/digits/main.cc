@@ -389,7 +389,7 @@ int Main(int argc, char** argv) {
 #else
     return Fail(kExitUsage,
                 "serve is not built into this edgevae-digits (firmware/digits/serve/ or its HTTP "
-                "library, libcpp-httplib-dev, was missing when it was configured)");
+                "library, libmicrohttpd-dev, was missing when it was configured)");
 #endif
   }
   return Fail(kExitUsage, "no command given (see 'edgevae-digits --help')");

@@ -4,8 +4,9 @@
 // a PNG decoded on the device for that request.
 //
 // Two layers: DigitHandler turns (path, query) into (status, content type, body) with no socket,
-// so tests drive it directly; Serve puts it behind cpp-httplib. Uses only the library's public
-// API (lib/include/edgevae).
+// so tests drive it directly; HttpServer puts it behind libmicrohttpd, event-driven, with the
+// limits of HttpLimits (docs/reliability-server.md). Uses only the library's public API
+// (lib/include/edgevae).
 #ifndef EDGEVAE_FIRMWARE_DIGITS_SERVE_SERVE_H_
 #define EDGEVAE_FIRMWARE_DIGITS_SERVE_SERVE_H_
 
@@ -26,11 +27,28 @@
 
 namespace edgevae::digits {
 
+// What the HTTP layer allows a client, enforced before anything grows with what a client sends.
+// docs/reliability-server.md says why each value is what it is and what it was measured against;
+// tests (tests/serve) shrink the timeouts to run fast.
+struct HttpLimits {
+  int max_connections = 512;         // all clients together; more wait in the listen backlog
+  int max_connections_per_ip = 32;   // one address's share; more are closed at once
+  size_t connection_memory = 16384;  // each connection's fixed pool (libmicrohttpd): request
+                                     // line and headers must fit, or 414 / 431 and close
+  size_t max_target = 2048;          // bytes of path and query as sent (414 beyond)
+  int max_headers = 64;              // header lines in one request (431 beyond)
+  int header_deadline_ms = 10000;    // from a connection's start, or its previous answer, to the
+                                     // end of the request's headers: then it is closed
+  int idle_timeout_s = 5;            // no byte read or written this long: closed
+  int http_threads = 2;              // event loops; every connection lives on one of them
+};
+
 struct ServeOptions {
   std::string bind = "127.0.0.1";  // loopback unless asked otherwise
   int port = 8080;                 // 0: any free port (the chosen one is printed)
-  int threads = 1;                 // the engines' threads (XNNPACK); HTTP workers are separate
+  int threads = 1;                 // the engines' threads (XNNPACK); HTTP threads are separate
   uint64_t seed = 0;               // requests without a seed draw seed, seed + 1, ...
+  HttpLimits limits;
 };
 
 // Serves until SIGINT/SIGTERM; returns the process exit code: 0 after a signal, 1 when a model
@@ -39,6 +57,23 @@ struct ServeOptions {
 // class via metadata.class_latents, samples, interpolation); `model2d`: the 2-D model for the
 // sliders and manifold (may be null).
 int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d);
+
+class DigitHandler;
+
+// DigitHandler over HTTP/1.1 (libmicrohttpd). Serves from Start until destroyed; the destructor
+// closes every connection. GET and HEAD only: every other method gets 405 with "Allow: GET,
+// HEAD"; request bodies are never read. Range headers are ignored (every image is made for its
+// request; a byte range of it has no use). Built only with libmicrohttpd; without it, Start says
+// that this build has no web server.
+class HttpServer {
+ public:
+  // Listens on options.bind, options.port (0: a free port, see port()). Errors: bad limits or
+  // an address that cannot be bound (InvalidArgument), the library refusing to start.
+  static StatusOr<std::unique_ptr<HttpServer>> Start(const ServeOptions& options,
+                                                     DigitHandler& handler);
+  virtual ~HttpServer() = default;
+  virtual int port() const = 0;
+};
 
 // What a request gets back.
 struct HttpResponse {
