@@ -25,10 +25,7 @@ namespace {
 
 constexpr int kGoldenImages = 8;
 
-std::string ShapeText(const ShapeInfo& s) {
-  return std::string(s.name) + " " + std::to_string(s.input) + "-" + std::to_string(s.hidden) +
-         "-" + std::to_string(s.latent);
-}
+std::string ShapeText(const ShapeInfo& s) { return std::string(s.name) + " " + s.SizesText(); }
 
 }  // namespace
 

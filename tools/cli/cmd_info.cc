@@ -82,7 +82,6 @@ void PrintClassLatents(const Json& classes) {
 
 void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& metadata,
                 const Status& load, const CpuReport& cpu) {
-  const ShapeInfo sizes{info.shape_name, info.input, info.hidden, info.latent};
   std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n", ui::Printable(path).c_str(),
               info.file_bytes, info.version);
   if (info.checksum_ok) {
@@ -92,9 +91,14 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
                 info.stored_checksum, info.computed_checksum);
   }
   std::printf("loads       %s\n", load.ok() ? "yes" : "no (see the error below)");
-  std::printf("shape       %s (%d-%d-%d), %zu parameters\n", ui::Printable(info.shape_name).c_str(),
-              info.input,
-              info.hidden, info.latent, sizes.ParamCount());
+  // The compiled shape of these sizes tells the rest of the network (its parameter count).
+  const StatusOr<ShapeInfo> shape = FindShape(info.input, info.hidden, info.latent);
+  const std::string sizes = shape.ok() && shape->name == info.shape_name
+                                ? shape->SizesText() + "), " + std::to_string(shape->ParamCount()) +
+                                      " parameters"
+                                : std::to_string(info.input) + "-" + std::to_string(info.hidden) +
+                                      "-" + std::to_string(info.latent) + ", not compiled in)";
+  std::printf("shape       %s (%s\n", ui::Printable(info.shape_name).c_str(), sizes.c_str());
   std::printf("tensors     %zu\n", info.tensors.size());
   for (const ModelFileInfo::Tensor& t : info.tensors) {
     std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n", ui::Printable(t.name).c_str(),
