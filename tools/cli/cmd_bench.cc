@@ -3,21 +3,37 @@
 // the code paths that produced them.
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "command.h"
 #include "commands.h"
-#include "edgevae/idx.h"
 #include "edgevae/engine.h"
+#include "edgevae/idx.h"
 #include "edgevae/rng.h"
 #include "edgevae/runtime.h"
+#include "options.h"
 
 namespace edgevae::cli {
+
+struct BenchArgs {
+  std::string model;
+  std::string op = "reconstruct";  // encode | decode | reconstruct | sample
+  int batch = 1;
+  int threads = 1;
+  int warmup = 20;
+  int runs = 200;
+  std::string data;  // MNIST directory: real test images instead of synthetic ones
+  bool json = false;
+};
+
 namespace {
 
 long PeakRssKb() {
@@ -110,8 +126,8 @@ int RunBench(const BenchArgs& args) {
                {"cpu_features", cpu.features}});
     return kExitOk;
   }
-  std::printf("model       %s (%s, %s)\n", args.model.c_str(), std::string(engine.shape().name).c_str(),
-              engine.dtype());
+  std::printf("model       %s (%s, %s)\n", args.model.c_str(),
+              std::string(engine.shape().name).c_str(), engine.dtype());
   std::printf("op          %s, batch %d, %d thread(s), %d warm-up + %d timed calls\n",
               args.op.c_str(), args.batch, engine.threads(), args.warmup, args.runs);
   std::printf("latency     min %.1f us  median %.1f us  max %.1f us per call\n", min_us, median_us,
@@ -124,4 +140,39 @@ int RunBench(const BenchArgs& args) {
   return kExitOk;
 }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kBenchCommand(
+    {"bench", "Latency of one inference call: min / median / max, images/s, peak RSS", 60,
+     [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<BenchArgs>();
+       cmd->add_option("--model", a->model, "Model file")->required();
+       cmd->add_option("--op", a->op, "Operation to time")
+           ->check(CLI::IsMember({"encode", "decode", "reconstruct", "sample"}))
+           ->capture_default_str();
+       cmd->add_option("--batch", a->batch, "Images per call")
+           ->check(CLI::Range(1, kMaxImages))
+           ->capture_default_str();
+       cmd->add_option("--threads", a->threads,
+                       "Worker threads; 0 = one per logical core (at most " +
+                           std::to_string(kMaxThreads) + ")")
+           ->check(CLI::Range(0, kMaxThreads))
+           ->capture_default_str();
+       cmd->add_option("--warmup", a->warmup, "Untimed calls first")
+           ->check(CLI::Range(0, 1000000))
+           ->capture_default_str();
+       cmd->add_option("--runs", a->runs, "Timed calls")
+           ->check(CLI::Range(1, 10000000))
+           ->capture_default_str();
+       cmd->add_option("--data", a->data,
+                       "MNIST directory: encode/reconstruct the first 1,000 test images in turn "
+                       "(default: synthetic images, 25 % random nonzero pixels)");
+       cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
+       return [=] { return RunBench(*a); };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

@@ -4,23 +4,39 @@
 // score` then flags anomalies and prints normalised scores.
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "command.h"
 #include "commands.h"
-#include "edgevae/model_writer.h"
-#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/model_file.h"
+#include "edgevae/idx.h"
 #include "edgevae/image_read.h"
 #include "edgevae/model.h"
+#include "edgevae/model_file.h"
+#include "edgevae/model_writer.h"
 #include "edgevae/score.h"
+#include "options.h"
 #include "score_inputs.h"
 
 namespace edgevae::cli {
+
+struct CalibrateArgs {
+  std::string model;
+  std::string data = kDefaultDataDir;  // MNIST directory, or an IDX file / folder of normal images
+  std::string labels;                  // IDX labels for an IDX --data file
+  double fpr = 0.01;
+  int images = 2000;  // the last N normal images
+  ScoreMethodArgs method;
+  std::string out;
+  bool json = false;
+};
+
 namespace {
 
 // The last `n` images of `set`.
@@ -165,4 +181,34 @@ int RunCalibrate(const CalibrateArgs& args) {
   return kExitOk;
 }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kCalibrateCommand(
+    {"calibrate", "Anomaly threshold at a target false-positive rate, stored in the model", 100,
+     [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<CalibrateArgs>();
+       cmd->add_option("--model", a->model, "Model file")->required();
+       cmd->add_option("--data", a->data,
+                       "Normal images: an MNIST-style directory (the last --images training images "
+                       "of the model's classes; the test set is left for evaluation), or held-out "
+                       "images as an IDX file (with --labels: those of the model's classes) or a "
+                       "folder of PNG/PGM files")
+           ->capture_default_str();
+       cmd->add_option("--labels", a->labels, "IDX labels for an IDX --data file");
+       cmd->add_option("--fpr", a->fpr, "Target false-positive rate")
+           ->check(FiniteRange(1e-9, 0.999999))
+           ->capture_default_str();
+       cmd->add_option("--images", a->images, "Normal images to calibrate on")
+           ->check(CLI::Range(1, 1000000))
+           ->capture_default_str();
+       AddScoreMethod(cmd, &a->method);
+       cmd->add_option("--out", a->out, "Model file to write (may be --model)")->required();
+       cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
+       return [=] { return RunCalibrate(*a); };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

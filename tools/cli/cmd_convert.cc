@@ -1,26 +1,46 @@
 // edgevae convert: between PyTorch's state_dict (safetensors) and .evae files, and from a model or
 // training checkpoint to a deployable f32 or int8 model carrying golden vectors.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
+#include "command.h"
 #include "commands.h"
 #include "edgevae/class_latents.h"
-#include "edgevae/golden.h"
-#include "edgevae/model_writer.h"
-#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/model_file.h"
+#include "edgevae/golden.h"
+#include "edgevae/idx.h"
 #include "edgevae/latent.h"
+#include "edgevae/model.h"
+#include "edgevae/model_file.h"
+#include "edgevae/model_writer.h"
 #include "edgevae/quant.h"
 #include "edgevae/runtime.h"
-#include "edgevae/model.h"
 #include "edgevae/safetensors.h"
 #include "edgevae/shape.h"
+#include "options.h"
 
 namespace edgevae::cli {
+
+// Exactly one input (--from-safetensors or --in) and one output (--out or --to-safetensors);
+// RunConvert reports other combinations as usage errors.
+struct ConvertArgs {
+  std::string from_safetensors;
+  std::string in;
+  std::string out;
+  std::string to_safetensors;
+  std::string dtype = "f32";                 // of --out: f32, f16 or int8
+  std::string calib_data = kDefaultDataDir;  // MNIST: calibration, validation and golden images
+  std::string calibration = "auto";          // auto | minmax | percentile | mse
+  int threads = 0;
+  int class_components = 3;  // Gaussians per class in metadata.class_latents (k-means)
+  std::string command_line;  // this invocation, appended to metadata.command
+};
+
 namespace {
 
 constexpr int kGoldenImages = 8;
@@ -80,12 +100,12 @@ int ConvertToOut(const ConvertArgs& args) {
     StatusOr<std::unique_ptr<Engine>> f32 =
         Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = args.threads});
     if (!f32.ok()) return Fail(f32.status());
-    StatusOr<std::vector<ClassLatentStats>> stats = ComputeClassLatentStats(**f32, data->train, args.class_components);
+    StatusOr<std::vector<ClassLatentStats>> stats =
+        ComputeClassLatentStats(**f32, data->train, args.class_components);
     if (!stats.ok()) return Fail(stats.status());
     model->metadata().class_latents = std::move(stats).value();
     std::printf("class latents: %zu Gaussians (up to %d per class) over %d training images\n",
-                model->metadata().class_latents.size(), args.class_components,
-                data->train.count);
+                model->metadata().class_latents.size(), args.class_components, data->train.count);
   }
   std::string& command = model->metadata().command;
   command = command.empty() ? args.command_line : command + " && " + args.command_line;
@@ -155,13 +175,73 @@ int ConvertToOut(const ConvertArgs& args) {
   golden->max_abs_error = 1.5 * check->max_abs_error + 0.02;
   golden->mean_abs_error = 1.5 * check->mean_abs_error + 0.002;
   if (Status s = SaveInt8Model(args.out, *q, &*golden); !s.ok()) return Fail(s);
-  std::printf("wrote %s (%s, int8, calibration %s, %d golden vectors: max |error| %.3g, mean "
-              "%.3g against f32)\n",
-              args.out.c_str(), ShapeText(model->shape()).c_str(), q->calibration.c_str(),
-              golden->count, check->max_abs_error, check->mean_abs_error);
+  std::printf(
+      "wrote %s (%s, int8, calibration %s, %d golden vectors: max |error| %.3g, mean "
+      "%.3g against f32)\n",
+      args.out.c_str(), ShapeText(model->shape()).c_str(), q->calibration.c_str(), golden->count,
+      check->max_abs_error, check->mean_abs_error);
   return kExitOk;
 }
 
 int RunConvert(const ConvertArgs& args) { return ConvertToOut(args); }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kConvertCommand(
+    {"convert",
+     "Import a PyTorch state_dict (safetensors), export one, or strip a checkpoint's optimizer "
+     "state",
+     70, [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<ConvertArgs>();
+       cmd->footer(
+           "Modes (exactly one input):\n"
+           "  --from-safetensors FILE --out FILE   the PyTorch VAE example's state_dict -> .evae\n"
+           "  --in FILE --out FILE [--dtype f32|f16|int8] [--calib-data DIR] [--calibration M]\n"
+           "                                       a model or checkpoint -> deployable model; "
+           "int8\n"
+           "                                       is calibrated on MNIST training images\n"
+           "  --in FILE --to-safetensors FILE      a model -> state_dict for PyTorch");
+       CLI::Option* from_st_opt =
+           cmd->add_option("--from-safetensors", a->from_safetensors,
+                           "safetensors file with fc1, fc21, fc22, fc3, fc4 .weight/.bias (F32)")
+               ->type_name("FILE");
+       CLI::Option* in_opt =
+           cmd->add_option("--in", a->in, "Model file (.evae) to read")->type_name("FILE");
+       CLI::Option* out_opt =
+           cmd->add_option("--out", a->out, "Model file (.evae) to write")->type_name("FILE");
+       CLI::Option* to_st_opt = cmd->add_option("--to-safetensors", a->to_safetensors,
+                                                "safetensors file to write (with --in)")
+                                    ->type_name("FILE");
+       cmd->add_option("--dtype", a->dtype, "Weight type of the written model")
+           ->check(CLI::IsMember({"f32", "f16", "int8"}))
+           ->capture_default_str();
+       cmd->add_option(
+              "--calib-data", a->calib_data,
+              "MNIST directory: int8 calibration (first 2,000 training images), the choice "
+              "of calibration (last 10,000 training images) and golden vectors (test images)")
+           ->capture_default_str();
+       cmd->add_option("--calibration", a->calibration,
+                       "Activation ranges for int8: min/max, percentile, MSE-optimal, or auto (all "
+                       "three, keeping the one with the lowest loss on held-out training images)")
+           ->check(CLI::IsMember({"auto", "minmax", "percentile", "mse"}))
+           ->capture_default_str();
+       cmd->add_option("--class-components", a->class_components,
+                       "Gaussians per digit in the stored per-class latent statistics (k-means of "
+                       "the training images' encodings; 1 = one Gaussian per class)")
+           ->check(CLI::Range(1, 64))
+           ->capture_default_str();
+       AddThreads(cmd, &a->threads);
+       from_st_opt->excludes(in_opt);
+       from_st_opt->excludes(to_st_opt);
+       out_opt->excludes(to_st_opt);
+       return [=] {
+         a->command_line = CommandLine(invocation);
+         return RunConvert(*a);
+       };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

@@ -1,21 +1,34 @@
 // edgevae eval: test loss (and the importance-weighted NLL) of a model on the MNIST test set.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 
+#include "command.h"
 #include "commands.h"
-#include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
-#include "edgevae/model_file.h"
+#include "edgevae/idx.h"
 #include "edgevae/model.h"
+#include "edgevae/model_file.h"
 #include "edgevae/runtime.h"
+#include "options.h"
 #include "ui/progress.h"
 #include "ui/term.h"
 
 namespace edgevae::cli {
+
+struct EvalArgs {
+  std::string model;
+  std::string data = kDefaultDataDir;
+  int iw = 0;  // 0 = no importance-weighted estimate
+  uint64_t seed = 1;
+  int threads = 0;
+  bool json = false;
+};
 
 int RunEval(const EvalArgs& args) {
   StatusOr<AnyModel> model = LoadAnyModel(args.model);
@@ -45,16 +58,16 @@ int RunEval(const EvalArgs& args) {
     result = EvaluateEngine(**engine, data->test, args.seed);
   } else {
     result = Evaluate(*model->f32, runtime->get(), data->test, options, [&](int done, int total) {
-        ui::ProgressState state;
-        state.phase = "eval";
-        state.done = done;
-        state.total = total;
-        state.loss = std::nan("");
-        const double now = NowSeconds();
-        state.seconds = now - start;
-        state.items_per_s = state.seconds > 0 ? done / state.seconds : 0;
-        progress.Update(state, now);
-      });
+      ui::ProgressState state;
+      state.phase = "eval";
+      state.done = done;
+      state.total = total;
+      state.loss = std::nan("");
+      const double now = NowSeconds();
+      state.seconds = now - start;
+      state.items_per_s = state.seconds > 0 ? done / state.seconds : 0;
+      progress.Update(state, now);
+    });
   }
   progress.Clear();
   if (!result.ok()) return Fail(result.status());
@@ -74,4 +87,27 @@ int RunEval(const EvalArgs& args) {
   return kExitOk;
 }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kEvalCommand(
+    {"eval", "Test loss (and importance-weighted NLL) on the MNIST test set", 20,
+     [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<EvalArgs>();
+       cmd->add_option("--model", a->model, "Model file")->required();
+       cmd->add_option("--data", a->data, "Directory with the four MNIST IDX files")
+           ->capture_default_str();
+       cmd->add_option("--iw", a->iw, "Also estimate -log p(x) with K importance samples")
+           ->check(CLI::Range(1, 1000000));
+       cmd->add_option("--seed", a->seed, "Seed of the evaluation noise")
+           ->check(kUnsigned64)
+           ->capture_default_str();
+       AddThreads(cmd, &a->threads);
+       cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
+       return [=] { return RunEval(*a); };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

@@ -1,26 +1,49 @@
 // edgevae sample and edgevae reconstruct: image grids written as PNG, previewed on a terminal.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "command.h"
 #include "commands.h"
-#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/model_file.h"
+#include "edgevae/idx.h"
 #include "edgevae/image.h"
 #include "edgevae/model.h"
+#include "edgevae/model_file.h"
 #include "edgevae/runtime.h"
+#include "options.h"
 #include "ui/progress.h"
 #include "ui/term.h"
 
 namespace edgevae::cli {
+
+struct SampleArgs {
+  std::string model;
+  int n = 64;
+  uint64_t seed = 1;
+  std::string out;
+  int threads = 0;
+  Preview preview = Preview::kAuto;
+};
+
+struct ReconstructArgs {
+  std::string model;
+  std::string data = kDefaultDataDir;
+  int n = 16;
+  std::string out;
+  int threads = 0;
+  Preview preview = Preview::kAuto;
+};
+
 namespace {
 
 constexpr int kGridPad = 2;
@@ -43,8 +66,8 @@ void MaybePreview(const GreyImage& grid, Preview preview) {
       preview == Preview::kForce || (preview == Preview::kAuto && ui::IsTerminal(STDOUT_FILENO));
   if (!show) return;
   const std::string text =
-      ui::RenderHalfBlocks(grid.pixels.data(), grid.width, grid.height, ui::ColorModeFromEnvironment(),
-                       ui::TerminalColumns(STDOUT_FILENO));
+      ui::RenderHalfBlocks(grid.pixels.data(), grid.width, grid.height,
+                           ui::ColorModeFromEnvironment(), ui::TerminalColumns(STDOUT_FILENO));
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
 
@@ -140,4 +163,51 @@ int RunReconstruct(const ReconstructArgs& args) {
   return kExitOk;
 }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kSampleCommand(
+    {"sample", "Decode z ~ N(0, I) into a PNG grid of generated digits", 30,
+     [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<SampleArgs>();
+       auto preview = std::make_shared<PreviewFlags>();
+       cmd->add_option("--model", a->model, "Model file")->required();
+       cmd->add_option("-n,--count", a->n, "Number of images")
+           ->check(CLI::Range(1, kMaxImages))
+           ->capture_default_str();
+       cmd->add_option("--seed", a->seed, "Seed of the latent draws")
+           ->check(kUnsigned64)
+           ->capture_default_str();
+       cmd->add_option("--out", a->out, "PNG file to write")->required();
+       AddThreads(cmd, &a->threads);
+       AddPreview(cmd, preview.get());
+       return [=] {
+         a->preview = preview->mode();
+         return RunSample(*a);
+       };
+     }});
+
+const CommandRegistration kReconstructCommand(
+    {"reconstruct", "The first n test images beside their reconstructions, as a PNG grid", 40,
+     [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<ReconstructArgs>();
+       auto preview = std::make_shared<PreviewFlags>();
+       cmd->add_option("--model", a->model, "Model file")->required();
+       cmd->add_option("--data", a->data, "Directory with the four MNIST IDX files")
+           ->capture_default_str();
+       cmd->add_option("-n,--count", a->n, "Number of test images")
+           ->check(CLI::Range(1, kMaxImages))
+           ->capture_default_str();
+       cmd->add_option("--out", a->out, "PNG file to write")->required();
+       AddThreads(cmd, &a->threads);
+       AddPreview(cmd, preview.get());
+       return [=] {
+         a->preview = preview->mode();
+         return RunReconstruct(*a);
+       };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

@@ -1,19 +1,30 @@
 // edgevae info: what a model file holds (read without trusting it), whether it loads, and what
 // this machine's CPU and SIMD dispatch are.
+#include <CLI/CLI.hpp>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "command.h"
 #include "commands.h"
-#include "ui/error_line.h"
-#include "edgevae/model_file.h"
 #include "edgevae/model.h"
+#include "edgevae/model_file.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
+#include "options.h"
+#include "ui/error_line.h"
 
 namespace edgevae::cli {
+
+struct InfoArgs {
+  std::string model;
+  bool json = false;
+};
+
 namespace {
 
 // DTypeName() of a type read from an untrusted file, which may be one this build does not know.
@@ -82,8 +93,8 @@ void PrintClassLatents(const Json& classes) {
 
 void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& metadata,
                 const Status& load, const CpuReport& cpu) {
-  std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n", ui::Printable(path).c_str(),
-              info.file_bytes, info.version);
+  std::printf("file        %s (%" PRIu64 " bytes, format version %u)\n",
+              ui::Printable(path).c_str(), info.file_bytes, info.version);
   if (info.checksum_ok) {
     std::printf("checksum    ok (xxh64 %016" PRIx64 ")\n", info.computed_checksum);
   } else {
@@ -93,16 +104,17 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
   std::printf("loads       %s\n", load.ok() ? "yes" : "no (see the error below)");
   // The compiled shape of these sizes tells the rest of the network (its parameter count).
   const StatusOr<ShapeInfo> shape = FindShape(info.input, info.hidden, info.latent);
-  const std::string sizes = shape.ok() && shape->name == info.shape_name
-                                ? shape->SizesText() + "), " + std::to_string(shape->ParamCount()) +
-                                      " parameters"
-                                : std::to_string(info.input) + "-" + std::to_string(info.hidden) +
-                                      "-" + std::to_string(info.latent) + ", not compiled in)";
+  const std::string sizes =
+      shape.ok() && shape->name == info.shape_name
+          ? shape->SizesText() + "), " + std::to_string(shape->ParamCount()) + " parameters"
+          : std::to_string(info.input) + "-" + std::to_string(info.hidden) + "-" +
+                std::to_string(info.latent) + ", not compiled in)";
   std::printf("shape       %s (%s\n", ui::Printable(info.shape_name).c_str(), sizes.c_str());
   std::printf("tensors     %zu\n", info.tensors.size());
   for (const ModelFileInfo::Tensor& t : info.tensors) {
-    std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n", ui::Printable(t.name).c_str(),
-                DTypeText(t.dtype).c_str(), DimsText(t.dims).c_str(), t.offset, t.bytes);
+    std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n",
+                ui::Printable(t.name).c_str(), DTypeText(t.dtype).c_str(), DimsText(t.dims).c_str(),
+                t.offset, t.bytes);
   }
   if (metadata.is_object()) {
     std::printf("metadata\n");
@@ -186,4 +198,19 @@ int RunInfo(const InfoArgs& args) {
   return kExitOk;
 }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kInfoCommand(
+    {"info", "What a model file holds, whether it loads, and this machine's CPU and SIMD target",
+     50, [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<InfoArgs>();
+       cmd->add_option("--model", a->model, "Model file")->required();
+       cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
+       return [=] { return RunInfo(*a); };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

@@ -3,23 +3,41 @@
 // A malformed item is reported on stderr and skipped; the exit code is 1 if any item failed.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "command.h"
 #include "commands.h"
-#include "edgevae/idx.h"
 #include "edgevae/engine.h"
-#include "edgevae/model_file.h"
 #include "edgevae/frames.h"
+#include "edgevae/idx.h"
 #include "edgevae/image_read.h"
+#include "edgevae/model_file.h"
 #include "edgevae/score.h"
+#include "options.h"
 #include "score_inputs.h"
 
 namespace edgevae::cli {
+
+struct ScoreArgs {
+  std::string model;
+  std::string input;           // IDX(.gz) file, PNG/PGM file, folder of them, or - (stdin)
+  std::string labels;          // IDX labels for an IDX input
+  std::string normal_classes;  // default: the classes the model was trained on
+  std::string ood;             // another input whose items all count as anomalies
+  int idle_timeout_ms = 200;   // --input -: drop a partial frame after this long a pause
+  ScoreMethodArgs method;
+  bool json = false;
+  bool csv = false;
+  bool summary_only = false;  // no per-item records
+};
+
 namespace {
 
 // How one record is printed.
@@ -296,4 +314,42 @@ int RunScore(const ScoreArgs& args) {
   return failed > 0 ? kExitBadInput : kExitOk;
 }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kScoreCommand(
+    {"score", "Anomaly score per image; with labels, AUROC and AUPR against the normal classes", 90,
+     [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<ScoreArgs>();
+       cmd->add_option("--model", a->model, "Model file")->required();
+       cmd->add_option("--input", a->input,
+                       "IDX images file (.gz too), PNG/PGM file, folder of them, or - for raw "
+                       "784-byte frames on stdin")
+           ->required();
+       cmd->add_option("--labels", a->labels, "IDX labels file for an IDX --input");
+       cmd->add_option("--idle-timeout-ms", a->idle_timeout_ms,
+                       "With --input -: a frame cut short by this long a pause is dropped and the "
+                       "next byte starts a new frame (0: wait forever)")
+           ->check(CLI::Range(0, 3600000))
+           ->capture_default_str();
+       cmd->add_option(
+              "--normal-classes", a->normal_classes,
+              "Labels that are normal, e.g. 3 or 0,1,7 (default: the classes the model was "
+              "trained on); other labels are anomalies")
+           ->type_name("LIST");
+       cmd->add_option("--ood", a->ood,
+                       "Another input (IDX file or folder) whose items all count as anomalies, "
+                       "e.g. Fashion-MNIST against an MNIST model");
+       AddScoreMethod(cmd, &a->method);
+       CLI::Option* score_json =
+           cmd->add_flag("--json", a->json, "One JSON object per line, then a summary line");
+       CLI::Option* score_csv = cmd->add_flag("--csv", a->csv, "CSV records (summary on stderr)");
+       score_json->excludes(score_csv);
+       cmd->add_flag("--summary-only", a->summary_only, "Print the summary only");
+       return [=] { return RunScore(*a); };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

@@ -1,31 +1,54 @@
 // edgevae train: MNIST in, a checkpoint out after every epoch.
-#include <algorithm>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
 
+#include "command.h"
 #include "commands.h"
 #include "edgevae/atomic_write.h"
-#include "edgevae/idx.h"
-#include "edgevae/model_writer.h"
 #include "edgevae/eval.h"
-#include "edgevae/model_file.h"
+#include "edgevae/idx.h"
 #include "edgevae/model.h"
+#include "edgevae/model_file.h"
+#include "edgevae/model_writer.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
 #include "edgevae/train.h"
+#include "options.h"
 #include "ui/progress.h"
 #include "ui/term.h"
 
 namespace edgevae::cli {
+
+struct TrainArgs {
+  std::string data = kDefaultDataDir;
+  std::string shape = "mnist";
+  int epochs = 10;
+  int batch = 128;
+  double lr = 1e-3;
+  uint64_t seed = 1;
+  int threads = 0;
+  std::string out;
+  std::string resume;
+  bool json = false;
+  bool profile = false;  // per-epoch time breakdown (GEMMs, packing, element-wise, optimizer)
+  std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
+  // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
+  bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
+  std::string command_line;  // this invocation, recorded in metadata.command
+};
+
 namespace {
 
 // The model to train: a fresh one, or the checkpoint to resume. Returns the exit code on failure.
@@ -150,14 +173,15 @@ int RunTrain(const TrainArgs& given) {
     StatusOr<std::vector<int>> classes = ParseClassList(args.classes, "--classes");
     if (!classes.ok()) return Fail(kExitUsage, classes.status().message());
     if (!args.resume.empty() && model->metadata().classes != *classes) {
-      return Fail(kExitUsage, "--classes " + args.classes + " differs from the classes checkpoint " +
-                                  args.resume + " was trained on");
+      return Fail(kExitUsage, "--classes " + args.classes +
+                                  " differs from the classes checkpoint " + args.resume +
+                                  " was trained on");
     }
     data->train = SelectLabels(data->train, *classes);
     data->test = SelectLabels(data->test, *classes);
     if (data->train.count == 0 || data->test.count == 0) {
-      return Fail(kExitBadInput, args.data + " has no training or test images of --classes " +
-                                     args.classes);
+      return Fail(kExitBadInput,
+                  args.data + " has no training or test images of --classes " + args.classes);
     }
     model->metadata().classes = *classes;
   } else if (!model->metadata().classes.empty()) {
@@ -249,15 +273,17 @@ int RunTrain(const TrainArgs& given) {
                    "  profile: GEMM %.3f s (%.0f%%, %.1f GFLOP/s over %.1f GFLOP), packing %.3f s "
                    "(%.0f%%), element-wise %.3f s (%.0f%%), optimizer %.3f s (%.0f%%), rest "
                    "%.3f s (%.0f%%); %.1f GFLOP/s overall\n",
-                   p.gemm_s, share(p.gemm_s), flops * 1e-9 / std::max(p.gemm_s, 1e-9),
-                   flops * 1e-9, p.pack_s, share(p.pack_s), p.elementwise_s,
-                   share(p.elementwise_s), p.optimizer_s, share(p.optimizer_s),
+                   p.gemm_s, share(p.gemm_s), flops * 1e-9 / std::max(p.gemm_s, 1e-9), flops * 1e-9,
+                   p.pack_s, share(p.pack_s), p.elementwise_s, share(p.elementwise_s),
+                   p.optimizer_s, share(p.optimizer_s),
                    total - p.gemm_s - p.pack_s - p.elementwise_s - p.optimizer_s,
                    share(total - p.gemm_s - p.pack_s - p.elementwise_s - p.optimizer_s),
                    flops * 1e-9 / total);
-      epoch_json["profile"] = {{"gemm_s", p.gemm_s},       {"pack_s", p.pack_s},
+      epoch_json["profile"] = {{"gemm_s", p.gemm_s},
+                               {"pack_s", p.pack_s},
                                {"elementwise_s", p.elementwise_s},
-                               {"optimizer_s", p.optimizer_s}, {"gflop", flops * 1e-9}};
+                               {"optimizer_s", p.optimizer_s},
+                               {"gflop", flops * 1e-9}};
     }
     std::fflush(human);
     epochs_json.push_back(std::move(epoch_json));
@@ -269,4 +295,55 @@ int RunTrain(const TrainArgs& given) {
   return kExitOk;
 }
 
+// --- The command
+// ----------------------------------------------------------------------------------
+
+namespace {
+
+const CommandRegistration kTrainCommand(
+    {"train", "Train a VAE on MNIST; the model (with its optimizer state) is saved every epoch", 10,
+     [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
+       auto a = std::make_shared<TrainArgs>();
+       cmd->add_option("--data", a->data, "Directory with the four MNIST IDX files")
+           ->capture_default_str();
+       CLI::Option* shape_opt = cmd->add_option("--shape", a->shape, "Model shape")
+                                    ->check(CLI::IsMember(ShapeNames()))
+                                    ->capture_default_str();
+       cmd->add_option("--epochs", a->epochs, "Total epochs to reach (counting resumed ones)")
+           ->check(CLI::Range(1, 1000000))
+           ->capture_default_str();
+       CLI::Option* batch_opt = cmd->add_option("--batch", a->batch, "Minibatch size")
+                                    ->check(CLI::Range(1, kMaxTrainBatch))
+                                    ->capture_default_str();
+       CLI::Option* lr_opt = cmd->add_option("--lr", a->lr, "Adam learning rate")
+                                 ->check(kPositiveFinite)
+                                 ->capture_default_str();
+       CLI::Option* seed_opt = cmd->add_option("--seed", a->seed, "Seed of every random draw")
+                                   ->check(kUnsigned64)
+                                   ->capture_default_str();
+       AddThreads(cmd, &a->threads);
+       cmd->add_option("--out", a->out, "Model file to write (rewritten after every epoch)")
+           ->required();
+       cmd->add_option("--resume", a->resume,
+                       "Checkpoint to continue; flags not given take its seed, batch and lr");
+       cmd->add_flag("--profile", a->profile,
+                     "Print where each epoch's training time went (GEMMs, packing, element-wise "
+                     "kernels, optimizer, rest) and the GEMM rate");
+       cmd->add_option("--classes", a->classes,
+                       "Train (and test) on these labels only, e.g. 3 or 0,1,7: the one-class "
+                       "protocol of anomaly detection; stored in the model's metadata")
+           ->type_name("LIST");
+       cmd->add_flag("--json", a->json,
+                     "Print one JSON object on stdout at the end; progress goes to stderr");
+       return [=] {
+         a->shape_given = shape_opt->count() > 0;
+         a->batch_given = batch_opt->count() > 0;
+         a->lr_given = lr_opt->count() > 0;
+         a->seed_given = seed_opt->count() > 0;
+         a->command_line = CommandLine(invocation);
+         return RunTrain(*a);
+       };
+     }});
+
+}  // namespace
 }  // namespace edgevae::cli

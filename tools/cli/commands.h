@@ -1,6 +1,8 @@
-// The CLI's subcommands. Each Run* function takes parsed, range-checked arguments (main.cc owns
-// the parser), calls the library, prints, and returns the process exit code. No ML logic lives
-// here: a failed library Status becomes one line on stderr and exit code 1.
+// What the CLI's commands share: exit codes, the one-line error, JSON output, and the option
+// groups more than one command takes. Each command lives in its tools/cli/cmd_*.cc: its
+// arguments, its options (registered beside it, command.h) and its Run function, which calls the
+// library, prints, and returns the process exit code. No ML logic lives here: a failed library
+// Status becomes one line on stderr and exit code 1.
 #ifndef EDGEVAE_TOOLS_CLI_COMMANDS_H_
 #define EDGEVAE_TOOLS_CLI_COMMANDS_H_
 
@@ -44,97 +46,7 @@ StatusOr<std::vector<int>> ParseClassList(const std::string& text, const std::st
 // Where human-readable output goes: stdout normally, stderr when stdout is reserved for JSON.
 inline std::FILE* HumanStream(bool json) { return json ? stderr : stdout; }
 
-struct TrainArgs {
-  std::string data = kDefaultDataDir;
-  std::string shape = "mnist";
-  int epochs = 10;
-  int batch = 128;
-  double lr = 1e-3;
-  uint64_t seed = 1;
-  int threads = 0;
-  std::string out;
-  std::string resume;
-  bool json = false;
-  bool profile = false;  // per-epoch time breakdown (GEMMs, packing, element-wise, optimizer)
-  std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
-  // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
-  bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
-  std::string command_line;  // this invocation, recorded in metadata.command
-};
-int RunTrain(const TrainArgs& args);
-
-struct EvalArgs {
-  std::string model;
-  std::string data = kDefaultDataDir;
-  int iw = 0;  // 0 = no importance-weighted estimate
-  uint64_t seed = 1;
-  int threads = 0;
-  bool json = false;
-};
-int RunEval(const EvalArgs& args);
-
 enum class Preview { kAuto, kForce, kSuppress };
-
-struct SampleArgs {
-  std::string model;
-  int n = 64;
-  uint64_t seed = 1;
-  std::string out;
-  int threads = 0;
-  Preview preview = Preview::kAuto;
-};
-int RunSample(const SampleArgs& args);
-
-struct ReconstructArgs {
-  std::string model;
-  std::string data = kDefaultDataDir;
-  int n = 16;
-  std::string out;
-  int threads = 0;
-  Preview preview = Preview::kAuto;
-};
-int RunReconstruct(const ReconstructArgs& args);
-
-struct InfoArgs {
-  std::string model;
-  bool json = false;
-};
-int RunInfo(const InfoArgs& args);
-
-struct BenchArgs {
-  std::string model;
-  std::string op = "reconstruct";  // encode | decode | reconstruct | sample
-  int batch = 1;
-  int threads = 1;
-  int warmup = 20;
-  int runs = 200;
-  std::string data;  // MNIST directory: real test images instead of synthetic ones
-  bool json = false;
-};
-int RunBench(const BenchArgs& args);
-
-// Exactly one input (--from-safetensors or --in) and one output (--out or --to-safetensors);
-// RunConvert reports other combinations as usage errors.
-struct ConvertArgs {
-  std::string from_safetensors;
-  std::string in;
-  std::string out;
-  std::string to_safetensors;
-  std::string dtype = "f32";  // of --out: f32, f16 or int8
-  std::string calib_data = kDefaultDataDir;  // MNIST: calibration, validation and golden images
-  std::string calibration = "auto";  // auto | minmax | percentile | mse
-  int threads = 0;
-  int class_components = 3;  // Gaussians per class in metadata.class_latents (k-means)
-  std::string command_line;  // this invocation, appended to metadata.command
-};
-int RunConvert(const ConvertArgs& args);
-
-struct VerifyArgs {
-  std::string model;
-  int threads = 1;
-  bool json = false;
-};
-int RunVerify(const VerifyArgs& args);
 
 // Scoring options shared by score and calibrate.
 struct ScoreMethodArgs {
@@ -144,32 +56,6 @@ struct ScoreMethodArgs {
   uint64_t seed = 1;
   int threads = 0;
 };
-
-struct ScoreArgs {
-  std::string model;
-  std::string input;           // IDX(.gz) file, PNG/PGM file, folder of them, or - (stdin)
-  std::string labels;          // IDX labels for an IDX input
-  std::string normal_classes;  // default: the classes the model was trained on
-  std::string ood;             // another input whose items all count as anomalies
-  int idle_timeout_ms = 200;   // --input -: drop a partial frame after this long a pause
-  ScoreMethodArgs method;
-  bool json = false;
-  bool csv = false;
-  bool summary_only = false;   // no per-item records
-};
-int RunScore(const ScoreArgs& args);
-
-struct CalibrateArgs {
-  std::string model;
-  std::string data = kDefaultDataDir;  // MNIST directory, or an IDX file / folder of normal images
-  std::string labels;                  // IDX labels for an IDX --data file
-  double fpr = 0.01;
-  int images = 2000;  // the last N normal images
-  ScoreMethodArgs method;
-  std::string out;
-  bool json = false;
-};
-int RunCalibrate(const CalibrateArgs& args);
 
 }  // namespace edgevae::cli
 

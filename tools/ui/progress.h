@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <string>
 
-
 namespace edgevae::ui {
 
 // "0:07", "12:34", "1:02:03"; "--:--" for a negative or non-finite number of seconds.

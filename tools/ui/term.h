@@ -1,8 +1,8 @@
-// Terminal output of grey images (the UI library shared by the CLI and the device programs): a preview in Unicode half blocks ("\u2580" with the upper
-// pixel as foreground and the lower as background colour), in 24-bit or 256-colour greys, or in
-// ASCII shades where colour is not available. RenderHalfBlocks is pure formatting (it returns a
-// string); the queries below only read the environment and the terminal, so that the CLI and the
-// device programs choose the same way.
+// Terminal output of grey images (the UI library shared by the CLI and the device programs): a
+// preview in Unicode half blocks ("\u2580" with the upper pixel as foreground and the lower as
+// background colour), in 24-bit or 256-colour greys, or in ASCII shades where colour is not
+// available. RenderHalfBlocks is pure formatting (it returns a string); the queries below only read
+// the environment and the terminal, so that the CLI and the device programs choose the same way.
 #ifndef EDGEVAE_TOOLS_UI_TERM_H_
 #define EDGEVAE_TOOLS_UI_TERM_H_
 

@@ -39,8 +39,7 @@ class Engine {
   static StatusOr<std::unique_ptr<Engine>> Load(const std::string& path,
                                                 const EngineOptions& options);
   // From a model in memory (copied: the engine does not keep a reference).
-  static StatusOr<std::unique_ptr<Engine>> Create(const Model& model,
-                                                  const EngineOptions& options);
+  static StatusOr<std::unique_ptr<Engine>> Create(const Model& model, const EngineOptions& options);
   static StatusOr<std::unique_ptr<Engine>> Create(const Int8Model& model,
                                                   const EngineOptions& options);
   // Whichever a file held (LoadAnyModel).

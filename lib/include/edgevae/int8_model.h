@@ -27,7 +27,7 @@ struct Int8Layer {
   // Views into bytes the model keeps alive (Int8Model::storage).
   std::span<const int8_t> weight;  // [out][in], symmetric: real = weight_scale * q
   float weight_scale = 1;
-  std::span<const int32_t> bias;   // real = input.scale * weight_scale * q
+  std::span<const int32_t> bias;  // real = input.scale * weight_scale * q
   QuantRange input, output;
   bool relu = false;
 };
@@ -60,7 +60,9 @@ struct Int8Model {
   std::vector<std::shared_ptr<const void>> storage;
 
   // The layer of `shape.layers[i]` with this role (the nth of them); the role must exist.
-  const Int8Layer& layer(LayerRole role, int nth = 0) const { return layers[shape.Find(role, nth)]; }
+  const Int8Layer& layer(LayerRole role, int nth = 0) const {
+    return layers[shape.Find(role, nth)];
+  }
 };
 
 // Points layer `i` of `model` at these weights and biases, which the model then owns (the

@@ -40,7 +40,7 @@ struct GoldenVectors {
   int count = 0;
   std::vector<uint8_t> pixels;
   std::vector<float> reconstruction;
-  double max_abs_error = 0;   // thresholds for |reconstruction - stored|
+  double max_abs_error = 0;  // thresholds for |reconstruction - stored|
   double mean_abs_error = 0;
 };
 
@@ -56,14 +56,13 @@ struct AnyModel {
   std::optional<Model> f32;  // also an f16 file's weights, widened exactly
   std::optional<Int8Model> int8;
   std::optional<GoldenVectors> golden;
-  bool f16 = false;          // an f16 file: serve `f32` in half precision
+  bool f16 = false;  // an f16 file: serve `f32` in half precision
   const char* dtype() const { return int8 ? "int8" : f16 ? "f16" : "f32"; }
 };
 StatusOr<AnyModel> LoadAnyModel(const std::string& path);
 // The same on a file's bytes in memory; `name` is used in messages. The bytes are copied once
 // (into an aligned buffer the model keeps), so they may be freed after the call.
-StatusOr<AnyModel> LoadAnyModelFromBytes(const uint8_t* data, size_t size,
-                                         const std::string& name);
+StatusOr<AnyModel> LoadAnyModelFromBytes(const uint8_t* data, size_t size, const std::string& name);
 // A model compiled into the program (cmake/EmbedModel.cmake): read in place, not copied. `bytes`
 // must stay valid as long as the model and anything made from it (a static array does) and be
 // 64-byte aligned (the embedder aligns it); otherwise it is copied as LoadAnyModelFromBytes does.

@@ -31,8 +31,8 @@ class F16Backend final : public Backend {
       simd::F32ToF16(w + p.bias, bh.data(), bh.size());
       const float lo = l.activation == Activation::kRelu ? 0.0f : -kInf;
       Op op;
-      EVAE_ASSIGN_OR_RETURN(op.gemm, gemm::PackedGemm::CreateF16(out, in, wh.data(), bh.data(),
-                                                                 lo, kInf, in, out));
+      EVAE_ASSIGN_OR_RETURN(
+          op.gemm, gemm::PackedGemm::CreateF16(out, in, wh.data(), bh.data(), lo, kInf, in, out));
       op.out.Resize(max_batch * out);
       if (op.out.empty()) return Internal("out of memory (engine buffers)");
       const bool encoding = l.role == LayerRole::kEncoder || l.role == LayerRole::kMean;

@@ -284,10 +284,10 @@ class Int8Backend final : public Backend {
   };
   size_t lat_ = 0;
   size_t encoders_ = 0, mean_ = 0, logvar_ = 0, decoder_ = 0, logits_ = 0;  // table indices
-  std::vector<Int8Op> ops_;                   // per layer; the weights live here once packed
-  std::vector<Ranges> ranges_;                // per layer
-  std::vector<AlignedBuffer<int8_t>> act_;    // per layer: its output
-  AlignedBuffer<int8_t> xq_, zq_;             // centred pixels; quantized z
+  std::vector<Int8Op> ops_;                 // per layer; the weights live here once packed
+  std::vector<Ranges> ranges_;              // per layer
+  std::vector<AlignedBuffer<int8_t>> act_;  // per layer: its output
+  AlignedBuffer<int8_t> xq_, zq_;           // centred pixels; quantized z
   SparsePixelLayer sparse_;
   std::array<float, 256> prob_table_{};  // sigmoid(logit) by int8 value + 128
 };

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "edgevae/model_file.h"
@@ -78,8 +78,7 @@ Status CheckOptions(const EngineOptions& options) {
 }
 }  // namespace
 
-StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model,
-                                                 const EngineOptions& options) {
+StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model, const EngineOptions& options) {
   EVAE_RETURN_IF_ERROR(CheckOptions(options));
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError("model has a non-finite parameter: " + bad);
@@ -155,8 +154,7 @@ Status Engine::Sample(int n, uint64_t seed, float* out) {
   return m.DecodeInternal(n, out);
 }
 
-Status Engine::Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t seed,
-                           float* out) {
+Status Engine::Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t seed, float* out) {
   Impl& m = *impl_;
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
@@ -190,7 +188,8 @@ StatusOr<GoldenCheck> CheckGoldenVectors(Engine& engine, const GoldenVectors& go
                            std::to_string(golden.count));
   }
   std::vector<float> out(golden.reconstruction.size());
-  EVAE_RETURN_IF_ERROR(engine.Reconstruct(golden.pixels.data(), golden.count, false, 0, out.data()));
+  EVAE_RETURN_IF_ERROR(
+      engine.Reconstruct(golden.pixels.data(), golden.count, false, 0, out.data()));
   GoldenCheck c;
   c.count = golden.count;
   double sum = 0;

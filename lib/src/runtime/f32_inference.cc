@@ -27,7 +27,8 @@ StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows)
     (encoding ? inf.encoder_ : inf.decoder_).push_back({std::move(op), i});
     if (l.activation != Activation::kNone) {
       inf.act_[i].Resize(max_rows * out);
-      if (inf.act_[i].empty() && max_rows != 0) return Internal("out of memory (inference buffers)");
+      if (inf.act_[i].empty() && max_rows != 0)
+        return Internal("out of memory (inference buffers)");
     }
   }
   return inf;

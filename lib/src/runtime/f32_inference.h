@@ -41,8 +41,8 @@ class F32Inference {
   Status Run(std::vector<Op>& ops, const float* in, size_t n, float* out, pthreadpool_t pool);
 
   size_t in_ = 0, lat_ = 0, max_rows_ = 0;
-  std::vector<Op> encoder_;  // hidden layers, then the two heads as one operator
-  std::vector<Op> decoder_;  // hidden layers, then the logits
+  std::vector<Op> encoder_;                // hidden layers, then the two heads as one operator
+  std::vector<Op> decoder_;                // hidden layers, then the logits
   std::vector<AlignedBuffer<float>> act_;  // per layer of the table; hidden layers only
 };
 

@@ -177,8 +177,8 @@ StatusOr<FileBytes> ReadWholeFile(const std::string& path, uint64_t max_bytes, c
   void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
   if (p == MAP_FAILED) return IoError(path + ": cannot map: " + ErrnoText(errno));
   out.bytes = {static_cast<const uint8_t*>(p), size};
-  out.owner =
-      std::shared_ptr<const void>(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  out.owner = std::shared_ptr<const void>(
+      p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
   return out;
 }
 

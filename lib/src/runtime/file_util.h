@@ -52,8 +52,8 @@ struct FileBytes {
 // copied. Anything but a regular file of at most `max_bytes` (after following symlinks) is refused
 // before a byte is read, with a message naming what it is: a named pipe (reading could wait
 // forever for a writer), a device (/dev/zero never ends), a directory, or a larger file. `what`
-// names the kind of file expected in the messages ("a model file"). Another process truncating the file
-// while it is mapped makes reads past the new end raise SIGBUS: the project's writers replace
+// names the kind of file expected in the messages ("a model file"). Another process truncating the
+// file while it is mapped makes reads past the new end raise SIGBUS: the project's writers replace
 // files by rename (WriteFileAtomic), which leaves a mapped file intact.
 StatusOr<FileBytes> ReadWholeFile(const std::string& path, uint64_t max_bytes, const char* what);
 
@@ -61,7 +61,6 @@ StatusOr<FileBytes> ReadWholeFile(const std::string& path, uint64_t max_bytes, c
 // pipe, a device). More than `max_bytes` in all (/dev/zero never ends) is a DataError naming the
 // limit, returned before the excess is stored.
 Status ReadToEnd(int fd, const std::string& path, std::vector<uint8_t>* out, size_t max_bytes);
-
 
 // Replaces `path` with `bytes` so that a reader sees the old file or the whole new one, never a
 // part: a temp file beside the target (same file system so rename() is atomic), mode 0644,

@@ -1,17 +1,18 @@
 #include "edgevae/int8_model.h"
 
 #include <cmath>
-#include <memory>
-#include <vector>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace edgevae {
 
 std::string Int8LayerProblem(const Int8Layer& l) {
-  const std::pair<const char*, float> scales[] = {
-      {"weight_scale", l.weight_scale}, {"input.scale", l.input.scale}, {"output.scale", l.output.scale}};
+  const std::pair<const char*, float> scales[] = {{"weight_scale", l.weight_scale},
+                                                  {"input.scale", l.input.scale},
+                                                  {"output.scale", l.output.scale}};
   for (const auto& [field, s] : scales) {
     if (!(std::isfinite(s) && s > 0)) {
       return std::string(field) + " is " + std::to_string(s) + ", expected a finite number > 0";
@@ -67,8 +68,7 @@ int Producer(const ShapeInfo& s, size_t i) {
 }
 
 std::string RangeText(const QuantRange& r) {
-  return "(scale " + std::to_string(r.scale) + ", zero point " + std::to_string(r.zero_point) +
-         ")";
+  return "(scale " + std::to_string(r.scale) + ", zero point " + std::to_string(r.zero_point) + ")";
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ Status CheckJsonStructure(std::string_view text, const std::string& what, uint64
   // One pass, outside strings only: a stack of open containers, and per open object its comma
   // count (keys = commas + 1). Escapes are skipped so that \" does not end a string.
   bool in_string = false;
-  std::string open;           // '{' or '[' per level, innermost last
+  std::string open;  // '{' or '[' per level, innermost last
   std::vector<size_t> commas;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];

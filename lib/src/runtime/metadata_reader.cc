@@ -66,8 +66,8 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
 }  // namespace
 
 Status MetadataReader::Wrong(const char* key, const std::string& want, const Json& found) const {
-  return DataError(path_ + ": metadata key '" + prefix_ + key + "': expected " + want +
-                   ", found " + io::JsonExcerpt(found));
+  return DataError(path_ + ": metadata key '" + prefix_ + key + "': expected " + want + ", found " +
+                   io::JsonExcerpt(found));
 }
 
 Status CheckMetadataText(const std::string& path, const std::string& text, uint64_t offset) {
@@ -150,10 +150,10 @@ Status ParseQuantization(const std::string& path, const MetadataReader& r, const
     EVAE_RETURN_IF_ERROR(l.Bool("relu", &layer.relu));
     const bool relu = spec.activation == Activation::kRelu;
     if (layer.relu != relu) {
-      return l.Wrong("relu",
-                     std::string(relu ? "true (a ReLU follows " : "false (no ReLU follows ") +
-                         name + ")",
-                     Json(layer.relu));
+      return l.Wrong(
+          "relu",
+          std::string(relu ? "true (a ReLU follows " : "false (no ReLU follows ") + name + ")",
+          Json(layer.relu));
     }
     layer.input.zero_point = static_cast<int32_t>(in_zp);
     layer.output.zero_point = static_cast<int32_t>(out_zp);

@@ -159,8 +159,7 @@ inline constexpr uint64_t kMaxMetadataBytes = 8 << 20;
 // io::CheckJsonStructure's limits (depth, keys per object, no NUL).
 Status CheckMetadataText(const std::string& path, const std::string& text, uint64_t offset);
 // The metadata text as a JSON object (after CheckMetadataText).
-StatusOr<Json> ParseMetadataJson(const std::string& path, const std::string& text,
-                                 uint64_t offset);
+StatusOr<Json> ParseMetadataJson(const std::string& path, const std::string& text, uint64_t offset);
 // The keys every file has, the optional ones (classes, command, class_latents, anomaly) and,
 // with `want_adam_step`, a checkpoint's adam_step.
 Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, ModelMetadata* md,

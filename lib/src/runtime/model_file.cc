@@ -1,6 +1,8 @@
 // Reading model files: the container located and checked (container.cc), the metadata parsed
 // (metadata_reader.cc), every tensor the shape's table and the dtype call for vetted, then one
 // loader per kind of file: f32 and f16 into a Model, int8 as views into the file's bytes.
+#include "edgevae/model_file.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -11,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "edgevae/model_file.h"
 #include "kernels/elementwise.h"
 #include "runtime/container.h"
 #include "runtime/file_util.h"
@@ -169,7 +170,7 @@ StatusOr<std::optional<GoldenVectors>> VetGolden(const std::string& path, const 
 
 // The tensors the shape's table, the dtype, an optimizer state and golden vectors call for.
 std::vector<ExpectedTensor> ExpectedTensors(const Vetted& v) {
-  const DType weight = v.kind == Kind::kInt8 ? DType::kI8
+  const DType weight = v.kind == Kind::kInt8  ? DType::kI8
                        : v.kind == Kind::kF16 ? DType::kF16
                                               : DType::kF32;
   const DType bias = v.kind == Kind::kInt8 ? DType::kI32 : weight;
@@ -186,8 +187,7 @@ std::vector<ExpectedTensor> ExpectedTensors(const Vetted& v) {
   }
   if (v.golden) {
     expected.push_back({kGoldenPixels, DType::kU8, Dims(v.golden->count, v.shape.input)});
-    expected.push_back(
-        {kGoldenReconstruction, DType::kF32, Dims(v.golden->count, v.shape.input)});
+    expected.push_back({kGoldenReconstruction, DType::kF32, Dims(v.golden->count, v.shape.input)});
   }
   return expected;
 }

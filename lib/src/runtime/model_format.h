@@ -24,7 +24,6 @@ namespace edgevae::format {
 using io::GetU32;
 using io::PutU32;
 
-
 // PNG's trick: the CR LF, ^Z and LF after the name catch text-mode transfers and newline
 // conversion, which would otherwise only show up as a checksum mismatch.
 inline constexpr unsigned char kMagic[8] = {'E', 'V', 'A', 'E', '\r', '\n', 0x1a, '\n'};
@@ -76,7 +75,6 @@ inline constexpr const char* kGoldenReconstruction = "golden.reconstruction";
 // The first version with dtypes other than f32 (int8 models, golden vectors).
 inline constexpr uint32_t kFirstVersionWithInt8 = 2;
 inline constexpr const char* kWeightScheme = "symmetric per-tensor";
-
 
 inline size_t DTypeBytes(DType dtype) {
   switch (dtype) {
@@ -139,13 +137,11 @@ inline uint64_t RoundUp(uint64_t n, uint64_t to) { return (n + to - 1) / to * to
 
 // --- Message helpers ----------------------------------------------------------------------------
 
-
 inline std::string Hex(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
   return buf;
 }
-
 
 // A fixed-size NUL-padded string field: up to the first NUL.
 inline std::string FixedString(const uint8_t* p, size_t n) {

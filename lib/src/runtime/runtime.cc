@@ -67,8 +67,8 @@ class BlockCache {
  private:
   static size_t RoundUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
   std::mutex mu_;
-  std::unordered_map<void*, size_t> sizes_;        // every block this cache allocated
-  std::unordered_multimap<size_t, void*> free_;    // blocks ready for reuse, by size
+  std::unordered_map<void*, size_t> sizes_;      // every block this cache allocated
+  std::unordered_multimap<size_t, void*> free_;  // blocks ready for reuse, by size
   size_t cached_bytes_ = 0;
 };
 
@@ -140,11 +140,20 @@ CpuReport DetectCpu() {
   if (report.name == "unknown" && cpuinfo_get_cores_count() > 0) {
     // ARM boards often have no package name; name the core's microarchitecture instead.
     switch (cpuinfo_get_core(0)->uarch) {
-      case cpuinfo_uarch_cortex_a53: report.name = "Cortex-A53"; break;
-      case cpuinfo_uarch_cortex_a72: report.name = "Cortex-A72"; break;
-      case cpuinfo_uarch_cortex_a76: report.name = "Cortex-A76"; break;
-      case cpuinfo_uarch_cortex_a7: report.name = "Cortex-A7"; break;
-      default: break;
+      case cpuinfo_uarch_cortex_a53:
+        report.name = "Cortex-A53";
+        break;
+      case cpuinfo_uarch_cortex_a72:
+        report.name = "Cortex-A72";
+        break;
+      case cpuinfo_uarch_cortex_a76:
+        report.name = "Cortex-A76";
+        break;
+      case cpuinfo_uarch_cortex_a7:
+        report.name = "Cortex-A7";
+        break;
+      default:
+        break;
     }
   }
   report.logical_cores = static_cast<int>(cpuinfo_get_processors_count());

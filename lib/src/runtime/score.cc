@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "kernels/parallel.h"
 #include "edgevae/buffer.h"
 #include "edgevae/rng.h"
 #include "edgevae/runtime.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
+#include "kernels/parallel.h"
 
 namespace edgevae {
 namespace {

@@ -50,8 +50,8 @@ StatusOr<ShapeInfo> FindShape(std::string_view name) {
   for (const ShapeInfo& s : kShapes) {
     if (s.name == name) return s;
   }
-  return Unsupported("shape '" + std::string(name) + "' is not compiled in; compiled shapes: " +
-                     CompiledShapeList());
+  return Unsupported("shape '" + std::string(name) +
+                     "' is not compiled in; compiled shapes: " + CompiledShapeList());
 }
 
 StatusOr<ShapeInfo> FindShape(int input, int hidden, int latent) {
@@ -59,8 +59,8 @@ StatusOr<ShapeInfo> FindShape(int input, int hidden, int latent) {
     if (s.input == input && s.hidden == hidden && s.latent == latent) return s;
   }
   return Unsupported("shape " + std::to_string(input) + "-" + std::to_string(hidden) + "-" +
-                     std::to_string(latent) + " is not compiled in; compiled shapes: " +
-                     CompiledShapeList());
+                     std::to_string(latent) +
+                     " is not compiled in; compiled shapes: " + CompiledShapeList());
 }
 
 Status ValidateShape(const ShapeInfo& s) {
@@ -80,7 +80,8 @@ Status ValidateShape(const ShapeInfo& s) {
                       (want_count[r] > 0 ? "exactly one" : "one or more"));
     }
   }
-  if (at != s.layers.size()) return Internal(where + "layers out of order at " + std::to_string(at));
+  if (at != s.layers.size())
+    return Internal(where + "layers out of order at " + std::to_string(at));
   // Sizes chain: each layer takes what feeds it.
   int encoded = s.input, decoded = s.latent;  // the width of the last encoder / decoder output
   for (const LayerInfo& l : s.layers) {

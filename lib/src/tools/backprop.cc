@@ -18,7 +18,9 @@ namespace edgevae {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // The batch size the per-product choices are made for (the default minibatch). They only trade
 // packing against streaming: any batch size gives the same loss and gradient with them.
@@ -30,7 +32,7 @@ enum class UnitKind { kHidden, kHeads, kLogits };
 struct Unit {
   UnitKind kind;
   size_t in, out;
-  size_t w, b;       // parameter offsets of the weight [out][in] and bias [out]
+  size_t w, b;        // parameter offsets of the weight [out][in] and bias [out]
   bool takes_pixels;  // the first layer: no input gradient
   bool takes_z;       // the first decoder layer
   // How each product runs (backprop.h): with the weight packed, or the activation.
@@ -70,8 +72,12 @@ std::vector<Unit> Plan(const ShapeInfo& s, const ParamLayout& layout) {
 class BackpropImpl final : public Backprop {
  public:
   BackpropImpl(const Model& model, Runtime* runtime, size_t max_batch, uint64_t seed)
-      : rt_(runtime), b_(max_batch), seed_(seed), in_(model.shape().input),
-        lat_(model.shape().latent), units_(Plan(model.shape(), model.layout())) {
+      : rt_(runtime),
+        b_(max_batch),
+        seed_(seed),
+        in_(model.shape().input),
+        lat_(model.shape().latent),
+        units_(Plan(model.shape(), model.layout())) {
     xrows_.Resize(b_ * in_);
     xt_.Resize(in_ * b_);
     zt_.Resize(lat_ * b_);
@@ -254,8 +260,7 @@ class BackpropImpl final : public Backprop {
       case UnitKind::kHeads: {
         const auto t0 = Clock::now();
         for (size_t r = 0; r < unit.out; ++r) simd::AddBias(y + r * n, bias[r], n);
-        *kl = simd::ReparamForward(y, y + lat_ * n, eps_.data(), zt_.data(), std_.data(),
-                                   lat_ * n);
+        *kl = simd::ReparamForward(y, y + lat_ * n, eps_.data(), zt_.data(), std_.data(), lat_ * n);
         if (profile_) profile_->elementwise_s += Since(t0);
         break;
       }

@@ -1,16 +1,17 @@
+#include "edgevae/eval.h"
+
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <vector>
 
-#include "kernels/parallel.h"
-#include "edgevae/eval.h"
 #include "edgevae/rng.h"
-#include "runtime/f32_inference.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
+#include "kernels/parallel.h"
+#include "runtime/f32_inference.h"
 
 namespace edgevae {
 namespace {
@@ -106,15 +107,15 @@ StatusOr<double> ImportanceWeightedNll(const Model& model, Runtime* runtime, con
   int reported = 0;  // written by worker 0 only, read after the join
   ParallelTiles(pool, workers, 1, [&](size_t wb, size_t we) {
     for (size_t w = wb; w < we; ++w) {
-      status[w] = ImportanceWeightedRange(model, data, options.seed, k_total,
-                                          count * w / workers, count * (w + 1) / workers,
-                                          nll.data(), [&](size_t images) {
-                                            const size_t d = done += images;
-                                            if (progress && w == 0) {
-                                              reported = static_cast<int>(count + d);
-                                              progress(reported, total_work);
-                                            }
-                                          });
+      status[w] =
+          ImportanceWeightedRange(model, data, options.seed, k_total, count * w / workers,
+                                  count * (w + 1) / workers, nll.data(), [&](size_t images) {
+                                    const size_t d = done += images;
+                                    if (progress && w == 0) {
+                                      reported = static_cast<int>(count + d);
+                                      progress(reported, total_work);
+                                    }
+                                  });
     }
   });
   for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
@@ -139,8 +140,8 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   const size_t rows = std::max(kEvalBlock, std::min(k_total, kIwChunk));
   EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
 
-  AlignedBuffer<float> x(kEvalBlock * in), mv(kEvalBlock * 2 * lat), eps(rows * lat),
-      z(rows * lat), sd(rows * lat), logits(rows * in);
+  AlignedBuffer<float> x(kEvalBlock * in), mv(kEvalBlock * 2 * lat), eps(rows * lat), z(rows * lat),
+      sd(rows * lat), logits(rows * in);
   std::vector<double> per_row(rows);
   if (logits.empty()) return Internal("out of memory (evaluation buffers)");
   const int total_work = static_cast<int>(count * (k_total > 0 ? 2 : 1));
@@ -151,8 +152,9 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
     const size_t n = std::min(kEvalBlock, count - first);
     ToFloatRows(data.image(static_cast<int>(first)), n, in, x.data(), pool);
     EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), n, mv.data(), pool));
-    FillNormal(RngStream(options.seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(block), 0)),
-               0, eps.data(), n * lat);
+    FillNormal(
+        RngStream(options.seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(block), 0)),
+        0, eps.data(), n * lat);
     for (size_t i = 0; i < n; ++i) {
       const float* row = mv.data() + i * 2 * lat;
       per_row[i] = simd::ReparamForward(row, row + lat, eps.data() + i * lat, z.data() + i * lat,
@@ -172,11 +174,10 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   result.test_loss = total / static_cast<double>(count);
 
   if (k_total > 0) {
-    EVAE_ASSIGN_OR_RETURN(result.iw_nll, ImportanceWeightedNll(model, runtime, data, options,
-                                                               total_work, progress));
+    EVAE_ASSIGN_OR_RETURN(
+        result.iw_nll, ImportanceWeightedNll(model, runtime, data, options, total_work, progress));
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!std::isfinite(result.test_loss)) {
     return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
   }
@@ -219,8 +220,7 @@ StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data, uint64
   EvalResult result;
   result.images = static_cast<int>(count);
   result.test_loss = total / static_cast<double>(count);
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!std::isfinite(result.test_loss)) {
     return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
   }

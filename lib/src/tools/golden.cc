@@ -22,7 +22,8 @@ StatusOr<GoldenVectors> MakeGoldenVectors(const Model& f32_model, const ImageSet
   const size_t n = static_cast<size_t>(count) * f32_model.shape().input;
   g.pixels.assign(images.pixels.begin(), images.pixels.begin() + n);
   g.reconstruction.resize(n);
-  EVAE_RETURN_IF_ERROR(engine->Reconstruct(g.pixels.data(), count, false, 0, g.reconstruction.data()));
+  EVAE_RETURN_IF_ERROR(
+      engine->Reconstruct(g.pixels.data(), count, false, 0, g.reconstruction.data()));
   return g;
 }
 

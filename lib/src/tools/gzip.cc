@@ -54,7 +54,8 @@ class Inflater {
     if (result.damage.ok() && zs_.total_in < size_) {
       return DataError(name_ + ": " + std::to_string(size_ - zs_.total_in) +
                        " trailing bytes after the gzip member that ends at compressed byte " +
-                       std::to_string(zs_.total_in) + " (a second member or junk; one is expected)");
+                       std::to_string(zs_.total_in) +
+                       " (a second member or junk; one is expected)");
     }
     out_.resize(zs_.total_out);
     result.bytes = std::move(out_);
@@ -68,11 +69,10 @@ class Inflater {
     const size_t declared = declared_.from_prefix(out_.data(), zs_.total_out);
     if (declared == 0) return Status::Ok();
     if (declared > max_) {
-      return DataError(name_ + ": gzip data too large: " + declared_.what + " declares " +
-                       (declared == SIZE_MAX ? std::string("more than SIZE_MAX")
-                                             : std::to_string(declared)) +
-                       " bytes, above the " + std::to_string(max_) +
-                       "-byte limit for compressed input");
+      return DataError(
+          name_ + ": gzip data too large: " + declared_.what + " declares " +
+          (declared == SIZE_MAX ? std::string("more than SIZE_MAX") : std::to_string(declared)) +
+          " bytes, above the " + std::to_string(max_) + "-byte limit for compressed input");
     }
     limit_ = declared;
     limit_known_ = true;

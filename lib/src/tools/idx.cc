@@ -8,6 +8,8 @@
 // gzip-compressed files (magic 1f 8b, as Debian's dataset-fashion-mnist ships them) are
 // inflated in memory first; inflation stops at kMaxInflatedBytes so that a small compressed file
 // cannot ask for gigabytes either.
+#include "edgevae/idx.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,11 +23,9 @@
 #include <utility>
 #include <vector>
 
-#include "edgevae/idx.h"
 #include "edgevae/status.h"
 #include "runtime/file_util.h"
 #include "tools/gzip.h"
-
 
 namespace edgevae {
 namespace {
@@ -188,9 +188,8 @@ std::string JoinPath(const std::string& dir, const std::string& file) {
 
 StatusOr<IdxArray> ParseIdx(const uint8_t* data, size_t size, const std::string& name) {
   if (IsGzip(data, size)) {
-    EVAE_ASSIGN_OR_RETURN(
-        const Inflated inflated,
-        Gunzip(data, size, name, kMaxInflatedBytes, kIdxDeclares, /*salvage=*/false));
+    EVAE_ASSIGN_OR_RETURN(const Inflated inflated, Gunzip(data, size, name, kMaxInflatedBytes,
+                                                          kIdxDeclares, /*salvage=*/false));
     return ParseIdx(inflated.bytes.data(), inflated.bytes.size(), name + " (inflated)");
   }
   EVAE_ASSIGN_OR_RETURN(Header h, ParseHeader(data, size, name));

@@ -20,7 +20,6 @@
 namespace edgevae {
 namespace {
 
-
 StatusOr<GreyImage> DecodePng(std::span<const uint8_t> bytes, const std::string& path) {
   png_image png{};
   png.version = PNG_IMAGE_VERSION;
@@ -32,7 +31,8 @@ StatusOr<GreyImage> DecodePng(std::span<const uint8_t> bytes, const std::string&
   if (uint64_t{png.width} * png.height > kMaxImagePixels) {
     png_image_free(&png);
     return DataError(path + ": PNG of " + std::to_string(png.width) + "x" +
-                     std::to_string(png.height) + " pixels is too large (the limit is " + std::to_string(kMaxImagePixels) + " pixels)");
+                     std::to_string(png.height) + " pixels is too large (the limit is " +
+                     std::to_string(kMaxImagePixels) + " pixels)");
   }
   png.format = PNG_FORMAT_GRAY;
   GreyImage image;
@@ -85,7 +85,8 @@ StatusOr<GreyImage> DecodePgm(std::span<const uint8_t> bytes, const std::string&
   // Each is below 2^32, so the product fits 64 bits unsigned.
   if (static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > kMaxImagePixels) {
     return DataError(path + ": PGM of " + std::to_string(w) + "x" + std::to_string(h) +
-                     " pixels is too large (the limit is " + std::to_string(kMaxImagePixels) + " pixels)");
+                     " pixels is too large (the limit is " + std::to_string(kMaxImagePixels) +
+                     " pixels)");
   }
   const size_t need = static_cast<size_t>(w * h);
   if (bytes.size() - pos < need) {

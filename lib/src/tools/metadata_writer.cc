@@ -36,9 +36,8 @@ void HoistNumberArrays(OJson* j, std::vector<std::string>* arrays) {
   if (j->is_object()) {
     for (auto& [key, value] : j->items()) HoistNumberArrays(&value, arrays);
   } else if (j->is_array()) {
-    const bool numbers = !j->empty() && std::all_of(j->begin(), j->end(), [](const OJson& v) {
-      return v.is_number();
-    });
+    const bool numbers = !j->empty() && std::all_of(j->begin(), j->end(),
+                                                    [](const OJson& v) { return v.is_number(); });
     if (!numbers) {
       for (OJson& v : *j) HoistNumberArrays(&v, arrays);
       return;
@@ -55,7 +54,6 @@ void HoistNumberArrays(OJson* j, std::vector<std::string>* arrays) {
 OJson NumberOrNull(double x) { return std::isfinite(x) ? OJson(x) : OJson(nullptr); }
 
 }  // namespace
-
 
 OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   OJson j = OJson::object();

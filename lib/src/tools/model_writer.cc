@@ -39,8 +39,8 @@ Status CheckGoldenForSave(const std::string& path, const GoldenVectors& g, int i
   for (size_t i = 0; i < n; ++i) {
     const float v = g.reconstruction[i];
     if (!(v >= 0.0f && v <= 1.0f)) {
-      return DataError(what + "reconstruction[" + std::to_string(i) + "] is " +
-                       std::to_string(v) + ", expected a value in [0, 1]");
+      return DataError(what + "reconstruction[" + std::to_string(i) + "] is " + std::to_string(v) +
+                       ", expected a value in [0, 1]");
     }
   }
   if (!(g.max_abs_error >= 0 && std::isfinite(g.max_abs_error)) ||
@@ -68,7 +68,8 @@ Status SaveF32(const std::string& path, const Model& model, const GoldenVectors*
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError(path + ": not saving a model with a non-finite weight " + bad);
   }
-  if (golden != nullptr) EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape().input));
+  if (golden != nullptr)
+    EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape().input));
 
   std::vector<OutTensor> outs;
   for (const TensorView& tv : model.tensors()) {
@@ -78,8 +79,10 @@ Status SaveF32(const std::string& path, const Model& model, const GoldenVectors*
   OJson j = BaseMetadata(model.metadata(), "f32");
   if (model.has_optimizer()) {
     const uint64_t n = model.param_floats();
-    outs.push_back({kAdamM, DType::kF32, {static_cast<uint32_t>(n)}, model.optimizer().m.data(), n});
-    outs.push_back({kAdamV, DType::kF32, {static_cast<uint32_t>(n)}, model.optimizer().v.data(), n});
+    outs.push_back(
+        {kAdamM, DType::kF32, {static_cast<uint32_t>(n)}, model.optimizer().m.data(), n});
+    outs.push_back(
+        {kAdamV, DType::kF32, {static_cast<uint32_t>(n)}, model.optimizer().v.data(), n});
     j["adam_step"] = model.optimizer().step;
   }
   if (golden != nullptr) {
@@ -93,7 +96,8 @@ Status SaveF16(const std::string& path, const Model& model, const GoldenVectors*
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError(path + ": not saving a model with a non-finite weight " + bad);
   }
-  if (golden != nullptr) EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape().input));
+  if (golden != nullptr)
+    EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape().input));
   // The halves must outlive the tensors that point at them.
   std::vector<std::vector<uint16_t>> halves;
   std::vector<OutTensor> outs;
@@ -130,8 +134,7 @@ Status SaveModelWithGolden(const std::string& path, const Model& model,
   return SaveF32(path, model, &golden);
 }
 
-Status SaveInt8Model(const std::string& path, const Int8Model& model,
-                     const GoldenVectors* golden) {
+Status SaveInt8Model(const std::string& path, const Int8Model& model, const GoldenVectors* golden) {
   EVAE_RETURN_IF_ERROR(CheckInt8ForSave(path, model));
   if (golden != nullptr) {
     EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape.input));
@@ -140,8 +143,8 @@ Status SaveInt8Model(const std::string& path, const Int8Model& model,
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const Int8Layer& l = model.layers[i];
     const std::string name(model.shape.layers[i].name);
-    outs.push_back({name + ".weight", DType::kI8, Dims(l.out, l.in), l.weight.data(),
-                    l.weight.size()});
+    outs.push_back(
+        {name + ".weight", DType::kI8, Dims(l.out, l.in), l.weight.data(), l.weight.size()});
     outs.push_back({name + ".bias", DType::kI32, Dims(l.out, 0), l.bias.data(), l.bias.size()});
   }
   OJson j = BaseMetadata(model.metadata, "int8");

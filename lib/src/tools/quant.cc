@@ -1,8 +1,8 @@
 #include "edgevae/quant.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -30,8 +30,8 @@ QuantRange RangeOf(float lo, float hi) {
 double QuantError(const std::vector<float>& v, const QuantRange& r) {
   double e = 0;
   for (float x : v) {
-    const float q = std::clamp(std::nearbyint(x / r.scale) + static_cast<float>(r.zero_point),
-                               -128.0f, 127.0f);
+    const float q =
+        std::clamp(std::nearbyint(x / r.scale) + static_cast<float>(r.zero_point), -128.0f, 127.0f);
     const double d = x - r.scale * (q - static_cast<float>(r.zero_point));
     e += d * d;
   }
@@ -152,9 +152,12 @@ StatusOr<Activations> Collect(const Model& model, Runtime* runtime, const ImageS
 
 const char* CalibrationName(Calibration c) {
   switch (c) {
-    case Calibration::kMinMax: return "minmax";
-    case Calibration::kPercentile: return "percentile";
-    case Calibration::kMse: return "mse";
+    case Calibration::kMinMax:
+      return "minmax";
+    case Calibration::kPercentile:
+      return "percentile";
+    case Calibration::kMse:
+      return "mse";
   }
   return "?";
 }
@@ -163,7 +166,8 @@ StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const Ima
                                  Calibration method, int calibration_images) {
   const ShapeInfo& s = model.shape();
   if (calibration.pixels_per_image() != s.input) {
-    return InvalidArgument("calibration images have " + std::to_string(calibration.pixels_per_image()) +
+    return InvalidArgument("calibration images have " +
+                           std::to_string(calibration.pixels_per_image()) +
                            " pixels; the model takes " + std::to_string(s.input));
   }
   const size_t n = static_cast<size_t>(std::min(calibration.count, calibration_images));

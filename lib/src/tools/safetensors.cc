@@ -51,7 +51,6 @@ constexpr const char* kMetadataKey = "__metadata__";
 constexpr const char* kF32 = "F32";
 constexpr uint64_t kF32Bytes = 4;
 
-
 void StoreFloats(uint8_t* dst, const float* src, size_t n) {
   if constexpr (std::endian::native == std::endian::little) {
     std::memcpy(dst, src, n * sizeof(float));
@@ -69,8 +68,6 @@ void LoadFloats(float* dst, const uint8_t* src, size_t n) {
 
 // --- Message helpers ----------------------------------------------------------------------------
 
-
-
 template <typename T>
 std::string ListText(const std::vector<T>& v) {
   std::string out = "[";
@@ -84,7 +81,6 @@ std::string ListText(const std::vector<T>& v) {
 std::string ShapeText(const ShapeInfo& s) {
   return std::string(s.name) + " (" + s.SizesText() + ")";
 }
-
 
 // The tensor names of a shape's state_dict, in the order Model::tensors() has them: its table's
 // layer names (the PyTorch VAE example's fc1, fc21, fc22, fc3, fc4 for mnist and mnist2d).
@@ -230,7 +226,8 @@ Status ParseMetadata(const std::string& path, const Json& v, ModelMetadata* md) 
   }
   for (const auto& [key, value] : v.items()) {
     if (!value.is_string()) {
-      return DataError(what + " key " + Quoted(key) + ": expected a string, found " + io::JsonExcerpt(value));
+      return DataError(what + " key " + Quoted(key) + ": expected a string, found " +
+                       io::JsonExcerpt(value));
     }
   }
   md->dataset = "mnist";

@@ -1,5 +1,7 @@
 // Training: epochs of shuffled minibatches, each a loss and gradient (tools/backprop.h) and one
 // Adam step, with the gradient checked for non-finite values before it is applied.
+#include "edgevae/train.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,26 +12,31 @@
 #include <string>
 #include <vector>
 
-#include "kernels/parallel.h"
 #include "edgevae/rng.h"
-#include "edgevae/train.h"
-#include "tools/backprop.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
 #include "kernels/optimizer.h"
+#include "kernels/parallel.h"
+#include "tools/backprop.h"
 
 namespace edgevae {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 class TrainerImpl final : public Trainer {
  public:
   TrainerImpl(Model* model, Runtime* runtime, const TrainOptions& options,
               std::unique_ptr<Backprop> backprop)
-      : model_(model), rt_(runtime), opt_(options), b_(static_cast<size_t>(options.batch)),
-        in_(static_cast<size_t>(model->shape().input)), backprop_(std::move(backprop)) {}
+      : model_(model),
+        rt_(runtime),
+        opt_(options),
+        b_(static_cast<size_t>(options.batch)),
+        in_(static_cast<size_t>(model->shape().input)),
+        backprop_(std::move(backprop)) {}
 
   StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) override {
     if (static_cast<size_t>(data.pixels_per_image()) != in_) {
@@ -43,7 +50,8 @@ class TrainerImpl final : public Trainer {
     // Fisher-Yates with draws keyed by (seed, epoch): the same permutation on any machine.
     std::vector<uint32_t> order(count);
     std::iota(order.begin(), order.end(), 0u);
-    const RngStream shuffle(opt_.seed, StreamId(RngPurpose::kShuffle, static_cast<uint32_t>(epoch)));
+    const RngStream shuffle(opt_.seed,
+                            StreamId(RngPurpose::kShuffle, static_cast<uint32_t>(epoch)));
     for (size_t i = count - 1; i > 0; --i) {
       std::swap(order[i], order[shuffle.Below(i, static_cast<uint32_t>(i + 1))]);
     }
@@ -209,11 +217,10 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
     return DataError("cannot train a model with a non-finite parameter: " + bad);
   }
   model->EnsureOptimizer();
-  EVAE_ASSIGN_OR_RETURN(std::unique_ptr<Backprop> backprop,
-                        Backprop::Create(*model, runtime, static_cast<size_t>(options.batch),
-                                         options.seed));
-  return std::unique_ptr<Trainer>(
-      new TrainerImpl(model, runtime, options, std::move(backprop)));
+  EVAE_ASSIGN_OR_RETURN(
+      std::unique_ptr<Backprop> backprop,
+      Backprop::Create(*model, runtime, static_cast<size_t>(options.batch), options.seed));
+  return std::unique_ptr<Trainer>(new TrainerImpl(model, runtime, options, std::move(backprop)));
 }
 
 }  // namespace edgevae

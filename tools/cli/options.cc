@@ -1,0 +1,115 @@
+#include "options.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "edgevae/runtime.h"
+#include "edgevae/shape.h"
+
+namespace edgevae::cli {
+
+// A finite number > 0 (CLI::PositiveNumber lets NaN through).
+const CLI::Validator kPositiveFinite(
+    [](std::string& text) -> std::string {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0) {
+        return "expected a finite number > 0, got '" + text + "'";
+      }
+      return "";
+    },
+    "POSITIVE");
+
+// A finite number in [lo, hi] (CLI::Range lets NaN through: every comparison with it is false).
+CLI::Validator FiniteRange(double lo, double hi) {
+  char range[64];
+  std::snprintf(range, sizeof(range), "[%g, %g]", lo, hi);
+  return CLI::Validator(
+      [lo, hi, text_range = std::string(range)](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v < lo || v > hi) {
+          return "expected a number in " + text_range + ", got '" + text + "'";
+        }
+        return "";
+      },
+      "FLOAT in " + std::string(range));
+}
+
+// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      if (text.empty() || text.size() > 20 ||
+          text.find_first_not_of("0123456789") != std::string::npos ||
+          (text.size() == 20 && text > "18446744073709551615")) {
+        return "expected an integer from 0 to 18446744073709551615, got '" + text + "'";
+      }
+      return "";
+    },
+    "UINT64");
+
+std::vector<std::string> ShapeNames() {
+  std::vector<std::string> names;
+  for (const ShapeInfo& s : CompiledShapes()) names.emplace_back(s.name);
+  return names;
+}
+
+void AddThreads(CLI::App* cmd, int* threads) {
+  cmd->add_option(
+         "--threads", *threads,
+         "Worker threads; 0 = one per logical core (at most " + std::to_string(kMaxThreads) + ")")
+      ->check(CLI::Range(0, kMaxThreads))
+      ->capture_default_str();
+}
+
+void AddPreview(CLI::App* cmd, PreviewFlags* flags) {
+  CLI::Option* force =
+      cmd->add_flag("--preview", flags->force,
+                    "Print a half-block preview on stdout even when it is not a terminal");
+  CLI::Option* suppress = cmd->add_flag("--no-preview", flags->suppress, "Never print the preview");
+  force->excludes(suppress);
+}
+
+std::string CommandLine(const Invocation& invocation) {
+  std::string line = "edgevae";
+  for (int i = 1; i < invocation.argc; ++i) {
+    const std::string arg = invocation.argv[i];
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789-_./=:,+@%") == std::string::npos;
+    if (plain) {
+      line += " " + arg;
+      continue;
+    }
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += " " + quoted + "'";
+  }
+  return line;
+}
+
+void AddScoreMethod(CLI::App* cmd, ScoreMethodArgs* m) {
+  cmd->add_option("--method", m->method,
+                  "Score: bce or mse (reconstruction error, z = mu), elbo (negative ELBO over S "
+                  "samples), iw (importance-weighted NLL, K samples); suffix -ic subtracts the "
+                  "input complexity L(x) (zlib length in nats, Serra et al. 2020), -icr "
+                  "divides by it")
+      ->check(CLI::IsMember({"bce", "mse", "elbo", "iw", "bce-ic", "mse-ic", "elbo-ic", "iw-ic",
+                             "bce-icr", "mse-icr", "elbo-icr", "iw-icr"}))
+      ->capture_default_str();
+  cmd->add_option("--samples", m->samples, "S: samples per image for elbo")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--iw", m->iw, "K: importance samples per image for iw")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--seed", m->seed, "Seed of the sampling noise")
+      ->check(kUnsigned64)
+      ->capture_default_str();
+  AddThreads(cmd, &m->threads);
+}
+
+}  // namespace edgevae::cli
