@@ -228,7 +228,7 @@ class TrainerImpl final : public Trainer {
     const std::vector<PackJob> list(jobs);
     std::vector<Status> status(list.size());
     const size_t tasks = list.size() + (other ? 1 : 0);
-    auto task = [&](size_t i) {
+    auto work = [&](size_t i) {
       if (i == list.size()) {
         other();
         return;
@@ -240,11 +240,13 @@ class TrainerImpl final : public Trainer {
         status[i] = r.status();
       }
     };
+    const ForkJoinTask task(work);  // for ThreadSanitizer (core/parallel.h)
     if (rt_->pool() == nullptr || tasks == 1) {
       for (size_t i = 0; i < tasks; ++i) task(i);
     } else {
       pthreadpool_parallelize_1d(rt_->pool(), task, tasks, /*flags=*/0);
     }
+    task.Joined();
     if (profiling_) profile_.pack_s += Since(t0);
     for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
     return Status::Ok();
