@@ -163,7 +163,7 @@ class BackpropImpl final : public Backprop {
     const auto t0 = Clock::now();
     std::vector<Status> status(jobs.size());
     const size_t tasks = jobs.size() + (other ? 1 : 0);
-    auto task = [&](size_t i) {
+    auto work = [&](size_t i) {
       if (i == jobs.size()) {
         other();
         return;
@@ -176,11 +176,13 @@ class BackpropImpl final : public Backprop {
         status[i] = r.status();
       }
     };
+    const ForkJoinTask task(work);  // for ThreadSanitizer (kernels/parallel.h)
     if (rt_->pool() == nullptr || tasks == 1) {
       for (size_t i = 0; i < tasks; ++i) task(i);
     } else {
       pthreadpool_parallelize_1d(rt_->pool(), task, tasks, /*flags=*/0);
     }
+    task.Joined();
     if (profile_) profile_->pack_s += Since(t0);
     for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
     return Status::Ok();
