@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "cli/cli_runner.h"
+#include "common/cli_runner.h"
 #include "edgevae/model_file.h"
 #include "edgevae/image.h"
 #include "gmock/gmock.h"

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "cli/cli_runner.h"
+#include "common/cli_runner.h"
 #include "edgevae/idx.h"
 #include "edgevae/frames.h"
 #include "edgevae/image.h"

@@ -29,7 +29,7 @@
 #include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
-#include "cli/cli_runner.h"
+#include "common/cli_runner.h"
 #include "gtest/gtest.h"
 
 namespace edgevae {

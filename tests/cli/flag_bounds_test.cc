@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli_runner.h"
+#include "common/cli_runner.h"
 #include "edgevae/runtime.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"

@@ -36,7 +36,7 @@
 #include <thread>
 #include <vector>
 
-#include "cli/cli_runner.h"
+#include "common/cli_runner.h"
 #include "edgevae/idx.h"
 #include "edgevae/model_file.h"
 #include "edgevae/model.h"

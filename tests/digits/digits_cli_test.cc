@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli_runner.h"
+#include "common/cli_runner.h"
 #include "edgevae/idx.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

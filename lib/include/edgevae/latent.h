@@ -97,7 +97,7 @@ void SlerpLatent(const float* a, const float* b, float t, int dim, float* out);
 // Phi^-1(p): the standard normal quantile, for p in (0, 1); -inf at 0, +inf at 1, NaN outside
 // [0, 1] or for NaN. Acklam's rational approximation (relative error < 1.15e-9) refined by one
 // Halley step on erfc, giving max |error| < 1e-15 (measured 2.7e-16; absolute for |x| < 1,
-// relative beyond) over p in [1e-300, 1 - 1e-16] (tests/latent/latent_test.cc checks it against
+// relative beyond) over p in [1e-300, 1 - 1e-16] (tests/runtime/latent_test.cc checks it against
 // a bisection of erfc in long double).
 double InverseNormalCdf(double p);
 

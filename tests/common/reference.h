@@ -9,8 +9,8 @@
 // Parameters are a double copy of Model::params() (same ParamLayout offsets), so a test perturbs
 // one entry by writing to it. The noise is passed in per image (latent contiguous); helpers below
 // gather it from the trainer's feature-major layout or evaluation's image-major one.
-#ifndef EDGEVAE_TESTS_MODEL_REFERENCE_H_
-#define EDGEVAE_TESTS_MODEL_REFERENCE_H_
+#ifndef EDGEVAE_TESTS_COMMON_REFERENCE_H_
+#define EDGEVAE_TESTS_COMMON_REFERENCE_H_
 
 #include <algorithm>
 #include <cmath>
@@ -222,4 +222,4 @@ inline StatusOr<Model> CachedTrainedModel(const std::string& name, const ImageSe
 
 }  // namespace edgevae::reference
 
-#endif  // EDGEVAE_TESTS_MODEL_REFERENCE_H_
+#endif  // EDGEVAE_TESTS_COMMON_REFERENCE_H_

@@ -1,4 +1,4 @@
-// The trainer's loss and gradient against the naive double reference (tests/model/reference.h):
+// The trainer's loss and gradient against the naive double reference (tests/common/reference.h):
 // the f32 loss of a batch of 3 must match the reference, and for every one of the ten tensors a
 // deterministic set of entries (the largest |gradient| ones plus pseudo-random ones) must match a
 // central finite difference of the DOUBLE reference loss. The finite difference uses the same
@@ -23,7 +23,7 @@
 #include "edgevae/shape.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
-#include "model/reference.h"
+#include "common/reference.h"
 
 namespace edgevae {
 namespace {

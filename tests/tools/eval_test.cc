@@ -1,4 +1,4 @@
-// Evaluation and f32 inference against the naive double reference (tests/model/reference.h),
+// Evaluation and f32 inference against the naive double reference (tests/common/reference.h),
 // on a model trained for one epoch on 2,000 MNIST images: the test loss with evaluation's own
 // noise, the importance-weighted NLL (both noise chunks), determinism for a seed and thread
 // count, the IW estimate's relation to the test loss, numerical stability on extreme inputs, and
@@ -23,7 +23,7 @@
 #include "edgevae/status.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
-#include "model/reference.h"
+#include "common/reference.h"
 
 namespace edgevae {
 namespace {

@@ -19,7 +19,7 @@
 #include "edgevae/rng.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
-#include "model/reference.h"
+#include "common/reference.h"
 #include "kernels/elementwise.h"
 
 namespace edgevae {

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "cli/cli_runner.h"
+#include "common/cli_runner.h"
 #include "runtime/file_util.h"
 
 namespace edgevae {

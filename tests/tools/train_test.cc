@@ -19,7 +19,7 @@
 #include "edgevae/status.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
-#include "model/reference.h"
+#include "common/reference.h"
 
 namespace edgevae {
 namespace {

@@ -1,7 +1,7 @@
 // Runs the edgevae CLI as a process for the CLI tests: a temp directory, the child's exit code,
 // stdout and stderr, and the checks every CLI error must pass (one line, exit code, empty stdout).
-#ifndef EDGEVAE_TESTS_CLI_CLI_RUNNER_H_
-#define EDGEVAE_TESTS_CLI_CLI_RUNNER_H_
+#ifndef EDGEVAE_TESTS_COMMON_CLI_RUNNER_H_
+#define EDGEVAE_TESTS_COMMON_CLI_RUNNER_H_
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -152,4 +152,4 @@ inline void ExpectOneLineError(const CliResult& r, int code) {
 
 }  // namespace edgevae::cli_runner
 
-#endif  // EDGEVAE_TESTS_CLI_CLI_RUNNER_H_
+#endif  // EDGEVAE_TESTS_COMMON_CLI_RUNNER_H_
