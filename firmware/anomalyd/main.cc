@@ -27,12 +27,16 @@
 #include <string>
 #include <vector>
 
+#include "ui/error_line.h"
+#include "ui/flags.h"
 #include "edgevae/model_file.h"
 #include "edgevae/frames.h"
 #include "edgevae/runtime.h"
 #include "edgevae/score.h"
 
 namespace {
+
+namespace ui = edgevae::ui;
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
@@ -42,21 +46,11 @@ double Now() {
 }
 
 int Fail(const std::string& message) {
-  std::fprintf(stderr, "edgevae-anomalyd: error: %s\n", message.c_str());
+  ui::PrintErrorLine("edgevae-anomalyd", message);
   return 1;
 }
 
-// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
-const CLI::Validator kUnsigned64(
-    [](std::string& text) -> std::string {
-      if (text.empty() || text.size() > 20 ||
-          text.find_first_not_of("0123456789") != std::string::npos ||
-          (text.size() == 20 && text > "18446744073709551615")) {
-        return "expected an integer from 0 to 18446744073709551615, got '" + text + "'";
-      }
-      return "";
-    },
-    "UINT64");
+using ui::kUnsigned64;
 
 }  // namespace
 
@@ -95,13 +89,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "edgevae-anomalyd: error: %s (see --help)\n", e.what());
+    ui::PrintErrorLine("edgevae-anomalyd", std::string(e.what()) + " (see --help)");
     return 2;
   }
 
   edgevae::ScoreOptions options;
   if (edgevae::Status s = edgevae::ParseScoreMethod(method, &options); !s.ok()) {
-    std::fprintf(stderr, "edgevae-anomalyd: error: %s\n", s.message().c_str());
+    ui::PrintErrorLine("edgevae-anomalyd", s.message());
     return 2;
   }
   options.samples = samples;

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "digits.h"
+#include "ui/error_line.h"
+#include "ui/flags.h"
 #include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/model_file.h"
@@ -38,9 +40,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitBadInput = 1;
 constexpr int kExitUsage = 2;
 
-int Fail(int code, std::string message) {
-  std::replace(message.begin(), message.end(), '\n', ' ');
-  std::fprintf(stderr, "edgevae-digits: error: %s\n", message.c_str());
+int Fail(int code, const std::string& message) {
+  ui::PrintErrorLine("edgevae-digits", message);
   return code;
 }
 // Argument values out of range are usage errors; everything else is bad input.
@@ -51,17 +52,7 @@ int Fail(const Status& s) {
 // bench --runs: each run keeps two latencies (16 bytes), so this caps that at 16 MB.
 constexpr int kMaxBenchRuns = 1000000;
 
-// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
-const CLI::Validator kUnsigned64(
-    [](std::string& text) -> std::string {
-      if (text.empty() || text.size() > 20 ||
-          text.find_first_not_of("0123456789") != std::string::npos ||
-          (text.size() == 20 && text > "18446744073709551615")) {
-        return "expected an integer from 0 to 18446744073709551615, got '" + text + "'";
-      }
-      return "";
-    },
-    "UINT64");
+using ui::kUnsigned64;
 
 // What every drawing mode shares.
 struct Output {

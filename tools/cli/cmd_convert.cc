@@ -185,8 +185,7 @@ int ConvertToOut(const ConvertArgs& args) {
 
 int RunConvert(const ConvertArgs& args) { return ConvertToOut(args); }
 
-// --- The command
-// ----------------------------------------------------------------------------------
+// --- The command ------------------------------------------------------------------------------
 
 namespace {
 

@@ -314,8 +314,7 @@ int RunScore(const ScoreArgs& args) {
   return failed > 0 ? kExitBadInput : kExitOk;
 }
 
-// --- The command
-// ----------------------------------------------------------------------------------
+// --- The command ------------------------------------------------------------------------------
 
 namespace {
 

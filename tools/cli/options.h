@@ -1,5 +1,5 @@
-// Option groups and checks that more than one command's parser uses (CLI11): validators that
-// refuse what CLI11's own let through (NaN, "-1" wrapped to 2^64 - 1), --threads, --preview,
+// Option groups that more than one command's parser uses (CLI11; the validators are the UI
+// library's, ui/flags.h, shared with the device programs): --threads, --preview,
 // the scoring flags of score and calibrate, and the invocation recorded in a model's metadata.
 #ifndef EDGEVAE_TOOLS_CLI_OPTIONS_H_
 #define EDGEVAE_TOOLS_CLI_OPTIONS_H_
@@ -10,17 +10,15 @@
 
 #include "command.h"
 #include "commands.h"
+#include "ui/flags.h"
 
 namespace edgevae::cli {
 
 inline constexpr int kMaxImages = 65536;
 
-// A finite number > 0 (CLI::PositiveNumber lets NaN through).
-extern const CLI::Validator kPositiveFinite;
-// A decimal unsigned 64-bit number (CLI11 would wrap "-1" around to 2^64 - 1).
-extern const CLI::Validator kUnsigned64;
-// A finite number in [lo, hi] (CLI::Range lets NaN through: every comparison with it is false).
-CLI::Validator FiniteRange(double lo, double hi);
+using ui::FiniteRange;
+using ui::kPositiveFinite;
+using ui::kUnsigned64;
 
 // The compiled shapes' names, for --shape.
 std::vector<std::string> ShapeNames();

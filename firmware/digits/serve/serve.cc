@@ -35,6 +35,7 @@
 
 #include "edgevae/status.h"
 #include "serve.h"
+#include "ui/error_line.h"
 
 namespace edgevae::digits {
 namespace {
@@ -390,13 +391,13 @@ int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* mo
     return 2;
   }
   if (Status s = CheckLimits(options.limits); !s.ok()) {
-    std::fprintf(stderr, "edgevae-digits serve: error: %s\n", s.message().c_str());
+    ui::PrintErrorLine("edgevae-digits serve", s.message());
     return 2;
   }
   TuneAllocator();
   StatusOr<std::unique_ptr<DigitHandler>> handler = DigitHandler::Create(options, model, model2d);
   if (!handler.ok()) {
-    std::fprintf(stderr, "edgevae-digits serve: error: %s\n", handler.status().message().c_str());
+    ui::PrintErrorLine("edgevae-digits serve", handler.status().message());
     return 1;
   }
 
@@ -420,7 +421,7 @@ int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* mo
 
   StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(options, **handler);
   if (!server.ok()) {
-    std::fprintf(stderr, "edgevae-digits serve: error: %s\n", server.status().message().c_str());
+    ui::PrintErrorLine("edgevae-digits serve", server.status().message());
     restore();
     return 1;
   }
