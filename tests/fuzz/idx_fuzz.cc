@@ -1,0 +1,61 @@
+// Fuzz harness: IDX files, plain and gzip-compressed, through the three readers: ParseIdx on the
+// bytes, ReadIdx on the same bytes as a file (a memfd: a regular file, so its header-first path
+// with lseek), and LoadImagesSalvaging (`edgevae score --input`, `calibrate`), which keeps the
+// complete images of a damaged file. The input is the file itself.
+//
+// The readers must agree: ParseIdx and ReadIdx accept the same files with the same contents; a
+// 3-D file they accept is salvaged whole and undamaged; what salvage keeps is complete images,
+// no more than the header declares.
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "edgevae/data.h"
+#include "edgevae/status.h"
+#include "fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace edgevae;
+  StatusOr<IdxArray> parsed = ParseIdx(data, size, "fuzz.idx");
+  if (parsed.ok()) {
+    size_t count = 1;
+    for (const uint32_t d : parsed->dims) count *= d;
+    FUZZ_CHECK(!parsed->dims.empty() && parsed->dims.size() <= 4, "%zu dims",
+               parsed->dims.size());
+    FUZZ_CHECK(parsed->values.size() == count, "%zu values for %zu elements",
+               parsed->values.size(), count);
+  }
+
+  const fuzz::MemFile mem(data, size);
+  StatusOr<IdxArray> read = ReadIdx(mem.path());
+  FUZZ_CHECK(read.ok() == parsed.ok(), "ReadIdx %d, ParseIdx %d: %s", read.ok(), parsed.ok(),
+             (read.ok() ? parsed.status() : read.status()).message().c_str());
+  if (read.ok()) {
+    FUZZ_CHECK(read->dims == parsed->dims && read->values == parsed->values,
+               "ReadIdx and ParseIdx read different arrays");
+  }
+
+  Status damage;
+  int declared = -1;
+  StatusOr<ImageSet> salvaged = LoadImagesSalvaging(mem.path(), &damage, &declared);
+  if (salvaged.ok()) {
+    const ImageSet& s = *salvaged;
+    FUZZ_CHECK(s.count >= 0 && s.rows > 0 && s.cols > 0, "count %d, %dx%d", s.count, s.rows,
+               s.cols);
+    FUZZ_CHECK(s.pixels.size() == static_cast<size_t>(s.count) * s.rows * s.cols,
+               "%zu pixels for %d images of %dx%d", s.pixels.size(), s.count, s.rows, s.cols);
+    FUZZ_CHECK(s.count <= declared, "kept %d images of %d declared", s.count, declared);
+    FUZZ_CHECK(s.labels.empty(), "labels from an images file");
+    if (damage.ok()) FUZZ_CHECK(s.count == declared, "undamaged, but %d of %d", s.count, declared);
+  }
+  if (parsed.ok() && parsed->dims.size() == 3 && parsed->dims[0] <= INT_MAX &&
+      uint64_t{parsed->dims[1]} * parsed->dims[2] <= INT_MAX) {
+    FUZZ_CHECK(salvaged.ok() && damage.ok(), "ParseIdx reads it, salvage says '%s' / '%s'",
+               salvaged.status().message().c_str(), damage.message().c_str());
+    FUZZ_CHECK(salvaged->pixels == parsed->values && static_cast<uint32_t>(declared) ==
+                                                         parsed->dims[0],
+               "salvage and ParseIdx read different images");
+  }
+  return 0;
+}
