@@ -63,7 +63,6 @@ StatusOr<FramebufferFormat> StandardFramebufferFormat(int width, int height, int
   f.width = width;
   f.height = height;
   f.bits_per_pixel = bits_per_pixel;
-  f.line_length = width * (bits_per_pixel / 8);
   switch (bits_per_pixel) {
     case 16:
       f.red = {11, 5};
@@ -89,6 +88,7 @@ StatusOr<FramebufferFormat> StandardFramebufferFormat(int width, int height, int
     return InvalidArgument("framebuffer format: size " + std::to_string(width) + "x" +
                            std::to_string(height) + " is not in 1..16384");
   }
+  f.line_length = width * (bits_per_pixel / 8);  // after the size check: cannot overflow
   return f;
 }
 
