@@ -5,14 +5,38 @@
 //
 // Input: byte 0 picks the parser (even: method, odd: framebuffer), the rest is the text. What a
 // parser accepts must be canonical: the method's name is the text itself, and a framebuffer
-// format is in range and prints back to the text it came from (when that was in canonical form).
+// format is in range and, when the text was plain decimal numbers, is exactly those numbers (a
+// number beyond int must not wrap around into a valid one).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "edgevae/score.h"
 #include "edgevae/status.h"
 #include "framebuffer.h"
 #include "fuzz_util.h"
+
+namespace {
+
+// The numbers of "W x H x B" written plainly (decimal digits, no sign, no leading zero), or none.
+std::vector<std::string> PlainFields(const std::string& text) {
+  std::vector<std::string> fields(1);
+  for (const char c : text) {
+    if (c == 'x') {
+      fields.emplace_back();
+    } else if (c >= '0' && c <= '9' && !(fields.back().empty() && c == '0')) {
+      fields.back() += c;
+    } else {
+      return {};
+    }
+  }
+  for (const std::string& f : fields) {
+    if (f.empty()) return {};
+  }
+  return fields.size() == 3 ? fields : std::vector<std::string>{};
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace edgevae;
@@ -32,6 +56,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   StatusOr<digits::FramebufferFormat> f = digits::ParseFramebufferFormat(text);
+  const std::vector<std::string> plain = PlainFields(text);
+  if (!plain.empty()) {
+    // A plain text with a number beyond the limits must not be read as another number.
+    const bool in_range = plain[0].size() <= 5 && plain[1].size() <= 5 && plain[2].size() <= 2;
+    FUZZ_CHECK(in_range || !f.ok(), "'%s' accepted as %dx%dx%d", text.c_str(),
+               f.ok() ? f->width : 0, f.ok() ? f->height : 0, f.ok() ? f->bits_per_pixel : 0);
+  }
   if (!f.ok()) return 0;
   FUZZ_CHECK(f->width >= 1 && f->width <= 16384 && f->height >= 1 && f->height <= 16384,
              "'%s': %dx%d", text.c_str(), f->width, f->height);
@@ -45,5 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(again.ok() && again->width == f->width && again->height == f->height &&
                  again->bits_per_pixel == f->bits_per_pixel,
              "'%s' does not parse back", canonical.c_str());
+  FUZZ_CHECK(plain.empty() || canonical == text, "'%s' read as %s", text.c_str(),
+             canonical.c_str());
   return 0;
 }
