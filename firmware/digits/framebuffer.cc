@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 namespace edgevae::digits {
@@ -93,9 +95,20 @@ StatusOr<FramebufferFormat> StandardFramebufferFormat(int width, int height, int
 }
 
 StatusOr<FramebufferFormat> ParseFramebufferFormat(const std::string& text) {
-  int w = 0, h = 0, bpp = 0, used = 0;
-  if (std::sscanf(text.c_str(), "%dx%dx%d%n", &w, &h, &bpp, &used) != 3 ||
-      used != static_cast<int>(text.size())) {
+  // std::from_chars, not sscanf("%d"): a number beyond int is an error, not a wrapped value.
+  int values[3] = {};
+  const char* p = text.data();
+  const char* const end = text.data() + text.size();
+  bool ok = true;
+  for (int i = 0; i < 3 && ok; ++i) {
+    if (i > 0) ok = p != end && *p++ == 'x';
+    if (!ok) break;
+    const std::from_chars_result r = std::from_chars(p, end, values[i]);
+    ok = r.ec == std::errc() && r.ptr != p;
+    p = r.ptr;
+  }
+  const int w = values[0], h = values[1], bpp = values[2];
+  if (!ok || p != end) {
     return InvalidArgument("framebuffer format '" + text +
                            "': expected WIDTHxHEIGHTxBPP, e.g. "
                            "640x480x16");
