@@ -20,7 +20,7 @@ import sys
 
 # Functions that write files or serve other purposes, left out of the "parser" figure.
 MODEL_WRITERS = (r"Save|Write|StoreElements|ShortestDoubles|BaseMetadata|GoldenMetadata|"
-                 r"QuantizationMetadata|HoistNumberArrays|MetadataText|AddGoldenTensors|ForSave|"
+                 r"QuantizationMetadata|HoistNumberArrays|(?<!Check)MetadataText|AddGoldenTensors|ForSave|"
                  r"RoundUp|(?<!MetadataReader::)NumberOrNull\(double\)")
 
 # harness -> [(file regex, "exclude" or "include", function regex or None)]
@@ -49,6 +49,13 @@ TARGETS = {
          r"ParseFramebufferFormat|StandardFramebufferFormat"),
     ],
 }
+
+
+def FunctionName(demangled):
+    """'edgevae::(anonymous namespace)::SaveF32(std::string const&, ...)' -> 'SaveF32'."""
+    name = demangled.replace("(anonymous namespace)", "")
+    name = re.sub(r"\(.*", "", name)
+    return name.split("::")[-1] or demangled
 
 
 def demangle(names):
@@ -119,7 +126,7 @@ def main():
                     hit = bool(func_re) and re.search(func_re, nice) is not None
                     if (mode == "exclude" and hit) or (mode == "include" and not hit):
                         left_out.update(range(first, last + 1))
-                        left_out_names.add(re.sub(r"\(.*", "", nice).split("::")[-1])
+                        left_out_names.add(FunctionName(nice))
                 # A line of a kept function is kept even if a left-out lambda shares it.
                 for fn, nice in zip(fns, pretty):
                     body = [r for r in fn["regions"] if r[5] == 0]

@@ -1,11 +1,13 @@
-// Fuzz harness: IDX files, plain and gzip-compressed, through the three readers: ParseIdx on the
-// bytes, ReadIdx on the same bytes as a file (a memfd: a regular file, so its header-first path
-// with lseek), and LoadImagesSalvaging (`edgevae score --input`, `calibrate`), which keeps the
-// complete images of a damaged file. The input is the file itself.
+// Fuzz harness: IDX files, plain and gzip-compressed, through every reader: ParseIdx on the bytes,
+// ReadIdx on the same bytes as a file (a memfd: a regular file, so its header-first path with
+// lseek), LoadImagesSalvaging (`edgevae score --input`, `calibrate`), which keeps the complete
+// images of a damaged file, and LoadImageSet with the file as images and as labels (`--labels`,
+// `edgevae-digits perturb --image`). The input is the file itself.
 //
 // The readers must agree: ParseIdx and ReadIdx accept the same files with the same contents; a
 // 3-D file they accept is salvaged whole and undamaged; what salvage keeps is complete images,
-// no more than the header declares.
+// no more than the header declares; LoadImageSet takes exactly the 3-D arrays as images and the
+// 1-D arrays of labels 0..9 as labels.
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -56,6 +58,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(salvaged->pixels == parsed->values && static_cast<uint32_t>(declared) ==
                                                          parsed->dims[0],
                "salvage and ParseIdx read different images");
+  }
+
+  // LoadImageSet: the images alone, and a labels file beside images made to match its count.
+  const bool images_ok = parsed.ok() && parsed->dims.size() == 3 && parsed->dims[0] <= INT_MAX &&
+                         uint64_t{parsed->dims[1]} * parsed->dims[2] <= INT_MAX;
+  StatusOr<ImageSet> set = LoadImageSet(mem.path(), "");
+  FUZZ_CHECK(set.ok() == images_ok, "LoadImageSet %d: %s", set.ok(),
+             set.status().message().c_str());
+  if (set.ok()) FUZZ_CHECK(set->pixels == parsed->values, "LoadImageSet read other images");
+  if (parsed.ok() && parsed->dims.size() == 1 && parsed->dims[0] <= 65536) {
+    const uint32_t n = parsed->dims[0];
+    std::vector<uint8_t> images = {0, 0, 8, 3, static_cast<uint8_t>(n >> 24),
+                                   static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 8),
+                                   static_cast<uint8_t>(n), 0, 0, 0, 1, 0, 0, 0, 1};
+    images.resize(images.size() + n, 0);
+    const fuzz::MemFile images_file(images.data(), images.size());
+    StatusOr<ImageSet> labelled = LoadImageSet(images_file.path(), mem.path());
+    bool labels_ok = true;
+    for (const uint8_t l : parsed->values) labels_ok &= l <= 9;
+    FUZZ_CHECK(labelled.ok() == labels_ok, "labels %d: %s", labelled.ok(),
+               labelled.status().message().c_str());
+    if (labelled.ok()) FUZZ_CHECK(labelled->labels == parsed->values, "other labels");
   }
   return 0;
 }

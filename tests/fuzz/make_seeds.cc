@@ -274,6 +274,16 @@ void ModelSeeds() {
   Check(SaveInt8Model(path, q20));
   Put(h, "int8-mnist", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
 
+  // A stale checksum (pad mode without the repair), and a header declaring fewer bytes than
+  // the file has (trailing bytes).
+  Bytes stale = PadSeed(0, plain);
+  stale[6 + 100] = 1;  // a reserved header byte: covered by the checksum
+  Put(h, "f32-mnist2d-stale-checksum", stale);
+  Bytes trailing = PadSeed(kRepairChecksum, plain);
+  const uint64_t short_size = trailing.size() - 6 - 8;
+  for (int i = 0; i < 8; ++i) trailing[6 + 16 + i] = static_cast<uint8_t>(short_size >> (8 * i));
+  Put(h, "f32-mnist2d-trailing-bytes", trailing);
+
   // Raw mode: a file cut short, and a header alone.
   Check(SaveInt8Model(path, ZeroInt8(small)));
   const Bytes whole = ReadBack(path);
@@ -451,6 +461,9 @@ void FrameSeeds() {
   Put(h, "mnist-frames-memfd", {0xff, 7, 1, 255, 255, 255, 255, 255, 255, 255, 100});
   Put(h, "small-frames-pause", {9, 1, 2, 5, 0, 12, 3, 0, 20, 0, 7});
   Put(h, "small-frames-reset", {7, 4, 0, 3, 0, 9, 30, 0, 2, 1, 1});
+  Put(h, "stop-signal", {9, 2, 4, 5, 20, 3});
+  Put(h, "stop-signal-idle-timeout", {9, 2, 6, 5, 3});
+  Put(h, "unreadable", {9, 1, 8});
 }
 
 void RequestSeeds() {
