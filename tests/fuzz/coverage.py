@@ -21,9 +21,10 @@ import sys
 # Functions that write files or serve other purposes, left out of the "parser" figure.
 MODEL_WRITERS = (r"Save|Write|StoreElements|ShortestDoubles|BaseMetadata|GoldenMetadata|"
                  r"QuantizationMetadata|HoistNumberArrays|(?<!Check)MetadataText|AddGoldenTensors|ForSave|"
-                 r"RoundUp|(?<!MetadataReader::)NumberOrNull\(double\)")
+                 r"RoundUp|(?<!MetadataReader::)NumberOrNull(\[abi:cxx11\])?\(double\)")
 
-# harness -> [(file regex, "exclude" or "include", function regex or None)]
+# harness -> [(file regex, "exclude" or "include", function regex or None[, other harnesses whose
+# inputs reach the same file, counted together])]
 TARGETS = {
     "model_file": [
         (r"lib/src/.*(model_file|container|metadata|loader)[^/]*\.cc$", "exclude", MODEL_WRITERS),
@@ -42,7 +43,8 @@ TARGETS = {
          r"ListImageFiles|IsDirectory|HasImageExtension"),
     ],
     "frames": [(r"lib/src/.*frames[^/]*\.cc$", "exclude", None)],
-    "digit_handler": [(r"firmware/digits/serve/handler\.cc$", "exclude", None)],
+    # The model harness sets up handlers for the models it loads (`serve --model`): Create's checks.
+    "digit_handler": [(r"firmware/digits/serve/handler\.cc$", "exclude", None, ["model_file"])],
     "options": [
         (r"lib/src/.*score[^/]*\.cc$", "include", r"ParseScoreMethod|ScoreMethodName|ScoreSamples"),
         (r"firmware/digits/framebuffer\.cc$", "include",
@@ -66,17 +68,29 @@ def demangle(names):
     return out
 
 
-def export(binary, profdata):
-    text = subprocess.run(["llvm-cov-14", "export", "-format=text", binary,
-                           "-instr-profile=" + profdata],
+def export(binaries, profdata):
+    objects = [binaries[0]] + [a for b in binaries[1:] for a in ("-object", b)]
+    text = subprocess.run(["llvm-cov-14", "export", "-format=text"] + objects +
+                          ["-instr-profile=" + profdata],
                           capture_output=True, text=True, check=True).stdout
     return json.loads(text)["data"][0]
 
 
-def line_hits(binary, profdata, root):
+def merged_profile(profiles_dir, names):
+    """The profile of several harnesses' runs together (llvm-profdata merge)."""
+    if len(names) == 1:
+        return os.path.join(profiles_dir, names[0] + ".profdata")
+    out = os.path.join(profiles_dir, "+".join(names) + ".profdata")
+    subprocess.run(["llvm-profdata-14", "merge", "-sparse", "-o", out] +
+                   [os.path.join(profiles_dir, n + ".profdata") for n in names], check=True)
+    return out
+
+
+def line_hits(binaries, profdata, root):
     """file -> {line: count}, from llvm-cov's lcov export (the line counts `llvm-cov show` has)."""
-    text = subprocess.run(["llvm-cov-14", "export", "-format=lcov", binary,
-                           "-instr-profile=" + profdata],
+    objects = [binaries[0]] + [a for b in binaries[1:] for a in ("-object", b)]
+    text = subprocess.run(["llvm-cov-14", "export", "-format=lcov"] + objects +
+                          ["-instr-profile=" + profdata],
                           capture_output=True, text=True, check=True).stdout
     out, current = {}, None
     for line in text.splitlines():
@@ -99,14 +113,19 @@ def main():
     names = args.names or list(TARGETS)
     rows = []
     for name in names:
-        binary = os.path.join(args.build, "tests", "fuzz", name + "_fuzz")
         profdata = os.path.join(args.profiles, name + ".profdata")
         if not os.path.exists(profdata):
             print(f"{name}: no profile ({profdata})", file=sys.stderr)
             continue
-        functions = export(binary, profdata)["functions"]
-        files = line_hits(binary, profdata, root)
-        for pattern, mode, func_re in TARGETS[name]:
+        for target in TARGETS[name]:
+            pattern, mode, func_re = target[:3]
+            together = [name] + [o for o in (target[3] if len(target) > 3 else [])
+                                 if os.path.exists(os.path.join(args.profiles, o + ".profdata"))]
+            binaries = [os.path.join(args.build, "tests", "fuzz", n + "_fuzz") for n in together]
+            profile = merged_profile(args.profiles, together)
+            functions = export(binaries, profile)["functions"]
+            files = line_hits(binaries, profile, root)
+            label = "+".join(together)
             matched = [f for f in sorted(files) if re.search(pattern, f)]
             if not matched:
                 print(f"{name}: warning: no instrumented source matches {pattern}", file=sys.stderr)
@@ -140,10 +159,10 @@ def main():
                 parser = {l: c for l, c in hits.items() if l not in left_out}
                 p_total = len(parser)
                 p_cov = sum(1 for c in parser.values() if c > 0)
-                rows.append((name, rel, covered, total, p_cov, p_total, sorted(left_out_names)))
+                rows.append((label, rel, covered, total, p_cov, p_total, sorted(left_out_names)))
                 if args.uncovered:
                     missed = sorted(l for l, c in parser.items() if c == 0)
-                    print(f"{name} {rel}: parser lines not reached: {compress(missed)}")
+                    print(f"{label} {rel}: parser lines not reached: {compress(missed)}")
 
     def pct(a, b):
         return f"{100.0 * a / b:5.1f} %" if b else "    - "

@@ -2,7 +2,9 @@
 // without sockets, serving the shipped models that edgevae-digits embeds. It takes what the HTTP
 // layer hands it: a path and query parameters, percent-decoded.
 //
-// Input: a request target, "/path?name=value&name=value". The harness splits and decodes it as
+// Input: a request target, "/path?name=value&name=value", optionally after '!' (a handler whose
+// model has statistics for digit 3 only and no 2-D model) or '~' (the 2-D model alone, without
+// statistics), to reach the 404 answers. The harness splits and decodes the target as
 // cpp-httplib 0.11 does (path %XX-decoded; the query split at '&', each item at its first '=',
 // names and values %XX-decoded with '+' as a space, items with an empty name dropped), so that
 // any bytes, NUL and repeated names included, can reach the handler.
@@ -15,8 +17,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edgevae/file.h"
+#include "edgevae/model.h"
 #include "edgevae/status.h"
 #include "embedded_models.h"
 #include "fuzz_util.h"
@@ -51,19 +55,36 @@ std::string Decode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-DigitHandler& Handler() {
-  static DigitHandler* handler = [] {
-    edgevae::StatusOr<edgevae::AnyModel> model = edgevae::digits::LoadEmbeddedMnist();
-    FUZZ_CHECK(model.ok(), "embedded model: %s", model.status().message().c_str());
-    edgevae::StatusOr<edgevae::AnyModel> model2d = edgevae::digits::LoadEmbeddedMnist2d();
-    FUZZ_CHECK(model2d.ok(), "embedded 2-D model: %s", model2d.status().message().c_str());
-    edgevae::digits::ServeOptions options;
-    edgevae::StatusOr<std::unique_ptr<DigitHandler>> h =
-        DigitHandler::Create(options, *model, &*model2d);
-    FUZZ_CHECK(h.ok(), "DigitHandler::Create: %s", h.status().message().c_str());
-    return std::move(h).value().release();  // lives as long as the process
-  }();
-  return *handler;
+// The handlers the input can address: the demo as shipped (the 20-D model with statistics for
+// every digit, and the 2-D model), one whose model has statistics for digit 3 only and no 2-D
+// model, and one with the 2-D model alone and no statistics (`serve --model` with other files).
+enum class Setup { kShipped, kDigit3Only, kBare };
+
+std::unique_ptr<DigitHandler> MakeHandler(Setup setup) {
+  edgevae::StatusOr<edgevae::AnyModel> model = setup == Setup::kBare
+                                                   ? edgevae::digits::LoadEmbeddedMnist2d()
+                                                   : edgevae::digits::LoadEmbeddedMnist();
+  FUZZ_CHECK(model.ok(), "embedded model: %s", model.status().message().c_str());
+  edgevae::StatusOr<edgevae::AnyModel> model2d = edgevae::digits::LoadEmbeddedMnist2d();
+  FUZZ_CHECK(model2d.ok(), "embedded 2-D model: %s", model2d.status().message().c_str());
+  std::vector<edgevae::ClassLatentStats>& stats = model->int8->metadata.class_latents;
+  if (setup == Setup::kBare) stats.clear();
+  if (setup == Setup::kDigit3Only) {
+    std::erase_if(stats, [](const edgevae::ClassLatentStats& c) { return c.label != 3; });
+  }
+  const edgevae::digits::ServeOptions options;
+  edgevae::StatusOr<std::unique_ptr<DigitHandler>> h = DigitHandler::Create(
+      options, *model, setup == Setup::kShipped ? &*model2d : nullptr);
+  FUZZ_CHECK(h.ok(), "DigitHandler::Create: %s", h.status().message().c_str());
+  return std::move(h).value();
+}
+
+DigitHandler& Handler(Setup setup) {
+  // Made once and kept for the whole process (the engines pack their weights when created).
+  static DigitHandler* const handlers[3] = {MakeHandler(Setup::kShipped).release(),
+                                            MakeHandler(Setup::kDigit3Only).release(),
+                                            MakeHandler(Setup::kBare).release()};
+  return *handlers[static_cast<int>(setup)];
 }
 
 bool OnePrintableLine(const std::string& body) {
@@ -78,12 +99,17 @@ bool OnePrintableLine(const std::string& body) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  Handler();  // load the models once, before the first input is timed
+  Handler(Setup::kShipped);  // load the models once, before the first input is timed
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string_view target(reinterpret_cast<const char*>(data), size);
+  std::string_view target(reinterpret_cast<const char*>(data), size);
+  Setup setup = Setup::kShipped;
+  if (!target.empty() && (target[0] == '!' || target[0] == '~')) {
+    setup = target[0] == '!' ? Setup::kDigit3Only : Setup::kBare;
+    target.remove_prefix(1);
+  }
   const size_t question = target.find('?');
   const std::string path = Decode(target.substr(0, question), false);
   QueryParams params;
@@ -103,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  const HttpResponse r = Handler().Handle(path, params);
+  const HttpResponse r = Handler(setup).Handle(path, params);
   switch (r.status) {
     case 200:
       if (path == "/info") {

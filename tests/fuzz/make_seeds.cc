@@ -20,11 +20,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/model_bytes.h"
 #include "edgevae/file.h"
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
@@ -274,6 +277,66 @@ void ModelSeeds() {
   Check(SaveInt8Model(path, q20));
   Put(h, "int8-mnist", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
 
+  // One seed per check that random mutation reaches rarely: each a written file with one edit
+  // (tests/common/model_bytes.h re-lays the file out after a metadata edit).
+  namespace mb = model_bytes;
+  using OJson = nlohmann::ordered_json;
+  const Bytes q_plain = [&] {
+    Check(SaveInt8Model(path, ZeroInt8(small)));
+    return ReadBack(path);
+  }();
+  const auto edit = [&](const std::string& name, const Bytes& base, uint8_t flags,
+                        const std::function<void(OJson&)>& change) {
+    Put(h, name, PadSeed(kRepairChecksum | flags, mb::EditMetadata(base, change)));
+  };
+  edit("int8-weights-scheme", q_plain, 0,
+       [](OJson& j) { j["quantization"]["weights"] = "asymmetric per-channel"; });
+  edit("int8-relu-flag", q_plain, 0,
+       [](OJson& j) { j["quantization"]["layers"]["fc1"]["relu"] = false; });
+  edit("int8-chain-mismatch", q_plain, 0,
+       [](OJson& j) { j["quantization"]["layers"]["fc21"]["input_scale"] = 0.07; });
+  edit("int8-requant-scale", q_plain, 0,
+       [](OJson& j) { j["quantization"]["layers"]["fc4"]["output_scale"] = 1e-30; });
+  edit("int8-golden-count", q_golden, 0, [](OJson& j) { j["golden"]["count"] = 2; });
+  edit("f32-metadata-classes", plain, 0, [](OJson& j) { j["classes"] = {3, 300}; });
+  edit("f32-metadata-epochs-float", plain, 0, [](OJson& j) { j["epochs"] = 1.5; });
+  edit("f32-metadata-lr-string", plain, 0, [](OJson& j) { j["lr"] = "fast"; });
+  edit("f32-golden-key-without-tensors", plain, 0,
+       [](OJson& j) { j["golden"] = {{"count", 1}, {"max_abs_error", 0.1}, {"mean_abs_error", 0}}; });
+  edit("f32-class-latents-asymmetric", plain, kUseModel, [](OJson& j) {
+    j["class_latents"] = OJson::array(
+        {{{"label", 4}, {"count", 9}, {"mean", {0.5, 1}}, {"cov", {1, 0.5, -0.5, 1}}}});
+  });
+  Put(h, "int8-v1", PadSeed(kRepairChecksum, q_plain, 0, 0, /*version=*/1));
+  Put(h, "f32-metadata-too-deep",
+      PadSeed(kRepairChecksum, mb::WithExtraMember(plain, "\"deep\": " + std::string(40, '[') +
+                                                              std::string(40, ']'))));
+  Put(h, "f32-metadata-not-object", PadSeed(kRepairChecksum, mb::WithMetadata(plain, "[1, 2]\n")));
+  {
+    Bytes b = plain;  // the last table entry (fc4.bias) dropped
+    mb::PutU32(b, mb::kOffTensorCount, mb::GetU32(b, mb::kOffTensorCount) - 1);
+    Put(h, "f32-missing-tensor", PadSeed(kRepairChecksum, b));
+    b = f32_golden;  // golden.reconstruction dropped
+    mb::PutU32(b, mb::kOffTensorCount, mb::GetU32(b, mb::kOffTensorCount) - 1);
+    Put(h, "f32-golden-pixels-only", PadSeed(kRepairChecksum, b));
+    b = plain;  // an i8 tensor in a version-1 file
+    mb::PutU32(b, mb::Entry(b, 0) + mb::kEntDType, static_cast<uint32_t>(DType::kI8));
+    Put(h, "f32-v1-i8-tensor", PadSeed(kRepairChecksum, b, 0, 0, /*version=*/1));
+  }
+  {
+    // No tensors, metadata one byte over the readers' 8 MiB limit (the harness pads it).
+    Bytes b(plain.begin(), plain.begin() + 128);
+    const uint64_t meta = (uint64_t{8} << 20) + 1;
+    mb::PutU32(b, mb::kOffTensorCount, 0);
+    mb::PutU64(b, mb::kOffMetadataOffset, 128);
+    mb::PutU64(b, mb::kOffMetadataBytes, meta);
+    mb::PutU64(b, mb::kOffFileBytes, 128 + meta);
+    Bytes seed = {static_cast<uint8_t>(kRepairChecksum | kPad), ' '};
+    PutLe32(seed, 0);
+    seed.insert(seed.end(), b.begin(), b.end());
+    Put(h, "metadata-too-large", seed);
+  }
+
   // A stale checksum (pad mode without the repair), and a header declaring fewer bytes than
   // the file has (trailing bytes).
   Bytes stale = PadSeed(0, plain);
@@ -297,6 +360,8 @@ void ModelSeeds() {
 
 // --- safetensors (safetensors_fuzz.cc: flags, then pad mode's fill, total, prefix) -------------
 
+void SafetensorsEdits(const Bytes& file);
+
 void SafetensorsSeeds() {
   const std::string h = "safetensors";
   const std::string path = g_scratch + "/model.safetensors";
@@ -313,7 +378,76 @@ void SafetensorsSeeds() {
       seed.insert(seed.end(), file.begin(), file.begin() + static_cast<ptrdiff_t>(prefix));
       Put(h, std::string(shape.name) + (fill == 0 ? "" : "-nan"), seed);
     }
+    if (shape.latent == 2) SafetensorsEdits(file);
   }
+}
+
+// A safetensors pad-mode seed from a header text and the buffer's length.
+Bytes SafetensorsSeed(const std::string& header, uint64_t buffer_bytes, uint64_t length = 0) {
+  Bytes seed = {2, 0};
+  const uint64_t len = length != 0 ? length : header.size();
+  PutLe32(seed, static_cast<uint32_t>(8 + len + buffer_bytes));
+  for (int i = 0; i < 8; ++i) seed.push_back(static_cast<uint8_t>(len >> (8 * i)));
+  seed.insert(seed.end(), header.begin(), header.end());
+  return seed;
+}
+
+// One seed per check of the header that random mutation reaches rarely: the exported header of
+// the mnist2d model, edited.
+void SafetensorsEdits(const Bytes& file) {
+  using Json = nlohmann::json;
+  const std::string h = "safetensors";
+  const uint64_t len = GetLe64(file, 0);
+  const Json base = Json::parse(file.begin() + 8, file.begin() + 8 + static_cast<ptrdiff_t>(len));
+  const uint64_t buffer = file.size() - 8 - len;
+  const auto put = [&](const std::string& name, Json j, int64_t grow = 0) {
+    Put(h, name, SafetensorsSeed(j.dump(), static_cast<uint64_t>(buffer + grow)));
+  };
+  const auto edited = [&](const std::function<void(Json&)>& change) {
+    Json j = base;
+    change(j);
+    return j;
+  };
+  const auto offsets = [&](const char* name) {
+    return base[name]["data_offsets"].get<std::vector<uint64_t>>();
+  };
+  put("entry-not-object", edited([](Json& j) { j["fc1.bias"] = 5; }));
+  put("dtype-not-string", edited([](Json& j) { j["fc1.bias"]["dtype"] = 1; }));
+  put("dtype-f16", edited([](Json& j) { j["fc1.bias"]["dtype"] = "F16"; }));
+  put("entry-extra-field", edited([](Json& j) { j["fc1.bias"]["order"] = "C"; }));
+  put("shape-negative", edited([](Json& j) { j["fc1.bias"]["shape"] = {-1}; }));
+  put("offsets-one", edited([](Json& j) { j["fc1.bias"]["data_offsets"] = {0}; }));
+  put("metadata-not-object", edited([](Json& j) { j["__metadata__"] = 5; }));
+  put("metadata-number", edited([](Json& j) { j["__metadata__"]["epochs"] = 5; }));
+  put("metadata-epochs", edited([](Json& j) { j["__metadata__"]["epochs"] = "x10"; }));
+  put("unknown-tensor", edited([](Json& j) { j["fc5.weight"] = j["fc1.bias"]; }));
+  put("fc1-one-dimensional", edited([](Json& j) {
+        j["fc1.weight"]["shape"] = {uint64_t{784} * 400};
+      }));
+  put("fc1-swapped", edited([](Json& j) { j["fc1.weight"]["shape"] = {784, 400}; }));
+  put("fc3-transposed", edited([](Json& j) { j["fc3.weight"]["shape"] = {2, 400}; }));
+  put("overlap", edited([&](Json& j) { j["fc22.bias"]["data_offsets"] = offsets("fc21.bias"); }));
+  put("gap-at-end", base, 4);
+  put("gap-in-middle", edited([&](Json& j) {
+        const std::vector<uint64_t> o = offsets("fc4.bias");
+        j["fc4.bias"]["data_offsets"] = {buffer + 4, buffer + 4 + (o[1] - o[0])};
+      }), 4 + static_cast<int64_t>(offsets("fc4.bias")[1] - offsets("fc4.bias")[0]));
+  put("missing-tensor", edited([](Json& j) { j.erase("fc4.bias"); }));
+  Json many = base;
+  for (int i = 0; i < 300; ++i) {
+    char key[16];  // not "k" + std::to_string(i): GCC 12 warns falsely (-Wrestrict, PR 105329)
+    std::snprintf(key, sizeof(key), "k%d", i);
+    many["__metadata__"][key] = "v";
+  }
+  put("metadata-too-many-keys", many);
+  Put(h, "header-array", SafetensorsSeed("[]      ", buffer));
+  Put(h, "header-not-json", SafetensorsSeed("{\"a\": null, \"b\": [true, 1], \"c\": }", buffer));
+  Put(h, "header-too-deep", SafetensorsSeed(std::string(40, '[') + std::string(40, ']'), buffer));
+  std::string text = base.dump();  // a tensor named twice
+  text.insert(1, "\"fc1.bias\":" + base["fc1.bias"].dump() + ",");
+  Put(h, "duplicate-key", SafetensorsSeed(text, buffer));
+  // A header length one over the 8 MiB limit, in a file long enough for it (padded).
+  Put(h, "header-too-long", SafetensorsSeed("{", 0, (uint64_t{8} << 20) + 1));
 }
 
 // --- IDX (idx_fuzz.cc: the file) ----------------------------------------------------------------
@@ -355,6 +489,36 @@ void IdxSeeds() {
   Put(h, "labels-6.gz", Gzip(Idx({6})));
   const Bytes gz = Gzip(Idx({4, 6, 6}));
   Put(h, "images-cut.gz", Bytes(gz.begin(), gz.begin() + static_cast<ptrdiff_t>(gz.size() * 2 / 3)));
+  // The gzip member's own checks: its CRC, its trailer, what follows it, and inflating to more
+  // than the IDX header declares.
+  Bytes bad_crc = gz;
+  bad_crc[bad_crc.size() - 8] ^= 0xff;
+  Put(h, "images-bad-crc.gz", bad_crc);
+  Put(h, "images-no-trailer.gz", Bytes(gz.begin(), gz.end() - 8));
+  Bytes two = gz;
+  two.insert(two.end(), gz.begin(), gz.end());
+  Put(h, "images-two-members.gz", two);
+  Bytes longer = Idx({2, 3, 3});
+  longer.insert(longer.end(), 5, 7);
+  Put(h, "images-longer-than-declared.gz", Gzip(longer));
+  // The same beyond the reader's first 64 KiB output buffer, where it probes for one more byte
+  // once the declared length is reached: more data, and a corrupt trailer after exactly enough.
+  Bytes big = Idx({70, 1000});
+  Bytes big_longer = big;
+  big_longer.insert(big_longer.end(), 100, 7);
+  Put(h, "large-longer-than-declared.gz", Gzip(big_longer));
+  Bytes big_bad_crc = Gzip(big);
+  big_bad_crc[big_bad_crc.size() - 8] ^= 0xff;
+  Put(h, "large-bad-crc.gz", big_bad_crc);
+  Put(h, "labels-5", Idx({5}));  // odd length: the harness pairs it with 6 images
+  // Element types other than u8, each named in the message.
+  for (const uint8_t type : {0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x07}) {
+    Bytes b = Idx({2, 2});
+    b[2] = type;
+    char name[16];
+    std::snprintf(name, sizeof(name), "type-0x%02x", type);
+    Put(h, name, b);
+  }
 }
 
 // --- PNG and PGM (image_fuzz.cc: flags, then the file) ------------------------------------------
@@ -486,6 +650,15 @@ void RequestSeeds() {
       "/manifold?grid=31",
       "/nope?x=%00%ff+1",
       "/info?verbose=1",
+      // '!': statistics for digit 3 only, no 2-D model; '~': the 2-D model alone, no statistics.
+      "!/digit?d=5",
+      "!/digit?d=3&seed=1",
+      "!/interpolate?a=3&b=4&t=0.5",
+      "!/manifold",
+      "!/latent2d?x=0&y=0",
+      "~/digit?d=1",
+      "~/info",
+      "~/sample?seed=3",
   };
   int i = 0;
   for (const char* r : requests) {

@@ -4,7 +4,9 @@
 // seed corpora and the regression inputs (each a crash, leak or hang that fuzzing once found)
 // run in every build under ctest, the sanitizer and cross (qemu) builds included, and how the
 // coverage build replays a corpus. A missing file or folder is an error, so that a renamed folder
-// cannot turn the test into one that runs nothing.
+// cannot turn the test into one that runs nothing; so is a folder that cannot be listed (a 32-bit
+// program without large-file support gets EOVERFLOW from readdir on a 64-bit host's file system,
+// under qemu: CMakeLists.txt builds this file with _FILE_OFFSET_BITS=64).
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -44,12 +46,21 @@ bool Expand(const std::string& arg, std::vector<std::string>* files) {
   DIR* d = ::opendir(arg.c_str());
   if (d == nullptr) return false;
   std::vector<std::string> names;
-  while (const dirent* e = ::readdir(d)) {
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(d);
+    if (e == nullptr) break;
     if (e->d_name[0] == '.') continue;
     const std::string path = arg + "/" + e->d_name;
-    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) names.push_back(path);
+    if (::stat(path.c_str(), &st) != 0) return false;
+    if (S_ISREG(st.st_mode)) names.push_back(path);
   }
+  const int err = errno;  // readdir's error, if it ended with one
   ::closedir(d);
+  if (err != 0) {
+    errno = err;
+    return false;
+  }
   std::sort(names.begin(), names.end());
   files->insert(files->end(), names.begin(), names.end());
   return true;
