@@ -7,17 +7,22 @@
 #   tools/setup.sh --pi     # also (or EDGEVAE_PI=1): the Raspberry Pi cross toolchains, qemu-user
 #                           # and the arm64/armhf sysroots in build/sysroot-arm64, build/sysroot-armhf
 #                           # (toolchains/make-sysroot.sh; the pi-* presets look there)
+#   tools/setup.sh --fuzz   # also (or EDGEVAE_FUZZ_SETUP=1): clang 14, libFuzzer and the
+#                           # sanitizer runtimes, llvm-profdata/llvm-cov (tools/fuzz.sh)
 set -euo pipefail
 
 pi="${EDGEVAE_PI:-0}"
+fuzz="${EDGEVAE_FUZZ_SETUP:-0}"
 for arg in "$@"; do
   case "$arg" in
     --pi) pi=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --fuzz) fuzz=1 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) printf 'setup: error: unknown argument %s (try --help)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 case "$pi" in 1 | true | yes) pi=1 ;; *) pi=0 ;; esac
+case "$fuzz" in 1 | true | yes) fuzz=1 ;; *) fuzz=0 ;; esac
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
@@ -33,6 +38,11 @@ if [[ "$(dpkg --print-architecture 2>/dev/null || true)" == amd64 ]]; then
 fi
 if ((pi)); then
   PACKAGES+=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+fi
+if ((fuzz)); then
+  # The fuzz and fuzz-coverage presets name clang-14; libclang-rt-14-dev has libFuzzer and the
+  # sanitizer runtimes, llvm-14 llvm-profdata-14 and llvm-cov-14; python3 runs the coverage table.
+  PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14 python3)
 fi
 readonly PACKAGES
 

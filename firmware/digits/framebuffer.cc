@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 namespace edgevae::digits {
@@ -63,7 +65,6 @@ StatusOr<FramebufferFormat> StandardFramebufferFormat(int width, int height, int
   f.width = width;
   f.height = height;
   f.bits_per_pixel = bits_per_pixel;
-  f.line_length = width * (bits_per_pixel / 8);
   switch (bits_per_pixel) {
     case 16:
       f.red = {11, 5};
@@ -89,13 +90,25 @@ StatusOr<FramebufferFormat> StandardFramebufferFormat(int width, int height, int
     return InvalidArgument("framebuffer format: size " + std::to_string(width) + "x" +
                            std::to_string(height) + " is not in 1..16384");
   }
+  f.line_length = width * (bits_per_pixel / 8);  // after the size check: cannot overflow
   return f;
 }
 
 StatusOr<FramebufferFormat> ParseFramebufferFormat(const std::string& text) {
-  int w = 0, h = 0, bpp = 0, used = 0;
-  if (std::sscanf(text.c_str(), "%dx%dx%d%n", &w, &h, &bpp, &used) != 3 ||
-      used != static_cast<int>(text.size())) {
+  // std::from_chars, not sscanf("%d"): a number beyond int is an error, not a wrapped value.
+  int values[3] = {};
+  const char* p = text.data();
+  const char* const end = text.data() + text.size();
+  bool ok = true;
+  for (int i = 0; i < 3 && ok; ++i) {
+    if (i > 0) ok = p != end && *p++ == 'x';
+    if (!ok) break;
+    const std::from_chars_result r = std::from_chars(p, end, values[i]);
+    ok = r.ec == std::errc() && r.ptr != p;
+    p = r.ptr;
+  }
+  const int w = values[0], h = values[1], bpp = values[2];
+  if (!ok || p != end) {
     return InvalidArgument("framebuffer format '" + text +
                            "': expected WIDTHxHEIGHTxBPP, e.g. "
                            "640x480x16");

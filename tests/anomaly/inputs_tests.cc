@@ -302,5 +302,20 @@ TEST(InputsTest, ImagesDeclaringHugeSizesAreRefusedBeforeAllocating) {
   EXPECT_THAT(p.status().message(), AllOf(HasSubstr("4294967295x4294967295"), HasSubstr("too large")));
 }
 
+TEST(InputsTest, PngChunkLongerThanTheFileIsRefusedBeforeLibpngAllocatesIt) {
+  // libpng allocates a chunk's declared length before reading it: the fuzzer's 109-byte file
+  // with a zTXt chunk declaring 1.7 GB (tests/fuzz/image/regression) made it allocate 1.7 GB.
+  TempDir dir;
+  std::vector<uint8_t> b = PngHeader(28, 28);
+  static const char kChunk[] = "\x65\x53\xf0\x00zTXtabc";  // a length of 1,699,999,744
+  const std::string chunk(kChunk, sizeof(kChunk) - 1);
+  b.insert(b.end(), chunk.begin(), chunk.end());
+  WriteBytes(dir / "chunk.png", b);
+  auto png = ReadGreyImage(dir / "chunk.png");
+  ASSERT_FALSE(png.ok());
+  EXPECT_THAT(png.status().message(),
+              AllOf(HasSubstr("chunk.png"), HasSubstr("'zTXt'"), HasSubstr("declares 1699999744")));
+}
+
 }  // namespace
 }  // namespace edgevae

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,7 +21,31 @@
 namespace edgevae {
 namespace {
 
+// libpng allocates a chunk's declared length before it reads the chunk, so a file of 100 bytes
+// whose zTXt chunk claims 1.7 GB had it allocate 1.7 GB. No chunk can be longer than what is left
+// of the file: refuse one that is, before libpng sees it.
+Status CheckPngChunkLengths(std::span<const uint8_t> bytes, const std::string& path) {
+  size_t pos = 8;  // after the signature
+  while (bytes.size() - pos >= 8) {
+    const uint8_t* p = bytes.data() + pos;
+    const uint32_t length = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+    const size_t left = bytes.size() - pos - 8;  // the chunk's data and CRC
+    if (length > left || left - length < 4) {
+      std::string type;
+      for (int i = 4; i < 8; ++i) type += std::isalpha(p[i]) ? static_cast<char>(p[i]) : '?';
+      return DataError(path + ": truncated PNG: chunk '" + type + "' at byte " +
+                       std::to_string(pos) + " declares " + std::to_string(length) +
+                       " data bytes, the file has " + std::to_string(left) +
+                       " after its header (data and CRC)");
+    }
+    if (std::memcmp(p + 4, "IEND", 4) == 0) break;  // libpng ignores what follows
+    pos += 12 + size_t{length};
+  }
+  return Status::Ok();
+}
+
 StatusOr<GreyImage> DecodePng(std::span<const uint8_t> bytes, const std::string& path) {
+  EVAE_RETURN_IF_ERROR(CheckPngChunkLengths(bytes, path));
   png_image png{};
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
