@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 
 extern char** environ;
@@ -35,39 +36,7 @@ inline bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/edgevae_cli_test.XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() { RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  static void RemoveTree(const std::string& path) {
-    if (path.empty()) return;
-    if (DIR* dir = ::opendir(path.c_str())) {
-      while (dirent* e = ::readdir(dir)) {
-        const std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        const std::string child = path + "/" + name;
-        struct stat st {};
-        if (::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-          RemoveTree(child);
-        } else {
-          ::unlink(child.c_str());
-        }
-      }
-      ::closedir(dir);
-    }
-    ::rmdir(path.c_str());
-  }
-  std::string path_;
-};
+using edgevae::testutil::TempDir;
 
 struct CliResult {
   int exit_code = -1;  // the exit status, or -signal

@@ -26,6 +26,7 @@
 #include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
+#include "common/temp_dir.h"
 
 namespace edgevae {
 namespace {
@@ -61,15 +62,6 @@ Model MakeModel(const ShapeInfo& shape, bool with_optimizer) {
 
 class ModelFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = ::testing::TempDir() + "evae_model_file_test." + std::to_string(::getpid()) + "." +
-           info->name();
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   // Saves `model` and returns the file's bytes.
@@ -101,7 +93,8 @@ class ModelFileTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 void ExpectSameParams(const Model& a, const Model& b) {

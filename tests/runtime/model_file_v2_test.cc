@@ -26,6 +26,7 @@
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
 #include "edgevae/shape.h"
+#include "common/temp_dir.h"
 
 namespace edgevae {
 namespace {
@@ -164,15 +165,6 @@ void ExpectSameGolden(const GoldenVectors& a, const GoldenVectors& b) {
 
 class ModelFileV2Test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = ::testing::TempDir() + "evae_model_file_v2_test." + std::to_string(::getpid()) + "." +
-           info->name();
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   Bytes SaveInt8(const Int8Model& m, const GoldenVectors* golden = nullptr) {
@@ -195,7 +187,8 @@ class ModelFileV2Test : public ::testing::Test {
     return loaded.status();
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 // --- Round trips --------------------------------------------------------------------------------

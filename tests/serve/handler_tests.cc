@@ -26,6 +26,7 @@
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
 #include "edgevae/runtime.h"
+#include "common/png_decode.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -38,31 +39,8 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct Png {
-  int width = 0, height = 0;
-  std::vector<uint8_t> pixels;
-};
-
-// Decodes PNG bytes with libpng; fails the test unless they are an 8-bit grey image.
-Png DecodePng(const std::string& bytes) {
-  png_image png{};
-  png.version = PNG_IMAGE_VERSION;
-  Png out;
-  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
-    ADD_FAILURE() << "not a PNG: " << png.message;
-    return out;
-  }
-  EXPECT_EQ(png.format, static_cast<png_uint_32>(PNG_FORMAT_GRAY));
-  png.format = PNG_FORMAT_GRAY;
-  out.width = static_cast<int>(png.width);
-  out.height = static_cast<int>(png.height);
-  out.pixels.resize(PNG_IMAGE_SIZE(png));
-  if (!png_image_finish_read(&png, nullptr, out.pixels.data(), 0, nullptr)) {
-    ADD_FAILURE() << "libpng cannot decode: " << png.message;
-  }
-  png_image_free(&png);
-  return out;
-}
+using Png = GreyImage;
+using edgevae::testutil::DecodeGreyPng;
 
 // The bytes MakeGrid would give for decoded pixels: the expected content of a served image.
 std::vector<uint8_t> ToBytes(const std::vector<float>& pixels, int n) {
@@ -194,7 +172,7 @@ class HandlerTest : public ::testing::TestWithParam<bool> {  // param: int8 mode
     const HttpResponse r = Get(path, params);
     EXPECT_EQ(r.status, 200) << path << ": " << r.body;
     EXPECT_EQ(r.content_type, "image/png");
-    Png png = DecodePng(r.body);
+    Png png = DecodeGreyPng(r.body);
     EXPECT_EQ(png.width, side);
     EXPECT_EQ(png.height, side);
     return png;
@@ -241,7 +219,7 @@ TEST_P(HandlerTest, DigitIsTheClassMixtureDecoded) {
       const HttpResponse r = Get("/digit", {{"d", std::to_string(d)}, {"seed", seed_text}});
       ASSERT_EQ(r.status, 200) << r.body;
       EXPECT_EQ(r.seed, seed_text);
-      const Png png = DecodePng(r.body);
+      const Png png = DecodeGreyPng(r.body);
       std::vector<float> z(20, std::nanf(""));
       Mixture(d).Sample(seed, 1, z.data());
       EXPECT_EQ(png.pixels, Expected(*engine_, z)) << "d=" << d << " seed=" << seed;

@@ -312,11 +312,12 @@ inline std::string GetRequest(std::string_view target, std::string_view extra = 
 
 // The server's memory (kB) and threads, from /proc/PID/status; -1 where unreadable.
 struct ProcStatus {
-  long rss_kb = -1, hwm_kb = -1, anon_kb = -1, threads = -1;
+  long rss_kb = -1, hwm_kb = -1, anon_kb = -1, file_kb = -1, threads = -1;
 };
 
 inline ProcStatus ReadProcStatus(int pid) {
   ProcStatus s;
+  if (pid <= 0) return s;
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
@@ -327,6 +328,7 @@ inline ProcStatus ReadProcStatus(int pid) {
     if (key == "VmRSS:") s.rss_kb = value;
     if (key == "VmHWM:") s.hwm_kb = value;
     if (key == "RssAnon:") s.anon_kb = value;
+    if (key == "RssFile:") s.file_kb = value;
     if (key == "Threads:") s.threads = value;
   }
   return s;

@@ -21,30 +21,12 @@
 #include "CLI/CLI.hpp"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "raw_http.h"
 
 namespace {
 
-struct Memory {
-  long rss_kb = -1, hwm_kb = -1, anon_kb = -1, file_kb = -1;
-};
-
-Memory ReadMemory(int pid) {
-  Memory m;
-  if (pid <= 0) return m;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    long value = 0;
-    fields >> key >> value;
-    if (key == "VmRSS:") m.rss_kb = value;
-    if (key == "VmHWM:") m.hwm_kb = value;
-    if (key == "RssAnon:") m.anon_kb = value;
-    if (key == "RssFile:") m.file_kb = value;
-  }
-  return m;
-}
+using Memory = edgevae::serve_test::ProcStatus;
+Memory ReadMemory(int pid) { return edgevae::serve_test::ReadProcStatus(pid); }
 
 std::string Expand(std::string path, long i) {
   const size_t at = path.find("{i}");

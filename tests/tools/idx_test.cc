@@ -12,6 +12,7 @@
 
 #include "edgevae/idx.h"
 #include "edgevae/status.h"
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace edgevae {
@@ -52,15 +53,6 @@ std::vector<uint8_t> Iota(size_t n, uint8_t start = 0) {
 
 class IdxTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("edgevae_idx_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    ASSERT_TRUE(fs::create_directories(dir_));
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
   std::string WriteBytes(const std::string& name, const std::vector<uint8_t>& bytes) const {
@@ -93,7 +85,8 @@ class IdxTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  testutil::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(IdxTest, RoundTripEveryRank) {

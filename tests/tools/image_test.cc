@@ -15,62 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "common/png_decode.h"
+#include "common/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace edgevae {
 namespace {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                       "/edgevae_image_test.XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    for (const std::string& name : Entries()) ::unlink((path_ + "/" + name).c_str());
-    ::rmdir(path_.c_str());
-  }
-  const std::string& path() const { return path_; }
-  std::vector<std::string> Entries() const {
-    std::vector<std::string> names;
-    DIR* dir = ::opendir(path_.c_str());
-    if (dir == nullptr) return names;
-    while (dirent* e = ::readdir(dir)) {
-      const std::string name = e->d_name;
-      if (name != "." && name != "..") names.push_back(name);
-    }
-    ::closedir(dir);
-    return names;
-  }
-
- private:
-  std::string path_;
-};
-
-// Decodes a PNG file with libpng's own reader; fails the test if it is not 8-bit grey.
-GreyImage ReadPng(const std::string& path) {
-  png_image png{};
-  png.version = PNG_IMAGE_VERSION;
-  GreyImage out;
-  if (!png_image_begin_read_from_file(&png, path.c_str())) {
-    ADD_FAILURE() << "libpng cannot open " << path << ": " << png.message;
-    return out;
-  }
-  EXPECT_EQ(png.format & PNG_FORMAT_FLAG_COLOR, 0u) << "not a grey image";
-  EXPECT_EQ(png.format & PNG_FORMAT_FLAG_ALPHA, 0u) << "has an alpha channel";
-  png.format = PNG_FORMAT_GRAY;
-  out.width = static_cast<int>(png.width);
-  out.height = static_cast<int>(png.height);
-  out.pixels.resize(PNG_IMAGE_SIZE(png));
-  if (!png_image_finish_read(&png, nullptr, out.pixels.data(), 0, nullptr)) {
-    ADD_FAILURE() << "libpng cannot decode " << path << ": " << png.message;
-  }
-  png_image_free(&png);
-  return out;
-}
+using edgevae::testutil::DecodeGreyPng;
+using edgevae::testutil::ReadGreyPng;
+using edgevae::testutil::TempDir;
 
 // The IHDR header as stored: bit depth and colour type (0 = grey).
 void ReadIhdr(const std::string& path, int* bit_depth, int* color_type) {
@@ -217,7 +171,7 @@ TEST(WritePngTest, RoundTrip) {
     ReadIhdr(path, &bit_depth, &color_type);
     EXPECT_EQ(bit_depth, 8);
     EXPECT_EQ(color_type, 0);  // grey
-    const GreyImage back = ReadPng(path);
+    const GreyImage back = ReadGreyPng(path);
     EXPECT_EQ(back.width, width);
     EXPECT_EQ(back.height, height);
     EXPECT_EQ(back.pixels, image.pixels);
@@ -236,7 +190,7 @@ TEST(WritePngTest, GridRoundTrip) {
   ASSERT_TRUE(grid.ok()) << grid.status().message();
   const std::string path = dir.path() + "/grid.png";
   ASSERT_TRUE(WritePng(path, *grid).ok());
-  const GreyImage back = ReadPng(path);
+  const GreyImage back = ReadGreyPng(path);
   EXPECT_EQ(back.width, 92);
   EXPECT_EQ(back.height, 62);
   EXPECT_EQ(back.pixels, grid->pixels);
@@ -251,7 +205,7 @@ TEST(WritePngTest, ReplacesExistingFile) {
   }
   GreyImage image{2, 2, {0, 64, 128, 255}};
   ASSERT_TRUE(WritePng(path, image).ok());
-  EXPECT_EQ(ReadPng(path).pixels, image.pixels);
+  EXPECT_EQ(ReadGreyPng(path).pixels, image.pixels);
   EXPECT_EQ(dir.Entries().size(), 1u);
 }
 
@@ -302,28 +256,6 @@ TEST(WritePngTest, RejectsInconsistentImages) {
   EXPECT_TRUE(dir.Entries().empty());
 }
 
-// Decodes PNG bytes in memory with libpng's own reader; fails the test if they are not 8-bit grey.
-GreyImage DecodePng(const std::vector<uint8_t>& bytes) {
-  png_image png{};
-  png.version = PNG_IMAGE_VERSION;
-  GreyImage out;
-  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
-    ADD_FAILURE() << "libpng cannot open " << bytes.size() << " bytes: " << png.message;
-    return out;
-  }
-  EXPECT_EQ(png.format & PNG_FORMAT_FLAG_COLOR, 0u) << "not a grey image";
-  EXPECT_EQ(png.format & PNG_FORMAT_FLAG_ALPHA, 0u) << "has an alpha channel";
-  png.format = PNG_FORMAT_GRAY;
-  out.width = static_cast<int>(png.width);
-  out.height = static_cast<int>(png.height);
-  out.pixels.resize(PNG_IMAGE_SIZE(png));
-  if (!png_image_finish_read(&png, nullptr, out.pixels.data(), 0, nullptr)) {
-    ADD_FAILURE() << "libpng cannot decode: " << png.message;
-  }
-  png_image_free(&png);
-  return out;
-}
-
 TEST(EncodePngTest, RoundTripOddSizesAndNoise) {
   // Odd sizes, and pseudo-random pixels that zlib cannot shrink (the encoded size then nears the
   // bound the buffer was sized by).
@@ -343,7 +275,7 @@ TEST(EncodePngTest, RoundTripOddSizesAndNoise) {
     ASSERT_GE(bytes->size(), 8u);
     const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     EXPECT_TRUE(std::equal(signature, signature + 8, bytes->begin()));
-    const GreyImage back = DecodePng(*bytes);
+    const GreyImage back = DecodeGreyPng(*bytes);
     EXPECT_EQ(back.width, width);
     EXPECT_EQ(back.height, height);
     EXPECT_EQ(back.pixels, image.pixels) << width << " x " << height;

@@ -21,6 +21,7 @@
 
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
+#include "common/temp_dir.h"
 
 namespace edgevae {
 namespace {
@@ -137,15 +138,6 @@ void ExpectValues(const Model& model, const std::vector<Tensor>& tensors) {
 
 class SafetensorsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = ::testing::TempDir() + "evae_safetensors_test." + std::to_string(::getpid()) + "." +
-           info->name();
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   std::string Write(const std::string& bytes, const std::string& name = "in.safetensors") {
@@ -170,7 +162,8 @@ class SafetensorsTest : public ::testing::Test {
     return m;
   }
 
-  std::string dir_;
+  testutil::TempDir tmp_;
+  const std::string dir_ = tmp_.path();
 };
 
 // --- Round trips and PyTorch's layout

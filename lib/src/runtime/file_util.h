@@ -1,6 +1,6 @@
-// POSIX file plumbing shared by the readers and writers in lib/src/io: one fd owner, one errno
-// text, one read loop, one atomic write. Shared by lib/src only. Messages are one line and start
-// with the path, like every other Status the library returns.
+// POSIX file plumbing shared by the readers and writers in lib/src/runtime and lib/src/tools:
+// one fd owner, one errno text, one read loop, one atomic write. Shared by lib/src only. Messages
+// are one line and start with the path, like every other Status the library returns.
 #ifndef EDGEVAE_RUNTIME_FILE_UTIL_H_
 #define EDGEVAE_RUNTIME_FILE_UTIL_H_
 
