@@ -5,7 +5,7 @@
 // harness's input format (see the harness's comment). Nothing here is a hand-edited binary: after
 // a format change, `tools/fuzz.sh --seeds` runs this again and commits the result.
 //
-// The models have the smallest compiled shape (mnist2d, 784-400-2; mnist for one seed each) and
+// The models have the smallest compiled shape (tiny, 784-8-2; mnist for one seed each) and
 // zero weights, so that a model seed is the file's first kilobytes in the model harness's pad
 // mode: the harness re-creates the megabytes of zero tensor data.
 #include <png.h>
@@ -213,7 +213,7 @@ GoldenVectors ZeroGolden(int input) {
 void ModelSeeds() {
   const std::string h = "model_file";
   const std::string path = g_scratch + "/model.evae";
-  const ShapeInfo small = Mnist2dShape::kInfo, mnist = MnistShape::kInfo;
+  const ShapeInfo small = TinyShape::kInfo, mnist = MnistShape::kInfo;
   const GoldenVectors golden = ZeroGolden(small.input);
 
   // f32: plain, with Adam state, with golden vectors, as version 1, and non-finite variants.
@@ -221,18 +221,18 @@ void ModelSeeds() {
   Check(f32.status());
   Check(SaveModel(path, *f32));
   const Bytes plain = ReadBack(path);
-  Put(h, "f32-mnist2d", PadSeed(kRepairChecksum | kLoadModel, plain));
-  Put(h, "f32-mnist2d-v1", PadSeed(kRepairChecksum | kLoadModel, plain, 0, 0, /*version=*/1));
-  Put(h, "f32-mnist2d-nan-weight",
-      PadSeed(kRepairChecksum, plain, 0xff, static_cast<uint32_t>(TensorOffset(plain, "fc3.weight"))));
+  Put(h, "f32-tiny", PadSeed(kRepairChecksum | kLoadModel, plain));
+  Put(h, "f32-tiny-v1", PadSeed(kRepairChecksum | kLoadModel, plain, 0, 0, /*version=*/1));
+  Put(h, "f32-tiny-nan-weight",
+      PadSeed(kRepairChecksum, plain, 0xff, static_cast<uint32_t>(TensorOffset(plain, std::string(small.layers[small.Find(LayerRole::kDecoder)].name) + ".weight"))));
   {
     Model m = f32->Clone();
     m.metadata().class_latents = ClassLatents(small.latent);
     m.metadata().anomaly = AnomalyThreshold{"elbo-icr", 0.05, 1000, 1, 0.125};
     m.metadata().classes = {1, 3, 7};
-    m.metadata().command = "edgevae train --shape mnist2d --seed 1";
+    m.metadata().command = "edgevae train --shape tiny --seed 1";
     Check(SaveModel(path, m));
-    Put(h, "f32-mnist2d-metadata", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
+    Put(h, "f32-tiny-metadata", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
   }
   {
     Model m = f32->Clone();
@@ -240,39 +240,39 @@ void ModelSeeds() {
     m.optimizer().step = 1234;
     Check(SaveModel(path, m));
     const Bytes adam = ReadBack(path);
-    Put(h, "f32-mnist2d-adam", PadSeed(kRepairChecksum | kLoadModel, adam));
-    Put(h, "f32-mnist2d-adam-nan",
+    Put(h, "f32-tiny-adam", PadSeed(kRepairChecksum | kLoadModel, adam));
+    Put(h, "f32-tiny-adam-nan",
         PadSeed(kRepairChecksum, adam, 0xff, static_cast<uint32_t>(TensorOffset(adam, "adam.v"))));
   }
   Check(SaveModelWithGolden(path, *f32, golden));
   const Bytes f32_golden = ReadBack(path);
-  Put(h, "f32-mnist2d-golden", PadSeed(kRepairChecksum | kUseModel, f32_golden));
-  Put(h, "f32-mnist2d-golden-out-of-range",
+  Put(h, "f32-tiny-golden", PadSeed(kRepairChecksum | kUseModel, f32_golden));
+  Put(h, "f32-tiny-golden-out-of-range",
       PadSeed(kRepairChecksum, f32_golden, 0x7f,
               static_cast<uint32_t>(TensorOffset(f32_golden, "golden.reconstruction"))));
 
   // f16, with and without golden vectors.
   Check(SaveF16Model(path, *f32));
   const Bytes f16 = ReadBack(path);
-  Put(h, "f16-mnist2d", PadSeed(kRepairChecksum | kLoadModel | kUseModel, f16));
-  Put(h, "f16-mnist2d-nan", PadSeed(kRepairChecksum, f16, 0xff, 0));
+  Put(h, "f16-tiny", PadSeed(kRepairChecksum | kLoadModel | kUseModel, f16));
+  Put(h, "f16-tiny-nan", PadSeed(kRepairChecksum, f16, 0xff, 0));
   Check(SaveF16Model(path, *f32, &golden));
-  Put(h, "f16-mnist2d-golden", PadSeed(kRepairChecksum, ReadBack(path)));
+  Put(h, "f16-tiny-golden", PadSeed(kRepairChecksum, ReadBack(path)));
 
   // int8, with and without golden vectors and metadata; mnist (20-D) once.
   Int8Model q = ZeroInt8(small);
   Check(SaveInt8Model(path, q));
-  Put(h, "int8-mnist2d", PadSeed(kRepairChecksum | kLoadModel | kUseModel, ReadBack(path)));
+  Put(h, "int8-tiny", PadSeed(kRepairChecksum | kLoadModel | kUseModel, ReadBack(path)));
   Check(SaveInt8Model(path, q, &golden));
   const Bytes q_golden = ReadBack(path);
-  Put(h, "int8-mnist2d-golden", PadSeed(kRepairChecksum | kUseModel, q_golden));
-  Put(h, "int8-mnist2d-golden-nan",
+  Put(h, "int8-tiny-golden", PadSeed(kRepairChecksum | kUseModel, q_golden));
+  Put(h, "int8-tiny-golden-nan",
       PadSeed(kRepairChecksum, q_golden, 0xff,
               static_cast<uint32_t>(TensorOffset(q_golden, "golden.reconstruction"))));
   q.metadata.class_latents = ClassLatents(small.latent);
   q.metadata.anomaly = AnomalyThreshold{"iw", 0.01, 500, 64, 97.5};
   Check(SaveInt8Model(path, q));
-  Put(h, "int8-mnist2d-metadata", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
+  Put(h, "int8-tiny-metadata", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
   Int8Model q20 = ZeroInt8(mnist);
   q20.metadata.class_latents = {ClassLatents(mnist.latent)[0]};
   Check(SaveInt8Model(path, q20));
@@ -342,11 +342,11 @@ void ModelSeeds() {
   // the file has (trailing bytes).
   Bytes stale = PadSeed(0, plain);
   stale[6 + 100] = 1;  // a reserved header byte: covered by the checksum
-  Put(h, "f32-mnist2d-stale-checksum", stale);
+  Put(h, "f32-tiny-stale-checksum", stale);
   Bytes trailing = PadSeed(kRepairChecksum, plain);
   const uint64_t short_size = trailing.size() - 6 - 8;
   for (int i = 0; i < 8; ++i) trailing[6 + 16 + i] = static_cast<uint8_t>(short_size >> (8 * i));
-  Put(h, "f32-mnist2d-trailing-bytes", trailing);
+  Put(h, "f32-tiny-trailing-bytes", trailing);
 
   // Raw mode: a file cut short, and a header alone.
   Check(SaveInt8Model(path, ZeroInt8(small)));
@@ -366,20 +366,20 @@ void SafetensorsEdits(const Bytes& file);
 void SafetensorsSeeds() {
   const std::string h = "safetensors";
   const std::string path = g_scratch + "/model.safetensors";
-  for (const ShapeInfo& shape : {Mnist2dShape::kInfo, MnistShape::kInfo}) {
+  for (const ShapeInfo& shape : {TinyShape::kInfo, Mnist2dShape::kInfo}) {
     StatusOr<Model> m = ZeroModel(shape);
     Check(m.status());
     Check(ExportSafetensors(path, *m));
     const Bytes file = ReadBack(path);
     const size_t prefix = 8 + static_cast<size_t>(GetLe64(file, 0));
     for (uint8_t fill : {uint8_t{0}, uint8_t{0xff}}) {
-      if (fill != 0 && shape.latent != 2) continue;
+      if (fill != 0 && shape.name != "tiny") continue;
       Bytes seed = {static_cast<uint8_t>(fill == 0 ? 2 | 4 : 2), fill};
       PutLe32(seed, static_cast<uint32_t>(file.size()));
       seed.insert(seed.end(), file.begin(), file.begin() + static_cast<ptrdiff_t>(prefix));
       Put(h, std::string(shape.name) + (fill == 0 ? "" : "-nan"), seed);
     }
-    if (shape.latent == 2) SafetensorsEdits(file);
+    if (shape.name == "mnist2d") SafetensorsEdits(file);
   }
 }
 

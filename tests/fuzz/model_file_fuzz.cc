@@ -9,8 +9,9 @@
 // of it. Two flags exist because mutations rarely get far in a real model file:
 //  - kRepairChecksum: the XXH64 at offset 24 is recomputed after padding, so a mutated file gets
 //    past the checksum to the metadata and tensor checks instead of stopping at the first one.
-//  - kPad: the smallest compiled shape's model is 0.6 MB (int8) to 7.5 MB (f32 with Adam state),
-//    mostly tensor data that only the finiteness checks look at. In pad mode the input is
+//  - kPad: even the smallest compiled shape's model (`tiny`, 784-8-2) is 16 KB (int8) to 160 KB
+//    (f32 with Adam state), and mnist2d's 0.6 to 7.5 MB, mostly tensor data that only the
+//    finiteness checks look at. In pad mode the input is
 //      u8 fill, u32 fill_from (little-endian), then the file's first bytes (header, table and
 //      metadata: 1 to 5 KB)
 //    and the file is extended to the length its header declares (file_bytes, offset 16; at most

@@ -104,6 +104,17 @@ inline constexpr LayerInfo kMnistDeepLayers[] = {
     {"out", LayerRole::kLogits, 512, 784, Activation::kNone},
 };
 
+// For tests and fuzzing, not for real use: one hidden layer of 8 per side and a 2-D latent. Its
+// files are 1/47 of mnist2d's (13,396 parameters against 631,188), so a model-file fuzzer or a
+// test that writes and reads models runs that much faster.
+inline constexpr LayerInfo kTinyLayers[] = {
+    {"enc", LayerRole::kEncoder, 784, 8, Activation::kRelu},
+    {"mu", LayerRole::kMean, 8, 2, Activation::kNone},
+    {"logvar", LayerRole::kLogVar, 8, 2, Activation::kNone},
+    {"dec", LayerRole::kDecoder, 2, 8, Activation::kRelu},
+    {"out", LayerRole::kLogits, 8, 784, Activation::kNone},
+};
+
 struct MnistShape {
   static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20, kMnistLayers};
 };
@@ -112,6 +123,9 @@ struct Mnist2dShape {
 };
 struct MnistDeepShape {
   static constexpr ShapeInfo kInfo{"mnist-deep", 784, 512, 32, kMnistDeepLayers};
+};
+struct TinyShape {
+  static constexpr ShapeInfo kInfo{"tiny", 784, 8, 2, kTinyLayers};
 };
 
 // Every shape compiled into this build.

@@ -6,8 +6,8 @@
 namespace edgevae {
 namespace {
 
-constexpr std::array<ShapeInfo, 3> kShapes = {MnistShape::kInfo, Mnist2dShape::kInfo,
-                                              MnistDeepShape::kInfo};
+constexpr std::array<ShapeInfo, 4> kShapes = {MnistShape::kInfo, Mnist2dShape::kInfo,
+                                              MnistDeepShape::kInfo, TinyShape::kInfo};
 
 std::string RoleName(LayerRole role) {
   switch (role) {
