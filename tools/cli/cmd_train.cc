@@ -133,41 +133,9 @@ std::string KeptCheckpoint(const TrainArgs& args, int saved_epoch) {
   return "; no epoch finished in this run, so " + args.out + " was not written";
 }
 
-}  // namespace
-
-int RunTrain(const TrainArgs& given) {
-  TrainArgs args = given;
-  std::FILE* human = HumanStream(args.json);
-  // A file size limit (ulimit -f) then fails the write with EFBIG and a message, instead of
-  // killing the process with SIGXFSZ part way through a checkpoint.
-  std::signal(SIGXFSZ, SIG_IGN);
-
-  int exit_code = kExitOk;
-  std::optional<Model> model = PrepareModel(&args, &exit_code);
-  if (!model) return exit_code;
-  if (int code = CheckOutput(args.out, *model); code != kExitOk) return code;
-
-  if (model->metadata().epochs >= args.epochs) {
-    // A resumed checkpoint with enough epochs: nothing to train (tools/demo.sh re-runs rely on
-    // this), but --out still names the model the run ends with.
-    std::fprintf(human, "checkpoint %s already has %d epochs (--epochs %d); nothing to train\n",
-                 args.resume.c_str(), model->metadata().epochs, args.epochs);
-    if (args.out != args.resume) {
-      model->metadata().edgevae_version = Version();
-      if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
-      std::fprintf(human, "wrote %s (%s, %d epochs)\n", args.out.c_str(), args.shape.c_str(),
-                   model->metadata().epochs);
-    }
-    if (args.json) PrintJson({{"shape", args.shape}, {"epochs", Json::array()}});
-    return kExitOk;
-  }
-
-  // Provenance: how this model was made (a resumed run adds its own command).
-  std::string& command = model->metadata().command;
-  command = command.empty() ? args.command_line : command + " && " + args.command_line;
-
-  StatusOr<MnistData> data = LoadMnist(args.data);
-  if (!data.ok()) return Fail(data.status());
+// Restricts `data` to --classes (one-class or few-class training), or to the classes a resumed
+// checkpoint was trained on; records them in the model.
+int SelectClasses(const TrainArgs& args, Model* model, MnistData* data) {
   if (!args.classes.empty()) {
     // One-class (or few-class) training: the training and test images of those labels only.
     StatusOr<std::vector<int>> classes = ParseClassList(args.classes, "--classes");
@@ -189,6 +157,68 @@ int RunTrain(const TrainArgs& given) {
     data->train = SelectLabels(data->train, model->metadata().classes);
     data->test = SelectLabels(data->test, model->metadata().classes);
   }
+  return kExitOk;
+}
+
+// A resumed checkpoint with enough epochs: nothing to train (tools/demo.sh re-runs rely on this),
+// but --out still names the model the run ends with.
+int NothingToTrain(const TrainArgs& args, Model* model, std::FILE* human) {
+  std::fprintf(human, "checkpoint %s already has %d epochs (--epochs %d); nothing to train\n",
+               args.resume.c_str(), model->metadata().epochs, args.epochs);
+  if (args.out != args.resume) {
+    model->metadata().edgevae_version = Version();
+    if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
+    std::fprintf(human, "wrote %s (%s, %d epochs)\n", args.out.c_str(), args.shape.c_str(),
+                 model->metadata().epochs);
+  }
+  if (args.json) PrintJson({{"shape", args.shape}, {"epochs", Json::array()}});
+  return kExitOk;
+}
+
+// Prints where the epoch's training time went, and returns it for the JSON.
+Json ReportProfile(const StepProfile& p, const ShapeInfo& shape, int images, double seconds,
+                   std::FILE* human) {
+  const double flops = TrainingFlopsPerImage(shape) * images;
+  const double total = std::max(seconds, 1e-9);
+  const double rest = total - p.gemm_s - p.pack_s - p.elementwise_s - p.optimizer_s;
+  auto share = [total](double s) { return 100.0 * s / total; };
+  std::fprintf(human,
+               "  profile: GEMM %.3f s (%.0f%%, %.1f GFLOP/s over %.1f GFLOP), packing %.3f s "
+               "(%.0f%%), element-wise %.3f s (%.0f%%), optimizer %.3f s (%.0f%%), rest "
+               "%.3f s (%.0f%%); %.1f GFLOP/s overall\n",
+               p.gemm_s, share(p.gemm_s), flops * 1e-9 / std::max(p.gemm_s, 1e-9), flops * 1e-9,
+               p.pack_s, share(p.pack_s), p.elementwise_s, share(p.elementwise_s), p.optimizer_s,
+               share(p.optimizer_s), rest, share(rest), flops * 1e-9 / total);
+  return {{"gemm_s", p.gemm_s},
+          {"pack_s", p.pack_s},
+          {"elementwise_s", p.elementwise_s},
+          {"optimizer_s", p.optimizer_s},
+          {"gflop", flops * 1e-9}};
+}
+
+}  // namespace
+
+int RunTrain(const TrainArgs& given) {
+  TrainArgs args = given;
+  std::FILE* human = HumanStream(args.json);
+  // A file size limit (ulimit -f) then fails the write with EFBIG and a message, instead of
+  // killing the process with SIGXFSZ part way through a checkpoint.
+  std::signal(SIGXFSZ, SIG_IGN);
+
+  int exit_code = kExitOk;
+  std::optional<Model> model = PrepareModel(&args, &exit_code);
+  if (!model) return exit_code;
+  if (int code = CheckOutput(args.out, *model); code != kExitOk) return code;
+
+  if (model->metadata().epochs >= args.epochs) return NothingToTrain(args, &*model, human);
+
+  // Provenance: how this model was made (a resumed run adds its own command).
+  std::string& command = model->metadata().command;
+  command = command.empty() ? args.command_line : command + " && " + args.command_line;
+
+  StatusOr<MnistData> data = LoadMnist(args.data);
+  if (!data.ok()) return Fail(data.status());
+  if (int code = SelectClasses(args, &*model, &*data); code != kExitOk) return code;
   StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
   if (!runtime.ok()) return Fail(runtime.status());
 
@@ -265,25 +295,8 @@ int RunTrain(const TrainArgs& given) {
                        {"test_loss", JsonNumber(test->test_loss)},
                        {"seconds", JsonNumber(result->seconds)}};
     if (args.profile) {
-      const StepProfile& p = (*trainer)->profile();
-      const double flops = TrainingFlopsPerImage(model->shape()) * data->train.count;
-      const double total = std::max(result->seconds, 1e-9);
-      auto share = [total](double s) { return 100.0 * s / total; };
-      std::fprintf(human,
-                   "  profile: GEMM %.3f s (%.0f%%, %.1f GFLOP/s over %.1f GFLOP), packing %.3f s "
-                   "(%.0f%%), element-wise %.3f s (%.0f%%), optimizer %.3f s (%.0f%%), rest "
-                   "%.3f s (%.0f%%); %.1f GFLOP/s overall\n",
-                   p.gemm_s, share(p.gemm_s), flops * 1e-9 / std::max(p.gemm_s, 1e-9), flops * 1e-9,
-                   p.pack_s, share(p.pack_s), p.elementwise_s, share(p.elementwise_s),
-                   p.optimizer_s, share(p.optimizer_s),
-                   total - p.gemm_s - p.pack_s - p.elementwise_s - p.optimizer_s,
-                   share(total - p.gemm_s - p.pack_s - p.elementwise_s - p.optimizer_s),
-                   flops * 1e-9 / total);
-      epoch_json["profile"] = {{"gemm_s", p.gemm_s},
-                               {"pack_s", p.pack_s},
-                               {"elementwise_s", p.elementwise_s},
-                               {"optimizer_s", p.optimizer_s},
-                               {"gflop", flops * 1e-9}};
+      epoch_json["profile"] = ReportProfile((*trainer)->profile(), model->shape(),
+                                            data->train.count, result->seconds, human);
     }
     std::fflush(human);
     epochs_json.push_back(std::move(epoch_json));
