@@ -26,6 +26,7 @@
 #include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
+#include "common/load_failure.h"
 #include "common/temp_dir.h"
 
 namespace edgevae {
@@ -73,15 +74,8 @@ class ModelFileTest : public ::testing::Test {
 
   // Writes `bytes` to a fresh file and loads it, expecting failure with `code`.
   Status LoadBytesFails(const Bytes& bytes, StatusCode code, const std::string& name = "bad.evae") {
-    const std::string path = Path(name);
-    EXPECT_TRUE(WriteBytes(path, bytes));
-    StatusOr<Model> loaded = LoadModel(path);
-    EXPECT_FALSE(loaded.ok());
-    if (loaded.ok()) return Status::Ok();
-    EXPECT_EQ(loaded.status().code(), code) << loaded.status().message();
-    EXPECT_THAT(loaded.status().message(), HasSubstr(path));
-    EXPECT_EQ(loaded.status().message().find('\n'), std::string::npos);  // one line
-    return loaded.status();
+    return testutil::ExpectLoadFails(Path(name), bytes, code,
+                                     [](const std::string& p) { return LoadModel(p); });
   }
 
   std::vector<std::string> DirEntries() const {

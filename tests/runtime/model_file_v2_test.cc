@@ -26,6 +26,7 @@
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
 #include "edgevae/shape.h"
+#include "common/load_failure.h"
 #include "common/temp_dir.h"
 
 namespace edgevae {
@@ -176,15 +177,8 @@ class ModelFileV2Test : public ::testing::Test {
 
   // Writes `bytes` and expects LoadAnyModel to fail with `code`; returns the status.
   Status LoadAnyFails(const Bytes& bytes, StatusCode code = StatusCode::kDataError) {
-    const std::string path = Path("bad.evae");
-    EXPECT_TRUE(WriteBytes(path, bytes));
-    StatusOr<AnyModel> loaded = LoadAnyModel(path);
-    EXPECT_FALSE(loaded.ok());
-    if (loaded.ok()) return Status::Ok();
-    EXPECT_EQ(loaded.status().code(), code) << loaded.status().message();
-    EXPECT_THAT(loaded.status().message(), HasSubstr(path));
-    EXPECT_EQ(loaded.status().message().find('\n'), std::string::npos);  // one line
-    return loaded.status();
+    return testutil::ExpectLoadFails(Path("bad.evae"), bytes, code,
+                                     [](const std::string& p) { return LoadAnyModel(p); });
   }
 
   testutil::TempDir tmp_;
