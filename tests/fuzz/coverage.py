@@ -37,6 +37,7 @@ TARGETS = {
     "idx": [
         (r"lib/src/.*idx[^/]*\.cc$", "exclude",
          r"WriteIdx|StoreBigEndian32|SelectLabels|Head\(|LoadMnist|JoinPath"),
+        (r"lib/src/.*gzip\.cc$", "exclude", None),
     ],
     "image": [
         (r"lib/src/.*image_read[^/]*\.cc$", "exclude",
