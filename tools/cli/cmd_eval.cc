@@ -58,15 +58,8 @@ int RunEval(const EvalArgs& args) {
     result = EvaluateEngine(**engine, data->test, args.seed);
   } else {
     result = Evaluate(*model->f32, runtime->get(), data->test, options, [&](int done, int total) {
-      ui::ProgressState state;
-      state.phase = "eval";
-      state.done = done;
-      state.total = total;
-      state.loss = std::nan("");
       const double now = NowSeconds();
-      state.seconds = now - start;
-      state.items_per_s = state.seconds > 0 ? done / state.seconds : 0;
-      progress.Update(state, now);
+      progress.Update(ui::ImagePassProgress("eval", done, total, now - start), now);
     });
   }
   progress.Clear();

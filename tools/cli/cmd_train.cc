@@ -261,16 +261,10 @@ int RunTrain(const TrainArgs& given) {
     const double test_start = NowSeconds();
     StatusOr<EvalResult> test =
         Evaluate(*model, runtime->get(), data->test, eval_options, [&](int done, int total) {
-          ui::ProgressState state;
-          state.phase = "test";
+          const double now = NowSeconds();
+          ui::ProgressState state = ui::ImagePassProgress("test", done, total, now - test_start);
           state.epoch = epoch;
           state.epochs = args.epochs;
-          state.done = done;
-          state.total = total;
-          state.loss = std::nan("");
-          const double now = NowSeconds();
-          state.seconds = now - test_start;
-          state.items_per_s = state.seconds > 0 ? done / state.seconds : 0;
           progress.Update(state, now);
         });
     progress.Clear();

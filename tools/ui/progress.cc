@@ -19,6 +19,18 @@ std::string FormatDuration(double seconds) {
   return buf;
 }
 
+ProgressState ImagePassProgress(const std::string& phase, int64_t done, int64_t total,
+                                double seconds) {
+  ProgressState state;
+  state.phase = phase;
+  state.done = done;
+  state.total = total;
+  state.loss = std::nan("");
+  state.seconds = seconds;
+  state.items_per_s = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+  return state;
+}
+
 std::string FormatProgress(const ProgressState& state, int columns) {
   std::string head;
   if (state.epoch > 0) {

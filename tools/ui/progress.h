@@ -24,6 +24,11 @@ struct ProgressState {
   double seconds = 0;      // elapsed in this phase; the ETA is extrapolated from it
 };
 
+// A pass over images that reports no loss (evaluation, an epoch's test pass): `done` of `total`
+// images after `seconds`, the rate derived from them.
+ProgressState ImagePassProgress(const std::string& phase, int64_t done, int64_t total,
+                                double seconds);
+
 // One line without a newline or carriage return, e.g.
 //   "epoch 3/10 [##########..........] 234/469  loss 112.41  10523 img/s  ETA 0:12"
 // With columns > 0 the bar is sized so that the line fits (the bar is dropped when it cannot).
