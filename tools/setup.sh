@@ -9,20 +9,26 @@
 #                           # (toolchains/make-sysroot.sh; the pi-* presets look there)
 #   tools/setup.sh --fuzz   # also (or EDGEVAE_FUZZ_SETUP=1): clang 14, libFuzzer and the
 #                           # sanitizer runtimes, llvm-profdata/llvm-cov (tools/fuzz.sh)
+#   tools/setup.sh --micro  # also (or EDGEVAE_MICRO_SETUP=1): the bare-metal Cortex-M toolchain
+#                           # (arm-none-eabi GCC, newlib, libstdc++) and qemu-system-arm, for the
+#                           # micro-m33 and micro-m4 presets
 set -euo pipefail
 
 pi="${EDGEVAE_PI:-0}"
 fuzz="${EDGEVAE_FUZZ_SETUP:-0}"
+micro="${EDGEVAE_MICRO_SETUP:-0}"
 for arg in "$@"; do
   case "$arg" in
     --pi) pi=1 ;;
     --fuzz) fuzz=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --micro) micro=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) printf 'setup: error: unknown argument %s (try --help)\n' "$arg" >&2; exit 2 ;;
   esac
 done
 case "$pi" in 1 | true | yes) pi=1 ;; *) pi=0 ;; esac
 case "$fuzz" in 1 | true | yes) fuzz=1 ;; *) fuzz=0 ;; esac
+case "$micro" in 1 | true | yes) micro=1 ;; *) micro=0 ;; esac
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
@@ -43,6 +49,10 @@ if ((fuzz)); then
   # The fuzz and fuzz-coverage presets name clang-14; libclang-rt-14-dev has libFuzzer and the
   # sanitizer runtimes, llvm-14 llvm-profdata-14 and llvm-cov-14; python3 runs the coverage table.
   PACKAGES+=(clang-14 libclang-rt-14-dev llvm-14 python3)
+fi
+if ((micro)); then
+  # toolchains/arm-none-eabi.toolchain.cmake; the tests run on qemu-system-arm's MPS2 boards.
+  PACKAGES+=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm)
 fi
 readonly PACKAGES
 
