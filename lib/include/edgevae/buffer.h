@@ -10,6 +10,8 @@
 #include <memory>
 #include <span>
 
+#include <stdlib.h>  // ::aligned_alloc: newlib's libstdc++ (bare metal) has no std::aligned_alloc
+
 namespace edgevae {
 
 inline constexpr size_t kAlignment = 64;
@@ -24,7 +26,7 @@ class AlignedBuffer {
   // Discards the contents; the new buffer is zero-filled (slack included).
   void Resize(size_t n) {
     size_t bytes = (n * sizeof(T) + kReadSlackBytes + kAlignment - 1) / kAlignment * kAlignment;
-    T* p = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
+    T* p = static_cast<T*>(::aligned_alloc(kAlignment, bytes));
     if (p != nullptr) std::memset(static_cast<void*>(p), 0, bytes);
     data_.reset(p);
     size_ = p != nullptr ? n : 0;

@@ -21,6 +21,11 @@
 
 namespace edgevae {
 
+// The reconstruction errors Engine::ReconstructionError computes, x_i = pixel_i / 255 and l_i the
+// decoder's logits with z = mu: bce = sum_i softplus(l_i) - x_i l_i (nats), mse = sum_i
+// (x_i - sigmoid(l_i))^2.
+enum class ReconstructionLoss { kBce, kMse };
+
 struct EngineOptions {
   int max_batch = 1;  // largest n any call may pass
   int threads = 1;    // <= 0: one per logical core
@@ -61,6 +66,13 @@ class Engine {
   Status Decode(const float* z, int n, float* out);
   // Decoder logits (n x input) of n latent vectors: for likelihoods, without the sigmoid.
   Status DecodeLogits(const float* z, int n, float* logits);
+  // The reconstruction error of each of n images (z = mu) into out[0..n), for int8 engines: the
+  // int8 logits index tables of their 256 values in fixed point (softplus and sigmoid to 2^-16),
+  // so every sum is an exact integer and the result is the same on every platform -- a Pi, a PC
+  // or a microcontroller (docs/micro.md). The tables' rounding moves a bce score by under 0.01
+  // nats and an mse score by under 784 * 2^-15 * |error|. f32 and f16 engines return Unsupported
+  // (edgevae/score.h computes theirs in floating point).
+  Status ReconstructionError(const uint8_t* pixels, int n, ReconstructionLoss loss, double* out);
   // n images decoded from z ~ N(0, I), the draws keyed by seed (same seed, same images).
   Status Sample(int n, uint64_t seed, float* out);
   // Reconstructions (n x input) of n images, with z = mu, or with z sampled from q(z|x) (keyed by

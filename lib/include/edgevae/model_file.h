@@ -11,6 +11,7 @@
 #ifndef EDGEVAE_MODEL_FILE_H_
 #define EDGEVAE_MODEL_FILE_H_
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,10 +64,23 @@ StatusOr<AnyModel> LoadAnyModel(const std::string& path);
 // The same on a file's bytes in memory; `name` is used in messages. The bytes are copied once
 // (into an aligned buffer the model keeps), so they may be freed after the call.
 StatusOr<AnyModel> LoadAnyModelFromBytes(const uint8_t* data, size_t size, const std::string& name);
+// What a load keeps beyond the layers. Every part is validated either way.
+struct LoadOptions {
+  // The per-class latent statistics (ModelMetadata::class_latents): all, none, or those of the
+  // labels set in `labels`. A shipped model's are most of its metadata (30 full covariances); a
+  // program that draws a few classes, or never draws, need not hold the rest (a microcontroller
+  // cannot).
+  enum class ClassLatents { kAll, kNone, kLabels };
+  ClassLatents class_latents = ClassLatents::kAll;
+  std::bitset<256> labels;
+  // The golden vectors (AnyModel::golden), which only `edgevae verify` runs.
+  bool golden = true;
+};
 // A model compiled into the program (cmake/EmbedModel.cmake): read in place, not copied. `bytes`
 // must stay valid as long as the model and anything made from it (a static array does) and be
 // 64-byte aligned (the embedder aligns it); otherwise it is copied as LoadAnyModelFromBytes does.
-StatusOr<AnyModel> LoadEmbeddedModel(std::span<const uint8_t> bytes, const std::string& name);
+StatusOr<AnyModel> LoadEmbeddedModel(std::span<const uint8_t> bytes, const std::string& name,
+                                     const LoadOptions& options = {});
 
 // What `edgevae info` shows about a file without trusting it.
 struct ModelFileInfo {

@@ -2,6 +2,8 @@
 // per image. Computed through an inference Engine of any dtype (f32, f16, int8):
 //  - bce:  reconstruction error, Bernoulli NLL sum_i softplus(l_i) - x_i l_i with z = mu;
 //  - mse:  reconstruction error, sum_i (x_i - sigmoid(l_i))^2 with z = mu (not in nats);
+//          for int8 engines both are Engine::ReconstructionError's exact integer sums, the same on
+//          every platform;
 //  - elbo: negative ELBO, (1/S) sum_s [-log p(x|z_s)] + KL(q(z|x) || p(z)), z_s ~ q(z|x);
 //  - iw:   importance-weighted NLL (Burda et al. 2015), K samples:
 //          -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K).

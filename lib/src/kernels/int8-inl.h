@@ -18,6 +18,10 @@
 #include "hwy/highway.h"
 #include "kernels/common-inl.h"
 
+#if defined(__ARM_FEATURE_SIMD32) && !defined(__aarch64__)
+#include <arm_acle.h>  // SMLAD, SXTB16 (Cortex-M DSP)
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace edgevae {
 namespace HWY_NAMESPACE {
@@ -247,7 +251,66 @@ HWY_INLINE bool GemvI8PreferredImpl() { return HWY_ARCH_ARM_V7 != 0; }
 HWY_INLINE bool GemvI8PreferredImpl() { return false; }
 #endif
 
+#if HWY_TARGET != HWY_NEON && defined(__ARM_FEATURE_SIMD32) && !HWY_ARCH_ARM_A64
+// Cortex-M (Armv7E-M, Armv8-M with the DSP extension): SMLAD does two 16-bit multiply-adds into
+// an int32, and SXTB16 widens the even (or, rotated, the odd) bytes of a word into two
+// halfwords. x is widened once per call into `xs`, the pairs (x[4b], x[4b+2]) and
+// (x[4b+1], x[4b+3]) of each 4 k, so that per 4 weights of a row there is one load, two SXTB16
+// and two SMLAD. Two rows share each x load. The int32 sums are exact, as in the plain loop.
+#define EDGEVAE_GEMV_DSP 1
+HWY_INLINE uint32_t PackHalves(int32_t lo, int32_t hi) {
+  return (static_cast<uint32_t>(lo) & 0xFFFFu) | (static_cast<uint32_t>(hi) << 16);
+}
+// The odd bytes of v, widened: SXTB16 with its operand rotated by 8 (GCC 12 emits a separate
+// rotate for __sxtb16 of a rotated value, one instruction more per four weights).
+HWY_INLINE uint32_t Sxtb16Ror8(uint32_t v) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+  return r;
+}
+HWY_INLINE uint32_t LoadWord(const int8_t* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+// sums[r] = sum_{k < k4} w[r * ldk + k] * x[k] for r < rows, k4 a multiple of 4. Two rows per
+// pass: with four, GCC 12 spills the accumulators and the pass costs half again as many
+// instructions (measured on the Cortex-M33 model, docs/micro.md).
+HWY_INLINE void DotRowsDsp(const int8_t* HWY_RESTRICT w, size_t rows, size_t ldk, size_t k4,
+                           const uint32_t* HWY_RESTRICT xs, int32_t* HWY_RESTRICT sums) {
+  size_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const int8_t* w0 = w + r * ldk;
+    const int8_t* w1 = w0 + ldk;
+    int32_t a0 = 0, a1 = 0;
+#pragma GCC unroll 4
+    for (size_t b = 0; b < k4 / 4; ++b) {
+      const uint32_t xe = xs[2 * b], xo = xs[2 * b + 1];
+      const uint32_t v0 = LoadWord(w0 + 4 * b), v1 = LoadWord(w1 + 4 * b);
+      a0 = __smlad(__sxtb16(v0), xe, a0);
+      a0 = __smlad(Sxtb16Ror8(v0), xo, a0);
+      a1 = __smlad(__sxtb16(v1), xe, a1);
+      a1 = __smlad(Sxtb16Ror8(v1), xo, a1);
+    }
+    sums[r] = a0;
+    sums[r + 1] = a1;
+  }
+  for (; r < rows; ++r) {
+    const int8_t* w0 = w + r * ldk;
+    int32_t a0 = 0;
+    for (size_t b = 0; b < k4 / 4; ++b) {
+      const uint32_t v0 = LoadWord(w0 + 4 * b);
+      a0 = __smlad(__sxtb16(v0), xs[2 * b], a0);
+      a0 = __smlad(Sxtb16Ror8(v0), xs[2 * b + 1], a0);
+    }
+    sums[r] = a0;
+  }
+}
+#endif
+
 HWY_NOINLINE bool GemvI8Preferred() { return GemvI8PreferredImpl(); }
+
+HWY_NOINLINE size_t GemvI8RowMultiple() { return HWY_TARGET == HWY_NEON ? 16 : 1; }
 
 HWY_NOINLINE void GemvI8(const int8_t* HWY_RESTRICT w, size_t rows, size_t ldk,
                          const int8_t* HWY_RESTRICT x, const int32_t* HWY_RESTRICT bias,
@@ -255,17 +318,36 @@ HWY_NOINLINE void GemvI8(const int8_t* HWY_RESTRICT w, size_t rows, size_t ldk,
                          int8_t* HWY_RESTRICT out) {
   constexpr size_t kChunk = 64;  // rows summed into the stack, then requantized together
   HWY_ALIGN int32_t sums[kChunk];
+#if defined(EDGEVAE_GEMV_DSP)
+  // The widened x of up to kMaxDspK inputs (a 784-pixel layer), on the stack; a wider layer's
+  // rest runs in the plain loop.
+  constexpr size_t kMaxDspK = 1024;
+  uint32_t xs[kMaxDspK / 2];
+  const size_t k4 = std::min(ldk, kMaxDspK) / 4 * 4;
+  for (size_t b = 0; b < k4 / 4; ++b) {
+    xs[2 * b] = PackHalves(x[4 * b], x[4 * b + 2]);
+    xs[2 * b + 1] = PackHalves(x[4 * b + 1], x[4 * b + 3]);
+  }
+#endif
   for (size_t r0 = 0; r0 < rows; r0 += kChunk) {
     const size_t m = std::min(kChunk, rows - r0);
     const int8_t* wr = w + r0 * ldk;
     size_t r = 0;
+    size_t k0 = 0;  // where the plain loop starts
 #if HWY_TARGET == HWY_NEON
     for (; r + kGemvRows <= m; r += kGemvRows) DotRowsI8<kGemvRows>(wr + r * ldk, ldk, x, sums + r);
     for (; r + 4 <= m; r += 4) DotRowsI8<4>(wr + r * ldk, ldk, x, sums + r);
+#elif defined(EDGEVAE_GEMV_DSP)
+    DotRowsDsp(wr, m, ldk, k4, xs, sums);
+    r = m;
+    k0 = k4;
+    for (size_t i = 0; i < m && k0 < ldk; ++i) {
+      for (size_t k = k0; k < ldk; ++k) sums[i] += int32_t{wr[i * ldk + k]} * x[k];
+    }
 #endif
     for (; r < m; ++r) {
       int32_t sum = 0;
-      for (size_t k = 0; k < ldk; ++k) sum += int32_t{wr[r * ldk + k]} * x[k];
+      for (size_t k = k0; k < ldk; ++k) sum += int32_t{wr[r * ldk + k]} * x[k];
       sums[r] = sum;
     }
     for (size_t i = 0; i < m; ++i) sums[i] += bias[r0 + i];

@@ -19,6 +19,7 @@ HWY_EXPORT(SparseI8Block);
 HWY_EXPORT(RequantizeI32);
 HWY_EXPORT(GemvI8);
 HWY_EXPORT(GemvI8Preferred);
+HWY_EXPORT(GemvI8RowMultiple);
 HWY_EXPORT(DequantizeI8);
 
 namespace simd {
@@ -40,6 +41,7 @@ void GemvI8(const int8_t* w, size_t rows, size_t ldk, const int8_t* x, const int
   HWY_DYNAMIC_DISPATCH(GemvI8)(w, rows, ldk, x, bias, scale, zero_point, lo, hi, out);
 }
 bool GemvI8Preferred() { return HWY_DYNAMIC_DISPATCH(GemvI8Preferred)(); }
+size_t GemvI8RowMultiple() { return HWY_DYNAMIC_DISPATCH(GemvI8RowMultiple)(); }
 void QuantizeI8(const float* in, float scale, int32_t zero_point, int8_t* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(QuantizeI8)(in, scale, zero_point, out, n);
 }

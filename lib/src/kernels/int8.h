@@ -39,11 +39,15 @@ void RequantizeI32(const int32_t* acc, size_t n, float scale, int32_t zero_point
 
 // An int8 fully-connected layer for one input vector:
 //   out[r] = requantize(bias[r] + sum_{k < ldk} w[r * ldk + k] * x[k]),   r < rows,
-// with RequantizeI32's rounding. w is row-major with ldk a multiple of 16 (pad with zeros), every
-// weight in [-127, 127] (int8 products are summed in pairs in int16); x is the raw int8 input, so
-// the caller folds its zero point into the bias (bias[r] - zx * sum_k w[r][k]).
+// with RequantizeI32's rounding. w is row-major with ldk a multiple of GemvI8RowMultiple() (pad
+// with zeros), every weight in [-127, 127] (int8 products are summed in pairs in int16); x is the
+// raw int8 input, so the caller folds its zero point into the bias (bias[r] - zx * sum_k w[r][k]).
 void GemvI8(const int8_t* w, size_t rows, size_t ldk, const int8_t* x, const int32_t* bias,
             float scale, int32_t zero_point, int32_t lo, int32_t hi, int8_t* out);
+
+// What GemvI8's ldk must be a multiple of on the running target: 16 for its NEON loops, 1 where
+// it runs plain C++ (or Cortex-M DSP instructions), which reads a layer's weights in place.
+size_t GemvI8RowMultiple();
 
 // Whether GemvI8 is the target's fast path: armv7 NEON (~2.9 multiply-adds per instruction,
 // XNNPACK's qs8 kernels there ~1.4). On aarch64 XNNPACK's hand-written kernel is ahead, and

@@ -3,7 +3,11 @@
 #ifndef EDGEVAE_KERNELS_PARALLEL_H_
 #define EDGEVAE_KERNELS_PARALLEL_H_
 
+#if defined(EDGEVAE_BARE_METAL)
+typedef struct pthreadpool* pthreadpool_t;  // always null there: one core, no thread library
+#else
 #include <pthreadpool.h>
+#endif
 
 #include <algorithm>
 #include <cstddef>
@@ -68,9 +72,11 @@ void ParallelTiles(pthreadpool_t pool, size_t n, size_t tile, const F& f) {
     f(size_t{0}, n);
     return;
   }
+#if !defined(EDGEVAE_BARE_METAL)
   const ForkJoinTask task([&](size_t start, size_t count) { f(start, start + count); });
   pthreadpool_parallelize_1d_tile_1d(pool, task, n, tile, /*flags=*/0);
   task.Joined();
+#endif
 }
 
 }  // namespace edgevae

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "edgevae/engine.h"
 #include "edgevae/int8_model.h"
 #include "edgevae/model.h"
 #include "edgevae/status.h"
@@ -29,6 +30,10 @@ class Backend {
   virtual Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) = 0;
   // Pixel probabilities, sigmoid(logits).
   virtual Status DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t pool);
+  // Engine::ReconstructionError: the int8 backend's exact sums; the others return Unsupported
+  // (the Scorer computes theirs from DecodeLogits).
+  virtual Status ReconstructionError(const uint8_t* pixels, size_t n, ReconstructionLoss loss,
+                                     double* out, pthreadpool_t pool);
 
  protected:
   size_t in_ = 0;  // pixels per image

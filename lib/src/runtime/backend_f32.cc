@@ -6,14 +6,6 @@
 
 namespace edgevae {
 
-Status Backend::DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t pool) {
-  EVAE_RETURN_IF_ERROR(DecodeLogits(z, n, out, pool));
-  ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
-    simd::Sigmoid(out + b * in_, out + b * in_, (e - b) * in_);
-  });
-  return Status::Ok();
-}
-
 namespace {
 
 class F32Backend final : public Backend {

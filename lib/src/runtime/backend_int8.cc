@@ -4,12 +4,15 @@
 // layer (the one whose input is pixels) by the lit pixels.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "kernels/elementwise.h"
-#include "kernels/gemm.h"
 #include "kernels/int8.h"
+#if !defined(EDGEVAE_BARE_METAL)
+#include "kernels/gemm.h"
+#endif
 #include "kernels/parallel.h"
 #include "runtime/backend.h"
 
@@ -18,13 +21,15 @@ namespace {
 
 // The smallest output: a ReLU layer's clamps at its zero point (the real value 0).
 int32_t OutputMin(const Int8Layer& l) {
-  return l.relu ? std::max(-128, l.output.zero_point) : -128;
+  return l.relu ? std::max<int32_t>(-128, l.output.zero_point) : -128;
 }
 
 // One int8 fully-connected layer, run by XNNPACK's qs8 operator or, where GemvI8 is the faster
 // path (armv7: about twice the multiply-adds per instruction; docs/performance.md, "ARM
-// instruction counts"), by GemvI8 one image at a time at every batch size, so that a batch of one
-// and of many agree bit for bit. GemvI8 requantizes as XNNPACK does on x86 (fp32, half to even).
+// instruction counts") or the only one (bare metal: no XNNPACK), by GemvI8 one image at a time at
+// every batch size, so that a batch of one and of many agree bit for bit. GemvI8 requantizes as
+// XNNPACK does on x86 (fp32, half to even). It reads the weights in place (a mapped or embedded
+// file: a microcontroller has no RAM for a copy) unless its NEON loops need rows padded to 16.
 class Int8Op {
  public:
   static StatusOr<Int8Op> Create(const Int8Layer& l, bool gemv) {
@@ -32,18 +37,33 @@ class Int8Op {
     op.out_ = static_cast<size_t>(l.out);
     op.in_ = static_cast<size_t>(l.in);
     // GemvI8 sums two int8 products in int16: our quantizer's [-127, 127] keeps them in range.
-    if (gemv && std::find(l.weight.begin(), l.weight.end(), int8_t{-128}) == l.weight.end()) {
-      op.ldk_ = (op.in_ + 15) / 16 * 16;
-      op.w_.Resize(op.out_ * op.ldk_);  // zero-filled: the padding columns
+    const bool has_min = std::find(l.weight.begin(), l.weight.end(), int8_t{-128}) != l.weight.end();
+#if defined(EDGEVAE_BARE_METAL)
+    if (has_min) {
+      return Unsupported("int8 weight -128 in a layer: the integer kernels of a bare-metal build "
+                         "take [-127, 127], as edgevae's quantizer writes");
+    }
+    gemv = true;
+#endif
+    if (gemv && !has_min) {
       op.bias_.Resize(op.out_);
-      if (op.w_.empty() || op.bias_.empty()) return Internal("out of memory (engine weights)");
+      if (op.bias_.empty()) return Internal("out of memory (engine weights)");
+      if (op.in_ % simd::GemvI8RowMultiple() == 0) {
+        op.ldk_ = op.in_;
+        op.w_ = l.weight.data();
+      } else {
+        op.ldk_ = (op.in_ + 15) / 16 * 16;
+        op.w_copy_.Resize(op.out_ * op.ldk_);  // zero-filled: the padding columns
+        if (op.w_copy_.empty()) return Internal("out of memory (engine weights)");
+        for (size_t o = 0; o < op.out_; ++o) {
+          std::copy_n(l.weight.data() + o * op.in_, op.in_, op.w_copy_.data() + o * op.ldk_);
+        }
+        op.w_ = op.w_copy_.data();
+      }
       for (size_t o = 0; o < op.out_; ++o) {
         // The input's zero point folded into the bias: sum w (x - zx) = sum w x - zx sum w.
         int32_t row_sum = 0;
-        for (size_t k = 0; k < op.in_; ++k) {
-          op.w_[o * op.ldk_ + k] = l.weight[o * op.in_ + k];
-          row_sum += l.weight[o * op.in_ + k];
-        }
+        for (size_t k = 0; k < op.in_; ++k) row_sum += l.weight[o * op.in_ + k];
         op.bias_[o] = l.bias[o] - l.input.zero_point * row_sum;
       }
       op.scale_ = RequantScale(l);
@@ -51,6 +71,9 @@ class Int8Op {
       op.lo_ = OutputMin(l);
       return op;
     }
+#if defined(EDGEVAE_BARE_METAL)
+    return Internal("unreachable: bare-metal layers run on GemvI8");
+#else
     const int8_t out_min = static_cast<int8_t>(OutputMin(l));
     EVAE_ASSIGN_OR_RETURN(op.xnn_, gemm::PackedGemm::CreateQs8(
                                        l.out, l.in, l.weight.data(), l.weight_scale, l.bias.data(),
@@ -58,15 +81,18 @@ class Int8Op {
                                        static_cast<int8_t>(l.output.zero_point), l.output.scale,
                                        out_min, 127, l.in, l.out));
     return op;
+#endif
   }
   // y (n x out) <- x (n x in). On the GemvI8 path each row of x is read up to ldk (the next
-  // multiple of 16), which meets zero weights; the last row's overrun stays within an
-  // AlignedBuffer's slack.
+  // multiple of 16 where rows are padded), which meets zero weights; the last row's overrun stays
+  // within an AlignedBuffer's slack.
   Status Run(size_t n, const int8_t* x, int8_t* y, pthreadpool_t pool) {
+#if !defined(EDGEVAE_BARE_METAL)
     if (ldk_ == 0) return xnn_.RunQs8(n, x, y, pool);
+#endif
     auto rows = [&](const int8_t* xi, int8_t* yi, size_t r0, size_t r1) {
-      simd::GemvI8(w_.data() + r0 * ldk_, r1 - r0, ldk_, xi, bias_.data() + r0, scale_, zero_point_,
-                   lo_, 127, yi + r0);
+      simd::GemvI8(w_ + r0 * ldk_, r1 - r0, ldk_, xi, bias_.data() + r0, scale_, zero_point_, lo_,
+                   127, yi + r0);
     };
     if (n == 1) {  // threads split the rows
       ParallelTiles(pool, out_, 64, [&](size_t r0, size_t r1) { rows(x, y, r0, r1); });
@@ -81,8 +107,11 @@ class Int8Op {
  private:
   size_t out_ = 0, in_ = 0;
   size_t ldk_ = 0;  // 0: XNNPACK's operator
+#if !defined(EDGEVAE_BARE_METAL)
   gemm::PackedGemm xnn_;
-  AlignedBuffer<int8_t> w_;      // [out][ldk], zero-padded
+#endif
+  const int8_t* w_ = nullptr;    // [out][ldk]: the layer's own weights, or w_copy_
+  AlignedBuffer<int8_t> w_copy_;  // rows zero-padded to ldk, where GemvI8 needs it
   AlignedBuffer<int32_t> bias_;  // with the input zero point folded in
   float scale_ = 0;
   int32_t zero_point_ = 0, lo_ = -128;
@@ -98,6 +127,9 @@ class SparsePixelLayer {
  public:
   // False (and nothing allocated) if `l` does not take pixels at their own quantization.
   StatusOr<bool> Prepare(const Int8Layer& l) {
+#if defined(EDGEVAE_BARE_METAL)
+    return false;  // the transposed copy (~0.3 MB) is more than a microcontroller's RAM
+#endif
     if (l.input.zero_point != -128 || l.input.scale != 1.0f / 255.0f) return false;
     const size_t in = l.in, out = l.out, block = simd::SparseI8Block();
     ldw_ = (out + block - 1) / block * block;
@@ -194,7 +226,11 @@ class Int8Backend final : public Backend {
     }
     b->xq_.Resize(max_batch * s.input);
     b->zq_.Resize(max_batch * s.latent);
-    if (b->xq_.empty() || b->zq_.empty()) return Internal("out of memory (engine buffers)");
+    b->mv_.Resize(max_batch * 2 * s.latent);
+    b->z_.Resize(max_batch * s.latent);
+    if (b->xq_.empty() || b->zq_.empty() || b->mv_.empty() || b->z_.empty()) {
+      return Internal("out of memory (engine buffers)");
+    }
     if (sparse_encode) EVAE_RETURN_IF_ERROR(b->sparse_.Prepare(q.layers[0]).status());
     b->PrepareProbTable();
     return std::unique_ptr<Backend>(std::move(b));
@@ -235,9 +271,46 @@ class Int8Backend final : public Backend {
     return Status::Ok();
   }
 
-  // The logits are int8, so their sigmoid takes 256 values: a table made at load by the same
-  // kernels (DequantizeI8, Sigmoid) gives the same floats as computing them, for a fraction of
-  // the work (about a third of the instructions per pixel on aarch64).
+  // The logits are int8, so their sigmoid takes 256 values: a table made at load gives them for a
+  // fraction of the work (about a third of the instructions per pixel on aarch64).
+  // The int8 logits of each image's reconstruction (z = mu: its mu dequantized, then quantized
+  // for the decoder, as Engine::Encode + DecodeLogits do) against its pixels, in integers:
+  //   bce: sum_i sp[q_i] / 2^16 - s / 255 * sum_i pixel_i (q_i - zp), sp[q] = softplus(s (q - zp))
+  //        in 2^-16 steps, s and zp the logits' scale and zero point;
+  //   mse: sum_i (257 pixel_i - pr[q_i])^2 / 65535^2, pr[q] = sigmoid in 1/65535 steps
+  //        (257 pixel = 65535 pixel / 255 exactly).
+  // Sums of integers are exact in any order, so a Pi, a PC and a microcontroller agree exactly.
+  Status ReconstructionError(const uint8_t* pixels, size_t n, ReconstructionLoss loss, double* out,
+                             pthreadpool_t pool) override {
+    EVAE_RETURN_IF_ERROR(EncodePixels(pixels, n, /*logvar=*/false, mv_.data(), pool));
+    for (size_t i = 0; i < n; ++i) {
+      std::copy_n(mv_.data() + i * 2 * lat_, lat_, z_.data() + i * lat_);
+    }
+    EVAE_RETURN_IF_ERROR(DecodeInt8(z_.data(), n, pool));
+    const QuantRange& r = ranges_[logits_].output;
+    for (size_t img = 0; img < n; ++img) {
+      const int8_t* q = act_[logits_].data() + img * in_;
+      const uint8_t* x = pixels + img * in_;
+      if (loss == ReconstructionLoss::kMse) {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < in_; ++i) {
+          const int32_t d = 257 * int32_t{x[i]} - int32_t{prob16_[q[i] + 128]};
+          sum += static_cast<uint64_t>(static_cast<int64_t>(d) * d);
+        }
+        out[img] = static_cast<double>(sum) / (65535.0 * 65535.0);
+      } else {
+        int64_t sp = 0, xl = 0;
+        for (size_t i = 0; i < in_; ++i) {
+          sp += softplus16_[q[i] + 128];
+          xl += int64_t{x[i]} * (int32_t{q[i]} - r.zero_point);
+        }
+        out[img] = static_cast<double>(sp) / 65536.0 -
+                   static_cast<double>(r.scale) / 255.0 * static_cast<double>(xl);
+      }
+    }
+    return Status::Ok();
+  }
+
   Status DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t pool) override {
     EVAE_RETURN_IF_ERROR(DecodeInt8(z, n, pool));
     const float* table = prob_table_.data() + 128;  // indexed by the int8 value
@@ -271,12 +344,26 @@ class Int8Backend final : public Backend {
     }
     return Status::Ok();
   }
+  // The table in double precision, rounded once to float: the correctly rounded sigmoid (but for
+  // a libm's last-bit slip in double, which rounding to float absorbs), so the same on every
+  // platform. simd::Sigmoid's last bit depends on whether the target fuses multiply-adds (x86 and
+  // NEON do, a Cortex-M's portable Highway target does not), and a microcontroller must draw the
+  // same pixels as the Pi (docs/micro.md).
+  // The fixed-point tables of ReconstructionError come from the same doubles.
   void PrepareProbTable() {
-    int8_t values[256];
-    for (int i = 0; i < 256; ++i) values[i] = static_cast<int8_t>(i - 128);
     const QuantRange& r = ranges_[logits_].output;
-    simd::DequantizeI8(values, r.scale, r.zero_point, prob_table_.data(), 256);
-    simd::Sigmoid(prob_table_.data(), prob_table_.data(), 256);
+    for (int i = 0; i < 256; ++i) {
+      const float logit = r.scale * static_cast<float>(i - 128 - r.zero_point);  // DequantizeI8's
+      const double l = logit;
+      const double p = 1.0 / (1.0 + std::exp(-l));
+      prob_table_[i] = static_cast<float>(p);
+      prob16_[i] = static_cast<uint16_t>(std::lround(p * 65535.0));
+      // softplus(l) = max(l, 0) + log1p(exp(-|l|)), without overflow. Capped at 2^52 steps so
+      // that an absurd (but finite) logit scale can neither overflow the conversion nor a sum of
+      // up to 2^10 pixels; a real model's logits stay far below (|l| < 255 * scale).
+      const double softplus = std::max(l, 0.0) + std::log1p(std::exp(-std::fabs(l)));
+      softplus16_[i] = std::llround(std::min(softplus * 65536.0, 0x1p52));
+    }
   }
 
   struct Ranges {
@@ -290,6 +377,9 @@ class Int8Backend final : public Backend {
   AlignedBuffer<int8_t> xq_, zq_;           // centred pixels; quantized z
   SparsePixelLayer sparse_;
   std::array<float, 256> prob_table_{};  // sigmoid(logit) by int8 value + 128
+  std::array<uint16_t, 256> prob16_{};     // the same in 1/65535 steps
+  std::array<int64_t, 256> softplus16_{};  // softplus(logit) in 2^-16 steps
+  AlignedBuffer<float> mv_, z_;            // ReconstructionError's mu and z
 };
 
 }  // namespace

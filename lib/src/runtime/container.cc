@@ -8,8 +8,11 @@
 #include <string>
 #include <utility>
 
-#include "runtime/file_util.h"
+#include "runtime/bytes.h"
 #include "runtime/model_format.h"
+#if !defined(EDGEVAE_BARE_METAL)
+#include "runtime/file_util.h"
+#endif
 
 namespace edgevae {
 
@@ -136,7 +139,8 @@ StatusOr<Container> LocateContainer(std::span<const uint8_t> bytes, const std::s
                      " bytes at offset " + std::to_string(f.metadata_offset) +
                      ") extends past the end of the file (" + std::to_string(size) + " bytes)");
   }
-  info.metadata_json.assign(reinterpret_cast<const char*>(p + f.metadata_offset), metadata_bytes);
+  f.metadata = std::string_view(reinterpret_cast<const char*>(p + f.metadata_offset),
+                                static_cast<size_t>(metadata_bytes));
 
   info.tensors.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -156,7 +160,7 @@ Status CheckNoOverlap(const std::string& path, const Container& f) {
   regions.push_back(
       {f.table_offset, f.table_offset + f.info.tensors.size() * kEntryBytes, "the tensor table"});
   regions.push_back(
-      {f.metadata_offset, f.metadata_offset + f.info.metadata_json.size(), "the metadata"});
+      {f.metadata_offset, f.metadata_offset + f.metadata.size(), "the metadata"});
   for (const ModelFileInfo::Tensor& t : f.info.tensors) {
     regions.push_back({t.offset, t.offset + t.bytes, "tensor " + Quoted(t.name)});
   }
@@ -212,6 +216,7 @@ std::vector<uint32_t> Dims(int rows, int cols) {
   return dims;
 }
 
+#if !defined(EDGEVAE_BARE_METAL)  // no files to write there
 Status WriteContainer(const std::string& path, const ShapeInfo& shape, std::vector<OutTensor> outs,
                       const std::string& metadata) {
   const std::string_view shape_name = shape.name;
@@ -261,5 +266,6 @@ Status WriteContainer(const std::string& path, const ShapeInfo& shape, std::vect
 
   return io::WriteFileAtomic(path, std::span<const uint8_t>(p, file_bytes));
 }
+#endif
 
 }  // namespace edgevae

@@ -23,6 +23,9 @@ struct Container {
   ModelFileInfo info;
   uint64_t table_offset = 0;
   uint64_t metadata_offset = 0;
+  // The metadata text in `bytes`. info.metadata_json stays empty: loading parses the view in
+  // place (a microcontroller has no RAM for a copy); InspectModelFile copies it for `info`.
+  std::string_view metadata;
 };
 
 // Checks what must hold before anything in `bytes` can be located: size, magic, version, header

@@ -88,6 +88,10 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model, const Engin
   impl->metadata = model.metadata();
   impl->max_batch = static_cast<size_t>(options.max_batch);
   EVAE_ASSIGN_OR_RETURN(impl->runtime, Runtime::Create(options.threads));
+#if defined(EDGEVAE_BARE_METAL)
+  return Unsupported("f32 and f16 models run on XNNPACK, which a bare-metal build does not have: "
+                     "convert the model to int8 (edgevae convert --dtype int8)");
+#else
   if (options.f16) {
     EVAE_ASSIGN_OR_RETURN(impl->backend, CreateF16Backend(model, impl->max_batch));
   } else {
@@ -95,6 +99,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model, const Engin
   }
   EVAE_RETURN_IF_ERROR(impl->Allocate());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+#endif
 }
 
 StatusOr<std::unique_ptr<Engine>> Engine::Create(const Int8Model& model,
@@ -144,6 +149,13 @@ Status Engine::DecodeLogits(const float* z, int n, float* logits) {
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   std::copy(z, z + static_cast<size_t>(n) * m.shape.latent, m.z.data());
   return m.backend->DecodeLogits(m.z.data(), n, logits, m.runtime->pool());
+}
+
+Status Engine::ReconstructionError(const uint8_t* pixels, int n, ReconstructionLoss loss,
+                                   double* out) {
+  Impl& m = *impl_;
+  EVAE_RETURN_IF_ERROR(m.CheckCount(n));
+  return m.backend->ReconstructionError(pixels, n, loss, out, m.runtime->pool());
 }
 
 Status Engine::Sample(int n, uint64_t seed, float* out) {

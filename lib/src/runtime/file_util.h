@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "edgevae/status.h"
+#include "runtime/bytes.h"  // GetU32 ... Quoted, which the file code uses too
 
 namespace edgevae::io {
 
@@ -90,26 +91,6 @@ Status RemoveStaleTempFiles(const std::string& path, std::vector<std::string>* r
 // full disk (ENOSPC), a file size limit (EFBIG under RLIMIT_FSIZE when SIGXFSZ is ignored; with
 // the default action the process is killed, as by the real write).
 Status CheckWritable(const std::string& path, uint64_t bytes);
-
-// --- Little-endian byte access (independent of the host's byte order) ---------------------------
-
-inline uint32_t GetU32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-inline uint64_t GetU64(const uint8_t* p) {
-  return static_cast<uint64_t>(GetU32(p)) | static_cast<uint64_t>(GetU32(p + 4)) << 32;
-}
-inline void PutU32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-inline void PutU64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-// Bytes from an untrusted file, quoted so that a message stays one printable line:
-// 'text', with \xNN for anything not printable ASCII (and for the quote and backslash).
-std::string Quoted(std::string_view s);
 
 }  // namespace edgevae::io
 

@@ -27,23 +27,10 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
     }
   }
   if (r.Has("class_latents")) {
+    // ParseMetadataJson has taken out every object; anything left is not one.
     const Json* a = nullptr;
     EVAE_RETURN_IF_ERROR(r.Array("class_latents", &a));
-    for (size_t i = 0; i < a->size(); ++i) {
-      const std::string prefix = "class_latents[" + std::to_string(i) + "].";
-      if (!(*a)[i].is_object()) return r.Wrong("class_latents", "an array of objects", *a);
-      const MetadataReader cr(r.path(), (*a)[i], r.prefix() + prefix);
-      ClassLatentStats c;
-      int64_t label = 0, count = 0;
-      EVAE_RETURN_IF_ERROR(cr.Integer("label", 0, 255, &label));
-      EVAE_RETURN_IF_ERROR(cr.Integer("count", 1, kIntMax, &count));
-      EVAE_RETURN_IF_ERROR(cr.Floats("mean", static_cast<size_t>(latent), &c.mean));
-      EVAE_RETURN_IF_ERROR(
-          cr.Floats("cov", static_cast<size_t>(latent) * static_cast<size_t>(latent), &c.cov));
-      c.label = static_cast<int>(label);
-      c.count = static_cast<int>(count);
-      md->class_latents.push_back(std::move(c));
-    }
+    if (!a->empty()) return r.Wrong("class_latents", "an array of objects", *a);
   }
   if (r.Has("anomaly")) {
     const Json* o = nullptr;
@@ -70,7 +57,7 @@ Status MetadataReader::Wrong(const char* key, const std::string& want, const Jso
                    io::JsonExcerpt(found));
 }
 
-Status CheckMetadataText(const std::string& path, const std::string& text, uint64_t offset) {
+Status CheckMetadataText(const std::string& path, std::string_view text, uint64_t offset) {
   const std::string what = path + ": metadata (" + std::to_string(text.size()) +
                            " bytes at offset " + std::to_string(offset) + ")";
   if (text.size() > kMaxMetadataBytes) {
@@ -80,20 +67,81 @@ Status CheckMetadataText(const std::string& path, const std::string& text, uint6
   return io::CheckJsonStructure(text, what, offset);
 }
 
-StatusOr<Json> ParseMetadataJson(const std::string& path, const std::string& text,
-                                 uint64_t offset) {
+namespace {
+
+// One "class_latents" entry, with the messages the tree reader gives.
+Status ReadClassLatents(const std::string& path, const Json& entry, size_t index, int latent,
+                        ClassLatentStats* c) {
+  const MetadataReader cr(path, entry, "class_latents[" + std::to_string(index) + "].");
+  int64_t label = 0, count = 0;
+  EVAE_RETURN_IF_ERROR(cr.Integer("label", 0, 255, &label));
+  EVAE_RETURN_IF_ERROR(cr.Integer("count", 1, kIntMax, &count));
+  EVAE_RETURN_IF_ERROR(cr.Floats("mean", static_cast<size_t>(latent), &c->mean));
+  EVAE_RETURN_IF_ERROR(
+      cr.Floats("cov", static_cast<size_t>(latent) * static_cast<size_t>(latent), &c->cov));
+  c->label = static_cast<int>(label);
+  c->count = static_cast<int>(count);
+  return Status::Ok();
+}
+
+bool Keep(const LoadOptions& options, int label) {
+  switch (options.class_latents) {
+    case LoadOptions::ClassLatents::kAll:
+      return true;
+    case LoadOptions::ClassLatents::kNone:
+      return false;
+    case LoadOptions::ClassLatents::kLabels:
+      return label >= 0 && label < 256 && options.labels.test(static_cast<size_t>(label));
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_view text,
+                                           uint64_t offset, int latent,
+                                           const LoadOptions& options) {
   EVAE_RETURN_IF_ERROR(CheckMetadataText(path, text, offset));
-  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
+  ParsedMetadata out;
+  // The parser's depths (nlohmann): the top object's keys are at 1, the value of
+  // "class_latents" starts at 1, its elements start and end at 2.
+  bool top_key_is_latents = false, in_latents = false;
+  size_t index = 0;
+  Status entry_error;
+  const auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    using E = Json::parse_event_t;
+    if (depth == 1 && event == E::key) {
+      top_key_is_latents = parsed.is_string() && parsed.get_ref<const std::string&>() ==
+                                                     "class_latents";
+    } else if (depth == 1 && event == E::array_start) {
+      in_latents = top_key_is_latents;
+    } else if (depth == 1 && event == E::array_end) {
+      in_latents = false;
+    } else if (depth == 2 && event == E::object_end && in_latents) {
+      ClassLatentStats c;
+      if (entry_error.ok()) {
+        entry_error = ReadClassLatents(path, parsed, index, latent, &c);
+        if (entry_error.ok() && Keep(options, c.label)) out.class_latents.push_back(std::move(c));
+      }
+      ++index;
+      return false;  // dropped from the tree
+    } else if (depth == 2 && in_latents && event == E::value) {
+      ++index;  // a non-object: stays in the tree for ParseMetadata to refuse
+    }
+    return true;
+  };
+  out.json = Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
+  if (out.json.is_discarded()) {
     return DataError(path + ": metadata (" + std::to_string(text.size()) + " bytes at offset " +
                      std::to_string(offset) + ") is not valid JSON: " +
                      io::JsonSyntaxError(text.data(), text.data() + text.size()));
   }
-  if (!j.is_object()) {
+  if (!out.json.is_object()) {
     return DataError(path + ": metadata (offset " + std::to_string(offset) +
-                     "): expected a JSON object, found " + j.type_name());
+                     "): expected a JSON object, found " + out.json.type_name());
   }
-  return j;
+  EVAE_RETURN_IF_ERROR(entry_error);
+  return out;
 }
 
 Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, ModelMetadata* md,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgevae/int8_model.h"
@@ -157,11 +158,21 @@ inline constexpr uint64_t kMaxMetadataBytes = 8 << 20;
 
 // Whether the metadata text at file offset `offset` may be parsed at all: its size and
 // io::CheckJsonStructure's limits (depth, keys per object, no NUL).
-Status CheckMetadataText(const std::string& path, const std::string& text, uint64_t offset);
-// The metadata text as a JSON object (after CheckMetadataText).
-StatusOr<Json> ParseMetadataJson(const std::string& path, const std::string& text, uint64_t offset);
+Status CheckMetadataText(const std::string& path, std::string_view text, uint64_t offset);
+// The metadata as a JSON object, except the entries of its "class_latents" array: each is read
+// (and checked for a latent size of `latent`) as the parser finishes it, kept if `options` asks
+// for it, and dropped from the tree, so the parse never holds more than one entry's numbers
+// (a shipped model's 30 full covariances would take ~200 KB as a tree, more than a
+// microcontroller has). The array stays in the tree, empty unless it held non-objects.
+struct ParsedMetadata {
+  Json json;
+  std::vector<ClassLatentStats> class_latents;  // the kept entries, in file order
+};
+StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_view text,
+                                           uint64_t offset, int latent,
+                                           const LoadOptions& options);
 // The keys every file has, the optional ones (classes, command, class_latents, anomaly) and,
-// with `want_adam_step`, a checkpoint's adam_step.
+// with `want_adam_step`, a checkpoint's adam_step. The class latents are ParsedMetadata's.
 Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, ModelMetadata* md,
                      int64_t* adam_step);
 // An int8 file's "quantization" object: one entry per layer of the shape's table, each checked

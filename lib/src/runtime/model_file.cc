@@ -34,7 +34,7 @@ enum class Kind { kF32, kF16, kInt8 };
 struct Vetted {
   ShapeInfo shape;
   Kind kind = Kind::kF32;
-  Json metadata;
+  ParsedMetadata metadata;
   bool has_adam = false;
   std::optional<GoldenVectors> golden;  // count and thresholds only, so far
 };
@@ -194,14 +194,16 @@ std::vector<ExpectedTensor> ExpectedTensors(const Vetted& v) {
 
 // Everything LoadModel and LoadAnyModel share, up to reading tensors; `f32_only` rejects an int8
 // or f16 file as soon as its dtype is known.
-StatusOr<Vetted> Vet(const std::string& path, const Container& f, bool f32_only) {
+StatusOr<Vetted> Vet(const std::string& path, const Container& f, bool f32_only,
+                     const LoadOptions& options) {
   const ModelFileInfo& info = f.info;
   EVAE_RETURN_IF_ERROR(CheckChecksum(path, info));
   Vetted v;
   EVAE_ASSIGN_OR_RETURN(v.shape, CheckShape(path, info));
   // The metadata says what kind of model this is, so it is parsed before the tensors are judged.
-  EVAE_ASSIGN_OR_RETURN(v.metadata, ParseMetadataJson(path, info.metadata_json, f.metadata_offset));
-  const MetadataReader r(path, v.metadata);
+  EVAE_ASSIGN_OR_RETURN(v.metadata, ParseMetadataJson(path, f.metadata, f.metadata_offset,
+                                                      v.shape.latent, options));
+  const MetadataReader r(path, v.metadata.json);
   EVAE_ASSIGN_OR_RETURN(v.kind, ReadKind(path, r, info.version, f32_only));
   EVAE_RETURN_IF_ERROR(CheckTensorNames(path, info, v.shape, v.kind));
   v.has_adam = FindTensor(info, kAdamM) != nullptr || FindTensor(info, kAdamV) != nullptr;
@@ -261,7 +263,7 @@ StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const 
   Int8Model m;
   m.shape = v.shape;
   m.metadata = std::move(metadata);
-  const MetadataReader r(path, v.metadata);
+  const MetadataReader r(path, v.metadata.json);
   EVAE_RETURN_IF_ERROR(ParseQuantization(path, r, v.shape, &m));
   const bool in_place = std::endian::native == std::endian::little &&
                         reinterpret_cast<uintptr_t>(f.bytes.data()) % alignof(int32_t) == 0;
@@ -271,8 +273,12 @@ StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const 
     const ModelFileInfo::Tensor* b = FindTensor(f.info, name + ".bias");
     Int8Layer& l = m.layers[i];
     if (in_place) {
-      l.weight = {reinterpret_cast<const int8_t*>(f.bytes.data() + w->offset), w->bytes};
-      l.bias = {reinterpret_cast<const int32_t*>(f.bytes.data() + b->offset), b->bytes / 4};
+      // The sizes were checked against the bytes in memory, so they fit a size_t (32 bits on a
+      // microcontroller).
+      l.weight = {reinterpret_cast<const int8_t*>(f.bytes.data() + w->offset),
+                  static_cast<size_t>(w->bytes)};
+      l.bias = {reinterpret_cast<const int32_t*>(f.bytes.data() + b->offset),
+                static_cast<size_t>(b->bytes / 4)};
       continue;
     }
     std::vector<int8_t> weight(w->bytes);
@@ -286,32 +292,39 @@ StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const 
   return m;
 }
 
-StatusOr<GoldenVectors> LoadGolden(const std::string& path, const Container& f,
-                                   GoldenVectors golden, int input) {
+// Checks every stored reconstruction lies in [0, 1]; copies the vectors out only if `keep` (a
+// microcontroller has no RAM to spare for them: 31 KB for a shipped model's eight).
+StatusOr<std::optional<GoldenVectors>> LoadGolden(const std::string& path, const Container& f,
+                                                  GoldenVectors golden, int input, bool keep) {
   const size_t n = static_cast<size_t>(golden.count) * static_cast<size_t>(input);
-  golden.pixels.resize(n);
-  golden.reconstruction.resize(n);
-  Copy(f, kGoldenPixels, DType::kU8, golden.pixels.data());
-  Copy(f, kGoldenReconstruction, DType::kF32, golden.reconstruction.data());
+  const ModelFileInfo::Tensor* r = FindTensor(f.info, kGoldenReconstruction);
   for (size_t i = 0; i < n; ++i) {
-    const float x = golden.reconstruction[i];
+    float x;
+    LoadElements(&x, DType::kF32, f.bytes.data() + r->offset + 4 * i, 1);
     if (!(x >= 0.0f && x <= 1.0f)) {
       return DataError(path + ": golden.reconstruction[" + std::to_string(i) + "] is " +
                        std::to_string(x) + ", expected a finite value in [0, 1]");
     }
   }
-  return golden;
+  if (!keep) return std::optional<GoldenVectors>();
+  golden.pixels.resize(n);
+  golden.reconstruction.resize(n);
+  Copy(f, kGoldenPixels, DType::kU8, golden.pixels.data());
+  Copy(f, kGoldenReconstruction, DType::kF32, golden.reconstruction.data());
+  return std::optional<GoldenVectors>(std::move(golden));
 }
 
 // Locates, vets and loads whatever `bytes` hold; `owner` keeps them alive.
 StatusOr<AnyModel> LoadBytes(const std::string& path, std::span<const uint8_t> bytes,
-                             std::shared_ptr<const void> owner, bool f32_only) {
+                             std::shared_ptr<const void> owner, bool f32_only,
+                             const LoadOptions& options = {}) {
   EVAE_ASSIGN_OR_RETURN(const Container f, LocateContainer(bytes, path));
-  EVAE_ASSIGN_OR_RETURN(Vetted v, Vet(path, f, f32_only));
+  EVAE_ASSIGN_OR_RETURN(Vetted v, Vet(path, f, f32_only, options));
   ModelMetadata metadata;
   int64_t adam_step = 0;
-  EVAE_RETURN_IF_ERROR(ParseMetadata(MetadataReader(path, v.metadata), v.shape.latent, v.has_adam,
-                                     &metadata, &adam_step));
+  EVAE_RETURN_IF_ERROR(ParseMetadata(MetadataReader(path, v.metadata.json), v.shape.latent,
+                                     v.has_adam, &metadata, &adam_step));
+  metadata.class_latents = std::move(v.metadata.class_latents);
   AnyModel out;
   if (v.kind == Kind::kInt8) {
     EVAE_ASSIGN_OR_RETURN(out.int8, LoadInt8(path, f, v, std::move(metadata), std::move(owner)));
@@ -321,15 +334,35 @@ StatusOr<AnyModel> LoadBytes(const std::string& path, std::span<const uint8_t> b
     out.f16 = v.kind == Kind::kF16;
   }
   if (v.golden) {
-    EVAE_ASSIGN_OR_RETURN(out.golden, LoadGolden(path, f, std::move(*v.golden), v.shape.input));
+    EVAE_ASSIGN_OR_RETURN(out.golden, LoadGolden(path, f, std::move(*v.golden), v.shape.input,
+                                                 options.golden));
   }
   return out;
 }
 
+// The whole file in memory: mapped where there are files, or nothing on bare metal.
+StatusOr<io::FileBytes> ReadModelFile(const std::string& path) {
+#if defined(EDGEVAE_BARE_METAL)
+  return Unsupported(path + ": this build has no file system; embed the model "
+                            "(LoadEmbeddedModel)");
+#else
+  return io::ReadWholeFile(path, kMaxModelFileBytes, "a model file");
+#endif
+}
+
 StatusOr<AnyModel> LoadPath(const std::string& path, bool f32_only) {
-  EVAE_ASSIGN_OR_RETURN(io::FileBytes file,
-                        io::ReadWholeFile(path, kMaxModelFileBytes, "a model file"));
+  EVAE_ASSIGN_OR_RETURN(io::FileBytes file, ReadModelFile(path));
   return LoadBytes(path, file.bytes, std::move(file.owner), f32_only);
+}
+
+// The bytes copied once into an aligned buffer the model keeps, so they may be freed after.
+StatusOr<AnyModel> LoadCopy(const uint8_t* data, size_t size, const std::string& name,
+                            const LoadOptions& options) {
+  auto copy = std::make_shared<AlignedBuffer<uint8_t>>(size);
+  if (size != 0 && copy->empty()) return Internal(name + ": out of memory");
+  if (size != 0) std::memcpy(copy->data(), data, size);
+  const std::span<const uint8_t> bytes(copy->data(), size);
+  return LoadBytes(name, bytes, std::move(copy), /*f32_only=*/false, options);
 }
 
 }  // namespace
@@ -351,10 +384,10 @@ const char* DTypeName(DType dtype) {
 }
 
 StatusOr<ModelFileInfo> InspectModelFile(const std::string& path) {
-  EVAE_ASSIGN_OR_RETURN(io::FileBytes file,
-                        io::ReadWholeFile(path, kMaxModelFileBytes, "a model file"));
+  EVAE_ASSIGN_OR_RETURN(io::FileBytes file, ReadModelFile(path));
   EVAE_ASSIGN_OR_RETURN(Container f, LocateContainer(file.bytes, path));
-  if (Status st = CheckMetadataText(path, f.info.metadata_json, f.metadata_offset); !st.ok()) {
+  f.info.metadata_json.assign(f.metadata);
+  if (Status st = CheckMetadataText(path, f.metadata, f.metadata_offset); !st.ok()) {
     f.info.metadata_problem = st.message();
   }
   return std::move(f.info);
@@ -371,18 +404,15 @@ StatusOr<AnyModel> LoadAnyModel(const std::string& path) {
 
 StatusOr<AnyModel> LoadAnyModelFromBytes(const uint8_t* data, size_t size,
                                          const std::string& name) {
-  auto copy = std::make_shared<AlignedBuffer<uint8_t>>(size);
-  if (size != 0 && copy->empty()) return Internal(name + ": out of memory");
-  if (size != 0) std::memcpy(copy->data(), data, size);
-  const std::span<const uint8_t> bytes(copy->data(), size);
-  return LoadBytes(name, bytes, std::move(copy), /*f32_only=*/false);
+  return LoadCopy(data, size, name, LoadOptions{});
 }
 
-StatusOr<AnyModel> LoadEmbeddedModel(std::span<const uint8_t> bytes, const std::string& name) {
+StatusOr<AnyModel> LoadEmbeddedModel(std::span<const uint8_t> bytes, const std::string& name,
+                                     const LoadOptions& options) {
   if (reinterpret_cast<uintptr_t>(bytes.data()) % kDataAlignment != 0) {
-    return LoadAnyModelFromBytes(bytes.data(), bytes.size(), name);
+    return LoadCopy(bytes.data(), bytes.size(), name, options);
   }
-  return LoadBytes(name, bytes, nullptr, /*f32_only=*/false);
+  return LoadBytes(name, bytes, nullptr, /*f32_only=*/false, options);
 }
 
 }  // namespace edgevae

@@ -3,8 +3,6 @@
 // that training and evaluation use.
 #include "edgevae/score.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -17,6 +15,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
 #include "kernels/parallel.h"
+#include "runtime/input_complexity.h"
 
 namespace edgevae {
 namespace {
@@ -29,8 +28,6 @@ RngStream ImageNoise(uint64_t seed, uint64_t index) {
   return RngStream(seed, StreamId(RngPurpose::kScoreNoise, static_cast<uint32_t>(index & 0xFFFFFF),
                                   static_cast<uint32_t>(index >> 24)));
 }
-
-constexpr double kNatsPerByte = 8.0 * 0.69314718055994530942;
 
 }  // namespace
 
@@ -105,15 +102,6 @@ int ScoreSamples(const ScoreOptions& options) {
   }
 }
 
-double InputComplexityNats(const uint8_t* pixels, size_t n) {
-  uLongf size = compressBound(static_cast<uLong>(n));
-  std::vector<Bytef> out(size);
-  if (compress2(out.data(), &size, pixels, static_cast<uLong>(n), 9) != Z_OK) {
-    return std::numeric_limits<double>::quiet_NaN();
-  }
-  return kNatsPerByte * static_cast<double>(size);
-}
-
 // ---- Scorer ------------------------------------------------------------------------------------
 
 struct Scorer::Impl {
@@ -122,31 +110,24 @@ struct Scorer::Impl {
   size_t batch = 0, in = 0, lat = 0, slot = 0;
   AlignedBuffer<float> x, mu, logvar, eps, z, sd, logits, probs;
   std::vector<double> acc, lse_max, lse_sum, sum_logvar, log_w;
-  z_stream deflater{};
-  bool deflater_ready = false;
-  std::vector<Bytef> deflated;
-
-  ~Impl() {
-    if (deflater_ready) deflateEnd(&deflater);
-  }
-
-  // L(x) with the stream made at Create (deflateReset reuses its memory), as InputComplexityNats.
-  StatusOr<double> Complexity(const uint8_t* pixels) {
-    if (deflateReset(&deflater) != Z_OK) return Internal("zlib deflateReset failed");
-    deflater.next_in = const_cast<Bytef*>(pixels);
-    deflater.avail_in = static_cast<uInt>(in);
-    deflater.next_out = deflated.data();
-    deflater.avail_out = static_cast<uInt>(deflated.size());
-    if (deflate(&deflater, Z_FINISH) != Z_STREAM_END) return Internal("zlib deflate failed");
-    return kNatsPerByte * static_cast<double>(deflater.total_out);
-  }
+  ComplexityCoder complexity;  // made at Create when the method corrects by L(x)
+  // An int8 engine's bce and mse come from Engine::ReconstructionError: exact integer sums, the
+  // same on every platform (a microcontroller's verdicts are the Pi's).
+  bool exact = false;
 
   // Images [0, m) of this chunk: pixels, their indices from `first`.
   Status Chunk(const uint8_t* pixels, size_t m, uint64_t first, double* scores) {
+    const ScoreMethod method = options.method;
+    const bool reconstruction = method == ScoreMethod::kBce || method == ScoreMethod::kMse;
+    if (reconstruction && exact) {
+      return engine->ReconstructionError(
+          pixels, static_cast<int>(m),
+          method == ScoreMethod::kBce ? ReconstructionLoss::kBce : ReconstructionLoss::kMse,
+          scores);
+    }
     EVAE_RETURN_IF_ERROR(engine->Encode(pixels, static_cast<int>(m), mu.data(), logvar.data()));
     simd::U8ToF32(pixels, x.data(), m * in);
-    const ScoreMethod method = options.method;
-    if (method == ScoreMethod::kBce || method == ScoreMethod::kMse) {
+    if (reconstruction) {
       EVAE_RETURN_IF_ERROR(engine->DecodeLogits(mu.data(), static_cast<int>(m), logits.data()));
       for (size_t i = 0; i < m; ++i) {
         const float* l = logits.data() + i * in;
@@ -235,6 +216,7 @@ StatusOr<std::unique_ptr<Scorer>> Scorer::Create(Engine* engine, const ScoreOpti
   Impl& s = *impl;
   s.engine = engine;
   s.options = options;
+  s.exact = std::string(engine->dtype()) == "int8";
   s.batch = static_cast<size_t>(engine->max_batch());
   s.in = engine->shape().input;
   s.lat = engine->shape().latent;
@@ -255,9 +237,7 @@ StatusOr<std::unique_ptr<Scorer>> Scorer::Create(Engine* engine, const ScoreOpti
   s.sum_logvar.resize(b);
   s.log_w.resize(b);
   if (options.complexity != Complexity::kNone) {
-    if (deflateInit(&s.deflater, 9) != Z_OK) return Internal("zlib deflateInit failed");
-    s.deflater_ready = true;
-    s.deflated.resize(compressBound(static_cast<uLong>(s.in)));
+    EVAE_RETURN_IF_ERROR(s.complexity.Init(s.in));
   }
   return std::unique_ptr<Scorer>(new Scorer(std::move(impl)));
 }
@@ -270,7 +250,7 @@ Status Scorer::Score(const uint8_t* pixels, size_t n, uint64_t first_index, doub
     if (s.options.complexity != Complexity::kNone) {
       const bool ratio = s.options.complexity == Complexity::kRatio;
       for (size_t i = 0; i < m; ++i) {
-        EVAE_ASSIGN_OR_RETURN(const double l, s.Complexity(pixels + (i0 + i) * s.in));
+        EVAE_ASSIGN_OR_RETURN(const double l, s.complexity.Nats(pixels + (i0 + i) * s.in));
         scores[i0 + i] = ratio ? scores[i0 + i] / l : scores[i0 + i] - l;
       }
     }
