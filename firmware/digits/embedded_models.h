@@ -1,5 +1,5 @@
 // The shipped int8 models (models/mnist.q8.evae, models/mnist2d.q8.evae), compiled into the
-// program by embed_model.cmake so that edgevae-digits runs with no files at all.
+// program by cmake/EmbedModel.cmake so that edgevae-digits runs with no files at all.
 #ifndef EDGEVAE_FIRMWARE_DIGITS_EMBEDDED_MODELS_H_
 #define EDGEVAE_FIRMWARE_DIGITS_EMBEDDED_MODELS_H_
 
