@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Raspberry Pi lane (CI runs it after tools/test.sh): cross toolchains, qemu and sysroots, then
 #   pi-aarch64: build, and every test under qemu-aarch64 (Cortex-A72, a Pi 4);
-#   pi-armhf:   build, and the packaging tests (CI's time budget; run the whole suite under
-#               qemu-arm with `ctest --preset pi-armhf`, about as long as the aarch64 one).
+#   pi-armhf:   build, the packaging tests and the micro programs' byte-for-byte comparisons (CI's
+#               time budget; run the whole suite under qemu-arm with `ctest --preset pi-armhf`,
+#               about as long as the aarch64 one).
 # PI_ARMHF_TESTS=all runs the whole armhf suite too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ if [[ "${PI_ARMHF_TESTS:-packaging}" == all ]]; then
   lane "pi-armhf: ctest under qemu-arm"
   ctest --preset pi-armhf -j 2
 else
-  lane "pi-armhf: packaging tests"
-  ctest --preset pi-armhf -j 2 -R packaging
+  lane "pi-armhf: packaging tests and the micro comparisons"
+  ctest --preset pi-armhf -j 2 -R '^packaging|^micro\.'
 fi
 lane "done"

@@ -1,0 +1,105 @@
+#include "micro_options.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace edgevae::micro {
+
+bool ArgReader::Flag(const char* name) {
+  if (!More() || std::strcmp(argv_[i_], name) != 0) return false;
+  ++i_;
+  return true;
+}
+
+bool ArgReader::Value(const char* name, long long lo, long long hi, long long* out) {
+  if (i_ >= argc_) {
+    std::fprintf(stderr, "error: %s needs a value\n", name);
+    ok_ = false;
+    return false;
+  }
+  const char* text = argv_[i_++];
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) {
+    std::fprintf(stderr, "error: %s must be an integer in [%lld, %lld]\n", name, lo, hi);
+    ok_ = false;
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool ArgReader::Int(const char* name, int lo, int hi, int* out) {
+  if (!Flag(name)) return false;
+  long long v = 0;
+  if (Value(name, lo, hi, &v)) *out = static_cast<int>(v);
+  return true;
+}
+
+bool ArgReader::Int2(const char* name, int lo, int hi, int* a, int* b) {
+  if (!Flag(name)) return false;
+  long long x = 0, y = 0;
+  if (Value(name, lo, hi, &x) && Value(name, lo, hi, &y)) {
+    *a = static_cast<int>(x);
+    *b = static_cast<int>(y);
+  }
+  return true;
+}
+
+bool ArgReader::Seed(const char* name, uint64_t* out) {
+  if (!Flag(name)) return false;
+  if (i_ >= argc_) {
+    std::fprintf(stderr, "error: %s needs a value\n", name);
+    ok_ = false;
+    return true;
+  }
+  const char* text = argv_[i_++];
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
+    std::fprintf(stderr, "error: %s must be an integer in [0, 2^64 - 1]\n", name);
+    ok_ = false;
+    return true;
+  }
+  *out = v;
+  return true;
+}
+
+bool ArgReader::Number(const char* name, double lo, double hi, double* out) {
+  if (!Flag(name)) return false;
+  const char* text = i_ < argc_ ? argv_[i_++] : "";
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
+    std::fprintf(stderr, "error: %s must be a number in [%g, %g]\n", name, lo, hi);
+    ok_ = false;
+    return true;
+  }
+  *out = v;
+  return true;
+}
+
+bool ArgReader::Word(const char* name, const char* a, const char* b, const char** out) {
+  if (!Flag(name)) return false;
+  const char* text = i_ < argc_ ? argv_[i_++] : "";
+  if (std::strcmp(text, a) == 0 || std::strcmp(text, b) == 0) {
+    *out = std::strcmp(text, a) == 0 ? a : b;
+  } else {
+    std::fprintf(stderr, "error: %s must be %s or %s\n", name, a, b);
+    ok_ = false;
+  }
+  return true;
+}
+
+bool ArgReader::Fail(const char* usage) {
+  if (ok_ && i_ < argc_) std::fprintf(stderr, "error: unknown argument '%s'\n", argv_[i_]);
+  std::fprintf(stderr, "%s\n", usage);
+  ok_ = false;
+  return false;
+}
+
+}  // namespace edgevae::micro

@@ -1,0 +1,63 @@
+# The micro programs, built twice from the same sources:
+#  - bare metal (presets micro-m33, micro-m4): micro_NAME.elf, tested under qemu-system-arm;
+#  - hosted (every other build): edgevae-micro-NAME, the same code on the Linux int8 engine
+#    (XNNPACK's kernels on x86 and aarch64), tested natively or under qemu-user.
+# Both builds compare the programs' output bytes with the same files in tests/micro/expected, so
+# a microcontroller, a PC and a Pi agree byte for byte (docs/micro.md). Included from
+# firmware/micro/CMakeLists.txt (bare metal) and tests/micro/CMakeLists.txt (hosted).
+include(EmbedModel)
+set(EDGEVAE_MICRO_MODEL "${PROJECT_SOURCE_DIR}/models/mnist.q8.evae" CACHE FILEPATH
+    "The int8 model file compiled into the micro programs")
+set(_micro_dir "${CMAKE_CURRENT_LIST_DIR}")
+set(_micro_model_src "")
+edgevae_embed_model(_micro_model_src "${EDGEVAE_MICRO_MODEL}" edgevae_micro_model)
+
+add_library(edgevae_micro_common STATIC
+  "${_micro_dir}/micro_model.cc" "${_micro_dir}/micro_options.cc" ${_micro_model_src})
+target_include_directories(edgevae_micro_common PUBLIC "${_micro_dir}")
+target_link_libraries(edgevae_micro_common PUBLIC edgevae::runtime)
+if(EDGEVAE_BARE_METAL)
+  target_link_libraries(edgevae_micro_common PUBLIC edgevae_micro_platform)
+endif()
+
+set(EDGEVAE_MICRO_PROGRAMS digits anomaly)
+foreach(program ${EDGEVAE_MICRO_PROGRAMS})
+  if(EDGEVAE_BARE_METAL)
+    edgevae_micro_executable(micro_${program} "${_micro_dir}/micro_${program}.cc")
+    target_link_libraries(micro_${program} PRIVATE edgevae_micro_common)
+  else()
+    add_executable(micro_${program} "${_micro_dir}/micro_${program}.cc")
+    set_target_properties(micro_${program} PROPERTIES OUTPUT_NAME edgevae-micro-${program})
+    target_link_libraries(micro_${program} PRIVATE edgevae_micro_common)
+  endif()
+endforeach()
+
+# edgevae_micro_compare(<test> <program> <expected file> [STDIN file] ARGS...): the program's
+# stdout, byte for byte. Under an emulator when the build has one (qemu-system-arm, qemu-user).
+# Files are named relative to tests/micro.
+set(_micro_tests "${PROJECT_SOURCE_DIR}/tests/micro")
+set(_micro_expected "${_micro_tests}/expected")
+function(edgevae_micro_compare name program expected)
+  cmake_parse_arguments(PARSE_ARGV 3 arg "" "STDIN" "")
+  if(DEFINED arg_STDIN)
+    set(arg_STDIN "${_micro_tests}/${arg_STDIN}")
+  endif()
+  set(run ${CMAKE_CROSSCOMPILING_EMULATOR})
+  if(EDGEVAE_BARE_METAL AND DEFINED arg_STDIN)
+    list(APPEND run --stdin "${arg_STDIN}")
+  endif()
+  set(stdin_arg "")
+  if(NOT EDGEVAE_BARE_METAL AND DEFINED arg_STDIN)
+    set(stdin_arg "-DSTDIN=${arg_STDIN}")
+  endif()
+  add_test(NAME ${name}
+           COMMAND "${CMAKE_COMMAND}" "-DEXPECTED=${_micro_expected}/${expected}"
+                   "-DACTUAL=${CMAKE_CURRENT_BINARY_DIR}/${name}.out" ${stdin_arg}
+                   -P "${_micro_dir}/compare_output.cmake" --
+                   ${run} "$<TARGET_FILE:micro_${program}>" ${arg_UNPARSED_ARGUMENTS})
+  set_tests_properties(${name} PROPERTIES LABELS micro)
+endfunction()
+
+if(EDGEVAE_BARE_METAL OR EDGEVAE_BUILD_TESTS)  # hosted: only tests/micro includes this file
+  include("${PROJECT_SOURCE_DIR}/tests/micro/cases.cmake")
+endif()
