@@ -1,20 +1,11 @@
 # Runs a command and passes only if it exits with 0 and its stdout is byte for byte the file
 # EXPECTED; the output is kept in ACTUAL, and a mismatch names the first differing byte.
 #
-#   cmake -DEXPECTED=file -DACTUAL=file [-DSTDIN=file] -P compare_output.cmake -- command [args...]
-set(command "")
-set(seen_separator FALSE)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE 1 ${last})
-  if(seen_separator)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(seen_separator TRUE)
-  endif()
-endforeach()
-if(NOT command OR NOT DEFINED EXPECTED OR NOT DEFINED ACTUAL)
-  message(FATAL_ERROR "usage: cmake -DEXPECTED=f -DACTUAL=f [-DSTDIN=f] -P compare_output.cmake -- command...")
+#   cmake -DEXPECTED=file -DACTUAL=file [-DSTDIN=file] -DCOMMAND='word|word|...' -P compare_output.cmake
+if(NOT DEFINED COMMAND OR NOT DEFINED EXPECTED OR NOT DEFINED ACTUAL)
+  message(FATAL_ERROR "usage: cmake -DEXPECTED=f -DACTUAL=f [-DSTDIN=f] -DCOMMAND='w|w|...' -P compare_output.cmake")
 endif()
+string(REPLACE "|" ";" command "${COMMAND}")
 set(input "")
 if(DEFINED STDIN)
   set(input INPUT_FILE "${STDIN}")

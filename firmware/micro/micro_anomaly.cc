@@ -71,7 +71,9 @@ int Run(int argc, char** argv) {
   load.class_latents = LoadOptions::ClassLatents::kNone;
   StatusOr<MicroModel> model = LoadMicroModel(load);
   if (!model.ok()) return Fail(model.status());
-  Engine& e = *model->engine;
+  StatusOr<std::unique_ptr<Engine>> engine = CreateMicroEngine(model->model);
+  if (!engine.ok()) return Fail(engine.status());
+  Engine& e = **engine;
   if (e.shape().input != kPixels) return Fail(Unsupported("the model's images are not 28 x 28"));
   const std::optional<AnomalyThreshold>& cal = e.metadata().anomaly;
   if (o.method.empty()) o.method = cal ? cal->method : "bce";

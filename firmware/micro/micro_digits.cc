@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "edgevae/engine.h"
 #include "edgevae/latent.h"
@@ -126,10 +127,17 @@ int Run(int argc, char** argv) {
   load.labels.set(static_cast<size_t>(o.interp ? o.to : o.label));
   StatusOr<MicroModel> model = LoadMicroModel(load);
   if (!model.ok()) return Fail(model.status());
-  Engine& e = *model->engine;
-  if (e.shape().input != kPixels) return Fail(Unsupported("the model's images are not 28 x 28"));
-  if (Status s = MakeCodes(e.shape().latent, model->class_latents, o); !s.ok()) return Fail(s);
-  const int dim = e.shape().latent;
+  if (model->model.shape.input != kPixels) {
+    return Fail(Unsupported("the model's images are not 28 x 28"));
+  }
+  const int dim = model->model.shape.latent;
+  // The codes first, then the statistics freed, then the engine: the heap's peak is the larger
+  // of the two phases, not their sum (docs/micro.md, "RAM").
+  if (Status s = MakeCodes(dim, model->class_latents, o); !s.ok()) return Fail(s);
+  std::vector<ClassLatentStats>().swap(model->class_latents);
+  StatusOr<std::unique_ptr<Engine>> engine = CreateMicroEngine(model->model);
+  if (!engine.ok()) return Fail(engine.status());
+  Engine& e = **engine;
   for (int i = 0; i < o.count; ++i) {
     if (Status s = e.Decode(g_z + i * dim, 1, g_probs); !s.ok()) return Fail(s);
     for (int p = 0; p < kPixels; ++p) g_images[i * kPixels + p] = ToByte(g_probs[p]);

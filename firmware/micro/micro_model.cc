@@ -20,18 +20,19 @@ StatusOr<MicroModel> LoadMicroModel(const LoadOptions& options) {
   const std::span<const uint8_t> bytes(edgevae_micro_model, edgevae_micro_model_size);
   LoadOptions o = options;
   o.golden = false;  // nothing here re-runs them, and they would take 31 KB of RAM
-  EVAE_ASSIGN_OR_RETURN(AnyModel model, LoadEmbeddedModel(bytes, "the embedded model", o));
-  if (!model.int8) {
-    return Unsupported(std::string("the embedded model is ") + model.dtype() +
+  EVAE_ASSIGN_OR_RETURN(AnyModel any, LoadEmbeddedModel(bytes, "the embedded model", o));
+  if (!any.int8) {
+    return Unsupported(std::string("the embedded model is ") + any.dtype() +
                        "; the micro programs run int8 models (edgevae convert --dtype int8)");
   }
-  MicroModel out;
-  // Moved out before the engine copies the metadata, so that they are held once.
-  out.class_latents = std::move(model.int8->metadata.class_latents);
-  model.int8->metadata.class_latents.clear();
-  EVAE_ASSIGN_OR_RETURN(out.engine,
-                        Engine::Create(*model.int8, EngineOptions{.max_batch = 1, .threads = 1}));
+  MicroModel out{std::move(*any.int8), {}};
+  out.class_latents = std::move(out.model.metadata.class_latents);
+  out.model.metadata.class_latents.clear();
   return out;
+}
+
+StatusOr<std::unique_ptr<Engine>> CreateMicroEngine(const Int8Model& model) {
+  return Engine::Create(model, EngineOptions{.max_batch = 1, .threads = 1});
 }
 
 int Fail(const Status& s) {

@@ -7,21 +7,24 @@
 #include <vector>
 
 #include "edgevae/engine.h"
+#include "edgevae/int8_model.h"
 #include "edgevae/model_file.h"
 #include "edgevae/status.h"
 
 namespace edgevae::micro {
 
-// The embedded int8 model, validated like a file (checksum, shape, quantization parameters),
-// in an engine for one image at a time on one thread. Every allocation of the programs happens
-// here, at start-up; decoding and scoring then use no heap.
+// The embedded int8 model, validated like a file (checksum, shape, quantization parameters).
 // `options` says which class statistics to keep (the programs keep what they draw from); they
-// are returned beside the engine rather than in its metadata.
+// are returned beside the model rather than in its metadata, so that a program can draw its
+// latent codes and free them before it creates the engine: the heap then never holds both.
 struct MicroModel {
-  std::unique_ptr<Engine> engine;
+  Int8Model model;
   std::vector<ClassLatentStats> class_latents;
 };
 StatusOr<MicroModel> LoadMicroModel(const LoadOptions& options);
+// An engine for one image at a time on one thread. Every allocation of the programs happens
+// at start-up, in these two; decoding and scoring then use no heap.
+StatusOr<std::unique_ptr<Engine>> CreateMicroEngine(const Int8Model& model);
 
 // Prints `s` as one line on stderr; returns the exit status for it (1).
 int Fail(const Status& s);

@@ -18,6 +18,8 @@ target_include_directories(edgevae_micro_common PUBLIC "${_micro_dir}")
 target_link_libraries(edgevae_micro_common PUBLIC edgevae::runtime)
 if(EDGEVAE_BARE_METAL)
   target_link_libraries(edgevae_micro_common PUBLIC edgevae_micro_platform)
+  # Start-up code: for size, as the runtime's loader (lib/src/runtime/CMakeLists.txt).
+  target_compile_options(edgevae_micro_common PRIVATE -Os)
 endif()
 
 set(EDGEVAE_MICRO_PROGRAMS digits anomaly)
@@ -50,11 +52,13 @@ function(edgevae_micro_compare name program expected)
   if(NOT EDGEVAE_BARE_METAL AND DEFINED arg_STDIN)
     set(stdin_arg "-DSTDIN=${arg_STDIN}")
   endif()
+  # The command travels in one -D value, words joined by '|': cmake reads options such as
+  # qemu-user's -L and -E even after `-P script --`.
+  string(JOIN "|" command ${run} "$<TARGET_FILE:micro_${program}>" ${arg_UNPARSED_ARGUMENTS})
   add_test(NAME ${name}
            COMMAND "${CMAKE_COMMAND}" "-DEXPECTED=${_micro_expected}/${expected}"
                    "-DACTUAL=${CMAKE_CURRENT_BINARY_DIR}/${name}.out" ${stdin_arg}
-                   -P "${_micro_dir}/compare_output.cmake" --
-                   ${run} "$<TARGET_FILE:micro_${program}>" ${arg_UNPARSED_ARGUMENTS})
+                   "-DCOMMAND=${command}" -P "${_micro_dir}/compare_output.cmake")
   set_tests_properties(${name} PROPERTIES LABELS micro)
 endfunction()
 
