@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/model_bytes.h"
+#include "edgevae/buffer.h"
 #include "edgevae/model_writer.h"
 #include "edgevae/model_file.h"
 #include "edgevae/model.h"
@@ -291,6 +292,126 @@ TEST_F(ModelFileV2Test, Int8WithGoldenRoundTrip) {
   EXPECT_EQ(info->tensors[11].name, "golden.reconstruction");
   EXPECT_EQ(info->tensors[11].dtype, DType::kF32);
   EXPECT_EQ(info->tensors[11].dims, (std::vector<uint32_t>{3, 784}));
+}
+
+// --- LoadOptions: what a load keeps ---------------------------------------------------------------
+
+// The bytes at a 64-byte boundary, as an embedded model is: LoadEmbeddedModel reads them in place.
+AlignedBuffer<uint8_t> Aligned(const Bytes& b) {
+  AlignedBuffer<uint8_t> a(b.size());
+  std::memcpy(a.data(), b.data(), b.size());
+  return a;
+}
+std::span<const uint8_t> View(const AlignedBuffer<uint8_t>& a) { return {a.data(), a.size()}; }
+
+// One class_latents entry of a mnist2d model (2-D latent).
+OJson ClassLatentEntry(int label, int count, float mean0) {
+  return OJson{{"label", label}, {"count", count}, {"mean", {mean0, -1.5}},
+               {"cov", {1.0, 0.125, 0.125, 0.5}}};
+}
+
+TEST_F(ModelFileV2Test, LoadOptionsKeepTheChosenClassLatents) {
+  const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  const GoldenVectors g = MakeGolden(3, 784);
+  const Bytes bytes = EditMetadata(SaveInt8(m, &g), [](OJson& j) {
+    j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f), ClassLatentEntry(7, 20, 0.5f),
+                          ClassLatentEntry(3, 30, 0.75f)};
+  });
+  const AlignedBuffer<uint8_t> aligned = Aligned(bytes);
+  const std::span<const uint8_t> span = View(aligned);
+
+  auto labels = [&](const LoadOptions& o) {
+    StatusOr<AnyModel> a = LoadEmbeddedModel(span, "mem", o);
+    EXPECT_TRUE(a.ok()) << a.status().message();
+    std::vector<std::pair<int, int>> got;  // (label, count)
+    if (a.ok()) {
+      for (const ClassLatentStats& c : a->int8->metadata.class_latents) {
+        got.emplace_back(c.label, c.count);
+      }
+    }
+    return got;
+  };
+  using V = std::vector<std::pair<int, int>>;
+  EXPECT_EQ(labels(LoadOptions{}), (V{{3, 10}, {7, 20}, {3, 30}}));
+  LoadOptions none;
+  none.class_latents = LoadOptions::ClassLatents::kNone;
+  EXPECT_EQ(labels(none), V{});
+  LoadOptions three;
+  three.class_latents = LoadOptions::ClassLatents::kLabels;
+  three.labels.set(3);
+  EXPECT_EQ(labels(three), (V{{3, 10}, {3, 30}}));
+  three.labels.set(9);  // a label the file lacks changes nothing
+  EXPECT_EQ(labels(three), (V{{3, 10}, {3, 30}}));
+
+  // The kept entries are whole: the same floats as a full load.
+  StatusOr<AnyModel> a = LoadEmbeddedModel(span, "mem", three);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->int8->metadata.class_latents.size(), 2u);
+  EXPECT_EQ(a->int8->metadata.class_latents[1].mean, (std::vector<float>{0.75f, -1.5f}));
+  EXPECT_EQ(a->int8->metadata.class_latents[1].cov,
+            (std::vector<float>{1.0f, 0.125f, 0.125f, 0.5f}));
+  // And the rest of the metadata is untouched by the streaming.
+  ExpectSameInt8(m, *a->int8);
+  ASSERT_TRUE(a->golden.has_value());
+  ExpectSameGolden(g, *a->golden);
+
+  LoadOptions no_golden;
+  no_golden.golden = false;
+  StatusOr<AnyModel> b = LoadEmbeddedModel(span, "mem", no_golden);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_FALSE(b->golden.has_value());
+}
+
+TEST_F(ModelFileV2Test, EntriesALoadDropsAreStillValidated) {
+  const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  struct Case {
+    const char* what;
+    std::function<void(OJson&)> edit;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"cov of 3", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f), ClassLatentEntry(7, 20, 0.5f)};
+         j["class_latents"][1]["cov"] = {1.0, 0.0, 1.0};
+       },
+       "'class_latents[1].cov': expected an array of 4 finite numbers"},
+      {"a number among the entries", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f), 5};
+       },
+       "'class_latents': expected an array of objects"},
+      {"label 300", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(300, 10, 0.25f)};
+       },
+       "'class_latents[0].label': expected an integer in [0, 255]"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const Bytes bytes = EditMetadata(SaveInt8(m), c.edit);
+    const AlignedBuffer<uint8_t> aligned = Aligned(bytes);
+    for (const LoadOptions::ClassLatents keep :
+         {LoadOptions::ClassLatents::kAll, LoadOptions::ClassLatents::kNone}) {
+      LoadOptions o;
+      o.class_latents = keep;
+      StatusOr<AnyModel> a = LoadEmbeddedModel(View(aligned), "mem", o);
+      ASSERT_FALSE(a.ok());
+      EXPECT_EQ(a.status().code(), StatusCode::kDataError);
+      EXPECT_THAT(a.status().message(), ::testing::HasSubstr(c.message));
+    }
+  }
+}
+
+// A golden reconstruction outside [0, 1] is refused whether or not the load keeps the vectors.
+TEST_F(ModelFileV2Test, GoldenVectorsALoadDropsAreStillValidated) {
+  const GoldenVectors g = MakeGolden(2, 784);
+  Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo), &g);
+  PutU32(bytes, GetU64(bytes, Entry(bytes, 11) + kEntOffset) + 100 * 4, std::bit_cast<uint32_t>(1.5f));
+  FixChecksum(bytes);
+  const AlignedBuffer<uint8_t> aligned = Aligned(bytes);
+  LoadOptions o;
+  o.golden = false;
+  StatusOr<AnyModel> a = LoadEmbeddedModel(View(aligned), "mem", o);
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(a.status().message(), ::testing::HasSubstr("golden.reconstruction[100] is 1.5"));
 }
 
 TEST_F(ModelFileV2Test, F32WithGoldenRoundTrip) {

@@ -269,6 +269,55 @@ TEST_F(QuantTest, Int8ProbabilityTableAndMuOnlyEncodeMatchThePlainPath) {
   }
 }
 
+// Engine::ReconstructionError of an int8 engine against the float formulas on its own logits
+// (Encode, then DecodeLogits of mu), computed in double: the fixed-point tables may move each
+// pixel's term by half a step (2^-17 nats for bce; for mse, |2 d e| + e^2 with e <= 0.5 / 65535),
+// so an image's score by at most 784 of them. The f32 engine has no exact path.
+TEST_F(QuantTest, Int8ReconstructionErrorIsTheTableSumOfItsLogits) {
+  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  auto engine = Engine::Create(*q, EngineOptions{.max_batch = 5, .threads = 1});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Engine& e = **engine;
+  const int lat = MnistShape::kInfo.latent, in = 784, n = 5;
+  std::vector<float> mu(n * lat), lv(n * lat), logits(n * in);
+  double worst_bce = 0, worst_mse = 0;
+  for (int start = 0; start < 40; start += n) {
+    const uint8_t* images = test_->image(start);
+    ASSERT_TRUE(e.Encode(images, n, mu.data(), lv.data()).ok());
+    ASSERT_TRUE(e.DecodeLogits(mu.data(), n, logits.data()).ok());
+    double bce[n], mse[n];
+    ASSERT_TRUE(e.ReconstructionError(images, n, ReconstructionLoss::kBce, bce).ok());
+    ASSERT_TRUE(e.ReconstructionError(images, n, ReconstructionLoss::kMse, mse).ok());
+    for (int i = 0; i < n; ++i) {
+      double want_bce = 0, want_mse = 0;
+      for (int p = 0; p < in; ++p) {
+        const double l = logits[i * in + p], x = images[i * in + p] / 255.0;
+        want_bce += std::max(l, 0.0) + std::log1p(std::exp(-std::fabs(l))) - x * l;
+        const double d = x - 1.0 / (1.0 + std::exp(-l));
+        want_mse += d * d;
+      }
+      worst_bce = std::max(worst_bce, std::fabs(bce[i] - want_bce));
+      worst_mse = std::max(worst_mse, std::fabs(mse[i] - want_mse));
+      EXPECT_NEAR(bce[i], want_bce, in * 0x1p-17 + 1e-9) << "image " << start + i;
+      EXPECT_NEAR(mse[i], want_mse, in * (2 * 0.5 / 65535 + 1e-9)) << "image " << start + i;
+    }
+    // One image at a time gives the same integers.
+    for (int i = 0; i < n; ++i) {
+      double one = 0;
+      ASSERT_TRUE(e.ReconstructionError(images + i * in, 1, ReconstructionLoss::kMse, &one).ok());
+      EXPECT_EQ(one, mse[i]);
+    }
+  }
+  std::printf("[ exact    ] largest |table - double| over 40 images: bce %.2e nats, mse %.2e\n",
+              worst_bce, worst_mse);
+  auto f32 = Engine::Create(*model_, EngineOptions{.max_batch = 1, .threads = 1});
+  ASSERT_TRUE(f32.ok());
+  double s = 0;
+  EXPECT_EQ((*f32)->ReconstructionError(test_->image(0), 1, ReconstructionLoss::kBce, &s).code(),
+            StatusCode::kUnsupported);
+}
+
 // The int8 decoder against plain integer arithmetic: fc3 and fc4 as int32 dot products with
 // XNNPACK's fp32 requantization (the formula of RequantizeI32), from latents that quantize exactly
 // (z = scale * (q - zero point)), and a batch of 5 against five batches of one. x86 (XNNPACK) and
