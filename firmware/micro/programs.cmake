@@ -62,6 +62,14 @@ function(edgevae_micro_compare name program expected)
   set_tests_properties(${name} PROPERTIES LABELS micro)
 endfunction()
 
+# The integer kernel on the microcontroller itself (its DSP path) against plain arithmetic; the
+# hosted builds test the same function in tests/kernels.
+if(EDGEVAE_BARE_METAL)
+  edgevae_micro_executable(micro_int8_kernel_test "${PROJECT_SOURCE_DIR}/tests/micro/int8_kernel_test.cc")
+  target_link_libraries(micro_int8_kernel_test PRIVATE edgevae_kernels)
+  edgevae_micro_test(micro.int8_kernels micro_int8_kernel_test OUTPUT "int8 kernels ok")
+endif()
+
 if(EDGEVAE_BARE_METAL OR EDGEVAE_BUILD_TESTS)  # hosted: only tests/micro includes this file
   include("${PROJECT_SOURCE_DIR}/tests/micro/cases.cmake")
 endif()
