@@ -68,11 +68,15 @@ class ForkJoinTask {
 template <typename F>
 void ParallelTiles(pthreadpool_t pool, size_t n, size_t tile, const F& f) {
   if (n == 0) return;
+#if defined(EDGEVAE_BARE_METAL)
+  (void)pool;  // one core, no thread library: always null there
+  (void)tile;
+  f(size_t{0}, n);
+#else
   if (pool == nullptr || n <= tile) {
     f(size_t{0}, n);
     return;
   }
-#if !defined(EDGEVAE_BARE_METAL)
   const ForkJoinTask task([&](size_t start, size_t count) { f(start, start + count); });
   pthreadpool_parallelize_1d_tile_1d(pool, task, n, tile, /*flags=*/0);
   task.Joined();

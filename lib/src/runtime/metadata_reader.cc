@@ -115,6 +115,11 @@ StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_
                                                      "class_latents";
     } else if (depth == 1 && event == E::array_start) {
       in_latents = top_key_is_latents;
+      if (in_latents) {  // a repeated key: the last value counts, as in the tree
+        out.class_latents.clear();
+        index = 0;
+        entry_error = Status::Ok();
+      }
     } else if (depth == 1 && event == E::array_end) {
       in_latents = false;
     } else if (depth == 2 && event == E::object_end && in_latents) {
@@ -125,7 +130,7 @@ StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_
       }
       ++index;
       return false;  // dropped from the tree
-    } else if (depth == 2 && in_latents && event == E::value) {
+    } else if (depth == 2 && in_latents && (event == E::value || event == E::array_end)) {
       ++index;  // a non-object: stays in the tree for ParseMetadata to refuse
     }
     return true;
