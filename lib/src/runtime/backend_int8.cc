@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/elementwise.h"
@@ -233,6 +234,9 @@ class Int8Backend final : public Backend {
     }
     if (sparse_encode) EVAE_RETURN_IF_ERROR(b->sparse_.Prepare(q.layers[0]).status());
     b->PrepareProbTable();
+    // Layers that read their weights in place (GemvI8) keep the model's bytes -- a mapped file or
+    // a copy -- alive for as long as the engine, which may outlive the model it was made from.
+    b->storage_ = q.storage;
     return std::unique_ptr<Backend>(std::move(b));
   }
   const char* dtype() const override { return "int8"; }
@@ -380,6 +384,7 @@ class Int8Backend final : public Backend {
   std::array<uint16_t, 256> prob16_{};     // the same in 1/65535 steps
   std::array<int64_t, 256> softplus16_{};  // softplus(logit) in 2^-16 steps
   AlignedBuffer<float> mv_, z_;            // ReconstructionError's mu and z
+  std::vector<std::shared_ptr<const void>> storage_;  // the bytes in-place weights point into
 };
 
 }  // namespace
