@@ -25,14 +25,22 @@
 namespace edgevae {
 namespace {
 
-constexpr int kTestImages = 2000;
 #ifdef EDGEVAE_TEST_EMULATED
-// Under qemu-user training runs at ~100 images/s: the shared model sees 6,000 images twice.
-constexpr int kFixtureTrainImages = 6000;
-constexpr double kFixtureMaxLoss = 195.0;
+// Under qemu-user every training, calibration and evaluation pass is slow, and CI trains this
+// fixture on every run: the shared model sees 2,000 images twice (a model that has
+// learned, with its own loss bound), and the tests calibrate and evaluate on a few hundred images
+// (two evaluation blocks). What they check is each layer's ranges and the int8 kernels'
+// arithmetic, which these sizes exercise as the native ones do; the bounds below were measured
+// for these sizes under qemu-aarch64 and hold with room (docs/deploy-pi.md).
+constexpr int kFixtureTrainImages = 2000;
+constexpr double kFixtureMaxLoss = 222.0;
+constexpr int kTestImages = 512;
+constexpr int kCalibImages = 500;
 #else
 constexpr int kFixtureTrainImages = 60000;
 constexpr double kFixtureMaxLoss = 120.0;
+constexpr int kTestImages = 2000;
+constexpr int kCalibImages = 2000;
 #endif
 
 class QuantTest : public ::testing::Test {
@@ -77,8 +85,8 @@ class QuantTest : public ::testing::Test {
 };
 
 // The shared model itself: two epochs on all 60,000 training images reach a test loss below 120
-// nats (116.6 on the first 2,000 test images); two on 6,000 (emulated builds) below 195 (184.1;
-// an untrained model scores about 543).
+// nats (116.6 on the first 2,000 test images); the emulated builds' smaller model has its own
+// bound (above; an untrained model scores about 543).
 // ctest runs it first so that the other tests load the cached file.
 TEST_F(QuantTest, FixtureModelTrains) {
   auto f32 = F32Engine();
@@ -151,10 +159,15 @@ TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
   ASSERT_NE(f32, nullptr);
   auto f32_loss = EvaluateEngine(*f32, *test_, 1);
   ASSERT_TRUE(f32_loss.ok());
-  std::vector<float> a(256 * 784), b(256 * 784);
+  // The f32 reconstructions, once for the three methods: under qemu-user each pass costs seconds.
+  std::vector<float> a(static_cast<size_t>(kTestImages) * 784), b(256 * 784);
+  for (int first = 0; first < kTestImages; first += 256) {
+    const int n = std::min(256, kTestImages - first);
+    ASSERT_TRUE(f32->Reconstruct(test_->image(first), n, false, 0, &a[first * 784]).ok());
+  }
   for (Calibration c : {Calibration::kMinMax, Calibration::kPercentile, Calibration::kMse}) {
     SCOPED_TRACE(CalibrationName(c));
-    auto q = QuantizeInt8(*model_, runtime_, mnist_->train, c, 2000);
+    auto q = QuantizeInt8(*model_, runtime_, mnist_->train, c, kCalibImages);
     ASSERT_TRUE(q.ok()) << q.status().message();
     auto e8 = Engine::Create(*q, EngineOptions{.max_batch = 256, .threads = 1});
     ASSERT_TRUE(e8.ok()) << e8.status().message();
@@ -164,12 +177,11 @@ TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
     double mad = 0;
     for (int first = 0; first < kTestImages; first += 256) {
       const int n = std::min(256, kTestImages - first);
-      ASSERT_TRUE(f32->Reconstruct(test_->image(first), n, false, 0, a.data()).ok());
       ASSERT_TRUE((*e8)->Reconstruct(test_->image(first), n, false, 0, b.data()).ok());
       for (int i = 0; i < n * 784; ++i) {
         ASSERT_GE(b[i], 0.0f);
         ASSERT_LE(b[i], 1.0f);
-        mad += std::fabs(a[i] - b[i]);
+        mad += std::fabs(a[first * 784 + i] - b[i]);
       }
     }
     mad /= kTestImages * 784.0;
@@ -193,7 +205,7 @@ TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
 // XNNPACK's dense qs8 GEMM: both must give the same int8 activations, so the same mu and logvar
 // bit for bit. Dense images (over 40 % nonzero pixels) take the GEMM at batch 1 too.
 TEST_F(QuantTest, SparseFc1MatchesTheDenseGemm) {
-  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
+  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, kCalibImages);
   ASSERT_TRUE(q.ok()) << q.status().message();
   auto e8 = Engine::Create(*q, EngineOptions{.max_batch = 2, .threads = 1});
   ASSERT_TRUE(e8.ok()) << e8.status().message();
@@ -216,6 +228,7 @@ TEST_F(QuantTest, SparseFc1MatchesTheDenseGemm) {
       ASSERT_EQ(mu2[i], mu2[lat + i]);
     }
   };
+  static_assert(kTestImages >= 500);
   for (int k = 0; k < 500; ++k) {
     SCOPED_TRACE(k);
     check(test_->image(k));
@@ -236,7 +249,7 @@ TEST_F(QuantTest, SparseFc1MatchesTheDenseGemm) {
 // a reconstruction with z = mu, skips the logvar head: both must give what the plain path gives,
 // the Sigmoid kernel on DecodeLogits and Encode + Decode, bit for bit, at batch 1 and 7.
 TEST_F(QuantTest, Int8ProbabilityTableAndMuOnlyEncodeMatchThePlainPath) {
-  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
+  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, kCalibImages);
   ASSERT_TRUE(q.ok()) << q.status().message();
   auto engine = Engine::Create(*q, EngineOptions{.max_batch = 7, .threads = 1});
   ASSERT_TRUE(engine.ok()) << engine.status().message();
@@ -325,7 +338,7 @@ TEST_F(QuantTest, Int8ReconstructionErrorIsTheTableSumOfItsLogits) {
 // requantize in fixed point (rndnu: a 32-bit multiplier, ties rounded up), which can differ by
 // one step where acc * scale lies within float rounding of a half: 1 logit in 156,800 here.
 TEST_F(QuantTest, Int8DecoderMatchesPlainIntegerArithmetic) {
-  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, 2000);
+  auto q = QuantizeInt8(*model_, runtime_, mnist_->train, Calibration::kPercentile, kCalibImages);
   ASSERT_TRUE(q.ok()) << q.status().message();
   auto engine = Engine::Create(*q, EngineOptions{.max_batch = 5, .threads = 1});
   ASSERT_TRUE(engine.ok()) << engine.status().message();
