@@ -13,20 +13,31 @@ bool ArgReader::Flag(const char* name) {
   return true;
 }
 
-bool ArgReader::Value(const char* name, long long lo, long long hi, long long* out) {
+const char* ArgReader::Take(const char* name) {
   if (i_ >= argc_) {
     std::fprintf(stderr, "error: %s needs a value\n", name);
     ok_ = false;
-    return false;
+    return nullptr;
   }
-  const char* text = argv_[i_++];
+  return argv_[i_++];
+}
+
+bool ArgReader::Bad(const char* name, const char* want) {
+  std::fprintf(stderr, "error: %s must be %s\n", name, want);
+  ok_ = false;
+  return false;
+}
+
+bool ArgReader::Value(const char* name, long long lo, long long hi, long long* out) {
+  const char* text = Take(name);
+  if (text == nullptr) return false;
   char* end = nullptr;
   errno = 0;
   const long long v = std::strtoll(text, &end, 10);
   if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) {
-    std::fprintf(stderr, "error: %s must be an integer in [%lld, %lld]\n", name, lo, hi);
-    ok_ = false;
-    return false;
+    char want[64];
+    std::snprintf(want, sizeof(want), "an integer in [%lld, %lld]", lo, hi);
+    return Bad(name, want);
   }
   *out = v;
   return true;
@@ -51,46 +62,47 @@ bool ArgReader::Int2(const char* name, int lo, int hi, int* a, int* b) {
 
 bool ArgReader::Seed(const char* name, uint64_t* out) {
   if (!Flag(name)) return false;
-  if (i_ >= argc_) {
-    std::fprintf(stderr, "error: %s needs a value\n", name);
-    ok_ = false;
-    return true;
-  }
-  const char* text = argv_[i_++];
+  const char* text = Take(name);
+  if (text == nullptr) return true;
   char* end = nullptr;
   errno = 0;
   const unsigned long long v = std::strtoull(text, &end, 10);
   if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
-    std::fprintf(stderr, "error: %s must be an integer in [0, 2^64 - 1]\n", name);
-    ok_ = false;
-    return true;
+    Bad(name, "an integer in [0, 2^64 - 1]");
+  } else {
+    *out = v;
   }
-  *out = v;
   return true;
 }
 
 bool ArgReader::Number(const char* name, double lo, double hi, double* out) {
   if (!Flag(name)) return false;
-  const char* text = i_ < argc_ ? argv_[i_++] : "";
+  const char* text = Take(name);
+  if (text == nullptr) return true;
   char* end = nullptr;
   const double v = std::strtod(text, &end);
   if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
-    std::fprintf(stderr, "error: %s must be a number in [%g, %g]\n", name, lo, hi);
-    ok_ = false;
-    return true;
+    char want[64];
+    std::snprintf(want, sizeof(want), "a number in [%g, %g]", lo, hi);
+    Bad(name, want);
+  } else {
+    *out = v;
   }
-  *out = v;
   return true;
 }
 
 bool ArgReader::Word(const char* name, const char* a, const char* b, const char** out) {
   if (!Flag(name)) return false;
-  const char* text = i_ < argc_ ? argv_[i_++] : "";
-  if (std::strcmp(text, a) == 0 || std::strcmp(text, b) == 0) {
-    *out = std::strcmp(text, a) == 0 ? a : b;
+  const char* text = Take(name);
+  if (text == nullptr) return true;
+  if (std::strcmp(text, a) == 0) {
+    *out = a;
+  } else if (std::strcmp(text, b) == 0) {
+    *out = b;
   } else {
-    std::fprintf(stderr, "error: %s must be %s or %s\n", name, a, b);
-    ok_ = false;
+    char want[64];
+    std::snprintf(want, sizeof(want), "%s or %s", a, b);
+    Bad(name, want);
   }
   return true;
 }

@@ -24,6 +24,10 @@ class ArgReader {
   bool Fail(const char* usage);
 
  private:
+  // The next argument as `name`'s value, or null (reported) if there is none.
+  const char* Take(const char* name);
+  // Reports that `name` must be `want`; returns false.
+  bool Bad(const char* name, const char* want);
   bool Value(const char* name, long long lo, long long hi, long long* out);
   int argc_;
   char** argv_;

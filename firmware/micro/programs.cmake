@@ -68,6 +68,16 @@ if(EDGEVAE_BARE_METAL)
   edgevae_micro_executable(micro_int8_kernel_test "${PROJECT_SOURCE_DIR}/tests/micro/int8_kernel_test.cc")
   target_link_libraries(micro_int8_kernel_test PRIVATE edgevae_kernels)
   edgevae_micro_test(micro.int8_kernels micro_int8_kernel_test OUTPUT "int8 kernels ok")
+  # Bad input on the device: one line naming what was wrong, and the exit status of the CLI
+  # (2 bad usage, 1 bad data).
+  edgevae_micro_test(micro.digits.bad_label micro_digits --label 12
+    EXIT_CODE 2 OUTPUT "error: --label must be an integer in \\[0, 9\\]")
+  edgevae_micro_test(micro.anomaly.bad_method micro_anomaly --method elbo
+    EXIT_CODE 2 OUTPUT "error: --method must be bce or mse")
+  set(_partial "${CMAKE_CURRENT_BINARY_DIR}/partial_frame.bin")
+  file(WRITE "${_partial}" "abc")
+  edgevae_micro_test(micro.anomaly.partial_frame micro_anomaly STDIN "${_partial}"
+    EXIT_CODE 1 OUTPUT "error: frame 0: 3 bytes at the end of the input, expected 784")
 endif()
 
 if(EDGEVAE_BARE_METAL OR EDGEVAE_BUILD_TESTS)  # hosted: only tests/micro includes this file
