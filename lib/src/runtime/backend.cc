@@ -15,8 +15,8 @@ Status Backend::DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t 
   return Status::Ok();
 }
 
-Status Backend::ReconstructionError(const uint8_t*, size_t, ReconstructionLoss, double*,
-                                    pthreadpool_t) {
+Status Backend::ReconstructionError(const uint8_t*, size_t, ReconstructionLoss, float*, float*,
+                                    double*, pthreadpool_t) {
   return Unsupported(std::string("exact reconstruction errors are computed by int8 engines; this "
                                  "one is ") + dtype());
 }

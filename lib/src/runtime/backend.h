@@ -31,9 +31,10 @@ class Backend {
   // Pixel probabilities, sigmoid(logits).
   virtual Status DecodeProbs(const float* z, size_t n, float* out, pthreadpool_t pool);
   // Engine::ReconstructionError: the int8 backend's exact sums; the others return Unsupported
-  // (the Scorer computes theirs from DecodeLogits).
+  // (the Scorer computes theirs from DecodeLogits). `mv` and `z` are the engine's buffers (n x
+  // 2*latent and n x latent), for mu and the decoder's input.
   virtual Status ReconstructionError(const uint8_t* pixels, size_t n, ReconstructionLoss loss,
-                                     double* out, pthreadpool_t pool);
+                                     float* mv, float* z, double* out, pthreadpool_t pool);
 
  protected:
   size_t in_ = 0;  // pixels per image

@@ -227,11 +227,7 @@ class Int8Backend final : public Backend {
     }
     b->xq_.Resize(max_batch * s.input);
     b->zq_.Resize(max_batch * s.latent);
-    b->mv_.Resize(max_batch * 2 * s.latent);
-    b->z_.Resize(max_batch * s.latent);
-    if (b->xq_.empty() || b->zq_.empty() || b->mv_.empty() || b->z_.empty()) {
-      return Internal("out of memory (engine buffers)");
-    }
+    if (b->xq_.empty() || b->zq_.empty()) return Internal("out of memory (engine buffers)");
     if (sparse_encode) EVAE_RETURN_IF_ERROR(b->sparse_.Prepare(q.layers[0]).status());
     b->PrepareProbTable();
     // Layers that read their weights in place (GemvI8) keep the model's bytes -- a mapped file or
@@ -284,13 +280,11 @@ class Int8Backend final : public Backend {
   //   mse: sum_i (257 pixel_i - pr[q_i])^2 / 65535^2, pr[q] = sigmoid in 1/65535 steps
   //        (257 pixel = 65535 pixel / 255 exactly).
   // Sums of integers are exact in any order, so a Pi, a PC and a microcontroller agree exactly.
-  Status ReconstructionError(const uint8_t* pixels, size_t n, ReconstructionLoss loss, double* out,
-                             pthreadpool_t pool) override {
-    EVAE_RETURN_IF_ERROR(EncodePixels(pixels, n, /*logvar=*/false, mv_.data(), pool));
-    for (size_t i = 0; i < n; ++i) {
-      std::copy_n(mv_.data() + i * 2 * lat_, lat_, z_.data() + i * lat_);
-    }
-    EVAE_RETURN_IF_ERROR(DecodeInt8(z_.data(), n, pool));
+  Status ReconstructionError(const uint8_t* pixels, size_t n, ReconstructionLoss loss, float* mv,
+                             float* z, double* out, pthreadpool_t pool) override {
+    EVAE_RETURN_IF_ERROR(EncodePixels(pixels, n, /*logvar=*/false, mv, pool));
+    for (size_t i = 0; i < n; ++i) std::copy_n(mv + i * 2 * lat_, lat_, z + i * lat_);
+    EVAE_RETURN_IF_ERROR(DecodeInt8(z, n, pool));
     const QuantRange& r = ranges_[logits_].output;
     for (size_t img = 0; img < n; ++img) {
       const int8_t* q = act_[logits_].data() + img * in_;
@@ -383,7 +377,6 @@ class Int8Backend final : public Backend {
   std::array<float, 256> prob_table_{};  // sigmoid(logit) by int8 value + 128
   std::array<uint16_t, 256> prob16_{};     // the same in 1/65535 steps
   std::array<int64_t, 256> softplus16_{};  // softplus(logit) in 2^-16 steps
-  AlignedBuffer<float> mv_, z_;            // ReconstructionError's mu and z
   std::vector<std::shared_ptr<const void>> storage_;  // the bytes in-place weights point into
 };
 

@@ -155,7 +155,8 @@ Status Engine::ReconstructionError(const uint8_t* pixels, int n, ReconstructionL
                                    double* out) {
   Impl& m = *impl_;
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
-  return m.backend->ReconstructionError(pixels, n, loss, out, m.runtime->pool());
+  return m.backend->ReconstructionError(pixels, n, loss, m.mv.data(), m.z.data(), out,
+                                        m.runtime->pool());
 }
 
 Status Engine::Sample(int n, uint64_t seed, float* out) {
