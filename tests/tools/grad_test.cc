@@ -4,6 +4,10 @@
 // central finite difference of the DOUBLE reference loss. The finite difference uses the same
 // noise as the trainer (FillNormal of stream (kTrainNoise, epoch, step), feature-major).
 //
+// Each shape runs twice: on grey images (every pixel lit: the first layer's dense products) and on
+// dark ones (80 % of the pixels exactly 0, as in MNIST: its products over the lit pixels only,
+// tools/backprop.h); the trainer's profile says which path ran.
+//
 // ReLU kinks: an entry whose +-h perturbation switches any ReLU unit on or off (seen in the
 // reference's on/off pattern) has no meaningful central difference; it is skipped, not checked
 // with a looser tolerance, and the skips are counted and printed.
@@ -13,6 +17,7 @@
 #include <cstdio>
 #include <memory>
 #include <numeric>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,12 +54,22 @@ constexpr double kGradTol = 1e-5;
 // entries crossed one and were skipped, at 1e-4 none do.
 constexpr double kFdStep = 1e-4;
 
-// Grey values in [0, 1] from a fixed stream: n images x input.
-std::vector<float> RandomImages(size_t n, size_t input) {
-  const RngStream rng(1234, 99);
+// Grey values in [0, 1] from a fixed stream: n images x input; `dark`: 80 % of them 0.
+std::vector<float> RandomImages(size_t n, size_t input, bool dark) {
+  const RngStream rng(1234, 99), darkness(1234, 100);
   std::vector<float> x(n * input);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = rng.Uniform(i);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = dark && darkness.Uniform(i) < 0.8f ? 0.0f : rng.Uniform(i);
+  }
   return x;
+}
+
+struct GradCase {
+  ShapeInfo shape;
+  bool dark;
+};
+void PrintTo(const GradCase& c, std::ostream* os) {
+  *os << c.shape.name << (c.dark ? " dark" : " grey");
 }
 
 struct Fixture {
@@ -67,7 +82,8 @@ struct Fixture {
   double loss = 0;
 };
 
-void MakeFixture(const ShapeInfo& shape, Fixture* f) {
+void MakeFixture(const GradCase& c, Fixture* f) {
+  const ShapeInfo& shape = c.shape;
   auto rt = Runtime::Create(1);
   ASSERT_TRUE(rt.ok()) << rt.status().message();
   f->runtime = std::move(rt).value();
@@ -83,13 +99,16 @@ void MakeFixture(const ShapeInfo& shape, Fixture* f) {
   f->trainer = std::move(trainer).value();
 
   const size_t in = static_cast<size_t>(shape.input), lat = static_cast<size_t>(shape.latent);
-  f->x = RandomImages(kImages, in);
+  f->x = RandomImages(kImages, in, c.dark);
   f->eps = reference::FeatureToImageMajor(
       reference::TrainNoise(kTrainSeed, kEpoch, kStep, kImages, lat), kImages, lat);
   f->grad.assign(f->model->param_floats(), std::nanf(""));
+  f->trainer->EnableProfile(true);
   auto loss = f->trainer->LossAndGradient(f->x.data(), kImages, kEpoch, kStep, f->grad.data());
   ASSERT_TRUE(loss.ok()) << loss.status().message();
   f->loss = *loss;
+  ASSERT_EQ(f->trainer->profile().sparse_steps, c.dark ? 1 : 0)
+      << "the first layer did not take the path these images are for";
 }
 
 // Entries of a tensor to check: the kLargestEntries largest |grad| (ties: lower index), then
@@ -113,16 +132,17 @@ std::vector<size_t> PickEntries(const TensorView& tv, size_t tensor_index, const
   return entries;
 }
 
-class GradTest : public ::testing::TestWithParam<ShapeInfo> {};
+class GradTest : public ::testing::TestWithParam<GradCase> {};
 
 TEST_P(GradTest, LossMatchesDoubleReference) {
   Fixture f;
   ASSERT_NO_FATAL_FAILURE(MakeFixture(GetParam(), &f));
   const std::vector<double> w = reference::ToDouble(*f.model);
-  const reference::Net net(GetParam(), w.data());
+  const reference::Net net(GetParam().shape, w.data());
   const double want = net.BatchLoss(f.x.data(), kImages, f.eps.data());
   std::printf("[ loss     ] %s: f32 %.6f, double %.6f, relative error %.2e\n",
-              std::string(GetParam().name).c_str(), f.loss, want, std::fabs(f.loss - want) / want);
+              std::string(GetParam().shape.name).c_str(), f.loss, want,
+              std::fabs(f.loss - want) / want);
   EXPECT_NEAR(f.loss, want, kLossRelTol * std::fabs(want));
 
   // The noise is keyed by (epoch, step): another step gives another loss, matching the reference
@@ -130,7 +150,7 @@ TEST_P(GradTest, LossMatchesDoubleReference) {
   std::vector<float> grad2(f.model->param_floats());
   auto other = f.trainer->LossAndGradient(f.x.data(), kImages, kEpoch, kStep + 1, grad2.data());
   ASSERT_TRUE(other.ok()) << other.status().message();
-  const size_t lat = static_cast<size_t>(GetParam().latent);
+  const size_t lat = static_cast<size_t>(GetParam().shape.latent);
   const std::vector<float> eps2 = reference::FeatureToImageMajor(
       reference::TrainNoise(kTrainSeed, kEpoch, kStep + 1, kImages, lat), kImages, lat);
   const double want2 = net.BatchLoss(f.x.data(), kImages, eps2.data());
@@ -157,9 +177,9 @@ TEST_P(GradTest, LossAndGradientIsPureAndRepeatable) {
 }
 
 TEST_P(GradTest, GradientMatchesFiniteDifferences) {
-  const ShapeInfo shape = GetParam();
+  const ShapeInfo shape = GetParam().shape;
   Fixture f;
-  ASSERT_NO_FATAL_FAILURE(MakeFixture(shape, &f));
+  ASSERT_NO_FATAL_FAILURE(MakeFixture(GetParam(), &f));
   std::vector<double> w = reference::ToDouble(*f.model);
   const reference::Net net(shape, w.data());
   std::vector<uint8_t> base_pattern;
@@ -211,9 +231,13 @@ TEST_P(GradTest, GradientMatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GradTest,
-                         ::testing::Values(Mnist2dShape::kInfo, MnistShape::kInfo),
-                         [](const ::testing::TestParamInfo<ShapeInfo>& info) {
-                           return std::string(info.param.name);
+                         ::testing::Values(GradCase{Mnist2dShape::kInfo, false},
+                                           GradCase{MnistShape::kInfo, false},
+                                           GradCase{Mnist2dShape::kInfo, true},
+                                           GradCase{MnistShape::kInfo, true}),
+                         [](const ::testing::TestParamInfo<GradCase>& info) {
+                           return std::string(info.param.shape.name) +
+                                  (info.param.dark ? "_dark" : "_grey");
                          });
 
 }  // namespace

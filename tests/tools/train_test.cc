@@ -299,6 +299,37 @@ TEST_F(TrainTest, DivergedStepFailsNamingEpochAndStepAndKeepsParameters) {
   EXPECT_TRUE(before.Unchanged(model));
 }
 
+// A gradient that overflows while the loss stays finite: hidden unit j of fc3 outputs 3e38 but
+// fc4 ignores it (its column j is 0), so the logits and the loss are ordinary, while fc4.weight's
+// gradient, a sum over the batch of the output gradients times 3e38, overflows. The backward pass
+// checks each gradient as it produces it; the step must fail naming the tensor, before Adam.
+TEST_F(TrainTest, OverflowingGradientWithAFiniteLossFailsBeforeAdam) {
+  auto rt = MakeRuntime(1);
+  ASSERT_NE(rt, nullptr);
+  Model model = NewModel(Mnist2dShape::kInfo);
+  TrainOptions opt;
+  opt.batch = 32;
+  auto trainer = CreateTrainer(&model, rt.get(), opt);
+  ASSERT_TRUE(trainer.ok()) << trainer.status().message();
+  ASSERT_TRUE((*trainer)->Step(train_.image(0), 32, 1, 0).ok());
+
+  const TensorView& fc3b = model.tensors()[7];
+  const TensorView& fc4 = model.tensors()[8];
+  ASSERT_EQ(fc3b.name, "fc3.bias");
+  ASSERT_EQ(fc4.name, "fc4.weight");
+  const int j = 11;
+  model.params()[fc3b.offset + j] = 3e38f;
+  for (int o = 0; o < fc4.rows; ++o) model.params()[fc4.offset + o * fc4.cols + j] = 0.0f;
+  const Snapshot before(model);
+  auto loss = (*trainer)->Step(train_.image(32), 32, /*epoch=*/2, /*step=*/0);
+  ASSERT_FALSE(loss.ok()) << "loss " << *loss;
+  EXPECT_EQ(loss.status().code(), StatusCode::kDataError);
+  EXPECT_NE(loss.status().message().find("the gradient of fc4.weight is not finite"),
+            std::string::npos)
+      << loss.status().message();
+  EXPECT_TRUE(before.Unchanged(model));
+}
+
 // A NaN weight feeding a ReLU (fc1.*, fc3.*) must make the step fail before Adam runs. (It once
 // did not: the forward ReLU mapped NaN to 0, the loss stayed finite, and the backward product
 // W3^T . dH3 spread the NaN into ~310,000 parameters.)

@@ -1,10 +1,13 @@
-// Training-side benchmarks: one Adam step at batch 128, the XNNPACK products of a step, and the
-// element-wise kernels. Run: build/release/tools/edgevae_train_bench [--benchmark_repetitions=5]
+// Training-side benchmarks: one Adam step at batch 128 (on MNIST digits, which take the first
+// layer's sparse path, and on grey images, which take the dense one), the first layer's products
+// both ways by the share of lit pixels, the XNNPACK products of a step, and the element-wise
+// kernels. Run: build/release/tools/edgevae_train_bench [--benchmark_repetitions=5]
 // Reports medians; GFLOP/s counters use 2*m*n*k flops per product.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -16,6 +19,8 @@
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
 #include "kernels/optimizer.h"
+#include "kernels/sparse.h"
+#include "tools/lit_pixels.h"
 
 namespace edgevae {
 namespace {
@@ -46,13 +51,25 @@ double StepFlops(double b) {
   return 2 * b * (2 * fwd + igrad);
 }
 
+// The first 128 MNIST training digits (data/mnist, tools/fetch-mnist.sh).
+std::vector<uint8_t> Digits() {
+  auto mnist = LoadMnist(EDGEVAE_MNIST_DIR);
+  if (!mnist.ok()) {
+    std::fprintf(stderr, "%s\n", mnist.status().message().c_str());
+    std::exit(1);
+  }
+  const uint8_t* first = mnist->train.image(0);
+  return std::vector<uint8_t>(first, first + 128 * 784);
+}
+
+// range(0): threads; range(1): 1 = MNIST digits (sparse first layer), 0 = grey images (dense).
 void BM_TrainStep(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   auto rt = MakeRuntime(threads);
   auto model = Model::Create(MnistShape::kInfo);
   model->InitializeLikeTorch(1);
   auto trainer = CreateTrainer(&model.value(), rt.get(), TrainOptions{});
-  const auto images = RandomImages(128, 784);
+  const auto images = state.range(1) != 0 ? Digits() : RandomImages(128, 784);
   int step = 0;
   for (auto _ : state) {
     auto loss = (*trainer)->Step(images.data(), 128, 1, step++);
@@ -64,7 +81,66 @@ void BM_TrainStep(benchmark::State& state) {
   state.counters["images/s"] =
       benchmark::Counter(128.0 * state.iterations(), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_TrainStep)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TrainStep)
+    ->ArgNames({"threads", "digits"})
+    ->Args({1, 1})
+    ->Args({2, 1})
+    ->Args({1, 0})
+    ->Args({2, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The first layer's two products (forward and weight gradient, 784 -> 400 at batch 128) for a
+// batch with range(1) percent of its pixels lit, on 1 thread, with everything each way costs per
+// step: range(0) = 1 sparse (index the batch, W^T, both sparse products, dW^T into place), 0 dense
+// (pack the pixels twice, both XNNPACK products).
+void BM_FirstLayer(benchmark::State& state) {
+  const bool sparse = state.range(0) != 0;
+  const double density = state.range(1) / 100.0;
+  const size_t n = 128, in = 784, out = 400;
+  std::vector<float> x(n * in);
+  const RngStream rng(9, 1);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = rng.Uniform(2 * i) < density ? 0.05f + 0.95f * rng.Uniform(2 * i + 1) : 0.0f;
+  }
+  AlignedBuffer<float> xt(in * n), w(out * in), dy(out * n), y(out * n), dw(out * in);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.001f * static_cast<float>(i % 97) - 0.05f;
+  for (size_t i = 0; i < dy.size(); ++i) dy[i] = 0.01f * static_cast<float>(i % 31) - 0.15f;
+  simd::Transpose(x.data(), n, in, in, xt.data(), n);
+  const size_t stride = simd::SparseStride(out);
+  AlignedBuffer<float> wt(in * stride), bias(stride), rows(n * stride), dwt(in * stride);
+  LitPixels lit;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (auto _ : state) {
+    if (sparse) {
+      lit.Index(x.data(), n, in);
+      simd::Transpose(w.data(), out, in, in, wt.data(), stride);
+      const SparseRows& im = lit.by_image();
+      simd::SparseTimesDense(im.start.data(), im.index.data(), im.value.data(), 0, n, wt.data(),
+                             stride, bias.data(), true, rows.data());
+      simd::Transpose(rows.data(), n, out, stride, y.data(), n);
+      simd::Transpose(dy.data(), out, n, n, rows.data(), stride);
+      const SparseRows& px = lit.by_pixel();
+      simd::SparseTimesDense(px.start.data(), px.index.data(), px.value.data(), 0, in,
+                             rows.data(), stride, nullptr, false, dwt.data());
+      simd::Transpose(dwt.data(), in, out, stride, dw.data(), in);
+    } else {
+      auto fwd = gemm::PackedGemm::Create(n, in, xt.data(), gemm::BLayout::kKN, nullptr, -kInf,
+                                          kInf, in, n);
+      auto wgrad = gemm::PackedGemm::Create(in, n, xt.data(), gemm::BLayout::kNK, nullptr, -kInf,
+                                            kInf, n, in);
+      if (!fwd.ok() || !wgrad.ok()) std::exit(1);
+      benchmark::DoNotOptimize(fwd->Run(out, w.data(), y.data(), nullptr).ok());
+      benchmark::DoNotOptimize(wgrad->Run(out, dy.data(), dw.data(), nullptr).ok());
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(sparse ? "sparse" : "dense");
+}
+BENCHMARK(BM_FirstLayer)
+    ->ArgNames({"sparse", "lit%"})
+    ->ArgsProduct({{1, 0}, {10, 19, 30, 40, 50, 60}})
+    ->Unit(benchmark::kMicrosecond);
 
 // One product C[m][n] = A[m][k] B^T: create (pack) + run, as the trainer does each step.
 void BM_GemmCreateRun(benchmark::State& state) {

@@ -189,7 +189,13 @@ Json ReportProfile(const StepProfile& p, const ShapeInfo& shape, int images, dou
                p.gemm_s, share(p.gemm_s), flops * 1e-9 / std::max(p.gemm_s, 1e-9), flops * 1e-9,
                p.pack_s, share(p.pack_s), p.elementwise_s, share(p.elementwise_s), p.optimizer_s,
                share(p.optimizer_s), rest, share(rest), flops * 1e-9 / total);
+  // The GFLOP are those of the dense products: over the lit pixels the first layer does less
+  // work, so its rate is an effective one.
+  std::fprintf(human, "  first layer over the lit pixels only in %lld of %lld steps\n",
+               static_cast<long long>(p.sparse_steps), static_cast<long long>(p.steps));
   return {{"gemm_s", p.gemm_s},
+          {"sparse_steps", p.sparse_steps},
+          {"steps", p.steps},
           {"pack_s", p.pack_s},
           {"elementwise_s", p.elementwise_s},
           {"optimizer_s", p.optimizer_s},

@@ -48,6 +48,7 @@ struct EpochResult {
 struct StepProfile {
   double gemm_s = 0, pack_s = 0, elementwise_s = 0, optimizer_s = 0, other_s = 0;
   int64_t steps = 0;
+  int64_t sparse_steps = 0;  // steps whose first layer ran over the lit pixels only
 };
 
 // Floating-point operations of the matrix products that train one image (forward, input

@@ -13,6 +13,8 @@
 #include "kernels/gemm.h"
 #include "kernels/loss.h"
 #include "kernels/parallel.h"
+#include "kernels/sparse.h"
+#include "tools/lit_pixels.h"
 
 namespace edgevae {
 namespace {
@@ -25,6 +27,11 @@ double Since(Clock::time_point t) {
 // The batch size the per-product choices are made for (the default minibatch). They only trade
 // packing against streaming: any batch size gives the same loss and gradient with them.
 constexpr size_t kPlanBatch = 128;
+
+// Above this share of lit pixels in a batch the first layer's products run dense: a sparse entry
+// costs about twice a dense multiply-add (a load per multiply-add instead of register reuse), so
+// the crossover is near one half. docs/performance.md has the measurements.
+constexpr double kSparseMaxDensity = 0.4;
 
 enum class UnitKind { kHidden, kHeads, kLogits };
 
@@ -71,13 +78,15 @@ std::vector<Unit> Plan(const ShapeInfo& s, const ParamLayout& layout) {
 
 class BackpropImpl final : public Backprop {
  public:
-  BackpropImpl(const Model& model, Runtime* runtime, size_t max_batch, uint64_t seed)
+  BackpropImpl(const Model& model, Runtime* runtime, size_t max_batch, uint64_t seed,
+               FirstLayer first_layer)
       : rt_(runtime),
         b_(max_batch),
         seed_(seed),
         in_(model.shape().input),
         lat_(model.shape().latent),
-        units_(Plan(model.shape(), model.layout())) {
+        units_(Plan(model.shape(), model.layout())),
+        first_layer_(units_[0].kind == UnitKind::kHidden ? first_layer : FirstLayer::kDense) {
     xrows_.Resize(b_ * in_);
     xt_.Resize(in_ * b_);
     zt_.Resize(lat_ * b_);
@@ -100,6 +109,17 @@ class BackpropImpl final : public Backprop {
     rows_b_.Resize(b_ * widest);
     dwt_.Resize(largest);
     grad_.Resize(model.param_floats());
+    size_t covered = 0;
+    for (const Unit& unit : units_) covered += unit.in * unit.out + unit.out;
+    check_covers_all_ = covered == model.param_floats();
+    if (first_layer_ != FirstLayer::kDense) {
+      const Unit& first = units_[0];
+      stride0_ = simd::SparseStride(first.out);
+      w0t_.Resize(first.in * stride0_);
+      bias0_.Resize(stride0_);
+      rows0_.Resize(b_ * stride0_);
+      dw0t_.Resize(first.in * stride0_);
+    }
     row_loss_.resize(in_);
   }
 
@@ -107,11 +127,15 @@ class BackpropImpl final : public Backprop {
     for (const auto& y : yt_) {
       if (y.empty()) return false;
     }
+    if (first_layer_ != FirstLayer::kDense && (w0t_.empty() || rows0_.empty() || dw0t_.empty())) {
+      return false;
+    }
     return !grad_.empty() && !rows_b_.empty() && !xt_.empty() && !dzt_.empty();
   }
 
   float* input_rows() override { return xrows_.data(); }
   const float* grad() const override { return grad_.data(); }
+  bool gradient_finite() const override { return finite_; }
 
   StatusOr<double> Run(const float* params, size_t n, int epoch, int step,
                        StepProfile* profile) override {
@@ -122,22 +146,30 @@ class BackpropImpl final : public Backprop {
     const double accounted_before = Accounted();
     const auto t0 = Clock::now();
     simd::Transpose(xrows_.data(), n, in_, in_, xt_.data(), n);
+    sparse_ = false;
+    if (first_layer_ != FirstLayer::kDense) {
+      lit_.Index(xrows_.data(), n, in_);
+      sparse_ = first_layer_ == FirstLayer::kSparse || lit_.density() <= kSparseMaxDensity;
+    }
     FillNormal(RngStream(seed_, StreamId(RngPurpose::kTrainNoise, static_cast<uint32_t>(epoch),
                                          static_cast<uint32_t>(step))),
                0, eps_.data(), lat_ * n);
     if (profile_) profile_->elementwise_s += Since(t0);
 
+    finite_ = true;
     for (auto* ops : {&fwd_, &igrad_, &wgrad_}) ops->resize(units_.size());
     EVAE_RETURN_IF_ERROR(PackWeightsAndPixels());
     double kl = 0;
     for (size_t u = 0; u < units_.size(); ++u) EVAE_RETURN_IF_ERROR(Forward(u, &kl));
     const double loss = Loss(kl);
     for (size_t u = units_.size(); u-- > 0;) EVAE_RETURN_IF_ERROR(Backward(u));
+    CheckBiasGradients();
     for (auto* ops : {&fwd_, &igrad_, &wgrad_}) ops->clear();  // the packed copies, until next step
 
     if (profile_) {
       profile_->other_s += Since(t_start) - (Accounted() - accounted_before);
       profile_->steps += 1;
+      profile_->sparse_steps += sparse_ ? 1 : 0;
     }
     return loss;
   }
@@ -196,6 +228,30 @@ class BackpropImpl final : public Backprop {
     return st;
   }
 
+  // Whether grad_[offset, offset + count) is finite, into finite_: run on each weight gradient
+  // right after its product wrote it, while it is still in cache, so that the optimizer need not
+  // read the whole gradient once more before its own pass.
+  void CheckFinite(size_t offset, size_t count) {
+    constexpr size_t kTile = 16384;
+    const auto t0 = Clock::now();
+    tile_ok_.assign((count + kTile - 1) / kTile, 1);
+    const float* g = grad_.data() + offset;
+    ParallelTiles(rt_->pool(), count, kTile, [&](size_t begin, size_t end) {
+      for (size_t b = begin; b < end; b += kTile) {
+        tile_ok_[b / kTile] = simd::AllFinite(g + b, std::min(end, b + kTile) - b);
+      }
+    });
+    for (uint8_t ok : tile_ok_) finite_ = finite_ && ok != 0;
+    if (profile_) profile_->elementwise_s += Since(t0);
+  }
+
+  // The bias gradients (written by the loss, ReLU and reparameterisation kernels); or, if the
+  // units do not cover the parameters exactly (no shape today), the whole gradient.
+  void CheckBiasGradients() {
+    if (!check_covers_all_) return CheckFinite(0, grad_.size());
+    for (const Unit& unit : units_) CheckFinite(unit.b, unit.out);
+  }
+
   // Per-row element-wise work over `rows` rows, in parallel, timed as element-wise.
   template <typename F>
   void Rows(size_t rows, const F& f) {
@@ -225,7 +281,7 @@ class BackpropImpl final : public Backprop {
   // transposed weights that input-gradient products stream computed meanwhile.
   Status PackWeightsAndPixels() {
     std::vector<PackJob> jobs;
-    InputPacks(0, xt_.data(), &jobs);
+    if (!sparse_) InputPacks(0, xt_.data(), &jobs);
     for (size_t u = 0; u < units_.size(); ++u) {
       const Unit& unit = units_[u];
       const float* w = w_ + unit.w;
@@ -240,6 +296,11 @@ class BackpropImpl final : public Backprop {
         if (wt_[u].empty()) continue;
         simd::Transpose(w_ + unit.w, unit.out, unit.in, unit.in, wt_[u].data(), unit.out);
       }
+      if (sparse_) {  // the sparse forward sums rows of W^T, its bias padded to the same stride
+        const Unit& first = units_[0];
+        simd::Transpose(w_ + first.w, first.out, first.in, first.in, w0t_.data(), stride0_);
+        std::copy(w_ + first.b, w_ + first.b + first.out, bias0_.data());
+      }
     });
   }
 
@@ -247,6 +308,7 @@ class BackpropImpl final : public Backprop {
     const Unit& unit = units_[u];
     const size_t n = n_;
     float* y = yt_[u].data();
+    if (u == 0 && sparse_) return SparseForward(y);
     if (unit.fwd_on_weight) {
       simd::Transpose(Input(u), unit.in, n, n, rows_a_.data(), unit.in);
       EVAE_RETURN_IF_ERROR(Gemm(fwd_[u], n, rows_a_.data(), rows_b_.data()));
@@ -274,6 +336,52 @@ class BackpropImpl final : public Backprop {
     return PackAll(jobs);
   }
 
+  // The first layer over the lit pixels: each image's pre-activation is the bias plus the rows of
+  // W^T of its lit pixels, scaled; then ReLU, and into the feature-major layout.
+  Status SparseForward(float* y) {
+    const Unit& unit = units_[0];
+    const size_t n = n_;
+    const SparseRows& by_image = lit_.by_image();
+    const auto t0 = Clock::now();
+    ParallelTiles(rt_->pool(), n, 8, [&](size_t begin, size_t end) {
+      simd::SparseTimesDense(by_image.start.data(), by_image.index.data(), by_image.value.data(),
+                             begin, end, w0t_.data(), stride0_, bias0_.data(), /*relu=*/true,
+                             rows0_.data());
+    });
+    const auto t1 = Clock::now();
+    simd::Transpose(rows0_.data(), n, unit.out, stride0_, y, n);
+    if (profile_) {
+      profile_->gemm_s += std::chrono::duration<double>(t1 - t0).count();
+      profile_->elementwise_s += Since(t1);
+    }
+    std::vector<PackJob> jobs;
+    InputPacks(1, y, &jobs);
+    return PackAll(jobs);
+  }
+
+  // The first layer's weight gradient over the lit pixels: row p of dW^T sums the output
+  // gradients of the images where pixel p is lit, scaled by the pixel; then into [out][in].
+  Status SparseWeightGradient(const float* dy, float* dw) {
+    const Unit& unit = units_[0];
+    const size_t n = n_;
+    const SparseRows& by_pixel = lit_.by_pixel();
+    auto t0 = Clock::now();
+    simd::Transpose(dy, unit.out, n, n, rows0_.data(), stride0_);
+    auto t1 = Clock::now();
+    ParallelTiles(rt_->pool(), unit.in, 32, [&](size_t begin, size_t end) {
+      simd::SparseTimesDense(by_pixel.start.data(), by_pixel.index.data(), by_pixel.value.data(),
+                             begin, end, rows0_.data(), stride0_, nullptr, /*relu=*/false,
+                             dw0t_.data());
+    });
+    const auto t2 = Clock::now();
+    simd::Transpose(dw0t_.data(), unit.in, unit.out, stride0_, dw, unit.in);
+    if (profile_) {
+      profile_->gemm_s += std::chrono::duration<double>(t2 - t1).count();
+      profile_->elementwise_s += std::chrono::duration<double>(t1 - t0).count() + Since(t2);
+    }
+    return Status::Ok();
+  }
+
   // kl plus the Bernoulli loss of the logits, and in place its gradient dL = sigmoid(logits) - x,
   // with the bias gradient per pixel row.
   double Loss(double kl) {
@@ -297,6 +405,11 @@ class BackpropImpl final : public Backprop {
     const float* dy = unit.kind == UnitKind::kLogits ? yt_[u].data() : dyt_[u].data();
     const float* x = Input(u);
     float* g = grad_.data();
+    if (u == 0 && sparse_) {
+      EVAE_RETURN_IF_ERROR(SparseWeightGradient(dy, g + unit.w));
+      CheckFinite(unit.w, unit.in * unit.out);
+      return Status::Ok();
+    }
     std::vector<PackJob> jobs;
     if (!unit.takes_pixels && !unit.igrad_on_weight) {
       jobs.push_back({n, unit.out, dy, gemm::BLayout::kKN, &igrad_[u]});
@@ -309,6 +422,7 @@ class BackpropImpl final : public Backprop {
     } else {
       EVAE_RETURN_IF_ERROR(Gemm(wgrad_[u], unit.out, dy, g + unit.w));
     }
+    CheckFinite(unit.w, unit.in * unit.out);
     if (unit.takes_pixels) return Status::Ok();
 
     float* dx = unit.takes_z ? dzt_.data() : dyt_[u - 1].data();
@@ -345,6 +459,17 @@ class BackpropImpl final : public Backprop {
   uint64_t seed_;
   size_t in_, lat_;
   std::vector<Unit> units_;
+  FirstLayer first_layer_;
+  // The sparse first layer: this batch's lit pixels, whether this step uses them, W^T and the
+  // bias at the kernel's stride, batch-major rows (its output, or its output gradient) and dW^T.
+  LitPixels lit_;
+  // Whether this step's gradient is finite, checked piece by piece as it is produced.
+  bool finite_ = true;
+  bool check_covers_all_ = false;
+  std::vector<uint8_t> tile_ok_;
+  bool sparse_ = false;
+  size_t stride0_ = 0;
+  AlignedBuffer<float> w0t_, bias0_, rows0_, dw0t_;
   // This step's parameters, batch size, profile and operators (one per unit and product).
   const float* w_ = nullptr;
   size_t n_ = 0;
@@ -362,8 +487,9 @@ class BackpropImpl final : public Backprop {
 }  // namespace
 
 StatusOr<std::unique_ptr<Backprop>> Backprop::Create(const Model& model, Runtime* runtime,
-                                                     size_t max_batch, uint64_t seed) {
-  auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed);
+                                                     size_t max_batch, uint64_t seed,
+                                                     FirstLayer first_layer) {
+  auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed, first_layer);
   if (!b->allocated()) return Internal("out of memory allocating training buffers");
   return std::unique_ptr<Backprop>(std::move(b));
 }

@@ -19,6 +19,15 @@
 // outputs land feature-major or, for weight gradients, in PyTorch's [out][in] layout inside the
 // flat gradient array. Batch-major products get cheap transposes of their activations around
 // them. Packings that do not depend on each other run concurrently (XNNPACK packs on one thread).
+// The first layer, whose input is pixels, has a second way (FirstLayer below): MNIST batches are
+// about 19 % lit, so its forward product and its weight gradient can sum over the lit pixels only
+// (kernels/sparse.h, with the batch indexed by image and by pixel in tools/lit_pixels.h):
+//
+//   forward      Y = relu(b + X . W^T)   row by row: the rows of W^T of the image's lit pixels
+//   weight grads dW^T = X^T . dY          row by row: the rows of dY of the images where lit
+//
+// with W^T made beside the step's other packings, and dW^T transposed into place. Neither packs
+// the pixels. The choice is made per batch from its share of lit pixels.
 // Biases, ReLU, the loss and the reparameterisation are per-row Highway kernels over contiguous
 // batch rows. For the 784-400-20 network this is the layout measured fastest in
 // docs/performance.md; the choice per product is made once per shape (see Plan in backprop.cc).
@@ -36,11 +45,17 @@
 
 namespace edgevae {
 
+// How the first layer (a hidden layer whose input is pixels) runs its forward product and its
+// weight gradient: over the lit pixels only when at most kSparseMaxDensity (backprop.cc) of the
+// batch's pixels are non-zero (kAuto), or always one way (tests compare the two).
+enum class FirstLayer { kAuto, kDense, kSparse };
+
 class Backprop {
  public:
   // Buffers for batches of up to `max_batch` images of `model`'s shape; noise keyed by `seed`.
   static StatusOr<std::unique_ptr<Backprop>> Create(const Model& model, Runtime* runtime,
-                                                    size_t max_batch, uint64_t seed);
+                                                    size_t max_batch, uint64_t seed,
+                                                    FirstLayer first_layer = FirstLayer::kAuto);
   virtual ~Backprop() = default;
 
   // Rows of the batch (n x input floats in [0, 1]) that the next Run reads.
@@ -51,6 +66,9 @@ class Backprop {
   virtual StatusOr<double> Run(const float* params, size_t n, int epoch, int step,
                                StepProfile* profile) = 0;
   virtual const float* grad() const = 0;
+  // Whether every entry of the last Run's gradient is finite (checked as each piece of it was
+  // produced, while in cache).
+  virtual bool gradient_finite() const = 0;
 };
 
 }  // namespace edgevae

@@ -130,7 +130,8 @@ class TrainerImpl final : public Trainer {
                        " (parameters left at the previous step)");
     }
     // XNNPACK's output clamp turns NaN into a finite value, and a ReLU then hides it, so a NaN
-    // parameter need not show in the loss; the gradient is checked before Adam applies it.
+    // parameter need not show in the loss; the gradient is checked before Adam applies it. Adam
+    // is then one pass that reads and writes each parameter, moment and gradient entry once.
     const auto t0 = Clock::now();
     EVAE_RETURN_IF_ERROR(CheckGradient(epoch, step));
     AdamState& adam = model_->optimizer();
@@ -150,16 +151,11 @@ class TrainerImpl final : public Trainer {
     return loss;
   }
 
+  // The backward pass checked the gradient as it produced it; if it is not finite, name the
+  // first tensor that is not.
   Status CheckGradient(int epoch, int step) {
+    if (backprop_->gradient_finite()) return Status::Ok();
     const float* g = backprop_->grad();
-    const size_t size = model_->param_floats();
-    std::vector<uint8_t> ok((size + kCheckTile - 1) / kCheckTile);
-    ParallelTiles(rt_->pool(), size, kCheckTile, [&](size_t begin, size_t end) {
-      for (size_t b = begin; b < end; b += kCheckTile) {
-        ok[b / kCheckTile] = simd::AllFinite(g + b, std::min(end, b + kCheckTile) - b);
-      }
-    });
-    if (std::find(ok.begin(), ok.end(), 0) == ok.end()) return Status::Ok();
     std::string where = "a parameter";
     for (const TensorView& tv : model_->tensors()) {
       if (!simd::AllFinite(g + tv.offset, tv.size())) {
@@ -171,7 +167,6 @@ class TrainerImpl final : public Trainer {
                      std::to_string(epoch) + ", step " + std::to_string(step + 1) +
                      " (parameters left at the previous step)");
   }
-  static constexpr size_t kCheckTile = 16384;
 
   // Loss (summed over the batch) and gradient, for the first n input rows.
   StatusOr<double> ForwardBackward(size_t n, int epoch, int step) {
