@@ -54,7 +54,8 @@ class PackedGemmBf16 {
  private:
   size_t n_ = 0, k_ = 0, lda_ = 0, ldc_ = 0;
   size_t pairs_ = 0;  // ceil(k / 2): the k pairs VDPBF16PS multiplies at once
-  // B as panels of up to kPanel columns, each panel [pair][column] of (even, odd) bf16 pairs.
+  // B as panels of 32 columns (the last one 16 or 32), each panel [pair][column] of dwords
+  // holding the bf16 pair (k = 2p low half, k = 2p + 1 high half); zeros past n and past k.
   AlignedBuffer<uint32_t> packed_;
   // A rounded to bf16, row-major, `pairs_` pairs a row (odd k: the last pair's high half 0).
   AlignedBuffer<uint32_t> a_bf16_;
