@@ -1,0 +1,204 @@
+// The bf16 GEMM (kernels/gemm_bf16.h) against XNNPACK's f32 (kernels/gemm.h) on the products of
+// a training step of the 784-400-20 network at batch 128 (lib/src/tools/backprop.cc, Plan), as
+// M x N x K with the packed operand's layout. Per shape: Create alone (packing B: rounding and
+// interleaving for bf16), Run alone on the packed operand, and Create + Run (what the trainer
+// pays, since B changes every step), on 1 and 2 threads (Create packs on the calling thread).
+// BM_Step* add up every product of one step.
+//
+// On a shared machine, compare ratios from interleaved runs (one command line):
+//   build/release/tools/edgevae_gemm_bf16_bench --benchmark_repetitions=7
+//     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+// GFLOP/s counters use 2 M N K flops per product.
+#include <benchmark/benchmark.h>
+#include <cpuinfo.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgevae/buffer.h"
+#include "edgevae/runtime.h"
+#include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
+
+namespace edgevae {
+namespace {
+
+using gemm::BLayout;
+
+struct Shape {
+  const char* name;
+  size_t m, n, k;
+  BLayout layout;
+  int per_step;  // how many products of a step have this shape
+};
+constexpr Shape kShapes[] = {
+    {"fc1_fwd+fc4_igrad", 400, 128, 784, BLayout::kKN, 2},
+    {"fc1_wgrad", 400, 784, 128, BLayout::kNK, 1},
+    {"fc4_fwd", 784, 128, 400, BLayout::kKN, 1},
+    {"fc4_wgrad", 784, 400, 128, BLayout::kNK, 1},
+    {"heads_fwd", 128, 40, 400, BLayout::kNK, 1},
+    {"heads_igrad", 400, 128, 40, BLayout::kKN, 1},
+    {"heads_wgrad", 400, 40, 128, BLayout::kNK, 1},
+    {"fc3_fwd", 400, 128, 20, BLayout::kKN, 1},
+    {"fc3_igrad", 128, 20, 400, BLayout::kKN, 1},
+    {"fc3_wgrad", 400, 20, 128, BLayout::kNK, 1},
+};
+constexpr int kShapeCount = static_cast<int>(sizeof(kShapes) / sizeof(kShapes[0]));
+
+std::unique_ptr<Runtime> MakeRuntime(int threads) {
+  auto rt = Runtime::Create(threads);
+  if (!rt.ok()) {
+    std::fprintf(stderr, "%s\n", rt.status().message().c_str());
+    std::exit(1);
+  }
+  return std::move(rt).value();
+}
+
+void Die(const Status& s) {
+  std::fprintf(stderr, "%s\n", s.message().c_str());
+  std::exit(1);
+}
+
+struct Operands {
+  AlignedBuffer<float> a, b, c;
+  explicit Operands(const Shape& s) : a(s.m * s.k), b(s.n * s.k), c(s.m * s.n) {
+    for (size_t i = 0; i < a.size(); ++i) a[i] = 0.001f * static_cast<float>(i % 97) - 0.04f;
+    for (size_t i = 0; i < b.size(); ++i) b[i] = 0.002f * static_cast<float>(i % 89) - 0.09f;
+  }
+};
+
+enum class Kind { kF32, kBf16 };
+enum class Mode { kCreate, kRun, kCreateRun };
+
+// One engine's operator for a shape, created and run the way the trainer does (dense strides).
+class Op {
+ public:
+  Op(Kind kind, const Shape& s) : kind_(kind), s_(s) {}
+  void Create(const float* b) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    if (kind_ == Kind::kF32) {
+      auto g = gemm::PackedGemm::Create(s_.n, s_.k, b, s_.layout, nullptr, -kInf, kInf, s_.k, s_.n);
+      if (!g.ok()) Die(g.status());
+      f32_ = std::move(g).value();
+    } else {
+      auto g = gemm::PackedGemmBf16::Create(s_.n, s_.k, b, s_.layout, s_.k, s_.n);
+      if (!g.ok()) Die(g.status());
+      bf16_ = std::move(g).value();
+    }
+  }
+  void Run(const float* a, float* c, pthreadpool_t pool) {
+    const Status st = kind_ == Kind::kF32 ? f32_.Run(s_.m, a, c, pool) : bf16_.Run(s_.m, a, c, pool);
+    if (!st.ok()) Die(st);
+  }
+
+ private:
+  Kind kind_;
+  Shape s_;
+  gemm::PackedGemm f32_;
+  gemm::PackedGemmBf16 bf16_;
+};
+
+// Args: shape index, threads.
+template <Kind kind, Mode mode>
+void BM_Gemm(benchmark::State& state) {
+  const Shape& s = kShapes[state.range(0)];
+  const int threads = static_cast<int>(state.range(1));
+  if (kind == Kind::kBf16 && !gemm::Bf16Available()) {
+    state.SkipWithError("no AVX512_BF16 on this CPU");
+    return;
+  }
+  auto rt = MakeRuntime(threads);
+  Operands x(s);
+  Op op(kind, s);
+  op.Create(x.b.data());
+  op.Run(x.a.data(), x.c.data(), rt->pool());  // scratch, setup and caches warm
+  for (auto _ : state) {
+    if (mode != Mode::kRun) op.Create(x.b.data());
+    if (mode != Mode::kCreate) op.Run(x.a.data(), x.c.data(), rt->pool());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(s.name);
+  if (mode != Mode::kCreate) {
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * s.m * s.n * s.k * state.iterations(),
+                                                   benchmark::Counter::kIsRate,
+                                                   benchmark::Counter::kIs1000);
+  }
+}
+
+// Every product of a step, Create + Run, on one runtime.
+template <Kind kind>
+void BM_Step(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  if (kind == Kind::kBf16 && !gemm::Bf16Available()) {
+    state.SkipWithError("no AVX512_BF16 on this CPU");
+    return;
+  }
+  auto rt = MakeRuntime(threads);
+  std::vector<std::unique_ptr<Operands>> xs;
+  std::vector<std::unique_ptr<Op>> ops;
+  double flops = 0;
+  for (const Shape& s : kShapes) {
+    for (int i = 0; i < s.per_step; ++i) {
+      xs.push_back(std::make_unique<Operands>(s));
+      ops.push_back(std::make_unique<Op>(kind, s));
+      flops += 2.0 * s.m * s.n * s.k;
+    }
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    ops[i]->Create(xs[i]->b.data());
+    ops[i]->Run(xs[i]->a.data(), xs[i]->c.data(), rt->pool());
+  }
+  for (auto _ : state) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      ops[i]->Create(xs[i]->b.data());
+      ops[i]->Run(xs[i]->a.data(), xs[i]->c.data(), rt->pool());
+    }
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations(),
+                                                 benchmark::Counter::kIsRate,
+                                                 benchmark::Counter::kIs1000);
+}
+
+void ShapeArgs(benchmark::internal::Benchmark* b, bool threads2) {
+  for (int i = 0; i < kShapeCount; ++i) {
+    b->Args({i, 1});
+    if (threads2) b->Args({i, 2});
+  }
+}
+
+BENCHMARK(BM_Gemm<Kind::kF32, Mode::kCreate>)
+    ->Apply([](auto* b) { ShapeArgs(b, false); })->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Gemm<Kind::kBf16, Mode::kCreate>)
+    ->Apply([](auto* b) { ShapeArgs(b, false); })->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Gemm<Kind::kF32, Mode::kRun>)
+    ->Apply([](auto* b) { ShapeArgs(b, true); })->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Gemm<Kind::kBf16, Mode::kRun>)
+    ->Apply([](auto* b) { ShapeArgs(b, true); })->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Gemm<Kind::kF32, Mode::kCreateRun>)
+    ->Apply([](auto* b) { ShapeArgs(b, true); })->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Gemm<Kind::kBf16, Mode::kCreateRun>)
+    ->Apply([](auto* b) { ShapeArgs(b, true); })->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Step<Kind::kF32>)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Step<Kind::kBf16>)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace edgevae
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // A Runtime initialises XNNPACK and cpuinfo; keep one alive for the CPU's name.
+  auto rt = edgevae::MakeRuntime(1);
+  const cpuinfo_package* package = cpuinfo_get_package(0);
+  benchmark::AddCustomContext("cpu", package != nullptr ? package->name : "unknown");
+  benchmark::AddCustomContext("bf16_kernel",
+                              edgevae::gemm::Bf16Available() ? "AVX512_BF16" : "unavailable");
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
