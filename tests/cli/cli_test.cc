@@ -26,6 +26,7 @@
 #include "edgevae/model_file.h"
 #include "edgevae/model.h"
 #include "edgevae/shape.h"
+#include "edgevae/train.h"
 #include "common/cli_runner.h"
 #include "common/model_bytes.h"
 #include "gtest/gtest.h"
@@ -175,6 +176,7 @@ TEST(CliUsageTest, InvalidValuesAreUsageErrors) {
       {"train", "--out", "m.evae", "--lr", "0"},
       {"train", "--out", "m.evae", "--shape", "no-such-shape"},
       {"train", "--out", "m.evae", "--threads", "-1"},
+      {"train", "--out", "m.evae", "--precision", "fp16"},
       {"train", "--out", "m.evae", "--seed", "x"},
       {"train", "--out", "m.evae", "--seed", "-1"},
       {"sample", "--model", "m.evae", "--out", "g.png", "--seed", "18446744073709551616"},
@@ -377,6 +379,7 @@ TEST(CliTrainTest, TrainsResumesAndReportsJson) {
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   json j = ParseStdoutJson(r);
   EXPECT_EQ(j.value("shape", ""), "mnist");
+  EXPECT_EQ(j.value("precision", ""), "fp32");
   ASSERT_TRUE(j["epochs"].is_array());
   ASSERT_EQ(j["epochs"].size(), 2u) << Describe(r);
   for (int e = 0; e < 2; ++e) {
@@ -427,6 +430,25 @@ TEST(CliTrainTest, TrainsResumesAndReportsJson) {
   ASSERT_EQ(plain.exit_code, 0) << Describe(plain);
   EXPECT_EQ(plain.out.rfind("epoch 1  train ", 0), 0u) << Describe(plain);
   EXPECT_EQ(plain.err, "") << Describe(plain);  // not a terminal and quick: no progress lines
+}
+
+// --precision bf16 trains in bf16 where the CPU has AVX512_BF16 and says so in the JSON; elsewhere
+// it trains in fp32, with a note, and the JSON says fp32. info lists what this CPU can do.
+TEST(CliTrainTest, PrecisionBf16IsReportedOrFallsBack) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 48, 20);
+  const CliResult r = RunCli({"train", "--data", dir.path(), "--epochs", "1", "--batch", "16",
+                              "--threads", "1", "--precision", "bf16", "--out", dir / "m.evae",
+                              "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const bool bf16 = Bf16TrainingAvailable();
+  EXPECT_EQ(ParseStdoutJson(r).value("precision", ""), bf16 ? "bf16" : "fp32") << Describe(r);
+  EXPECT_EQ(r.err.find("no AVX512_BF16") != std::string::npos, !bf16) << Describe(r);
+
+  const CliResult info = RunCli({"info", "--model", dir / "m.evae", "--json"});
+  ASSERT_EQ(info.exit_code, 0) << Describe(info);
+  EXPECT_EQ(ParseStdoutJson(info)["training_precisions"],
+            bf16 ? json::array({"fp32", "bf16"}) : json::array({"fp32"}));
 }
 
 TEST(CliTrainTest, ResumeConflictsAreUsageErrors) {

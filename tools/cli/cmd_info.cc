@@ -15,6 +15,7 @@
 #include "edgevae/model_file.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
+#include "edgevae/train.h"
 #include "options.h"
 #include "ui/error_line.h"
 
@@ -149,6 +150,9 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
                 cpu.logical_cores);
   }
   std::printf("simd        %s\n", SimdText().c_str());
+  std::printf("training    %s\n", Bf16TrainingAvailable()
+                                      ? "fp32, or bf16 with --precision bf16 (AVX512_BF16)"
+                                      : "fp32 (no AVX512_BF16 here for --precision bf16)");
 }
 
 }  // namespace
@@ -189,6 +193,8 @@ int RunInfo(const InfoArgs& args) {
           {"logical_cores", cpu.logical_cores},
           {"detected", cpu.detected}}},
         {"simd_target", SimdText()},
+        {"training_precisions", Bf16TrainingAvailable() ? Json::array({"fp32", "bf16"})
+                                                        : Json::array({"fp32"})},
     });
   } else {
     PrintHuman(args.model, *info, metadata, load, cpu);

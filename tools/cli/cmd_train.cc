@@ -44,6 +44,7 @@ struct TrainArgs {
   bool json = false;
   bool profile = false;  // per-epoch time breakdown (GEMMs, packing, element-wise, optimizer)
   std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
+  std::string precision = "fp32";  // of the dense products: fp32 or bf16
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
@@ -232,8 +233,17 @@ int RunTrain(const TrainArgs& given) {
   options.batch = args.batch;
   options.lr = args.lr;
   options.seed = args.seed;
+  options.precision = args.precision == "bf16" ? Precision::kBf16 : Precision::kFp32;
   StatusOr<std::unique_ptr<Trainer>> trainer = CreateTrainer(&*model, runtime->get(), options);
   if (!trainer.ok()) return Fail(trainer.status());
+  const Precision precision = (*trainer)->precision();
+  if (precision != options.precision) {
+    std::fprintf(stderr,
+                 "note: this CPU has no AVX512_BF16 (bf16 dot products): training in fp32\n");
+  } else if (precision == Precision::kBf16) {
+    std::fprintf(human, "training in bf16: products of bf16 operands summed in fp32; weights, "
+                        "gradients and Adam in fp32\n");
+  }
 
   const bool live = ui::IsTerminal(STDERR_FILENO);
   ui::ProgressReporter progress(stderr, live, live ? ui::TerminalColumns(STDERR_FILENO) : 0);
@@ -304,7 +314,11 @@ int RunTrain(const TrainArgs& given) {
   std::fprintf(human, "wrote %s (%s, %d epochs)\n", args.out.c_str(), args.shape.c_str(),
                model->metadata().epochs);
 
-  if (args.json) PrintJson({{"shape", args.shape}, {"epochs", epochs_json}});
+  if (args.json) {
+    PrintJson({{"shape", args.shape},
+               {"precision", PrecisionName(precision)},
+               {"epochs", epochs_json}});
+  }
   return kExitOk;
 }
 
@@ -338,6 +352,11 @@ const CommandRegistration kTrainCommand(
            ->required();
        cmd->add_option("--resume", a->resume,
                        "Checkpoint to continue; flags not given take its seed, batch and lr");
+       cmd->add_option("--precision", a->precision,
+                       "Arithmetic of the dense matrix products: fp32, or bf16 operands summed in "
+                       "fp32 on CPUs with AVX512_BF16 (elsewhere fp32, with a note)")
+           ->check(CLI::IsMember({"fp32", "bf16"}))
+           ->capture_default_str();
        cmd->add_flag("--profile", a->profile,
                      "Print where each epoch's training time went (GEMMs, packing, element-wise "
                      "kernels, optimizer, rest) and the GEMM rate");

@@ -19,7 +19,17 @@ namespace edgevae {
 // The largest minibatch CreateTrainer takes (its buffers are sized by the batch).
 inline constexpr int kMaxTrainBatch = 4096;
 
+// The arithmetic of the training step's dense matrix products. kBf16: operands rounded to bf16
+// (round to nearest even), products accumulated in fp32 (AVX512_BF16's VDPBF16PS), parameters,
+// gradients and Adam state kept in fp32; only on CPUs with AVX512_BF16 (elsewhere the trainer
+// runs fp32 and says so: Trainer::precision()).
+enum class Precision { kFp32, kBf16 };
+const char* PrecisionName(Precision p);  // "fp32", "bf16"
+// Whether this build and CPU can train in bf16.
+bool Bf16TrainingAvailable();
+
 struct TrainOptions {
+  Precision precision = Precision::kFp32;
   int batch = 128;  // 1..kMaxTrainBatch
   double lr = 1e-3;
   float beta1 = 0.9f;
@@ -74,6 +84,9 @@ class Trainer {
                                            float* grad) = 0;
 
   virtual const StepProfile& profile() const = 0;
+  // The precision the products run in: TrainOptions::precision, or kFp32 where bf16 is not
+  // available.
+  virtual Precision precision() const = 0;
   virtual void EnableProfile(bool on) = 0;
 };
 

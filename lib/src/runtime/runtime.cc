@@ -173,6 +173,7 @@ CpuReport DetectCpu() {
   add(cpuinfo_has_x86_avx512bw(), "avx512bw");
   add(cpuinfo_has_x86_avx512vl(), "avx512vl");
   add(cpuinfo_has_x86_avx512vnni(), "avx512vnni");
+  add(cpuinfo_has_x86_avx512bf16(), "avx512bf16");
 #elif CPUINFO_ARCH_ARM64
   add(cpuinfo_has_arm_neon(), "asimd");
   add(cpuinfo_has_arm_neon_fp16_arith(), "fp16arith");

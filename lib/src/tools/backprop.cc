@@ -11,6 +11,7 @@
 #include "edgevae/rng.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/loss.h"
 #include "kernels/parallel.h"
 #include "kernels/sparse.h"
@@ -76,11 +77,21 @@ std::vector<Unit> Plan(const ShapeInfo& s, const ParamLayout& layout) {
   return units;
 }
 
+// One product's packed operator: XNNPACK f32, or the bf16 kernel.
+struct Product {
+  gemm::PackedGemm f32;
+  gemm::PackedGemmBf16 bf16;
+  Status Run(size_t m, const float* a, float* c, pthreadpool_t pool) {
+    return bf16.created() ? bf16.Run(m, a, c, pool) : f32.Run(m, a, c, pool);
+  }
+};
+
 class BackpropImpl final : public Backprop {
  public:
   BackpropImpl(const Model& model, Runtime* runtime, size_t max_batch, uint64_t seed,
-               FirstLayer first_layer)
+               FirstLayer first_layer, bool bf16)
       : rt_(runtime),
+        bf16_(bf16),
         b_(max_batch),
         seed_(seed),
         in_(model.shape().input),
@@ -184,7 +195,7 @@ class BackpropImpl final : public Backprop {
     size_t n, k;
     const float* b;
     gemm::BLayout layout;
-    gemm::PackedGemm* op;
+    Product* op;
   };
   // Packs operators concurrently, spread over the threads: XNNPACK packs on the calling thread
   // only, so a lone create leaves the other cores idle. `other` (may be empty) runs as one more
@@ -201,9 +212,18 @@ class BackpropImpl final : public Backprop {
         return;
       }
       const PackJob& j = jobs[i];
+      if (bf16_) {
+        auto r = gemm::PackedGemmBf16::Create(j.n, j.k, j.b, j.layout, j.k, j.n);
+        if (r.ok()) {
+          j.op->bf16 = std::move(r).value();
+        } else {
+          status[i] = r.status();
+        }
+        return;
+      }
       auto r = gemm::PackedGemm::Create(j.n, j.k, j.b, j.layout, nullptr, -kInf, kInf, j.k, j.n);
       if (r.ok()) {
-        *j.op = std::move(r).value();
+        j.op->f32 = std::move(r).value();
       } else {
         status[i] = r.status();
       }
@@ -221,7 +241,7 @@ class BackpropImpl final : public Backprop {
   }
 
   // C[m][n] = A[m][k] . B^T on a packed operator.
-  Status Gemm(gemm::PackedGemm& op, size_t m, const float* a, float* c) {
+  Status Gemm(Product& op, size_t m, const float* a, float* c) {
     const auto t0 = Clock::now();
     Status st = op.Run(m, a, c, rt_->pool());
     if (profile_) profile_->gemm_s += Since(t0);
@@ -455,6 +475,7 @@ class BackpropImpl final : public Backprop {
   }
 
   Runtime* rt_;
+  bool bf16_;
   size_t b_;
   uint64_t seed_;
   size_t in_, lat_;
@@ -474,7 +495,7 @@ class BackpropImpl final : public Backprop {
   const float* w_ = nullptr;
   size_t n_ = 0;
   StepProfile* profile_ = nullptr;
-  std::vector<gemm::PackedGemm> fwd_, igrad_, wgrad_;
+  std::vector<Product> fwd_, igrad_, wgrad_;
   // Feature-major activations ([features][batch]) and their gradients, per unit.
   AlignedBuffer<float> xrows_, xt_, zt_, eps_, std_, dzt_;
   std::vector<AlignedBuffer<float>> yt_, dyt_;
@@ -488,8 +509,11 @@ class BackpropImpl final : public Backprop {
 
 StatusOr<std::unique_ptr<Backprop>> Backprop::Create(const Model& model, Runtime* runtime,
                                                      size_t max_batch, uint64_t seed,
-                                                     FirstLayer first_layer) {
-  auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed, first_layer);
+                                                     FirstLayer first_layer, bool bf16) {
+  if (bf16 && !gemm::Bf16Available()) {
+    return Unsupported("bf16 training needs a CPU with AVX512_BF16");
+  }
+  auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed, first_layer, bf16);
   if (!b->allocated()) return Internal("out of memory allocating training buffers");
   return std::unique_ptr<Backprop>(std::move(b));
 }

@@ -28,6 +28,8 @@
 //
 // with W^T made beside the step's other packings, and dW^T transposed into place. Neither packs
 // the pixels. The choice is made per batch from its share of lit pixels.
+// With bf16 (TrainOptions::precision), every XNNPACK product above runs instead on the bf16
+// kernel of kernels/gemm_bf16.h, with the same operands packed; the sparse products stay fp32.
 // Biases, ReLU, the loss and the reparameterisation are per-row Highway kernels over contiguous
 // batch rows. For the 784-400-20 network this is the layout measured fastest in
 // docs/performance.md; the choice per product is made once per shape (see Plan in backprop.cc).
@@ -55,7 +57,8 @@ class Backprop {
   // Buffers for batches of up to `max_batch` images of `model`'s shape; noise keyed by `seed`.
   static StatusOr<std::unique_ptr<Backprop>> Create(const Model& model, Runtime* runtime,
                                                     size_t max_batch, uint64_t seed,
-                                                    FirstLayer first_layer = FirstLayer::kAuto);
+                                                    FirstLayer first_layer = FirstLayer::kAuto,
+                                                    bool bf16 = false);
   virtual ~Backprop() = default;
 
   // Rows of the batch (n x input floats in [0, 1]) that the next Run reads.

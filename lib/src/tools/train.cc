@@ -14,6 +14,7 @@
 
 #include "edgevae/rng.h"
 #include "kernels/elementwise.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/loss.h"
 #include "kernels/optimizer.h"
 #include "kernels/parallel.h"
@@ -108,6 +109,7 @@ class TrainerImpl final : public Trainer {
   }
 
   const StepProfile& profile() const override { return profile_; }
+  Precision precision() const override { return opt_.precision; }
   void EnableProfile(bool on) override {
     profiling_ = on;
     profile_ = StepProfile();
@@ -185,6 +187,10 @@ class TrainerImpl final : public Trainer {
 
 }  // namespace
 
+const char* PrecisionName(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+
+bool Bf16TrainingAvailable() { return gemm::Bf16Available(); }
+
 double TrainingFlopsPerImage(const ShapeInfo& shape) {
   // Forward products (as many multiply-adds as the weight gradients) and the input gradients of
   // every layer but the first.
@@ -212,10 +218,14 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
     return DataError("cannot train a model with a non-finite parameter: " + bad);
   }
   model->EnsureOptimizer();
+  TrainOptions effective = options;
+  if (!Bf16TrainingAvailable()) effective.precision = Precision::kFp32;
   EVAE_ASSIGN_OR_RETURN(
       std::unique_ptr<Backprop> backprop,
-      Backprop::Create(*model, runtime, static_cast<size_t>(options.batch), options.seed));
-  return std::unique_ptr<Trainer>(new TrainerImpl(model, runtime, options, std::move(backprop)));
+      Backprop::Create(*model, runtime, static_cast<size_t>(options.batch), options.seed,
+                       FirstLayer::kAuto, effective.precision == Precision::kBf16));
+  return std::unique_ptr<Trainer>(
+      new TrainerImpl(model, runtime, effective, std::move(backprop)));
 }
 
 }  // namespace edgevae
