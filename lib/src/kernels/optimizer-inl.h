@@ -32,16 +32,34 @@ HWY_NOINLINE void AdamUpdate(float* HWY_RESTRICT w, float* HWY_RESTRICT mom,
   const auto b2 = hn::Set(d, beta2), c2 = hn::Set(d, 1.0f - beta2);
   const auto step = hn::Set(d, step_size), inv_bc2 = hn::Set(d, inv_sqrt_bc2);
   const auto epsv = hn::Set(d, eps);
-  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
-    const auto gv = Load(d, m, full, g + i);
-    const auto mv = hn::MulAdd(b1, Load(d, m, full, mom + i), hn::Mul(c1, gv));
-    const auto vv = hn::MulAdd(b2, Load(d, m, full, vel + i), hn::Mul(c2, hn::Mul(gv, gv)));
-    const auto denom = hn::MulAdd(hn::Sqrt(vv), inv_bc2, epsv);
-    const auto wv = hn::NegMulAdd(step, hn::Div(mv, denom), Load(d, m, full, w + i));
-    Store(d, m, full, mv, mom + i);
-    Store(d, m, full, vv, vel + i);
-    Store(d, m, full, wv, w + i);
-  });
+  const auto update = [&](auto gv, auto m0, auto v0, auto w0, auto& m1, auto& v1,
+                          auto& w1) HWY_ATTR {
+    m1 = hn::MulAdd(b1, m0, hn::Mul(c1, gv));
+    v1 = hn::MulAdd(b2, v0, hn::Mul(c2, hn::Mul(gv, gv)));
+    const auto denom = hn::MulAdd(hn::Sqrt(v1), inv_bc2, epsv);
+    w1 = hn::NegMulAdd(step, hn::Div(m1, denom), w0);
+  };
+  // Whole vectors with plain loads and stores, then the tail: the per-vector tail logic was a
+  // fifth of the instructions on a Cortex-A72.
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    hn::Vec<decltype(d)> mv, vv, wv;
+    update(hn::LoadU(d, g + i), hn::LoadU(d, mom + i), hn::LoadU(d, vel + i), hn::LoadU(d, w + i),
+           mv, vv, wv);
+    hn::StoreU(mv, d, mom + i);
+    hn::StoreU(vv, d, vel + i);
+    hn::StoreU(wv, d, w + i);
+  }
+  if (i < n) {
+    const auto m = hn::FirstN(d, n - i);
+    hn::Vec<decltype(d)> mv, vv, wv;
+    update(Load(d, m, false, g + i), Load(d, m, false, mom + i), Load(d, m, false, vel + i),
+           Load(d, m, false, w + i), mv, vv, wv);
+    Store(d, m, false, mv, mom + i);
+    Store(d, m, false, vv, vel + i);
+    Store(d, m, false, wv, w + i);
+  }
 }
 
 }  // namespace HWY_NAMESPACE
