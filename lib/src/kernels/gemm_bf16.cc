@@ -16,9 +16,9 @@
 #include <cpuinfo.h>
 #include <immintrin.h>
 #define EVAE_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-#if !defined(__clang__) && __GNUC__ < 13
+#if !defined(__clang__)
 // GCC 12's AVX-512 shuffle intrinsics start from a self-initialised _mm512_undefined_epi32(),
-// which -Wmaybe-uninitialized reports at every use (GCC bug 105593, fixed in 13).
+// which -Wmaybe-uninitialized reports at every use: a false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #endif
