@@ -3,6 +3,12 @@
 // reads 1,000 digits per class drawn from the embedded (shipped) int8 model's class Gaussians,
 // exactly as the demo draws them; at least 90 % of each class must be recognised. The table is
 // printed.
+//
+// Under qemu-user (EDGEVAE_TEST_EMULATED) this took 2.5 minutes, most of it the classifier's
+// three epochs. There it trains two epochs with a decaying learning rate instead, and must pass
+// the same 97 % test accuracy (it reaches more: see tiny_mlp.h); the reconstructions, printed
+// for scale and not checked, are those of the first 1,000 test images. The 1,000 draws per class
+// and their bound are the same.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +29,15 @@ namespace {
 
 constexpr int kPerClass = 1000;
 constexpr double kMinRecognised = 0.90;
+#ifdef EDGEVAE_TEST_EMULATED
+constexpr int kJudgeEpochs = 2;
+constexpr bool kJudgeDecay = true;
+constexpr int kReconstructed = 1000;
+#else
+constexpr int kJudgeEpochs = 3;
+constexpr bool kJudgeDecay = false;
+constexpr int kReconstructed = 10000;
+#endif
 
 TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
   StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
@@ -30,10 +45,10 @@ TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
                              " (run tools/fetch-mnist.sh): "
                           << mnist.status().message();
   testing::TinyMlp classifier(1);
-  classifier.Train(mnist->train, 3, 1);
+  classifier.Train(mnist->train, kJudgeEpochs, 1, kJudgeDecay);
   const double test_accuracy = classifier.Accuracy(mnist->test);
-  std::printf("classifier: 784-128-10 MLP, 3 epochs; MNIST test accuracy %.2f %%\n",
-              100 * test_accuracy);
+  std::printf("classifier: 784-128-10 MLP, %d epochs%s; MNIST test accuracy %.2f %%\n",
+              kJudgeEpochs, kJudgeDecay ? " (decaying learning rate)" : "", 100 * test_accuracy);
   ASSERT_GE(test_accuracy, 0.97) << "the judge itself is not good enough";
 
   // EDGEVAE_RECOGNITION_MODEL=FILE judges another model (e.g. one converted with
@@ -48,7 +63,7 @@ TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
   // For scale (printed, not checked): the classifier on the real test images and on this model's
   // reconstructions of them (z = mu), per class.
   {
-    const ImageSet& test = mnist->test;
+    const ImageSet test = Head(mnist->test, kReconstructed);
     std::vector<int> count(10, 0), real(10, 0), recon(10, 0);
     std::vector<float> out(250 * 784);
     for (int i = 0; i < test.count; i += 250) {
