@@ -9,6 +9,9 @@ torchvision (which would download). Prints per epoch: train loss, test loss, tra
   /usr/bin/python3 tools/bench/pytorch_vae.py --data data/mnist --epochs 2 --threads 1
 
 --save-safetensors FILE writes the trained state_dict for `edgevae convert --from-safetensors`.
+--json prints one JSON object on stdout at the end, shaped like `edgevae train --json`'s
+({"epochs": [{"epoch", "train_loss", "test_loss", "seconds"}, ...]}); the lines above then go to
+stderr. "seconds" is the training loop alone, as in the text line: not the test pass, not loading.
 """
 import argparse
 import json
@@ -109,14 +112,18 @@ def main():
     ap.add_argument("--save-safetensors", metavar="FILE",
                     help="after the last epoch, write the state_dict here (safetensors, F32) for "
                          "`edgevae convert --from-safetensors`")
+    ap.add_argument("--json", action="store_true",
+                    help="print one JSON object on stdout at the end (the text lines go to stderr)")
     args = ap.parse_args()
+    out = sys.stderr if args.json else sys.stdout
+    epochs = []
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     train = torch.from_numpy(read_idx(f"{args.data}/train-images-idx3-ubyte").astype(np.float32) / 255)
     test = torch.from_numpy(read_idx(f"{args.data}/t10k-images-idx3-ubyte").astype(np.float32) / 255)
     model = VAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    print(f"torch {torch.__version__}, {args.threads} thread(s)", file=out)
     for epoch in range(1, args.epochs + 1):
         model.train()
         perm = torch.randperm(len(train))
@@ -139,11 +146,15 @@ def main():
                 recon, mu, logvar = model(data)
                 test_loss += loss_function(recon, data, mu, logvar).item()
         print(f"epoch {epoch}  train {total / len(train):.2f}  test {test_loss / len(test):.2f}  "
-              f"{seconds:.2f} s")
+              f"{seconds:.2f} s", file=out, flush=True)
+        epochs.append({"epoch": epoch, "train_loss": total / len(train),
+                       "test_loss": test_loss / len(test), "seconds": seconds})
     if args.save_safetensors:
         save_safetensors(model.state_dict(), args.save_safetensors,
                          {"format": "pt", "epochs": args.epochs})
-        print(f"wrote {args.save_safetensors}")
+        print(f"wrote {args.save_safetensors}", file=out)
+    if args.json:
+        print(json.dumps({"torch": torch.__version__, "threads": args.threads, "epochs": epochs}))
 
 
 if __name__ == "__main__":
