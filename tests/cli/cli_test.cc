@@ -447,8 +447,21 @@ TEST(CliTrainTest, PrecisionBf16IsReportedOrFallsBack) {
 
   const CliResult info = RunCli({"info", "--model", dir / "m.evae", "--json"});
   ASSERT_EQ(info.exit_code, 0) << Describe(info);
-  EXPECT_EQ(ParseStdoutJson(info)["training_precisions"],
+  const json info_json = ParseStdoutJson(info);
+  EXPECT_EQ(info_json["training_precisions"],
             bf16 ? json::array({"fp32", "bf16"}) : json::array({"fp32"}));
+  // The checkpoint records what ran, and a resumed run continues with it unless told otherwise.
+  EXPECT_EQ(info_json["metadata"].value("precision", ""), bf16 ? "bf16" : "fp32");
+  const CliResult resumed = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--threads",
+                                    "1", "--resume", dir / "m.evae", "--out", dir / "m2.evae",
+                                    "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << Describe(resumed);
+  EXPECT_EQ(ParseStdoutJson(resumed).value("precision", ""), bf16 ? "bf16" : "fp32");
+  const CliResult told = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--threads", "1",
+                                 "--resume", dir / "m.evae", "--precision", "fp32", "--out",
+                                 dir / "m3.evae", "--json"});
+  ASSERT_EQ(told.exit_code, 0) << Describe(told);
+  EXPECT_EQ(ParseStdoutJson(told).value("precision", ""), "fp32");
 }
 
 TEST(CliTrainTest, ResumeConflictsAreUsageErrors) {

@@ -46,7 +46,8 @@ struct TrainArgs {
   std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
   std::string precision = "fp32";  // of the dense products: fp32 or bf16
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
-  bool shape_given = false, batch_given = false, lr_given = false, seed_given = false;
+  bool shape_given = false, batch_given = false, lr_given = false, seed_given = false,
+       precision_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
 };
 
@@ -98,6 +99,7 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
   if (!args->seed_given) args->seed = meta.seed;
   if (!args->batch_given && meta.batch > 0) args->batch = meta.batch;
   if (!args->lr_given && std::isfinite(meta.lr) && meta.lr > 0) args->lr = meta.lr;
+  if (!args->precision_given && meta.precision == "bf16") args->precision = "bf16";
   meta.seed = args->seed;
   meta.batch = args->batch;
   meta.lr = args->lr;
@@ -237,6 +239,7 @@ int RunTrain(const TrainArgs& given) {
   StatusOr<std::unique_ptr<Trainer>> trainer = CreateTrainer(&*model, runtime->get(), options);
   if (!trainer.ok()) return Fail(trainer.status());
   const Precision precision = (*trainer)->precision();
+  model->metadata().precision = PrecisionName(precision);
   if (precision != options.precision) {
     std::fprintf(stderr,
                  "note: this CPU has no AVX512_BF16 (bf16 dot products): training in fp32\n");
@@ -351,12 +354,14 @@ const CommandRegistration kTrainCommand(
        cmd->add_option("--out", a->out, "Model file to write (rewritten after every epoch)")
            ->required();
        cmd->add_option("--resume", a->resume,
-                       "Checkpoint to continue; flags not given take its seed, batch and lr");
-       cmd->add_option("--precision", a->precision,
-                       "Arithmetic of the dense matrix products: fp32, or bf16 operands summed in "
-                       "fp32 on CPUs with AVX512_BF16 (elsewhere fp32, with a note)")
-           ->check(CLI::IsMember({"fp32", "bf16"}))
-           ->capture_default_str();
+                       "Checkpoint to continue; flags not given take its seed, batch, lr and "
+                       "precision");
+       CLI::Option* precision_opt =
+           cmd->add_option("--precision", a->precision,
+                           "Arithmetic of the dense matrix products: fp32, or bf16 operands summed "
+                           "in fp32 on CPUs with AVX512_BF16 (elsewhere fp32, with a note)")
+               ->check(CLI::IsMember({"fp32", "bf16"}))
+               ->capture_default_str();
        cmd->add_flag("--profile", a->profile,
                      "Print where each epoch's training time went (GEMMs, packing, element-wise "
                      "kernels, optimizer, rest) and the GEMM rate");
@@ -371,6 +376,7 @@ const CommandRegistration kTrainCommand(
          a->batch_given = batch_opt->count() > 0;
          a->lr_given = lr_opt->count() > 0;
          a->seed_given = seed_opt->count() > 0;
+         a->precision_given = precision_opt->count() > 0;
          a->command_line = CommandLine(invocation);
          return RunTrain(*a);
        };

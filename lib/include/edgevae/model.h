@@ -77,6 +77,7 @@ struct ModelMetadata {
   // Optional (absent from files that do not carry them):
   std::vector<int> classes;     // labels trained on (one-class training); empty: all
   std::string command;          // how the model was made, for provenance (shipped models)
+  std::string precision;        // of the last training run's products: "fp32" or "bf16"
   std::vector<ClassLatentStats> class_latents;  // per-class latent statistics, by label
   std::optional<AnomalyThreshold> anomaly;       // a calibrated anomaly threshold
 };

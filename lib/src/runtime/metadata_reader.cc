@@ -16,6 +16,7 @@ constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 // The optional keys: classes, command, class_latents, anomaly.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
+  if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
   if (r.Has("classes")) {
     const Json* a = nullptr;
     EVAE_RETURN_IF_ERROR(r.Array("classes", &a));

@@ -67,6 +67,7 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   j["edgevae_version"] = Version();  // the program writing this file
   j["dtype"] = dtype;
   if (!md.command.empty()) j["command"] = md.command;
+  if (!md.precision.empty()) j["precision"] = md.precision;
   if (!md.classes.empty()) j["classes"] = md.classes;
   if (!md.class_latents.empty()) {
     OJson a = OJson::array();
