@@ -35,16 +35,19 @@
 #include "edgevae/runtime.h"
 #include "edgevae/status.h"
 #include "gtest/gtest.h"
+#include "kernels/gemm_output.h"
 
 namespace edgevae::gemm {
 namespace {
 
+using gemm_test::CheckOutput;
+using gemm_test::IsSentinel;
+using gemm_test::kSentinel;
+using gemm_test::kTail;
+using gemm_test::MakeOutput;
+
 constexpr double kU = 0x1p-24;
 constexpr size_t kSizes[] = {1, 3, 7, 19, 23, 64, 129};
-constexpr size_t kTail = 37;  // guard floats after the last row of C
-
-const float kSentinel = std::bit_cast<float>(0x7fc5a5a5u);
-bool IsSentinel(float v) { return std::bit_cast<uint32_t>(v) == 0x7fc5a5a5u; }
 
 const char* Name(BLayout layout) { return layout == BLayout::kNK ? "B[n][k]" : "B[k][n]"; }
 
@@ -128,39 +131,6 @@ void Reference(const Problem& p, const Inputs& in, std::vector<double>& ref,
       tol[i * p.n + j] = (p.k + 2) * kU * scale;
     }
   }
-}
-
-// C as Run writes it: m rows ldc apart, then kTail guard floats, all NaN at first.
-AlignedBuffer<float> MakeOutput(const Problem& p) {
-  AlignedBuffer<float> c(p.m * p.ldc + kTail);
-  for (size_t i = 0; i < c.size(); ++i) c[i] = kSentinel;
-  return c;
-}
-
-// Passes when C matches the reference and nothing outside the m x n results was written.
-::testing::AssertionResult CheckOutput(const Problem& p, const AlignedBuffer<float>& c,
-                                       const std::vector<double>& ref,
-                                       const std::vector<double>& tol) {
-  size_t bad = 0;
-  std::ostringstream msg;
-  for (size_t idx = 0; idx < c.size(); ++idx) {
-    const size_t i = idx / p.ldc, j = idx % p.ldc;
-    if (i < p.m && j < p.n) {
-      const double err = std::abs(static_cast<double>(c[idx]) - ref[i * p.n + j]);
-      if (err <= tol[i * p.n + j]) continue;
-      if (++bad <= 4) {
-        msg << "\n  C[" << i << "][" << j << "] = " << c[idx] << ", want " << ref[i * p.n + j]
-            << " (|error| " << err << " > " << tol[i * p.n + j] << ")";
-      }
-    } else if (!IsSentinel(c[idx])) {
-      if (++bad <= 4) {
-        msg << "\n  float " << idx << " outside the results (row " << i << ", column " << j
-            << ") was written: " << c[idx];
-      }
-    }
-  }
-  if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " wrong floats" << msg.str();
 }
 
 class GemmBf16Test : public ::testing::Test {
