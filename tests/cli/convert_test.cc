@@ -303,6 +303,26 @@ TEST(ConvertEvaeTest, Int8ModelConvertsVerifiesAndServes) {
   EXPECT_NE(v.out.find("\"dtype\":\"int8\""), std::string::npos) << Describe(v);
   EXPECT_NE(v.out.find("\"pass\":true"), std::string::npos) << Describe(v);
 
+  // Against its f32 source: the same prior draws decoded by both, the pixels compared (faithful
+  // int8: a weight scale per row; the shipped models' figures are in docs/performance.md).
+  const CliResult r = RunCli(
+      {"verify", "--model", q8, "--reference", src, "--samples", "300", "--seed", "4", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const nlohmann::json rj = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(rj.is_object()) << r.out;
+  EXPECT_EQ(rj["reference"]["model"], src);
+  EXPECT_EQ(rj["reference"]["dtype"], "f32");
+  EXPECT_EQ(rj["reference"]["seed"], 4);
+  EXPECT_EQ(rj["reference"]["samples"]["count"], 300);
+  const double mean = rj["reference"]["samples"]["mean_abs_error"].get<double>();
+  EXPECT_GT(mean, 0);  // int8 differs from f32, by little
+  EXPECT_LT(mean, 0.01);
+  EXPECT_LE(mean, rj["reference"]["samples"]["max_abs_error"].get<double>());
+  EXPECT_FALSE(rj["reference"].contains("manifold")) << "a 20-D model has no manifold";
+  const std::string other = dir / "2d.evae";
+  ASSERT_TRUE(SaveModel(other, MakeModel(Mnist2dShape::kInfo, 3)).ok());
+  ExpectOneLineError(RunCli({"verify", "--model", q8, "--reference", other}), 1);
+
   const CliResult e = RunCli({"eval", "--model", q8, "--data", MnistDir(), "--threads",
                               "1", "--json"});
   EXPECT_EQ(e.exit_code, 0) << Describe(e);

@@ -309,7 +309,8 @@ TEST(Kernels, SparseI8Columns) {
 
 // GemvI8 against the plain int32 dot product and the requantization formula of RequantizeI32:
 // row counts around its 8- and 4-row passes and 64-row chunks, ldk 16..400, weights at +-127 and
-// inputs at -128 / 127 (the largest int16 pair sums), several scales and zero points. Exact.
+// inputs at -128 / 127 (the largest int16 pair sums), several scales (a different one per row)
+// and zero points. Exact.
 TEST(Kernels, GemvI8) {
   ForEachTarget([] {
     for (size_t rows : {1, 3, 4, 7, 8, 9, 23, 64, 65, 130, 784}) {
@@ -320,6 +321,8 @@ TEST(Kernels, GemvI8) {
           Data data(static_cast<uint32_t>(rows * 7 + ldk));
           Guarded<int8_t> w(rows * ldk, 1), x(ldk, 2), out(rows, 3);
           Guarded<int32_t> bias(rows, 0);
+          Guarded<float> scales(rows, 0);
+          for (size_t r = 0; r < rows; ++r) scales[r] = scale * (1.0f + 0.37f * (r % 5));
           for (size_t i = 0; i < w.size(); ++i) {
             w[i] = i % 7 == 0 ? int8_t{127} : i % 11 == 0 ? int8_t{-127}
                                               : static_cast<int8_t>(data.Uniform(-127.0f, 127.0f));
@@ -331,24 +334,27 @@ TEST(Kernels, GemvI8) {
           for (size_t r = 0; r < rows; ++r) {
             bias[r] = static_cast<int32_t>(data.Uniform(-2e5f, 2e5f));
           }
-          GemvI8(w.data(), rows, ldk, x.data(), bias.data(), scale, zp, -128, 127, out.data());
+          GemvI8(w.data(), rows, ldk, x.data(), bias.data(), scales.data(), zp, -128, 127,
+                 out.data());
           for (size_t r = 0; r < rows; ++r) {
             int64_t acc = bias[r];
             for (size_t k = 0; k < ldk; ++k) acc += int64_t{w[r * ldk + k]} * x[k];
-            const float v = std::clamp(static_cast<float>(acc) * scale,
+            const float v = std::clamp(static_cast<float>(acc) * scales[r],
                                        static_cast<float>(-128 - zp), static_cast<float>(127 - zp));
             ASSERT_EQ(out[r], static_cast<int>(std::nearbyint(v)) + zp) << "row " << r;
           }
           EXPECT_TRUE(w.GuardsIntact());
           EXPECT_TRUE(x.GuardsIntact());
           EXPECT_TRUE(out.GuardsIntact());
+          EXPECT_TRUE(scales.GuardsIntact());
         }
       }
     }
   });
 }
 
-// XNNPACK's fp32 requantization: clamp relative to the zero point in float, round half to even.
+// XNNPACK's fp32 requantization: clamp relative to the zero point in float, round half to even,
+// with one scale per element (every third the base scale, so that exact halves occur).
 TEST(Kernels, RequantizeI32) {
   for (const auto& [scale, zp, lo] : {std::tuple{0.0123f, -128, -128}, std::tuple{0.5f, 3, -128},
                                       std::tuple{1.0f / 3.0f, 10, 10}}) {
@@ -356,20 +362,23 @@ TEST(Kernels, RequantizeI32) {
       Data data(static_cast<uint32_t>(n * 5 + mis));
       Guarded<int32_t> acc(n, Mis(mis, 0));
       Guarded<int8_t> out(n, Mis(mis, 1));
+      Guarded<float> scales(n, Mis(mis, 2));
+      for (size_t i = 0; i < n; ++i) scales[i] = i % 3 == 0 ? scale : scale * (1.0f + 0.1f * (i % 7));
       static constexpr int32_t kSpecial[] = {0, 1, -1, 3, -3, 2147483647, -2147483647 - 1, 25000000};
       for (size_t i = 0; i < n; ++i) {
         acc[i] = i % 4 == 1 ? kSpecial[(i / 4) % std::size(kSpecial)]
                             : static_cast<int32_t>(data.Uniform(-3e4f, 3e4f));
       }
-      RequantizeI32(acc.data(), n, scale, zp, lo, 127, out.data());
+      RequantizeI32(acc.data(), n, scales.data(), zp, lo, 127, out.data());
       for (size_t i = 0; i < n; ++i) {
-        const float x = std::clamp(static_cast<float>(acc[i]) * scale,
+        const float x = std::clamp(static_cast<float>(acc[i]) * scales[i],
                                    static_cast<float>(lo - zp), static_cast<float>(127 - zp));
         const int want = static_cast<int>(std::nearbyint(x)) + zp;
-        ASSERT_EQ(out[i], want) << "acc " << acc[i] << " scale " << scale;
+        ASSERT_EQ(out[i], want) << "acc " << acc[i] << " scale " << scales[i];
       }
       EXPECT_TRUE(acc.GuardsIntact());
       EXPECT_TRUE(out.GuardsIntact());
+      EXPECT_TRUE(scales.GuardsIntact());
     });
   }
 }

@@ -40,10 +40,12 @@ int Check(size_t rows, size_t k) {
       for (size_t i = 0; i < k; ++i) s += int32_t{wp[r * k + i]} * x[i];
       sums[r] = s;
     }
-    const float scale = 0.0037f;
+    std::vector<float> scales(rows);  // one per row, as a per-row quantized layer has
+    for (size_t r = 0; r < rows; ++r) scales[r] = 0.0037f * (1.0f + 0.25f * (r % 4));
     std::vector<int8_t> want(rows), got(rows);
-    edgevae::simd::RequantizeI32(sums.data(), rows, scale, 3, -128, 127, want.data());
-    edgevae::simd::GemvI8(wp, rows, k, x.data(), bias.data(), scale, 3, -128, 127, got.data());
+    edgevae::simd::RequantizeI32(sums.data(), rows, scales.data(), 3, -128, 127, want.data());
+    edgevae::simd::GemvI8(wp, rows, k, x.data(), bias.data(), scales.data(), 3, -128, 127,
+                          got.data());
     for (size_t r = 0; r < rows; ++r) {
       if (got[r] != want[r]) {
         std::printf("rows %lu k %lu offset %lu: row %lu got %d want %d\n",

@@ -52,8 +52,8 @@ ModelMetadata MakeMetadata() {
 }
 
 // Layer i of `m` with small deterministic values (k = i); scales that have no short decimal
-// form, every zero point distinct.
-void MakeLayer(Int8Model* m, size_t i) {
+// form, every zero point distinct; `per_row`: a weight scale per row, each different.
+void MakeLayer(Int8Model* m, size_t i, bool per_row) {
   const LayerInfo& spec = m->shape.layers[i];
   const int k = static_cast<int>(i);
   Int8Layer& l = m->layers[i];
@@ -69,15 +69,19 @@ void MakeLayer(Int8Model* m, size_t i) {
   l.input = {0.1f * (k + 1) / 7.0f, -128 + 17 * k};
   l.output = {std::nextafter(0.05f * (k + 1), 1.0f), 127 - 13 * k};
   l.relu = spec.activation == Activation::kRelu;
-  SetOwnedTensors(m, i, std::move(weight), std::move(bias));
+  std::vector<float> scales;
+  for (int r = 0; per_row && r < spec.out; ++r) {
+    scales.push_back(l.weight_scale * (1.0f + static_cast<float>(r % 11) / 7.0f));
+  }
+  SetOwnedTensors(m, i, std::move(weight), std::move(bias), std::move(scales));
 }
 
-Int8Model MakeInt8Model(const ShapeInfo& s) {
+Int8Model MakeInt8Model(const ShapeInfo& s, bool per_row = false) {
   Int8Model m;
   m.shape = s;
   m.metadata = MakeMetadata();
   m.layers.resize(s.layers.size());
-  for (size_t i = 0; i < s.layers.size(); ++i) MakeLayer(&m, i);
+  for (size_t i = 0; i < s.layers.size(); ++i) MakeLayer(&m, i, per_row);
   // Activations pass from layer to layer unchanged: each input range is its producer's output.
   m.layers[1].input = m.layers[2].input = m.layers[0].output;
   m.layers[4].input = m.layers[3].output;
@@ -124,7 +128,11 @@ void ExpectSameLayer(const Int8Layer& a, const Int8Layer& b, const std::string& 
   EXPECT_EQ(a.in, b.in);
   EXPECT_TRUE(std::ranges::equal(a.weight, b.weight));
   EXPECT_TRUE(std::ranges::equal(a.bias, b.bias));
-  EXPECT_EQ(Bits(a.weight_scale), Bits(b.weight_scale));
+  ASSERT_EQ(a.channel_scales.size(), b.channel_scales.size());
+  for (size_t r = 0; r < a.channel_scales.size(); ++r) {
+    ASSERT_EQ(Bits(a.channel_scales[r]), Bits(b.channel_scales[r])) << "row " << r;
+  }
+  if (a.channel_scales.empty()) EXPECT_EQ(Bits(a.weight_scale), Bits(b.weight_scale));
   EXPECT_EQ(Bits(a.input.scale), Bits(b.input.scale));
   EXPECT_EQ(a.input.zero_point, b.input.zero_point);
   EXPECT_EQ(Bits(a.output.scale), Bits(b.output.scale));
@@ -270,6 +278,74 @@ TEST_F(ModelFileV2Test, Int8LayoutAndMetadata) {
   EXPECT_EQ(q["layers"]["fc3"]["relu"], true);
   EXPECT_EQ(q["layers"]["fc4"]["relu"], false);
   EXPECT_EQ(q["layers"]["fc1"]["input_zero_point"], -128);
+}
+
+// Per-row weight scales: a tensor "<layer>.weight_scale" (f32 [out]) after each layer's bias, the
+// scheme "symmetric per-row", no per-layer weight_scale key; bit-identical round trip.
+TEST_F(ModelFileV2Test, PerRowScalesRoundTrip) {
+  const Int8Model m = MakeInt8Model(Mnist2dShape::kInfo, /*per_row=*/true);
+  ASSERT_TRUE(m.per_channel());
+  SaveInt8(m);
+  StatusOr<AnyModel> loaded = LoadAnyModel(Path("int8.evae"));
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_TRUE(loaded->int8.has_value());
+  EXPECT_TRUE(loaded->int8->per_channel());
+  ExpectSameInt8(m, *loaded->int8);
+
+  StatusOr<ModelFileInfo> info = InspectModelFile(Path("int8.evae"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_EQ(info->tensors.size(), 15u);
+  const ModelFileInfo::Tensor& t = info->tensors[14];
+  EXPECT_EQ(t.name, "fc4.weight_scale");
+  EXPECT_EQ(t.dtype, DType::kF32);
+  EXPECT_EQ(t.dims, std::vector<uint32_t>{784});
+  EXPECT_EQ(t.offset % 64, 0u);
+  const nlohmann::json j = nlohmann::json::parse(info->metadata_json, nullptr, false);
+  EXPECT_EQ(j["quantization"]["weights"], "symmetric per-row");
+  EXPECT_FALSE(j["quantization"]["layers"]["fc4"].contains("weight_scale"));
+}
+
+TEST_F(ModelFileV2Test, RejectsBadPerRowScales) {
+  const Bytes good = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo, /*per_row=*/true));
+  StatusOr<ModelFileInfo> info = InspectModelFile(Path("int8.evae"));
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  const auto fc4 = std::find_if(info->tensors.begin(), info->tensors.end(),
+                                [](const auto& t) { return t.name == "fc4.weight_scale"; });
+  ASSERT_NE(fc4, info->tensors.end());
+  // Not a scale, and a scale the kernels cannot take (its requantization scale is out of range).
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), 0.0f, -1.0f,
+                          std::numeric_limits<float>::infinity(), 1e30f}) {
+    SCOPED_TRACE(bad);
+    Bytes bytes = good;
+    PutF32(bytes, fc4->offset + 3 * 4, bad);
+    FixChecksum(bytes);
+    EXPECT_THAT(LoadAnyFails(bytes).message(),
+                AllOf(HasSubstr("tensor fc4.weight_scale"), HasSubstr("weight_scale[3]")));
+  }
+  // A per-row file needs every layer's scales; a per-layer file takes none; other schemes fail.
+  const Bytes per_layer = EditMetadata(good, [](OJson& j) {
+    j["quantization"]["weights"] = "symmetric per-tensor";
+    for (auto& [name, l] : j["quantization"]["layers"].items()) l["weight_scale"] = 0.01;
+  });
+  EXPECT_THAT(LoadAnyFails(per_layer).message(),
+              HasSubstr("unknown tensor 'fc1.weight_scale' in an int8 model"));
+  const Bytes per_block =
+      EditMetadata(good, [](OJson& j) { j["quantization"]["weights"] = "symmetric per-block"; });
+  EXPECT_THAT(LoadAnyFails(per_block).message(),
+              HasSubstr("expected \"symmetric per-tensor\" or \"symmetric per-row\""));
+  const Bytes old = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
+  const Bytes missing =
+      EditMetadata(old, [](OJson& j) { j["quantization"]["weights"] = "symmetric per-row"; });
+  EXPECT_THAT(LoadAnyFails(missing).message(), HasSubstr("missing tensor 'fc1.weight_scale'"));
+  // The writer refuses a model whose layers mix the two.
+  Int8Model mixed = MakeInt8Model(Mnist2dShape::kInfo, /*per_row=*/true);
+  mixed.layers[3].channel_scales = {};
+  EXPECT_THAT(SaveInt8Model(Path("mixed.evae"), mixed).message(),
+              HasSubstr("a model's layers are all per-row or all per-layer"));
+  Int8Model short_scales = MakeInt8Model(Mnist2dShape::kInfo, /*per_row=*/true);
+  short_scales.layers[2].channel_scales = short_scales.layers[2].channel_scales.first(1);
+  EXPECT_THAT(SaveInt8Model(Path("short.evae"), short_scales).message(),
+              HasSubstr("fc22.weight_scale has 1 per-row scales, expected one per row (2)"));
 }
 
 TEST_F(ModelFileV2Test, Int8WithGoldenRoundTrip) {

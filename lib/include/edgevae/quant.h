@@ -1,5 +1,6 @@
-// Post-training int8 quantization (symmetric per-tensor weights, int32 biases, affine int8
-// activations with ranges calibrated on training images) into an Int8Model (edgevae/int8_model.h).
+// Post-training int8 quantization (symmetric weights with a scale per output row, int32 biases,
+// affine int8 activations with ranges calibrated on training images) into an Int8Model
+// (edgevae/int8_model.h).
 #ifndef EDGEVAE_QUANT_H_
 #define EDGEVAE_QUANT_H_
 
@@ -15,7 +16,8 @@
 
 namespace edgevae {
 
-// How an activation's range is chosen from its calibration values.
+// How an activation's range is chosen from its calibration values. The output logits are always
+// ranged by the mean |pixel error| of their sigmoid, the pixels the engine returns.
 enum class Calibration {
   kMinMax,      // the observed minimum and maximum
   kPercentile,  // the 0.01st and 99.99th percentiles

@@ -119,6 +119,34 @@ Status PackedGemm::RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t po
                      [&] { return xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool); });
 }
 
+StatusOr<PackedGemm> PackedGemm::CreateQc8(size_t n, size_t k, const int8_t* b,
+                                           const float* b_scales, const int32_t* bias,
+                                           int8_t a_zero_point, float a_scale,
+                                           int8_t c_zero_point, float c_scale, int8_t c_min,
+                                           int8_t c_max, size_t lda, size_t ldc) {
+  EVAE_RETURN_IF_ERROR(CheckStrides(n, k, lda, ldc));
+  PackedGemm g;
+  g.n_ = n;
+  g.k_ = k;
+  const xnn_status s = xnn_create_convolution2d_nhwc_qc8(
+      /*padding=*/0, 0, 0, 0, /*kernel=*/1, 1, /*subsampling=*/1, 1, /*dilation=*/1, 1,
+      /*groups=*/1, k, n, lda, ldc, a_zero_point, a_scale, b_scales, b, bias, c_zero_point,
+      c_scale, c_min, c_max, /*flags=*/0, &g.op_);
+  if (s != xnn_status_success) {
+    return Internal("XNNPACK qc8 1x1 convolution create (" + std::to_string(n) + "x" +
+                    std::to_string(k) + ", input scale " + std::to_string(a_scale) +
+                    ", output scale " + std::to_string(c_scale) + ") failed: " + Describe(s));
+  }
+  return g;
+}
+
+Status PackedGemm::RunQc8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool) {
+  if (m == 0) return Status::Ok();
+  return SetupAndRun("qc8 ", m, a, c, pool, [&] {
+    return xnn_setup_convolution2d_nhwc_qc8(op_, m, /*height=*/1, /*width=*/1, a, c, pool);
+  });
+}
+
 StatusOr<PackedGemm> PackedGemm::CreateF16(size_t n, size_t k, const uint16_t* b,
                                            const uint16_t* bias, float out_min, float out_max,
                                            size_t lda, size_t ldc) {

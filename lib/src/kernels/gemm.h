@@ -52,6 +52,15 @@ class PackedGemm {
                                         int8_t c_max, size_t lda, size_t ldc);
   Status RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool);
 
+  // The same with one symmetric scale per row of B (b_scales[n]; the bias of row r in units of
+  // a_scale * b_scales[r]): XNNPACK's qc8 operator, a 1x1 convolution over m pixels. Its
+  // requantization is fp32 (round half to even) on every architecture.
+  static StatusOr<PackedGemm> CreateQc8(size_t n, size_t k, const int8_t* b, const float* b_scales,
+                                        const int32_t* bias, int8_t a_zero_point, float a_scale,
+                                        int8_t c_zero_point, float c_scale, int8_t c_min,
+                                        int8_t c_max, size_t lda, size_t ldc);
+  Status RunQc8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool);
+
   // The IEEE half-precision form (XNNPACK f16): B [n][k], bias, A and C as raw binary16 bits.
   // Cores without fp16 arithmetic (a Pi 4's Cortex-A72) refuse it: kUnsupported.
   static StatusOr<PackedGemm> CreateF16(size_t n, size_t k, const uint16_t* b,

@@ -150,22 +150,21 @@ HWY_NOINLINE void SparseI8Columns(const int8_t* HWY_RESTRICT wt, size_t ldw,
 #endif
 }
 
-HWY_INLINE void RequantizeI32Impl(const int32_t* HWY_RESTRICT acc, size_t n, float scale,
-                                  int32_t zero_point, int32_t lo, int32_t hi,
-                                  int8_t* HWY_RESTRICT out) {
+HWY_INLINE void RequantizeI32Impl(const int32_t* HWY_RESTRICT acc, size_t n,
+                                  const float* HWY_RESTRICT scales, int32_t zero_point, int32_t lo,
+                                  int32_t hi, int8_t* HWY_RESTRICT out) {
   // XNNPACK's fp32 requantization: clamp in the float domain (relative to the zero point), round
   // half to even, add the zero point.
   const hn::ScalableTag<float> d;
   const hn::RebindToSigned<decltype(d)> di;
   const hn::Rebind<int8_t, decltype(d)> d8;
-  const auto vs = hn::Set(d, scale);
   const auto flo = hn::Set(d, static_cast<float>(lo - zero_point));
   const auto fhi = hn::Set(d, static_cast<float>(hi - zero_point));
   const auto zp = hn::Set(di, zero_point);
   const size_t N = hn::Lanes(d);
   size_t i = 0;
   for (; i + N <= n; i += N) {
-    auto x = hn::Mul(hn::ConvertTo(d, hn::LoadU(di, acc + i)), vs);
+    auto x = hn::Mul(hn::ConvertTo(d, hn::LoadU(di, acc + i)), hn::LoadU(d, scales + i));
     x = hn::Min(hn::Max(x, flo), fhi);
 #if HWY_TARGET == HWY_NEON && HWY_ARCH_ARM_V7
     // armv7 has no round-to-nearest conversion, and Highway 1.0.3's NearestInt there compares
@@ -180,17 +179,17 @@ HWY_INLINE void RequantizeI32Impl(const int32_t* HWY_RESTRICT acc, size_t n, flo
     hn::StoreU(hn::DemoteTo(d8, hn::Add(rounded, zp)), d8, out + i);
   }
   for (; i < n; ++i) {
-    float x = static_cast<float>(acc[i]) * scale;
+    float x = static_cast<float>(acc[i]) * scales[i];
     x = std::min(std::max(x, static_cast<float>(lo - zero_point)),
                  static_cast<float>(hi - zero_point));
     out[i] = static_cast<int8_t>(static_cast<int32_t>(std::nearbyint(x)) + zero_point);
   }
 }
 
-HWY_NOINLINE void RequantizeI32(const int32_t* HWY_RESTRICT acc, size_t n, float scale,
-                                int32_t zero_point, int32_t lo, int32_t hi,
-                                int8_t* HWY_RESTRICT out) {
-  RequantizeI32Impl(acc, n, scale, zero_point, lo, hi, out);
+HWY_NOINLINE void RequantizeI32(const int32_t* HWY_RESTRICT acc, size_t n,
+                                const float* HWY_RESTRICT scales, int32_t zero_point, int32_t lo,
+                                int32_t hi, int8_t* HWY_RESTRICT out) {
+  RequantizeI32Impl(acc, n, scales, zero_point, lo, hi, out);
 }
 
 #if HWY_TARGET == HWY_NEON
@@ -314,8 +313,8 @@ HWY_NOINLINE size_t GemvI8RowMultiple() { return HWY_TARGET == HWY_NEON ? 16 : 1
 
 HWY_NOINLINE void GemvI8(const int8_t* HWY_RESTRICT w, size_t rows, size_t ldk,
                          const int8_t* HWY_RESTRICT x, const int32_t* HWY_RESTRICT bias,
-                         float scale, int32_t zero_point, int32_t lo, int32_t hi,
-                         int8_t* HWY_RESTRICT out) {
+                         const float* HWY_RESTRICT scales, int32_t zero_point, int32_t lo,
+                         int32_t hi, int8_t* HWY_RESTRICT out) {
   constexpr size_t kChunk = 64;  // rows summed into the stack, then requantized together
   HWY_ALIGN int32_t sums[kChunk];
 #if defined(EDGEVAE_GEMV_DSP)
@@ -351,7 +350,7 @@ HWY_NOINLINE void GemvI8(const int8_t* HWY_RESTRICT w, size_t rows, size_t ldk,
       sums[r] = sum;
     }
     for (size_t i = 0; i < m; ++i) sums[i] += bias[r0 + i];
-    RequantizeI32Impl(sums, m, scale, zero_point, lo, hi, out + r0);
+    RequantizeI32Impl(sums, m, scales + r0, zero_point, lo, hi, out + r0);
   }
 }
 

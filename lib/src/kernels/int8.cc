@@ -32,13 +32,13 @@ void SparseI8Columns(const int8_t* wt, size_t ldw, const uint32_t* offs, const i
   HWY_DYNAMIC_DISPATCH(SparseI8Columns)(wt, ldw, offs, vals, nnz, acc);
 }
 size_t SparseI8Block() { return HWY_DYNAMIC_DISPATCH(SparseI8Block)(); }
-void RequantizeI32(const int32_t* acc, size_t n, float scale, int32_t zero_point, int32_t lo,
-                   int32_t hi, int8_t* out) {
-  HWY_DYNAMIC_DISPATCH(RequantizeI32)(acc, n, scale, zero_point, lo, hi, out);
+void RequantizeI32(const int32_t* acc, size_t n, const float* scales, int32_t zero_point,
+                   int32_t lo, int32_t hi, int8_t* out) {
+  HWY_DYNAMIC_DISPATCH(RequantizeI32)(acc, n, scales, zero_point, lo, hi, out);
 }
 void GemvI8(const int8_t* w, size_t rows, size_t ldk, const int8_t* x, const int32_t* bias,
-            float scale, int32_t zero_point, int32_t lo, int32_t hi, int8_t* out) {
-  HWY_DYNAMIC_DISPATCH(GemvI8)(w, rows, ldk, x, bias, scale, zero_point, lo, hi, out);
+            const float* scales, int32_t zero_point, int32_t lo, int32_t hi, int8_t* out) {
+  HWY_DYNAMIC_DISPATCH(GemvI8)(w, rows, ldk, x, bias, scales, zero_point, lo, hi, out);
 }
 bool GemvI8Preferred() { return HWY_DYNAMIC_DISPATCH(GemvI8Preferred)(); }
 size_t GemvI8RowMultiple() { return HWY_DYNAMIC_DISPATCH(GemvI8RowMultiple)(); }

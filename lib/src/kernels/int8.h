@@ -32,18 +32,19 @@ void SparseI8Columns(const int8_t* wt, size_t ldw, const uint32_t* offs, const i
 // The granularity of SparseI8Columns' ldw on the running target (16 on NEON).
 size_t SparseI8Block();
 
-// out[i] = clamp(round_half_even(acc[i] * scale) + zero_point, lo, hi): XNNPACK's fp32
-// requantization of a qs8 fully-connected accumulator (so the sparse path matches its output).
-void RequantizeI32(const int32_t* acc, size_t n, float scale, int32_t zero_point, int32_t lo,
-                   int32_t hi, int8_t* out);
+// out[i] = clamp(round_half_even(acc[i] * scales[i]) + zero_point, lo, hi): XNNPACK's fp32
+// requantization of a qs8 / qc8 fully-connected accumulator (so the sparse path matches its
+// output), with one scale per output (a layer's rows).
+void RequantizeI32(const int32_t* acc, size_t n, const float* scales, int32_t zero_point,
+                   int32_t lo, int32_t hi, int8_t* out);
 
 // An int8 fully-connected layer for one input vector:
 //   out[r] = requantize(bias[r] + sum_{k < ldk} w[r * ldk + k] * x[k]),   r < rows,
-// with RequantizeI32's rounding. w is row-major with ldk a multiple of GemvI8RowMultiple() (pad
+// with RequantizeI32's rounding and row r's scale, scales[r]. w is row-major with ldk a multiple of GemvI8RowMultiple() (pad
 // with zeros), every weight in [-127, 127] (int8 products are summed in pairs in int16); x is the
 // raw int8 input, so the caller folds its zero point into the bias (bias[r] - zx * sum_k w[r][k]).
 void GemvI8(const int8_t* w, size_t rows, size_t ldk, const int8_t* x, const int32_t* bias,
-            float scale, int32_t zero_point, int32_t lo, int32_t hi, int8_t* out);
+            const float* scales, int32_t zero_point, int32_t lo, int32_t hi, int8_t* out);
 
 // What GemvI8's ldk must be a multiple of on the running target: 16 for its NEON loops, 1 where
 // it runs plain C++ (or Cortex-M DSP instructions), which reads a layer's weights in place.

@@ -1,4 +1,4 @@
-// The int8 backend: Int8Op per layer (XNNPACK's qs8 operators, or GemvI8 on armv7); activations
+// The int8 backend: Int8Op per layer (XNNPACK's qc8 operators, or GemvI8 on armv7); activations
 // stay int8 between layers, and only mu, logvar, z and the logits cross to f32 (the
 // reparameterisation needs real values; the sigmoid is a table). Batch-1 encodes run the first
 // layer (the one whose input is pixels) by the lit pixels.
@@ -25,11 +25,21 @@ int32_t OutputMin(const Int8Layer& l) {
   return l.relu ? std::max<int32_t>(-128, l.output.zero_point) : -128;
 }
 
-// One int8 fully-connected layer, run by XNNPACK's qs8 operator or, where GemvI8 is the faster
+// Row r's requantization scale, RequantScale(l, r), for every row of `l`.
+Status RequantScales(const Int8Layer& l, AlignedBuffer<float>* scales) {
+  const size_t rows = static_cast<size_t>(l.out);
+  scales->Resize(rows);
+  if (scales->empty()) return Internal("out of memory (engine weights)");
+  for (size_t r = 0; r < rows; ++r) (*scales)[r] = RequantScale(l, r);
+  return Status::Ok();
+}
+
+// One int8 fully-connected layer, run by XNNPACK's qc8 operator (one weight scale per row; a
+// per-layer scale is the same scale on every row) or, where GemvI8 is the faster
 // path (armv7: about twice the multiply-adds per instruction; docs/performance.md, "ARM
 // instruction counts") or the only one (bare metal: no XNNPACK), by GemvI8 one image at a time at
 // every batch size, so that a batch of one and of many agree bit for bit. GemvI8 requantizes as
-// XNNPACK does on x86 (fp32, half to even). It reads the weights in place (a mapped or embedded
+// XNNPACK's qc8 operator does (fp32, half to even), on every architecture. It reads the weights in place (a mapped or embedded
 // file: a microcontroller has no RAM for a copy) unless its NEON loops need rows padded to 16.
 class Int8Op {
  public:
@@ -67,7 +77,7 @@ class Int8Op {
         for (size_t k = 0; k < op.in_; ++k) row_sum += l.weight[o * op.in_ + k];
         op.bias_[o] = l.bias[o] - l.input.zero_point * row_sum;
       }
-      op.scale_ = RequantScale(l);
+      op.layer_ = l;
       op.zero_point_ = l.output.zero_point;
       op.lo_ = OutputMin(l);
       return op;
@@ -76,11 +86,13 @@ class Int8Op {
     return Internal("unreachable: bare-metal layers run on GemvI8");
 #else
     const int8_t out_min = static_cast<int8_t>(OutputMin(l));
-    EVAE_ASSIGN_OR_RETURN(op.xnn_, gemm::PackedGemm::CreateQs8(
-                                       l.out, l.in, l.weight.data(), l.weight_scale, l.bias.data(),
-                                       static_cast<int8_t>(l.input.zero_point), l.input.scale,
-                                       static_cast<int8_t>(l.output.zero_point), l.output.scale,
-                                       out_min, 127, l.in, l.out));
+    std::vector<float> weight_scales(op.out_);
+    for (size_t r = 0; r < op.out_; ++r) weight_scales[r] = WeightScale(l, r);
+    EVAE_ASSIGN_OR_RETURN(op.xnn_, gemm::PackedGemm::CreateQc8(
+                                       l.out, l.in, l.weight.data(), weight_scales.data(),
+                                       l.bias.data(), static_cast<int8_t>(l.input.zero_point),
+                                       l.input.scale, static_cast<int8_t>(l.output.zero_point),
+                                       l.output.scale, out_min, 127, l.in, l.out));
     return op;
 #endif
   }
@@ -89,11 +101,19 @@ class Int8Op {
   // within an AlignedBuffer's slack.
   Status Run(size_t n, const int8_t* x, int8_t* y, pthreadpool_t pool) {
 #if !defined(EDGEVAE_BARE_METAL)
-    if (ldk_ == 0) return xnn_.RunQs8(n, x, y, pool);
+    if (ldk_ == 0) return xnn_.RunQc8(n, x, y, pool);
 #endif
+    // The requantization scales of up to 64 rows at a time, on the stack: a table of them would
+    // cost a microcontroller 6 KB of RAM for the 20-D model.
     auto rows = [&](const int8_t* xi, int8_t* yi, size_t r0, size_t r1) {
-      simd::GemvI8(w_ + r0 * ldk_, r1 - r0, ldk_, xi, bias_.data() + r0, scale_, zero_point_, lo_,
-                   127, yi + r0);
+      constexpr size_t kChunk = 64;
+      float scales[kChunk];
+      for (size_t c0 = r0; c0 < r1; c0 += kChunk) {
+        const size_t c1 = std::min(r1, c0 + kChunk);
+        for (size_t r = c0; r < c1; ++r) scales[r - c0] = RequantScale(layer_, r);
+        simd::GemvI8(w_ + c0 * ldk_, c1 - c0, ldk_, xi, bias_.data() + c0, scales, zero_point_,
+                     lo_, 127, yi + c0);
+      }
     };
     if (n == 1) {  // threads split the rows
       ParallelTiles(pool, out_, 64, [&](size_t r0, size_t r1) { rows(x, y, r0, r1); });
@@ -114,16 +134,16 @@ class Int8Op {
   const int8_t* w_ = nullptr;    // [out][ldk]: the layer's own weights, or w_copy_
   AlignedBuffer<int8_t> w_copy_;  // rows zero-padded to ldk, where GemvI8 needs it
   AlignedBuffer<int32_t> bias_;  // with the input zero point folded in
-  float scale_ = 0;
+  Int8Layer layer_;              // its scales, viewing bytes the backend keeps alive
   int32_t zero_point_ = 0, lo_ = -128;
 };
 
 // The first layer of one image by its nonzero pixels, for batch 1. An MNIST digit lights about a
-// fifth of its pixels, so this does a fifth of the multiply-adds of XNNPACK's dense qs8 GEMM (the
+// fifth of its pixels, so this does a fifth of the multiply-adds of XNNPACK's dense qc8 GEMM (the
 // instruction counts: docs/performance.md, "ARM instruction counts"). The input
 // quantization is the pixel's (scale 1/255, zero point -128), so a zero pixel contributes
-// nothing; the sum is the same int32 XNNPACK computes, requantized as XNNPACK does on x86 (fp32;
-// on aarch64 XNNPACK's fixed-point rounding can differ by one step on rare near-ties).
+// nothing; the sum is the same int32 XNNPACK computes, requantized as XNNPACK's qc8 operator
+// does (fp32, half to even).
 class SparsePixelLayer {
  public:
   // False (and nothing allocated) if `l` does not take pixels at their own quantization.
@@ -149,7 +169,7 @@ class SparsePixelLayer {
       for (size_t j = 0; j < in; ++j) wt_[j * ldw_ + o] = l.weight[o * in + j];
       bias_[o] = l.bias[o];
     }
-    scale_ = RequantScale(l);
+    EVAE_RETURN_IF_ERROR(RequantScales(l, &scales_));
     zero_point_ = l.output.zero_point;
     lo_ = OutputMin(l);
     max_nnz_ = static_cast<size_t>(kMaxFraction * static_cast<double>(in));
@@ -180,7 +200,7 @@ class SparsePixelLayer {
     if (nnz > max_nnz_) return false;
     std::copy(bias_.data(), bias_.data() + ldw_, acc_.data());
     simd::SparseI8Columns(wt_.data(), ldw_, offs_.data(), vals_.data(), nnz, acc_.data());
-    simd::RequantizeI32(acc_.data(), out_, scale_, zero_point_, lo_, 127, out);
+    simd::RequantizeI32(acc_.data(), out_, scales_.data(), zero_point_, lo_, 127, out);
     return true;
   }
 
@@ -197,7 +217,7 @@ class SparsePixelLayer {
   AlignedBuffer<int32_t> bias_, acc_;
   AlignedBuffer<uint32_t> offs_;
   AlignedBuffer<int16_t> vals_;
-  float scale_ = 0;
+  AlignedBuffer<float> scales_;  // per row: RequantScale
   int32_t zero_point_ = 0, lo_ = -128;
 };
 

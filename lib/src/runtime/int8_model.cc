@@ -1,5 +1,6 @@
 #include "edgevae/int8_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -9,15 +10,28 @@
 
 namespace edgevae {
 
+namespace {
+
+std::string ScaleProblem(const std::string& field, float s) {
+  if (std::isfinite(s) && s > 0) return "";
+  return field + " is " + std::to_string(s) + ", expected a finite number > 0";
+}
+
+}  // namespace
+
 std::string Int8LayerProblem(const Int8Layer& l) {
-  const std::pair<const char*, float> scales[] = {{"weight_scale", l.weight_scale},
-                                                  {"input.scale", l.input.scale},
-                                                  {"output.scale", l.output.scale}};
-  for (const auto& [field, s] : scales) {
-    if (!(std::isfinite(s) && s > 0)) {
-      return std::string(field) + " is " + std::to_string(s) + ", expected a finite number > 0";
-    }
+  const size_t rows = static_cast<size_t>(std::max(l.out, 0));
+  if (!l.channel_scales.empty() && l.channel_scales.size() != rows) {
+    return "weight_scale has " + std::to_string(l.channel_scales.size()) +
+           " per-row scales, expected one per row (" + std::to_string(rows) + ")";
   }
+  std::string why = l.channel_scales.empty() ? ScaleProblem("weight_scale", l.weight_scale) : "";
+  for (size_t r = 0; why.empty() && r < l.channel_scales.size(); ++r) {
+    why = ScaleProblem("weight_scale[" + std::to_string(r) + "]", l.channel_scales[r]);
+  }
+  if (why.empty()) why = ScaleProblem("input.scale", l.input.scale);
+  if (why.empty()) why = ScaleProblem("output.scale", l.output.scale);
+  if (!why.empty()) return why;
   const std::pair<const char*, int32_t> zps[] = {{"input.zero_point", l.input.zero_point},
                                                  {"output.zero_point", l.output.zero_point}};
   for (const auto& [field, zp] : zps) {
@@ -25,27 +39,40 @@ std::string Int8LayerProblem(const Int8Layer& l) {
       return std::string(field) + " is " + std::to_string(zp) + ", expected [-128, 127]";
     }
   }
-  const float r = RequantScale(l);
-  if (!(r >= kMinRequantScale && r < kMaxRequantScale)) {
-    char buf[160];
-    std::snprintf(buf, sizeof(buf),
-                  "input.scale * weight_scale / output.scale is %g, expected a requantization "
-                  "scale in [2^-32, 256) (what the int8 kernels take)",
-                  static_cast<double>(r));
-    return buf;
+  const size_t checked = l.channel_scales.empty() ? std::min<size_t>(rows, 1) : rows;
+  for (size_t r = 0; r < checked; ++r) {
+    const float q = RequantScale(l, r);
+    if (!(q >= kMinRequantScale && q < kMaxRequantScale)) {
+      const std::string scale =
+          l.channel_scales.empty() ? "weight_scale" : "weight_scale[" + std::to_string(r) + "]";
+      char buf[200];
+      std::snprintf(buf, sizeof(buf),
+                    "input.scale * %s / output.scale is %g, expected a requantization scale in "
+                    "[2^-32, 256) (what the int8 kernels take)",
+                    scale.c_str(), static_cast<double>(q));
+      return buf;
+    }
   }
   return "";
 }
 
 void SetOwnedTensors(Int8Model* model, size_t i, std::vector<int8_t> weight,
                      std::vector<int32_t> bias) {
+  SetOwnedTensors(model, i, std::move(weight), std::move(bias), {});
+}
+
+void SetOwnedTensors(Int8Model* model, size_t i, std::vector<int8_t> weight,
+                     std::vector<int32_t> bias, std::vector<float> channel_scales) {
   struct Owned {
     std::vector<int8_t> weight;
     std::vector<int32_t> bias;
+    std::vector<float> channel_scales;
   };
-  auto owned = std::make_shared<Owned>(Owned{std::move(weight), std::move(bias)});
+  auto owned = std::make_shared<Owned>(
+      Owned{std::move(weight), std::move(bias), std::move(channel_scales)});
   model->layers[i].weight = owned->weight;
   model->layers[i].bias = owned->bias;
+  model->layers[i].channel_scales = owned->channel_scales;
   model->storage.push_back(std::move(owned));
 }
 
@@ -93,6 +120,12 @@ Status CheckInt8Model(const Int8Model& m, const std::string& what) {
       return DataError(what + ": " + name + " has " + std::to_string(l.weight.size()) +
                        " weights and " + std::to_string(l.bias.size()) + " biases, expected " +
                        std::to_string(weights) + " and " + std::to_string(spec.out));
+    }
+    if (l.channel_scales.empty() == m.per_channel()) {
+      return DataError(what + ": " + name + (m.per_channel() ? " has one weight scale" :
+                       " has per-row weight scales") + ", " + std::string(s.layers[0].name) +
+                       (m.per_channel() ? " per-row scales" : " one") +
+                       ": a model's layers are all per-row or all per-layer");
     }
     if (const std::string why = Int8LayerProblem(l); !why.empty()) {
       return DataError(what + ": " + name + "." + why);

@@ -170,16 +170,25 @@ Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, M
   return Status::Ok();
 }
 
+StatusOr<bool> ParseWeightScheme(const MetadataReader& r) {
+  const Json* q = nullptr;
+  EVAE_RETURN_IF_ERROR(r.Object("quantization", &q));
+  const MetadataReader qr(r.path(), *q, "quantization.");
+  std::string weights;
+  EVAE_RETURN_IF_ERROR(qr.String("weights", &weights));
+  if (weights == format::kWeightSchemePerRow) return true;
+  if (weights == format::kWeightScheme) return false;
+  return qr.Wrong("weights",
+                  std::string("\"") + format::kWeightScheme + "\" or \"" +
+                      format::kWeightSchemePerRow + "\"",
+                  Json(weights));
+}
+
 Status ParseQuantization(const std::string& path, const MetadataReader& r, const ShapeInfo& shape,
-                         Int8Model* m) {
+                         bool per_row, Int8Model* m) {
   const Json* q = nullptr;
   EVAE_RETURN_IF_ERROR(r.Object("quantization", &q));
   const MetadataReader qr(path, *q, "quantization.");
-  std::string weights;
-  EVAE_RETURN_IF_ERROR(qr.String("weights", &weights));
-  if (weights != format::kWeightScheme) {
-    return qr.Wrong("weights", std::string("\"") + format::kWeightScheme + "\"", Json(weights));
-  }
   EVAE_RETURN_IF_ERROR(qr.String("calibration", &m->calibration));
   int64_t images = 0;
   EVAE_RETURN_IF_ERROR(qr.Integer("calibration_images", 0, kIntMax, &images));
@@ -196,7 +205,7 @@ Status ParseQuantization(const std::string& path, const MetadataReader& r, const
     const MetadataReader l(path, *lj, "quantization.layers." + name + ".");
     Int8Layer& layer = m->layers[i];
     int64_t in_zp = 0, out_zp = 0;
-    EVAE_RETURN_IF_ERROR(l.Scale("weight_scale", &layer.weight_scale));
+    if (!per_row) EVAE_RETURN_IF_ERROR(l.Scale("weight_scale", &layer.weight_scale));
     EVAE_RETURN_IF_ERROR(l.Scale("input_scale", &layer.input.scale));
     EVAE_RETURN_IF_ERROR(l.Integer("input_zero_point", -128, 127, &in_zp));
     EVAE_RETURN_IF_ERROR(l.Scale("output_scale", &layer.output.scale));
@@ -213,6 +222,7 @@ Status ParseQuantization(const std::string& path, const MetadataReader& r, const
     layer.output.zero_point = static_cast<int32_t>(out_zp);
     layer.out = spec.out;
     layer.in = spec.in;
+    if (per_row) continue;
     if (const std::string why = Int8LayerProblem(layer); !why.empty()) {
       return DataError(path + ": metadata key 'quantization.layers." + name + "': " + why);
     }

@@ -175,11 +175,14 @@ StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_
 // with `want_adam_step`, a checkpoint's adam_step. The class latents are ParsedMetadata's.
 Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, ModelMetadata* md,
                      int64_t* adam_step);
-// An int8 file's "quantization" object: one entry per layer of the shape's table, each checked
-// against what the kernels take (Int8LayerProblem); sets every layer's sizes, scales, zero points
-// and ReLU flag in m->layers (the weights are the loader's).
+// Whether an int8 file's "quantization.weights" is the per-row scheme (true) or the per-layer one.
+StatusOr<bool> ParseWeightScheme(const MetadataReader& r);
+// An int8 file's "quantization" object: one entry per layer of the shape's table; sets every
+// layer's sizes, scales, zero points and ReLU flag in m->layers (the weights, and with `per_row`
+// the weight scales, are the loader's). Per-layer entries are checked against what the kernels
+// take (Int8LayerProblem); per-row ones once the loader has their scales.
 Status ParseQuantization(const std::string& path, const MetadataReader& r, const ShapeInfo& shape,
-                         Int8Model* m);
+                         bool per_row, Int8Model* m);
 // The "golden" object: count and thresholds.
 Status ParseGolden(const std::string& path, const MetadataReader& r, GoldenVectors* g);
 

@@ -36,6 +36,7 @@ struct Vetted {
   Kind kind = Kind::kF32;
   ParsedMetadata metadata;
   bool has_adam = false;
+  bool per_row = false;  // int8 with a weight scale per output row
   std::optional<GoldenVectors> golden;  // count and thresholds only, so far
 };
 
@@ -101,11 +102,12 @@ StatusOr<Kind> ReadKind(const std::string& path, const MetadataReader& r, uint32
 
 // Every table entry names a tensor this kind of file may hold, once, in a dtype its version has.
 Status CheckTensorNames(const std::string& path, const ModelFileInfo& info, const ShapeInfo& shape,
-                        Kind kind) {
+                        Kind kind, bool per_row) {
   std::vector<std::string> known;
   for (const LayerInfo& l : shape.layers) {
     known.push_back(std::string(l.name) + ".weight");
     known.push_back(std::string(l.name) + ".bias");
+    if (per_row) known.push_back(std::string(l.name) + kRowScalesSuffix);
   }
   if (kind == Kind::kF32) {
     known.push_back(kAdamM);
@@ -178,6 +180,9 @@ std::vector<ExpectedTensor> ExpectedTensors(const Vetted& v) {
   for (const LayerInfo& l : v.shape.layers) {
     expected.push_back({std::string(l.name) + ".weight", weight, Dims(l.out, l.in)});
     expected.push_back({std::string(l.name) + ".bias", bias, Dims(l.out, 0)});
+    if (v.per_row) {
+      expected.push_back({std::string(l.name) + kRowScalesSuffix, DType::kF32, Dims(l.out, 0)});
+    }
   }
   if (v.has_adam) {
     // Model::Create's flat array length, without allocating it before the file is vetted.
@@ -205,7 +210,10 @@ StatusOr<Vetted> Vet(const std::string& path, const Container& f, bool f32_only,
                                                       v.shape.latent, options));
   const MetadataReader r(path, v.metadata.json);
   EVAE_ASSIGN_OR_RETURN(v.kind, ReadKind(path, r, info.version, f32_only));
-  EVAE_RETURN_IF_ERROR(CheckTensorNames(path, info, v.shape, v.kind));
+  if (v.kind == Kind::kInt8) {
+    EVAE_ASSIGN_OR_RETURN(v.per_row, ParseWeightScheme(r));
+  }
+  EVAE_RETURN_IF_ERROR(CheckTensorNames(path, info, v.shape, v.kind, v.per_row));
   v.has_adam = FindTensor(info, kAdamM) != nullptr || FindTensor(info, kAdamV) != nullptr;
   EVAE_ASSIGN_OR_RETURN(v.golden, VetGolden(path, r, info, v.shape.input));
   for (const ExpectedTensor& want : ExpectedTensors(v)) {
@@ -264,13 +272,15 @@ StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const 
   m.shape = v.shape;
   m.metadata = std::move(metadata);
   const MetadataReader r(path, v.metadata.json);
-  EVAE_RETURN_IF_ERROR(ParseQuantization(path, r, v.shape, &m));
+  EVAE_RETURN_IF_ERROR(ParseQuantization(path, r, v.shape, v.per_row, &m));
   const bool in_place = std::endian::native == std::endian::little &&
                         reinterpret_cast<uintptr_t>(f.bytes.data()) % alignof(int32_t) == 0;
   for (size_t i = 0; i < v.shape.layers.size(); ++i) {
     const std::string name(v.shape.layers[i].name);
     const ModelFileInfo::Tensor* w = FindTensor(f.info, name + ".weight");
     const ModelFileInfo::Tensor* b = FindTensor(f.info, name + ".bias");
+    const ModelFileInfo::Tensor* s =
+        v.per_row ? FindTensor(f.info, name + kRowScalesSuffix) : nullptr;
     Int8Layer& l = m.layers[i];
     if (in_place) {
       // The sizes were checked against the bytes in memory, so they fit a size_t (32 bits on a
@@ -279,13 +289,24 @@ StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const 
                   static_cast<size_t>(w->bytes)};
       l.bias = {reinterpret_cast<const int32_t*>(f.bytes.data() + b->offset),
                 static_cast<size_t>(b->bytes / 4)};
-      continue;
+      if (s != nullptr) {
+        l.channel_scales = {reinterpret_cast<const float*>(f.bytes.data() + s->offset),
+                            static_cast<size_t>(s->bytes / 4)};
+      }
+    } else {
+      std::vector<int8_t> weight(w->bytes);
+      std::vector<int32_t> bias(b->bytes / 4);
+      std::vector<float> scales(s != nullptr ? s->bytes / 4 : 0);
+      Copy(f, name + ".weight", DType::kI8, weight.data());
+      Copy(f, name + ".bias", DType::kI32, bias.data());
+      if (s != nullptr) Copy(f, name + kRowScalesSuffix, DType::kF32, scales.data());
+      SetOwnedTensors(&m, i, std::move(weight), std::move(bias), std::move(scales));
     }
-    std::vector<int8_t> weight(w->bytes);
-    std::vector<int32_t> bias(b->bytes / 4);
-    Copy(f, name + ".weight", DType::kI8, weight.data());
-    Copy(f, name + ".bias", DType::kI32, bias.data());
-    SetOwnedTensors(&m, i, std::move(weight), std::move(bias));
+    // Per-layer scales were checked with the metadata; per-row ones can be checked now.
+    if (const std::string why = Int8LayerProblem(l); s != nullptr && !why.empty()) {
+      return DataError(path + ": tensor " + name + kRowScalesSuffix + " (with metadata key " +
+                       "'quantization.layers." + name + "'): " + why);
+    }
   }
   if (in_place && owner) m.storage.push_back(std::move(owner));
   EVAE_RETURN_IF_ERROR(CheckInt8Model(m, path + ": metadata key 'quantization.layers'"));

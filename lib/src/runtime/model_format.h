@@ -74,7 +74,11 @@ inline constexpr const char* kGoldenReconstruction = "golden.reconstruction";
 
 // The first version with dtypes other than f32 (int8 models, golden vectors).
 inline constexpr uint32_t kFirstVersionWithInt8 = 2;
+// quantization.weights: one scale per layer (in the metadata), or one per output row (a tensor
+// "<layer>.weight_scale", f32 [out], beside the weights).
 inline constexpr const char* kWeightScheme = "symmetric per-tensor";
+inline constexpr const char* kWeightSchemePerRow = "symmetric per-row";
+inline constexpr const char* kRowScalesSuffix = ".weight_scale";
 
 inline size_t DTypeBytes(DType dtype) {
   switch (dtype) {

@@ -107,7 +107,7 @@ OJson QuantizationMetadata(const Int8Model& m) {
     const Int8Layer& l = m.layers[i];
     OJson lj = OJson::object();
     // float -> double is exact and nlohmann prints doubles with 17 digits: the float round-trips.
-    lj["weight_scale"] = static_cast<double>(l.weight_scale);
+    if (!m.per_channel()) lj["weight_scale"] = static_cast<double>(l.weight_scale);
     lj["input_scale"] = static_cast<double>(l.input.scale);
     lj["input_zero_point"] = l.input.zero_point;
     lj["output_scale"] = static_cast<double>(l.output.scale);
@@ -116,7 +116,7 @@ OJson QuantizationMetadata(const Int8Model& m) {
     layers[std::string(m.shape.layers[i].name)] = std::move(lj);
   }
   OJson q = OJson::object();
-  q["weights"] = format::kWeightScheme;
+  q["weights"] = m.per_channel() ? format::kWeightSchemePerRow : format::kWeightScheme;
   q["calibration"] = m.calibration;
   q["calibration_images"] = m.calibration_images;
   q["layers"] = std::move(layers);

@@ -146,6 +146,10 @@ Status SaveInt8Model(const std::string& path, const Int8Model& model, const Gold
     outs.push_back(
         {name + ".weight", DType::kI8, Dims(l.out, l.in), l.weight.data(), l.weight.size()});
     outs.push_back({name + ".bias", DType::kI32, Dims(l.out, 0), l.bias.data(), l.bias.size()});
+    if (!l.channel_scales.empty()) {
+      outs.push_back({name + format::kRowScalesSuffix, DType::kF32, Dims(l.out, 0),
+                      l.channel_scales.data(), l.channel_scales.size()});
+    }
   }
   OJson j = BaseMetadata(model.metadata, "int8");
   j["quantization"] = QuantizationMetadata(model);

@@ -38,6 +38,45 @@ double QuantError(const std::vector<float>& v, const QuantRange& r) {
   return e;
 }
 
+// The range of the output logits: what the engine shows of them is sigmoid(logit), a pixel, so the
+// range is the clipping of [min, max] that minimises the mean |pixel error| of the rounded
+// logits. Logits far below zero are pixels that are black either way; the range they would take
+// from a per-activation objective costs resolution where the pixels are grey (docs/performance.md,
+// "Faithful int8").
+QuantRange PixelErrorRange(const std::vector<float>& v) {
+  if (v.empty()) return RangeOf(0, 1);
+  std::vector<float> sub;  // every 1/50000th value suffices to rank clippings
+  const size_t step = std::max<size_t>(1, v.size() / 50000);
+  for (size_t i = 0; i < v.size(); i += step) sub.push_back(v[i]);
+  std::vector<double> pixel(sub.size());
+  const auto sigmoid = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  for (size_t i = 0; i < sub.size(); ++i) pixel[i] = sigmoid(sub[i]);
+  const auto [mn, mx] = std::minmax_element(sub.begin(), sub.end());
+  const float lo = *mn, hi = *mx;
+  QuantRange best = RangeOf(lo, hi);
+  double best_err = std::numeric_limits<double>::infinity();
+  for (int a = 100; a >= 2; a -= 2) {
+    for (int b = 100; b >= 50; b -= 10) {
+      const QuantRange r = RangeOf(lo * static_cast<float>(a) / 100.0f,
+                                   hi * static_cast<float>(b) / 100.0f);
+      // A range has 256 levels: their pixels once, then a lookup per value.
+      double level[256];
+      for (int q = -128; q < 128; ++q) level[q + 128] = sigmoid(r.scale * (q - r.zero_point));
+      double err = 0;
+      for (size_t i = 0; i < sub.size(); ++i) {
+        const float q = std::clamp(std::nearbyint(sub[i] / r.scale) +
+                                       static_cast<float>(r.zero_point), -128.0f, 127.0f);
+        err += std::fabs(level[static_cast<int>(q) + 128] - pixel[i]);
+      }
+      if (err < best_err) {
+        best_err = err;
+        best = r;
+      }
+    }
+  }
+  return best;
+}
+
 QuantRange Calibrate(std::vector<float> v, Calibration method) {
   if (v.empty()) return RangeOf(0, 1);
   const auto [mn, mx] = std::minmax_element(v.begin(), v.end());
@@ -75,8 +114,10 @@ QuantRange Calibrate(std::vector<float> v, Calibration method) {
   return RangeOf(lo, hi);
 }
 
-// Layer `i` of `model`: symmetric per-tensor weights and int32 biases for its input range, and
-// its calibrated output range.
+// Layer `i` of `model`: symmetric weights with one scale per output row, int32 biases for its
+// input range, and its calibrated output range. A row's own scale keeps its small weights off the
+// grid of the layer's largest one (the 2-D decoder's rows differ fifteenfold in size; the mean
+// |pixel error| this saves: docs/performance.md, "Faithful int8").
 void QuantizeLayer(const Model& model, size_t i, const QuantRange& input, const QuantRange& output,
                    Int8Model* q) {
   const LayerInfo& spec = model.shape().layers[i];
@@ -88,21 +129,29 @@ void QuantizeLayer(const Model& model, size_t i, const QuantRange& input, const 
   l.input = input;
   l.output = output;
   l.relu = spec.activation == Activation::kRelu;
-  const size_t n = static_cast<size_t>(spec.out) * spec.in;
-  float max_abs = 0;
-  for (size_t k = 0; k < n; ++k) max_abs = std::max(max_abs, std::fabs(w[k]));
-  l.weight_scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
-  std::vector<int8_t> weight(n);
-  for (size_t k = 0; k < n; ++k) {
-    weight[k] = static_cast<int8_t>(std::clamp(std::lround(w[k] / l.weight_scale), -127L, 127L));
+  const size_t rows = static_cast<size_t>(spec.out), in = static_cast<size_t>(spec.in);
+  float layer_max = 0;
+  for (size_t k = 0; k < rows * in; ++k) layer_max = std::max(layer_max, std::fabs(w[k]));
+  // A row far smaller than the layer's largest (or all zero) keeps a scale of at most 2^16 finer
+  // than the layer's, so that its requantization scale stays in what the kernels take.
+  const float floor = layer_max > 0 ? layer_max / 127.0f / 65536.0f : 1.0f;
+  std::vector<float> scales(rows);
+  std::vector<int8_t> weight(rows * in);
+  std::vector<int32_t> bias(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = w + r * in;
+    float row_max = 0;
+    for (size_t k = 0; k < in; ++k) row_max = std::max(row_max, std::fabs(row[k]));
+    scales[r] = std::max(row_max / 127.0f, floor);
+    for (size_t k = 0; k < in; ++k) {
+      weight[r * in + k] =
+          static_cast<int8_t>(std::clamp(std::lround(row[k] / scales[r]), -127L, 127L));
+    }
+    const double bias_scale = static_cast<double>(input.scale) * scales[r];
+    const double v = std::nearbyint(b[r] / bias_scale);
+    bias[r] = static_cast<int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
   }
-  const double bias_scale = static_cast<double>(input.scale) * l.weight_scale;
-  std::vector<int32_t> bias(spec.out);
-  for (int k = 0; k < spec.out; ++k) {
-    const double v = std::nearbyint(b[k] / bias_scale);
-    bias[k] = static_cast<int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
-  }
-  SetOwnedTensors(q, i, std::move(weight), std::move(bias));
+  SetOwnedTensors(q, i, std::move(weight), std::move(bias), std::move(scales));
 }
 
 // The values each layer writes: encoder layers and heads over the images, decoder layers and the
@@ -177,7 +226,10 @@ StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const Ima
   }
   EVAE_ASSIGN_OR_RETURN(Activations a, Collect(model, runtime, calibration, n));
   std::vector<QuantRange> out(s.layers.size());
-  for (size_t i = 0; i < s.layers.size(); ++i) out[i] = Calibrate(std::move(a.out[i]), method);
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    out[i] = s.layers[i].role == LayerRole::kLogits ? PixelErrorRange(a.out[i])
+                                                     : Calibrate(std::move(a.out[i]), method);
+  }
   const QuantRange pixels{1.0f / 255.0f, -128};
   const QuantRange z = Calibrate(std::move(a.z), method);
 
