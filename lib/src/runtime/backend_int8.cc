@@ -103,10 +103,11 @@ class Int8Op {
 #if !defined(EDGEVAE_BARE_METAL)
     if (ldk_ == 0) return xnn_.RunQc8(n, x, y, pool);
 #endif
-    // The requantization scales of up to 64 rows at a time, on the stack: a table of them would
-    // cost a microcontroller 6 KB of RAM for the 20-D model.
+    // The requantization scales of up to 256 rows at a time, on the stack: a table of them would
+    // cost a microcontroller 6 KB of RAM for the 20-D model (fewer rows per call cost more
+    // instructions: each GemvI8 call widens its input again on Cortex-M).
     auto rows = [&](const int8_t* xi, int8_t* yi, size_t r0, size_t r1) {
-      constexpr size_t kChunk = 64;
+      constexpr size_t kChunk = 256;
       float scales[kChunk];
       for (size_t c0 = r0; c0 < r1; c0 += kChunk) {
         const size_t c1 = std::min(r1, c0 + kChunk);
