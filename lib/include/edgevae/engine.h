@@ -4,7 +4,7 @@
 // allocation counter). One pthreadpool serves XNNPACK and the SIMD kernels.
 //
 // Backends by dtype: f32, f16 (an f32 model run in half precision, EngineOptions::f16), and int8
-// (XNNPACK qs8 operators from an Int8Model, edgevae/int8_model.h).
+// (XNNPACK qc8 operators from an Int8Model, edgevae/int8_model.h).
 #ifndef EDGEVAE_ENGINE_H_
 #define EDGEVAE_ENGINE_H_
 

@@ -1,6 +1,6 @@
 // An int8 model: symmetric int8 weights (one scale per layer, or one per output row), int32
-// biases and affine int8 activations, real = scale * (q - zero_point), in the form XNNPACK's qs8
-// and qc8 operators take. Made by the quantizer (edgevae/quant.h), stored in model files
+// biases and affine int8 activations, real = scale * (q - zero_point), in the form XNNPACK's qc8
+// operator takes. Made by the quantizer (edgevae/quant.h), stored in model files
 // (edgevae/model_file.h), run by the engine (edgevae/engine.h).
 #ifndef EDGEVAE_INT8_MODEL_H_
 #define EDGEVAE_INT8_MODEL_H_
@@ -46,7 +46,7 @@ inline float WeightScale(const Int8Layer& l, size_t row) {
 inline float RequantScale(const Int8Layer& l, size_t row) {
   return l.input.scale * WeightScale(l, row) / l.output.scale;
 }
-// The requantization scales XNNPACK's qs8 fully-connected operator takes: it refuses 256 and
+// The requantization scales XNNPACK's qc8 operator takes: it refuses 256 and
 // above, and asserts (aborting the program) below 2^-32. Loaders check every layer against them.
 inline constexpr float kMinRequantScale = 0x1.0p-32f;
 inline constexpr float kMaxRequantScale = 256.0f;

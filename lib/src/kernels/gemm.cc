@@ -93,32 +93,6 @@ Status PackedGemm::SetupAndRun(const char* kind, size_t m, const void* a, void* 
   return Status::Ok();
 }
 
-StatusOr<PackedGemm> PackedGemm::CreateQs8(size_t n, size_t k, const int8_t* b, float b_scale,
-                                           const int32_t* bias, int8_t a_zero_point, float a_scale,
-                                           int8_t c_zero_point, float c_scale, int8_t c_min,
-                                           int8_t c_max, size_t lda, size_t ldc) {
-  EVAE_RETURN_IF_ERROR(CheckStrides(n, k, lda, ldc));
-  PackedGemm g;
-  g.n_ = n;
-  g.k_ = k;
-  const xnn_status s = xnn_create_fully_connected_nc_qs8(
-      k, n, lda, ldc, a_zero_point, a_scale, b_scale, b, bias, c_zero_point, c_scale, c_min,
-      c_max, /*flags=*/0, &g.op_);
-  if (s != xnn_status_success) {
-    return Internal("XNNPACK qs8 fully-connected create (" + std::to_string(n) + "x" +
-                    std::to_string(k) + ", input scale " + std::to_string(a_scale) +
-                    ", weight scale " + std::to_string(b_scale) + ", output scale " +
-                    std::to_string(c_scale) + ") failed: " + Describe(s));
-  }
-  return g;
-}
-
-Status PackedGemm::RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool) {
-  if (m == 0) return Status::Ok();
-  return SetupAndRun("qs8 ", m, a, c, pool,
-                     [&] { return xnn_setup_fully_connected_nc_qs8(op_, m, a, c, pool); });
-}
-
 StatusOr<PackedGemm> PackedGemm::CreateQc8(size_t n, size_t k, const int8_t* b,
                                            const float* b_scales, const int32_t* bias,
                                            int8_t a_zero_point, float a_scale,

@@ -1,6 +1,7 @@
-// The XNNPACK wrapper: every matrix product in edgevae goes through XNNPACK's fully-connected
-// operator (f32, f16 or qs8), which computes C[M][N] = A[M][K] * B^T (+ bias, clamped) with B, the
-// "weights", packed into its micro-kernel layout when the operator is created.
+// The XNNPACK wrapper: every matrix product in edgevae goes through an XNNPACK operator (the
+// fully-connected one for f32 and f16, a 1x1 qc8 convolution for int8), which computes
+// C[M][N] = A[M][K] * B^T (+ bias, clamped) with B, the "weights", packed into its micro-kernel
+// layout when the operator is created.
 //
 // Which operand to pack is a choice: packing costs about one pass over B, the product 2*M*N*K
 // flops. The trainer packs, product by product, the smaller operand: mostly the per-batch
@@ -43,18 +44,12 @@ class PackedGemm {
   // C[m][n] = A[m][k] * B^T (+ bias).
   Status Run(size_t m, const float* a, float* c, pthreadpool_t pool);
 
-  // The int8 form (XNNPACK qs8): B is n x k int8 in [n][k] layout with one symmetric scale, the
-  // bias int32 in units of a_scale * b_scale; A and C are affine int8 (real = scale * (q - zp)),
-  // C clamped to [c_min, c_max] (c_min = c_zero_point is a fused ReLU).
-  static StatusOr<PackedGemm> CreateQs8(size_t n, size_t k, const int8_t* b, float b_scale,
-                                        const int32_t* bias, int8_t a_zero_point, float a_scale,
-                                        int8_t c_zero_point, float c_scale, int8_t c_min,
-                                        int8_t c_max, size_t lda, size_t ldc);
-  Status RunQs8(size_t m, const int8_t* a, int8_t* c, pthreadpool_t pool);
-
-  // The same with one symmetric scale per row of B (b_scales[n]; the bias of row r in units of
-  // a_scale * b_scales[r]): XNNPACK's qc8 operator, a 1x1 convolution over m pixels. Its
-  // requantization is fp32 (round half to even) on every architecture.
+  // The int8 form: B is n x k int8 in [n][k] layout with one symmetric scale per row
+  // (b_scales[n]), the bias int32 in units of a_scale * b_scales[r]; A and C are affine int8
+  // (real = scale * (q - zp)), C clamped to [c_min, c_max] (c_min = c_zero_point is a fused ReLU).
+  // XNNPACK's qc8 operator, a 1x1 convolution over m pixels; its requantization is fp32 (round
+  // half to even) on every architecture, unlike the qs8 fully-connected operator's fixed point on
+  // aarch64.
   static StatusOr<PackedGemm> CreateQc8(size_t n, size_t k, const int8_t* b, const float* b_scales,
                                         const int32_t* bias, int8_t a_zero_point, float a_scale,
                                         int8_t c_zero_point, float c_scale, int8_t c_min,
