@@ -464,6 +464,68 @@ TEST(CliTrainTest, PrecisionBf16IsReportedOrFallsBack) {
   EXPECT_EQ(ParseStdoutJson(told).value("precision", ""), "fp32");
 }
 
+// Binarized MNIST: training draws each epoch's pixels (dynamic) or one fixed draw (static), the
+// test loss is on a binarized test set, and both are reproducible; the checkpoint records the
+// mode, resume continues it, and eval uses it unless told otherwise.
+TEST(CliTrainTest, BinarizedTrainingAndEvaluation) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 48, 20);
+  auto train = [&](const std::string& out, const std::string& epochs,
+                   const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"train", "--data", dir.path(), "--epochs", epochs, "--batch",
+                                     "16", "--threads", "1", "--out", out, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCli(args);
+  };
+  auto losses = [](const CliResult& r) {
+    std::vector<double> v;
+    const json j = ParseStdoutJson(r);
+    for (const json& e : j["epochs"]) {
+      v.push_back(e["train_loss"].get<double>());
+      v.push_back(e["test_loss"].get<double>());
+    }
+    return v;
+  };
+  const CliResult dynamic = train(dir / "d.evae", "2", {"--binarize", "dynamic"});
+  ASSERT_EQ(dynamic.exit_code, 0) << Describe(dynamic);
+  EXPECT_EQ(ParseStdoutJson(dynamic).value("binarize", ""), "dynamic");
+  const CliResult fixed = train(dir / "s.evae", "2", {"--binarize", "static"});
+  ASSERT_EQ(fixed.exit_code, 0) << Describe(fixed);
+  const std::vector<double> d = losses(dynamic), s = losses(fixed);
+  ASSERT_EQ(d.size(), 4u) << Describe(dynamic);
+  ASSERT_EQ(s.size(), 4u) << Describe(fixed);
+  EXPECT_NE(d[0], s[0]) << "dynamic epoch 1 draws pass 1, static pass 0";
+  EXPECT_NE(d[1], s[1]) << "different weights, the same binarized test set";
+
+  const CliResult info = RunCli({"info", "--model", dir / "d.evae", "--json"});
+  ASSERT_EQ(info.exit_code, 0) << Describe(info);
+  EXPECT_EQ(ParseStdoutJson(info)["metadata"].value("binarize", ""), "dynamic");
+
+  // eval takes the model's mode: the last epoch's test loss again, on the same binarized draw.
+  const CliResult e = RunCli({"eval", "--model", dir / "d.evae", "--data", dir.path(), "--threads",
+                              "1", "--json"});
+  ASSERT_EQ(e.exit_code, 0) << Describe(e);
+  EXPECT_EQ(ParseStdoutJson(e).value("binarize", ""), "dynamic");
+  EXPECT_NEAR(ParseStdoutJson(e)["test_loss"].get<double>(), d[3], 1e-9 * d[3]);
+  const CliResult e_grey = RunCli({"eval", "--model", dir / "d.evae", "--data", dir.path(),
+                                   "--binarize", "none", "--threads", "1", "--json"});
+  ASSERT_EQ(e_grey.exit_code, 0) << Describe(e_grey);
+  EXPECT_NE(ParseStdoutJson(e_grey)["test_loss"].get<double>(), d[3]);
+  ExpectOneLineError(RunCli({"eval", "--model", dir / "d.evae", "--data", dir.path(),
+                             "--binarize", "sometimes"}),
+                     2);
+
+  // A resumed run continues the binarization: the same losses as the uninterrupted run.
+  const CliResult first = train(dir / "r.evae", "1", {"--binarize", "dynamic"});
+  ASSERT_EQ(first.exit_code, 0) << Describe(first);
+  const CliResult resumed = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--threads",
+                                    "1", "--resume", dir / "r.evae", "--out", dir / "r.evae",
+                                    "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << Describe(resumed);
+  EXPECT_EQ(ParseStdoutJson(resumed).value("binarize", ""), "dynamic");
+  EXPECT_EQ(losses(resumed), std::vector<double>(d.begin() + 2, d.end()));
+}
+
 TEST(CliTrainTest, ResumeConflictsAreUsageErrors) {
   TempDir dir;
   WriteTinyMnist(dir.path(), 16, 8);

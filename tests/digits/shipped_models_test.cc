@@ -76,7 +76,7 @@ TEST_P(ShippedModelsTest, LoadVerifyAndReachTheStatedLoss) {
   ASSERT_TRUE(mnist.ok()) << "this test needs MNIST in " EDGEVAE_MNIST_DIR
                              " (run tools/fetch-mnist.sh): "
                           << mnist.status().message();
-  StatusOr<EvalResult> eval = EvaluateEngine(**engine, mnist->test, 1);
+  StatusOr<EvalResult> eval = EvaluateEngine(**engine, mnist->test, EvalOptions{.seed = 1});
   ASSERT_TRUE(eval.ok()) << eval.status().message();
   std::printf("%s: test loss %.3f nats/image (int8, seed 1)\n", p.file, eval->test_loss);
   EXPECT_LE(eval->test_loss, p.max_test_loss);

@@ -193,6 +193,25 @@ TEST_F(EvalTest, IwNllMatchesDoubleReferenceAcrossNoiseChunks) {
   }
 }
 
+// The engine path (how int8 and f16 files are evaluated) against the double reference: the same
+// noise chunks, the samples decoded in engine batches of kTestImages.
+TEST_F(EvalTest, EngineIwNllMatchesDoubleReference) {
+  const ImageSet two = Head(*test_, 2);
+  for (int k : {7, 1100}) {
+    auto r = EvaluateEngine(*engine_, two, EvalOptions{.iw_samples = k, .seed = 4});
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    const double want = ReferenceIwNll(*model_, two, 4, static_cast<size_t>(k));
+    std::printf("[ eval     ] engine K=%d: iw_nll %.6f, double reference %.6f\n", k, r->iw_nll,
+                want);
+    EXPECT_NEAR(r->iw_nll, want, kRelTol * std::fabs(want)) << "K = " << k;
+    const EvalResult f32 = Eval(two, 4, k);
+    EXPECT_EQ(r->test_loss, f32.test_loss);
+  }
+  auto none = EvaluateEngine(*engine_, two, EvalOptions{.seed = 4});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(std::isnan(none->iw_nll));
+}
+
 TEST_F(EvalTest, IwBoundsAreConsistentWithTestLoss) {
   const EvalResult k1 = Eval(*test_, 8, 1);
   const EvalResult many = Eval(*test_, 8, kManyIw);

@@ -91,7 +91,7 @@ class QuantTest : public ::testing::Test {
 TEST_F(QuantTest, FixtureModelTrains) {
   auto f32 = F32Engine();
   ASSERT_NE(f32, nullptr);
-  auto r = EvaluateEngine(*f32, *test_, 1);
+  auto r = EvaluateEngine(*f32, *test_, EvalOptions{.seed = 1});
   ASSERT_TRUE(r.ok()) << r.status().message();
   std::printf("fixture model: test loss %.3f on %d test images\n", r->test_loss, kTestImages);
   EXPECT_LT(r->test_loss, kFixtureMaxLoss);
@@ -101,7 +101,7 @@ TEST_F(QuantTest, FixtureModelTrains) {
 TEST_F(QuantTest, EvaluateEngineMatchesEvaluate) {
   auto f32 = F32Engine();
   ASSERT_NE(f32, nullptr);
-  auto a = EvaluateEngine(*f32, *test_, 3);
+  auto a = EvaluateEngine(*f32, *test_, EvalOptions{.seed = 3});
   ASSERT_TRUE(a.ok()) << a.status().message();
   EvalOptions opt;
   opt.seed = 3;
@@ -165,7 +165,7 @@ TEST_F(QuantTest, WeightsWithinHalfAStepAndRangesHoldZero) {
 TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
   auto f32 = F32Engine();
   ASSERT_NE(f32, nullptr);
-  auto f32_loss = EvaluateEngine(*f32, *test_, 1);
+  auto f32_loss = EvaluateEngine(*f32, *test_, EvalOptions{.seed = 1});
   ASSERT_TRUE(f32_loss.ok());
   // The f32 reconstructions, once for the three methods: under qemu-user each pass costs seconds.
   std::vector<float> a(static_cast<size_t>(kTestImages) * 784), b(256 * 784);
@@ -180,7 +180,7 @@ TEST_F(QuantTest, Int8EngineIsCloseToF32ForEveryCalibration) {
     auto e8 = Engine::Create(*q, EngineOptions{.max_batch = 256, .threads = 1});
     ASSERT_TRUE(e8.ok()) << e8.status().message();
     EXPECT_STREQ((*e8)->dtype(), "int8");
-    auto loss = EvaluateEngine(**e8, *test_, 1);
+    auto loss = EvaluateEngine(**e8, *test_, EvalOptions{.seed = 1});
     ASSERT_TRUE(loss.ok()) << loss.status().message();
     double mad = 0;
     for (int first = 0; first < kTestImages; first += 256) {
@@ -413,8 +413,8 @@ TEST_F(QuantTest, F16EngineIsWithinFiveHundredthsOfANat) {
     return;
   }
   EXPECT_STREQ((*f16)->dtype(), "f16");
-  auto a = EvaluateEngine(*f32, *test_, 1);
-  auto b = EvaluateEngine(**f16, *test_, 1);
+  auto a = EvaluateEngine(*f32, *test_, EvalOptions{.seed = 1});
+  auto b = EvaluateEngine(**f16, *test_, EvalOptions{.seed = 1});
   ASSERT_TRUE(a.ok() && b.ok());
   std::printf("[ f16      ] test loss %.4f vs f32 %.4f (%+.4f)\n", b->test_loss, a->test_loss,
               b->test_loss - a->test_loss);
@@ -444,7 +444,7 @@ TEST_F(QuantTest, RejectsBadInput) {
   // EvaluateEngine needs blocks of 256 images.
   auto small = Engine::Create(*model_, EngineOptions{.max_batch = 16, .threads = 1});
   ASSERT_TRUE(small.ok());
-  auto d = EvaluateEngine(**small, *test_, 1);
+  auto d = EvaluateEngine(**small, *test_, EvalOptions{.seed = 1});
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
 }

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -9,6 +10,7 @@
 
 #include "command.h"
 #include "commands.h"
+#include "edgevae/binarize.h"
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
 #include "edgevae/idx.h"
@@ -25,6 +27,7 @@ struct EvalArgs {
   std::string model;
   std::string data = kDefaultDataDir;
   int iw = 0;  // 0 = no importance-weighted estimate
+  std::string binarize;  // none, dynamic, static; empty: as the model was trained
   uint64_t seed = 1;
   int threads = 0;
   bool json = false;
@@ -34,12 +37,18 @@ int RunEval(const EvalArgs& args) {
   StatusOr<AnyModel> model = LoadAnyModel(args.model);
   if (!model.ok()) return Fail(model.status());
   const bool quantized = model->int8 || model->f16;
-  if (quantized && args.iw > 0) {
-    return Fail(kExitUsage, "--iw needs an f32 model; " + args.model + " is " + model->dtype() +
-                                " (evaluate its f32 source for the importance-weighted estimate)");
-  }
+  const ModelMetadata& meta = model->int8 ? model->int8->metadata : model->f32->metadata();
+  const std::string binarize =
+      !args.binarize.empty() ? args.binarize : (meta.binarize.empty() ? "none" : meta.binarize);
+  StatusOr<Binarization> binarization = ParseBinarization(binarize);
+  if (!binarization.ok()) return Fail(kExitUsage, "--binarize: " + binarization.status().message());
   StatusOr<MnistData> data = LoadMnist(args.data);
   if (!data.ok()) return Fail(data.status());
+  // The likelihood benchmark's test set: one fixed Bernoulli draw of every test image, from the
+  // seed (dynamic and static training are both evaluated on it).
+  if (*binarization != Binarization::kNone) {
+    data->test = BinarizeImages(data->test, args.seed, kBinarizeTestPass);
+  }
   StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(args.threads);
   if (!runtime.ok()) return Fail(runtime.status());
 
@@ -51,11 +60,16 @@ int RunEval(const EvalArgs& args) {
   const double start = NowSeconds();
   StatusOr<EvalResult> result = Status(StatusCode::kInternal, "not evaluated");
   if (quantized) {
-    // int8 and f16 models are evaluated through the engine that serves them (test loss only).
+    // int8 and f16 models are evaluated through the engine that serves them; its batches also
+    // carry the importance samples (up to 1,000 per call).
+    const int max_batch = std::max(256, std::min(args.iw, 1000));
     StatusOr<std::unique_ptr<Engine>> engine =
-        Engine::Create(*model, EngineOptions{.max_batch = 256, .threads = args.threads});
+        Engine::Create(*model, EngineOptions{.max_batch = max_batch, .threads = args.threads});
     if (!engine.ok()) return Fail(engine.status());
-    result = EvaluateEngine(**engine, data->test, args.seed);
+    result = EvaluateEngine(**engine, data->test, options, [&](int done, int total) {
+      const double now = NowSeconds();
+      progress.Update(ui::ImagePassProgress("eval", done, total, now - start), now);
+    });
   } else {
     result = Evaluate(*model->f32, runtime->get(), data->test, options, [&](int done, int total) {
       const double now = NowSeconds();
@@ -66,14 +80,15 @@ int RunEval(const EvalArgs& args) {
   if (!result.ok()) return Fail(result.status());
 
   if (args.json) {
-    Json out = {{"test_loss", JsonNumber(result->test_loss)}};
+    Json out = {{"test_loss", JsonNumber(result->test_loss)}, {"binarize", binarize}};
     if (args.iw > 0) out["iw_nll"] = JsonNumber(result->iw_nll);
     out["images"] = result->images;
     out["seconds"] = JsonNumber(result->seconds);
     PrintJson(out);
     return kExitOk;
   }
-  std::printf("test loss  %.2f nats/image\n", result->test_loss);
+  std::printf("test loss  %.2f nats/image%s\n", result->test_loss,
+              binarize == "none" ? "" : " (binarized test set)");
   if (args.iw > 0) std::printf("iw nll     %.2f nats/image (K = %d)\n", result->iw_nll, args.iw);
   std::printf("images     %d\n", result->images);
   std::printf("seconds    %.2f\n", result->seconds);
@@ -93,7 +108,12 @@ const CommandRegistration kEvalCommand(
            ->capture_default_str();
        cmd->add_option("--iw", a->iw, "Also estimate -log p(x) with K importance samples")
            ->check(CLI::Range(1, 1000000));
-       cmd->add_option("--seed", a->seed, "Seed of the evaluation noise")
+       cmd->add_option("--binarize", a->binarize,
+                       "Evaluate on a binarized test set (one Bernoulli draw of every pixel from "
+                       "the seed): dynamic or static; none: the grey values. Default: as the "
+                       "model was trained")
+           ->check(CLI::IsMember({"none", "dynamic", "static"}));
+       cmd->add_option("--seed", a->seed, "Seed of the evaluation noise (and of the binarization)")
            ->check(kUnsigned64)
            ->capture_default_str();
        AddThreads(cmd, &a->threads);

@@ -45,9 +45,10 @@ struct TrainArgs {
   bool profile = false;  // per-epoch time breakdown (GEMMs, packing, element-wise, optimizer)
   std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
   std::string precision = "fp32";  // of the dense products: fp32 or bf16
+  std::string binarize = "none";    // of the training (and test) images: none, dynamic, static
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false,
-       precision_given = false;
+       precision_given = false, binarize_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
 };
 
@@ -100,6 +101,7 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
   if (!args->batch_given && meta.batch > 0) args->batch = meta.batch;
   if (!args->lr_given && std::isfinite(meta.lr) && meta.lr > 0) args->lr = meta.lr;
   if (!args->precision_given && meta.precision == "bf16") args->precision = "bf16";
+  if (!args->binarize_given && !meta.binarize.empty()) args->binarize = meta.binarize;
   meta.seed = args->seed;
   meta.batch = args->batch;
   meta.lr = args->lr;
@@ -236,6 +238,14 @@ int RunTrain(const TrainArgs& given) {
   options.lr = args.lr;
   options.seed = args.seed;
   options.precision = args.precision == "bf16" ? Precision::kBf16 : Precision::kFp32;
+  StatusOr<Binarization> binarization = ParseBinarization(args.binarize);
+  if (!binarization.ok()) return Fail(kExitUsage, "--binarize: " + binarization.status().message());
+  options.binarization = *binarization;
+  model->metadata().binarize = *binarization == Binarization::kNone ? "" : args.binarize;
+  // Binarized training is evaluated on a binarized test set: one fixed draw from the seed.
+  if (*binarization != Binarization::kNone) {
+    data->test = BinarizeImages(data->test, args.seed, kBinarizeTestPass);
+  }
   StatusOr<std::unique_ptr<Trainer>> trainer = CreateTrainer(&*model, runtime->get(), options);
   if (!trainer.ok()) return Fail(trainer.status());
   const Precision precision = (*trainer)->precision();
@@ -320,6 +330,7 @@ int RunTrain(const TrainArgs& given) {
   if (args.json) {
     PrintJson({{"shape", args.shape},
                {"precision", PrecisionName(precision)},
+               {"binarize", args.binarize},
                {"epochs", epochs_json}});
   }
   return kExitOk;
@@ -354,13 +365,20 @@ const CommandRegistration kTrainCommand(
        cmd->add_option("--out", a->out, "Model file to write (rewritten after every epoch)")
            ->required();
        cmd->add_option("--resume", a->resume,
-                       "Checkpoint to continue; flags not given take its seed, batch, lr and "
-                       "precision");
+                       "Checkpoint to continue; flags not given take its seed, batch, lr, "
+                       "precision and binarization");
        CLI::Option* precision_opt =
            cmd->add_option("--precision", a->precision,
                            "Arithmetic of the dense matrix products: fp32, or bf16 operands summed "
                            "in fp32 on CPUs with AVX512_BF16 (elsewhere fp32, with a note)")
                ->check(CLI::IsMember({"fp32", "bf16"}))
+               ->capture_default_str();
+       CLI::Option* binarize_opt =
+           cmd->add_option("--binarize", a->binarize,
+                           "Binarized MNIST: dynamic (a new Bernoulli draw of every pixel each "
+                           "epoch, from the seed), static (one fixed draw), or none (grey "
+                           "values); the test loss is then on a binarized test set")
+               ->check(CLI::IsMember({"none", "dynamic", "static"}))
                ->capture_default_str();
        cmd->add_flag("--profile", a->profile,
                      "Print where each epoch's training time went (GEMMs, packing, element-wise "
@@ -377,6 +395,7 @@ const CommandRegistration kTrainCommand(
          a->lr_given = lr_opt->count() > 0;
          a->seed_given = seed_opt->count() > 0;
          a->precision_given = precision_opt->count() > 0;
+         a->binarize_given = binarize_opt->count() > 0;
          a->command_line = CommandLine(invocation);
          return RunTrain(*a);
        };

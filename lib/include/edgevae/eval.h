@@ -36,9 +36,12 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
                               const EvalOptions& options,
                               const std::function<void(int, int)>& progress = {});
 
-// The test loss (as Evaluate's, with the same noise) computed through an inference engine of any
-// dtype; the engine's max_batch must be at least 256. No IW estimate.
-StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data, uint64_t seed);
+// The same through an inference engine of any dtype (the int8 and f16 files are measured as they
+// run), with the same noise; the engine's max_batch must be at least 256. The importance samples
+// of each image are decoded in batches of the engine's max_batch.
+StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
+                                    const EvalOptions& options,
+                                    const std::function<void(int, int)>& progress = {});
 
 }  // namespace edgevae
 

@@ -78,6 +78,9 @@ struct ModelMetadata {
   std::vector<int> classes;     // labels trained on (one-class training); empty: all
   std::string command;          // how the model was made, for provenance (shipped models)
   std::string precision;        // of the last training run's products: "fp32" or "bf16"
+  // How the training images were binarized ("dynamic" or "static", edgevae/binarize.h); empty:
+  // trained on grey values.
+  std::string binarize;
   std::vector<ClassLatentStats> class_latents;  // per-class latent statistics, by label
   std::optional<AnomalyThreshold> anomaly;       // a calibrated anomaly threshold
 };

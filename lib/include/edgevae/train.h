@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "edgevae/binarize.h"
 #include "edgevae/idx.h"
 #include "edgevae/model.h"
 #include "edgevae/runtime.h"
@@ -30,6 +31,9 @@ bool Bf16TrainingAvailable();
 
 struct TrainOptions {
   Precision precision = Precision::kFp32;
+  // kDynamic: each epoch trains on a new Bernoulli draw of every image (edgevae/binarize.h);
+  // kStatic: on one fixed draw; kNone: on the grey values.
+  Binarization binarization = Binarization::kNone;
   int batch = 128;  // 1..kMaxTrainBatch
   double lr = 1e-3;
   float beta1 = 0.9f;

@@ -13,10 +13,16 @@ namespace {
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
-// The optional keys: classes, command, class_latents, anomaly.
+// The optional keys: classes, command, precision, binarize, class_latents, anomaly.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
   if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
+  if (r.Has("binarize")) {
+    EVAE_RETURN_IF_ERROR(r.String("binarize", &md->binarize));
+    if (md->binarize != "dynamic" && md->binarize != "static") {
+      return r.Wrong("binarize", "\"dynamic\" or \"static\"", Json(md->binarize));
+    }
+  }
   if (r.Has("classes")) {
     const Json* a = nullptr;
     EVAE_RETURN_IF_ERROR(r.Array("classes", &a));

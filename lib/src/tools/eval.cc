@@ -38,49 +38,74 @@ void ToFloatRows(const uint8_t* pixels, size_t n, size_t in, float* out, pthread
   });
 }
 
+// The buffers of one image's importance sampling, for up to kIwChunk samples per decode.
+struct IwBuffers {
+  AlignedBuffer<float> eps, z, sd, logits;
+  std::vector<double> log_w;
+  IwBuffers(size_t in, size_t lat, size_t k_total)
+      : eps(std::min(k_total, kIwChunk) * lat),
+        z(eps.size()),
+        sd(eps.size()),
+        logits(std::min(k_total, kIwChunk) * in),
+        log_w(k_total) {}
+  bool allocated() const { return !logits.empty() && !sd.empty(); }
+};
+
+// -log p(x) of image `img` (pixels x as floats, its encoding mu and logvar) with K samples:
+// -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K). `decode(z, n, logits)`
+// decodes n codes; its chunks are at most kIwChunk, and the noise of chunk c is keyed by
+// (img, 1 + c), so every decoder (f32, an engine of any dtype) sees the same draws.
+template <typename Decode>
+StatusOr<double> ImportanceWeightedImage(const float* x, const float* mu, const float* logvar,
+                                         size_t in, size_t lat, uint64_t seed, size_t img,
+                                         size_t k_total, IwBuffers* b, const Decode& decode) {
+  float sum_logvar = 0;
+  for (size_t j = 0; j < lat; ++j) sum_logvar += logvar[j];
+  for (size_t k0 = 0, chunk = 0; k0 < k_total; k0 += kIwChunk, ++chunk) {
+    const size_t kn = std::min(kIwChunk, k_total - k0);
+    FillNormal(RngStream(seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(img),
+                                        static_cast<uint32_t>(1 + chunk))),
+               0, b->eps.data(), kn * lat);
+    // log p(z) - log q(z|x) = -|z|^2/2 + |eps|^2/2 + sum(logvar)/2 (the 2 pi terms cancel).
+    for (size_t k = 0; k < kn; ++k) {
+      float* zk = b->z.data() + k * lat;
+      const float* ek = b->eps.data() + k * lat;
+      simd::ReparamForward(mu, logvar, ek, zk, b->sd.data() + k * lat, lat);
+      b->log_w[k0 + k] = 0.5 * (static_cast<double>(simd::SumSquares(ek, lat)) -
+                                simd::SumSquares(zk, lat) + sum_logvar);
+    }
+    EVAE_RETURN_IF_ERROR(decode(b->z.data(), kn, b->logits.data()));
+    for (size_t k = 0; k < kn; ++k) {
+      b->log_w[k0 + k] -= simd::BceWithLogits(b->logits.data() + k * in, x, in);
+    }
+  }
+  // log (1/K) sum_k w_k, stably.
+  const double m = *std::max_element(b->log_w.begin(), b->log_w.end());
+  double s = 0;
+  for (double lw : b->log_w) s += std::exp(lw - m);
+  return -(m + std::log(s) - std::log(static_cast<double>(k_total)));
+}
+
 // -log p(x) estimates for images [first, last) into nll[i], on the calling thread only.
 Status ImportanceWeightedRange(const Model& model, const ImageSet& data, uint64_t seed,
                                size_t k_total, size_t first, size_t last, double* nll,
                                const std::function<void(size_t)>& advance) {
   if (first >= last) return Status::Ok();
   const size_t in = model.shape().input, lat = model.shape().latent;
-  const size_t rows = std::min(k_total, kIwChunk);
-  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, rows));
-  AlignedBuffer<float> x(in), mv(2 * lat), eps(rows * lat), z(rows * lat), sd(rows * lat),
-      logits(rows * in);
-  if (logits.empty()) return Internal("out of memory (importance-sampling buffers)");
-  std::vector<double> log_w(k_total);
+  EVAE_ASSIGN_OR_RETURN(F32Inference inf, F32Inference::Create(model, std::min(k_total, kIwChunk)));
+  AlignedBuffer<float> x(in), mv(2 * lat);
+  IwBuffers buffers(in, lat, k_total);
+  if (!buffers.allocated()) return Internal("out of memory (importance-sampling buffers)");
+  const auto decode = [&](const float* z, size_t n, float* logits) {
+    return inf.DecodeLogits(z, n, logits, nullptr);
+  };
   size_t reported = first;
   for (size_t img = first; img < last; ++img) {
     simd::U8ToF32(data.image(static_cast<int>(img)), x.data(), in);
     EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), 1, mv.data(), nullptr));
-    const float* mu = mv.data();
-    const float* logvar = mv.data() + lat;
-    float sum_logvar = 0;
-    for (size_t j = 0; j < lat; ++j) sum_logvar += logvar[j];
-    for (size_t k0 = 0, chunk = 0; k0 < k_total; k0 += kIwChunk, ++chunk) {
-      const size_t kn = std::min(kIwChunk, k_total - k0);
-      FillNormal(RngStream(seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(img),
-                                          static_cast<uint32_t>(1 + chunk))),
-                 0, eps.data(), kn * lat);
-      // log p(z) - log q(z|x) = -|z|^2/2 + |eps|^2/2 + sum(logvar)/2 (the 2 pi terms cancel).
-      for (size_t k = 0; k < kn; ++k) {
-        float* zk = z.data() + k * lat;
-        const float* ek = eps.data() + k * lat;
-        simd::ReparamForward(mu, logvar, ek, zk, sd.data() + k * lat, lat);
-        log_w[k0 + k] = 0.5 * (static_cast<double>(simd::SumSquares(ek, lat)) -
-                               simd::SumSquares(zk, lat) + sum_logvar);
-      }
-      EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), kn, logits.data(), nullptr));
-      for (size_t k = 0; k < kn; ++k) {
-        log_w[k0 + k] -= simd::BceWithLogits(logits.data() + k * in, x.data(), in);
-      }
-    }
-    // log (1/K) sum_k w_k, stably.
-    const double m = *std::max_element(log_w.begin(), log_w.end());
-    double s = 0;
-    for (double lw : log_w) s += std::exp(lw - m);
-    nll[img] = -(m + std::log(s) - std::log(static_cast<double>(k_total)));
+    EVAE_ASSIGN_OR_RETURN(nll[img], ImportanceWeightedImage(x.data(), mv.data(), mv.data() + lat,
+                                                            in, lat, seed, img, k_total, &buffers,
+                                                            decode));
     if (img % 16 == 15 || img + 1 == last) {
       advance(img + 1 - reported);
       reported = img + 1;
@@ -184,20 +209,26 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   return result;
 }
 
-StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data, uint64_t seed) {
+StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
+                                    const EvalOptions& options,
+                                    const std::function<void(int, int)>& progress) {
   if (data.pixels_per_image() != engine.shape().input) {
     return InvalidArgument("images have " + std::to_string(data.pixels_per_image()) +
                            " pixels; the model takes " + std::to_string(engine.shape().input));
   }
   if (data.count <= 0) return InvalidArgument("no images to evaluate");
+  if (options.iw_samples < 0) return InvalidArgument("--iw must be >= 0");
   if (engine.max_batch() < static_cast<int>(kEvalBlock)) {
     return InvalidArgument("EvaluateEngine needs an engine loaded for " +
                            std::to_string(kEvalBlock) + " images per call, not " +
                            std::to_string(engine.max_batch()));
   }
+  const uint64_t seed = options.seed;
   const auto start = std::chrono::steady_clock::now();
   const size_t in = engine.shape().input, lat = engine.shape().latent;
   const size_t count = static_cast<size_t>(data.count);
+  const size_t k_total = static_cast<size_t>(options.iw_samples);
+  const int total_work = static_cast<int>(count * (k_total > 0 ? 2 : 1));
   std::vector<float> x(in), mu(kEvalBlock * lat), logvar(kEvalBlock * lat), eps(kEvalBlock * lat),
       z(kEvalBlock * lat), sd(lat), logits(kEvalBlock * in);
   double total = 0;
@@ -216,14 +247,44 @@ StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data, uint64
       simd::U8ToF32(pixels + i * in, x.data(), in);
       total += simd::BceWithLogits(logits.data() + i * in, x.data(), in);
     }
+    if (progress) progress(static_cast<int>(first + n), total_work);
   }
   EvalResult result;
   result.images = static_cast<int>(count);
   result.test_loss = total / static_cast<double>(count);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!std::isfinite(result.test_loss)) {
     return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
   }
+  if (k_total > 0) {
+    // One image at a time, its samples decoded in batches of the engine's size; the engine's
+    // threads split each batch.
+    IwBuffers buffers(in, lat, k_total);
+    if (!buffers.allocated()) return Internal("out of memory (importance-sampling buffers)");
+    const size_t batch = static_cast<size_t>(engine.max_batch());
+    const auto decode = [&](const float* zs, size_t n, float* out) {
+      for (size_t i = 0; i < n; i += batch) {
+        const size_t m = std::min(batch, n - i);
+        EVAE_RETURN_IF_ERROR(
+            engine.DecodeLogits(zs + i * lat, static_cast<int>(m), out + i * in));
+      }
+      return Status::Ok();
+    };
+    double nll = 0;
+    for (size_t img = 0; img < count; ++img) {
+      const uint8_t* pixels = data.image(static_cast<int>(img));
+      EVAE_RETURN_IF_ERROR(engine.Encode(pixels, 1, mu.data(), logvar.data()));
+      simd::U8ToF32(pixels, x.data(), in);
+      EVAE_ASSIGN_OR_RETURN(double v, ImportanceWeightedImage(x.data(), mu.data(), logvar.data(),
+                                                              in, lat, seed, img, k_total,
+                                                              &buffers, decode));
+      nll += v;
+      if (progress && (img % 16 == 15 || img + 1 == count)) {
+        progress(static_cast<int>(count + img + 1), total_work);
+      }
+    }
+    result.iw_nll = nll / static_cast<double>(count);
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

@@ -68,6 +68,7 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   j["dtype"] = dtype;
   if (!md.command.empty()) j["command"] = md.command;
   if (!md.precision.empty()) j["precision"] = md.precision;
+  if (!md.binarize.empty()) j["binarize"] = md.binarize;
   if (!md.classes.empty()) j["classes"] = md.classes;
   if (!md.class_latents.empty()) {
     OJson a = OJson::array();

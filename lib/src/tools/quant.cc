@@ -274,7 +274,7 @@ StatusOr<Int8Model> QuantizeInt8Best(const Model& model, Runtime* runtime,
     EVAE_ASSIGN_OR_RETURN(
         std::unique_ptr<Engine> engine,
         Engine::Create(q, EngineOptions{.max_batch = 256, .threads = runtime->threads()}));
-    EVAE_ASSIGN_OR_RETURN(EvalResult r, EvaluateEngine(*engine, validation, model.metadata().seed));
+    EVAE_ASSIGN_OR_RETURN(EvalResult r, EvaluateEngine(*engine, validation, EvalOptions{.seed = model.metadata().seed}));
     if (report != nullptr) report->push_back({c, r.test_loss});
     if (r.test_loss < best_loss) {
       best_loss = r.test_loss;

@@ -65,7 +65,14 @@ class TrainerImpl final : public Trainer {
       const size_t n = std::min(b_, count - first);
       float* rows = backprop_->input_rows();
       for (size_t i = 0; i < n; ++i) {
-        simd::U8ToF32(data.image(static_cast<int>(order[first + i])), rows + i * in_, in_);
+        const uint32_t index = order[first + i];
+        const uint8_t* image = data.image(static_cast<int>(index));
+        if (opt_.binarization != Binarization::kNone) {
+          BinarizeImage(image, in_, opt_.seed, TrainingPass(opt_.binarization, epoch), index,
+                        binarized_.data());
+          image = binarized_.data();
+        }
+        simd::U8ToF32(image, rows + i * in_, in_);
       }
       EVAE_ASSIGN_OR_RETURN(double loss, StepOnRows(n, epoch, step));
       total += loss;
@@ -181,6 +188,7 @@ class TrainerImpl final : public Trainer {
   size_t b_;
   size_t in_;
   std::unique_ptr<Backprop> backprop_;
+  std::vector<uint8_t> binarized_ = std::vector<uint8_t>(in_);  // one image's draw
   bool profiling_ = false;
   StepProfile profile_;
 };
