@@ -526,6 +526,48 @@ TEST(CliTrainTest, BinarizedTrainingAndEvaluation) {
   EXPECT_EQ(losses(resumed), std::vector<double>(d.begin() + 2, d.end()));
 }
 
+// The importance-weighted objective: the same losses on 1 and 2 threads, recorded in the checkpoint
+// and continued on resume with the same losses as an uninterrupted run.
+TEST(CliTrainTest, IwaeObjectiveIsRecordedAndResumed) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 48, 20);
+  auto train = [&](const std::string& out, const std::string& epochs,
+                   const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"train", "--data", dir.path(), "--epochs", epochs, "--batch",
+                                     "16", "--threads", "1", "--out", out, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCli(args);
+  };
+  const CliResult two = train(dir / "a.evae", "2", {"--objective", "iwae", "--k", "3"});
+  ASSERT_EQ(two.exit_code, 0) << Describe(two);
+  const json j = ParseStdoutJson(two);
+  EXPECT_EQ(j.value("objective", ""), "iwae");
+  EXPECT_EQ(j.value("k", 0), 3);
+  const json meta = ParseStdoutJson(RunCli({"info", "--model", dir / "a.evae", "--json"}))["metadata"];
+  EXPECT_EQ(meta.value("objective", ""), "iwae");
+  EXPECT_EQ(meta.value("iw_samples", 0), 3);
+
+  std::vector<std::string> two_threads = {"train", "--data", dir.path(), "--epochs", "2",
+                                          "--batch", "16", "--threads", "2", "--out",
+                                          dir / "t.evae", "--json", "--objective", "iwae",
+                                          "--k", "3"};
+  const CliResult threaded = RunCli(two_threads);
+  ASSERT_EQ(threaded.exit_code, 0) << Describe(threaded);
+  for (int e = 0; e < 2; ++e) {
+    EXPECT_EQ(ParseStdoutJson(threaded)["epochs"][e]["train_loss"], j["epochs"][e]["train_loss"]);
+  }
+  const CliResult one = train(dir / "b.evae", "1", {"--objective", "iwae", "--k", "3"});
+  ASSERT_EQ(one.exit_code, 0) << Describe(one);
+  const CliResult resumed = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--threads",
+                                    "1", "--resume", dir / "b.evae", "--out", dir / "b.evae",
+                                    "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << Describe(resumed);
+  EXPECT_EQ(ParseStdoutJson(resumed).value("k", 0), 3);
+  EXPECT_EQ(ParseStdoutJson(resumed)["epochs"][0]["train_loss"], j["epochs"][1]["train_loss"]);
+  ExpectOneLineError(train(dir / "c.evae", "1", {"--objective", "iwae", "--k", "0"}), 2);
+  ExpectOneLineError(train(dir / "c.evae", "1", {"--objective", "vae"}), 2);
+}
+
 TEST(CliTrainTest, ResumeConflictsAreUsageErrors) {
   TempDir dir;
   WriteTinyMnist(dir.path(), 16, 8);

@@ -119,11 +119,23 @@ class Net {
     return total;
   }
 
+  // The importance-weighted training loss: summed IwNll of n images, image i's K noise vectors at
+  // eps[(i * K + k) * latent + j].
+  double IwBatchLoss(const float* x, size_t n, const float* eps, size_t k_total,
+                     std::vector<uint8_t>* relu_on = nullptr) const {
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      total += IwNll(x + i * in_, eps + i * k_total * lat_, k_total, relu_on);
+    }
+    return total;
+  }
+
   // Importance-weighted -log p(x) of one image from K noise vectors eps[k * latent + j]:
   // -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K).
-  double IwNll(const float* x, const float* eps, size_t k_total) const {
+  double IwNll(const float* x, const float* eps, size_t k_total,
+               std::vector<uint8_t>* relu_on = nullptr) const {
     std::vector<double> mu(lat_), logvar(lat_), z(lat_), logits(in_), log_w(k_total);
-    Encode(x, mu.data(), logvar.data(), nullptr);
+    Encode(x, mu.data(), logvar.data(), relu_on);
     for (size_t k = 0; k < k_total; ++k) {
       const float* e = eps + k * lat_;
       double log_pz_minus_log_q = 0;
@@ -132,7 +144,7 @@ class Net {
         // log N(z; 0, 1) - log N(z; mu, exp(logvar)); the 2 pi terms cancel.
         log_pz_minus_log_q += -0.5 * z[j] * z[j] + 0.5 * e[j] * e[j] + 0.5 * logvar[j];
       }
-      DecodeLogits(z.data(), logits.data(), nullptr);
+      DecodeLogits(z.data(), logits.data(), relu_on);
       log_w[k] = log_pz_minus_log_q - Bce(logits.data(), x);
     }
     const double m = *std::max_element(log_w.begin(), log_w.end());

@@ -76,14 +76,17 @@ struct GradCase {
   ShapeInfo shape;
   bool dark;
   Precision precision = Precision::kFp32;
+  int iw = 0;  // > 0: the importance-weighted objective with this many samples per image
   double loss_tol() const { return precision == Precision::kBf16 ? kLossRelTolBf16 : kLossRelTol; }
   double grad_tol() const { return precision == Precision::kBf16 ? kGradTolBf16 : kGradTol; }
 };
 void PrintTo(const GradCase& c, std::ostream* os) {
   *os << c.shape.name << (c.dark ? " dark" : " grey") << " " << PrecisionName(c.precision);
+  if (c.iw > 0) *os << " iwae k=" << c.iw;
 }
 
 struct Fixture {
+  GradCase c;
   std::unique_ptr<Runtime> runtime;
   std::unique_ptr<Model> model;
   std::unique_ptr<Trainer> trainer;
@@ -93,7 +96,25 @@ struct Fixture {
   double loss = 0;
 };
 
+// The double reference's loss of the fixture's batch (the ELBO, or the IW bound) with its noise.
+double ReferenceLoss(const reference::Net& net, const Fixture& f, const std::vector<float>& eps,
+                     std::vector<uint8_t>* relu_on = nullptr) {
+  return f.c.iw > 0 ? net.IwBatchLoss(f.x.data(), kImages, eps.data(),
+                                      static_cast<size_t>(f.c.iw), relu_on)
+                    : net.BatchLoss(f.x.data(), kImages, eps.data(), relu_on);
+}
+
+// The training noise of a step, image-major: one vector per image, or k per image for the IW
+// objective (sample c of image i is column i * k + c of the step).
+std::vector<float> StepNoise(const GradCase& c, int step) {
+  const size_t lat = static_cast<size_t>(c.shape.latent);
+  const size_t columns = kImages * static_cast<size_t>(std::max(c.iw, 1));
+  return reference::FeatureToImageMajor(
+      reference::TrainNoise(kTrainSeed, kEpoch, step, columns, lat), columns, lat);
+}
+
 void MakeFixture(const GradCase& c, Fixture* f) {
+  f->c = c;
   const ShapeInfo& shape = c.shape;
   if (c.precision == Precision::kBf16 && !Bf16TrainingAvailable()) {
     GTEST_SKIP() << "this CPU has no AVX512_BF16: bf16 training runs fp32 here";
@@ -109,14 +130,17 @@ void MakeFixture(const GradCase& c, Fixture* f) {
   opt.batch = 8;  // larger than the batch given, so n < batch is exercised
   opt.seed = kTrainSeed;
   opt.precision = c.precision;
+  if (c.iw > 0) {
+    opt.objective = Objective::kIwae;
+    opt.iw_samples = c.iw;
+  }
   auto trainer = CreateTrainer(f->model.get(), f->runtime.get(), opt);
   ASSERT_TRUE(trainer.ok()) << trainer.status().message();
   f->trainer = std::move(trainer).value();
 
-  const size_t in = static_cast<size_t>(shape.input), lat = static_cast<size_t>(shape.latent);
+  const size_t in = static_cast<size_t>(shape.input);
   f->x = RandomImages(kImages, in, c.dark);
-  f->eps = reference::FeatureToImageMajor(
-      reference::TrainNoise(kTrainSeed, kEpoch, kStep, kImages, lat), kImages, lat);
+  f->eps = StepNoise(c, kStep);
   f->grad.assign(f->model->param_floats(), std::nanf(""));
   f->trainer->EnableProfile(true);
   auto loss = f->trainer->LossAndGradient(f->x.data(), kImages, kEpoch, kStep, f->grad.data());
@@ -156,7 +180,7 @@ TEST_P(GradTest, LossMatchesDoubleReference) {
   if (IsSkipped()) return;  // GTEST_SKIP in MakeFixture returns from it, not from the test
   const std::vector<double> w = reference::ToDouble(*f.model);
   const reference::Net net(GetParam().shape, w.data());
-  const double want = net.BatchLoss(f.x.data(), kImages, f.eps.data());
+  const double want = ReferenceLoss(net, f, f.eps);
   std::printf("[ loss     ] %s: f32 %.6f, double %.6f, relative error %.2e\n",
               std::string(GetParam().shape.name).c_str(), f.loss, want,
               std::fabs(f.loss - want) / want);
@@ -167,10 +191,7 @@ TEST_P(GradTest, LossMatchesDoubleReference) {
   std::vector<float> grad2(f.model->param_floats());
   auto other = f.trainer->LossAndGradient(f.x.data(), kImages, kEpoch, kStep + 1, grad2.data());
   ASSERT_TRUE(other.ok()) << other.status().message();
-  const size_t lat = static_cast<size_t>(GetParam().shape.latent);
-  const std::vector<float> eps2 = reference::FeatureToImageMajor(
-      reference::TrainNoise(kTrainSeed, kEpoch, kStep + 1, kImages, lat), kImages, lat);
-  const double want2 = net.BatchLoss(f.x.data(), kImages, eps2.data());
+  const double want2 = ReferenceLoss(net, f, StepNoise(GetParam(), kStep + 1));
   EXPECT_NE(*other, f.loss);
   EXPECT_NEAR(*other, want2, GetParam().loss_tol() * std::fabs(want2));
 }
@@ -202,7 +223,7 @@ TEST_P(GradTest, GradientMatchesFiniteDifferences) {
   std::vector<double> w = reference::ToDouble(*f.model);
   const reference::Net net(shape, w.data());
   std::vector<uint8_t> base_pattern;
-  net.BatchLoss(f.x.data(), kImages, f.eps.data(), &base_pattern);
+  ReferenceLoss(net, f, f.eps, &base_pattern);
 
   int total_checked = 0, total_skipped = 0;
   double overall_worst = 0;
@@ -218,9 +239,9 @@ TEST_P(GradTest, GradientMatchesFiniteDifferences) {
       const double h = kFdStep * std::max(1.0, std::fabs(w0));
       std::vector<uint8_t> plus_pattern, minus_pattern;
       w[at] = w0 + h;
-      const double plus = net.BatchLoss(f.x.data(), kImages, f.eps.data(), &plus_pattern);
+      const double plus = ReferenceLoss(net, f, f.eps, &plus_pattern);
       w[at] = w0 - h;
-      const double minus = net.BatchLoss(f.x.data(), kImages, f.eps.data(), &minus_pattern);
+      const double minus = ReferenceLoss(net, f, f.eps, &minus_pattern);
       w[at] = w0;
       if (plus_pattern != base_pattern || minus_pattern != base_pattern) {
         ++skipped;  // a ReLU unit flips within +-h: the loss has a kink there
@@ -260,11 +281,15 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GradTest,
                                            GradCase{Mnist2dShape::kInfo, true},
                                            GradCase{MnistShape::kInfo, true},
                                            GradCase{Mnist2dShape::kInfo, false, Precision::kBf16},
-                                           GradCase{MnistShape::kInfo, true, Precision::kBf16}),
+                                           GradCase{MnistShape::kInfo, true, Precision::kBf16},
+                                           GradCase{Mnist2dShape::kInfo, false, Precision::kFp32, 5},
+                                           GradCase{MnistShape::kInfo, true, Precision::kFp32, 3}),
                          [](const ::testing::TestParamInfo<GradCase>& info) {
                            return std::string(info.param.shape.name) +
                                   (info.param.dark ? "_dark" : "_grey") +
-                                  (info.param.precision == Precision::kBf16 ? "_bf16" : "");
+                                  (info.param.precision == Precision::kBf16 ? "_bf16" : "") +
+                                  (info.param.iw > 0 ? "_iwae" + std::to_string(info.param.iw)
+                                                     : "");
                          });
 
 }  // namespace

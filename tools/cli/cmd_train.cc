@@ -46,9 +46,11 @@ struct TrainArgs {
   std::string classes;   // "3" or "0,1,7": train (and test) on these labels only
   std::string precision = "fp32";  // of the dense products: fp32 or bf16
   std::string binarize = "none";    // of the training (and test) images: none, dynamic, static
+  std::string objective = "elbo";   // elbo, or iwae with k samples per image
+  int k = 5;
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false,
-       precision_given = false, binarize_given = false;
+       precision_given = false, binarize_given = false, objective_given = false, k_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
 };
 
@@ -102,6 +104,8 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
   if (!args->lr_given && std::isfinite(meta.lr) && meta.lr > 0) args->lr = meta.lr;
   if (!args->precision_given && meta.precision == "bf16") args->precision = "bf16";
   if (!args->binarize_given && !meta.binarize.empty()) args->binarize = meta.binarize;
+  if (!args->objective_given && meta.objective == "iwae") args->objective = "iwae";
+  if (!args->k_given && meta.iw_samples > 0) args->k = meta.iw_samples;
   meta.seed = args->seed;
   meta.batch = args->batch;
   meta.lr = args->lr;
@@ -241,6 +245,10 @@ int RunTrain(const TrainArgs& given) {
   StatusOr<Binarization> binarization = ParseBinarization(args.binarize);
   if (!binarization.ok()) return Fail(kExitUsage, "--binarize: " + binarization.status().message());
   options.binarization = *binarization;
+  options.objective = args.objective == "iwae" ? Objective::kIwae : Objective::kElbo;
+  options.iw_samples = args.k;
+  model->metadata().objective = options.objective == Objective::kIwae ? "iwae" : "";
+  model->metadata().iw_samples = options.objective == Objective::kIwae ? args.k : 0;
   model->metadata().binarize = *binarization == Binarization::kNone ? "" : args.binarize;
   // Binarized training is evaluated on a binarized test set: one fixed draw from the seed.
   if (*binarization != Binarization::kNone) {
@@ -331,6 +339,8 @@ int RunTrain(const TrainArgs& given) {
     PrintJson({{"shape", args.shape},
                {"precision", PrecisionName(precision)},
                {"binarize", args.binarize},
+               {"objective", args.objective},
+               {"k", args.objective == "iwae" ? args.k : 1},
                {"epochs", epochs_json}});
   }
   return kExitOk;
@@ -366,7 +376,7 @@ const CommandRegistration kTrainCommand(
            ->required();
        cmd->add_option("--resume", a->resume,
                        "Checkpoint to continue; flags not given take its seed, batch, lr, "
-                       "precision and binarization");
+                       "precision, binarization and objective");
        CLI::Option* precision_opt =
            cmd->add_option("--precision", a->precision,
                            "Arithmetic of the dense matrix products: fp32, or bf16 operands summed "
@@ -380,6 +390,17 @@ const CommandRegistration kTrainCommand(
                            "values); the test loss is then on a binarized test set")
                ->check(CLI::IsMember({"none", "dynamic", "static"}))
                ->capture_default_str();
+       CLI::Option* objective_opt =
+           cmd->add_option("--objective", a->objective,
+                           "What to minimise: elbo (the negative ELBO, one sample per image, "
+                           "analytic KL) or iwae (the negative importance-weighted bound of "
+                           "Burda et al. with --k samples per image; the train loss is then that "
+                           "bound)")
+               ->check(CLI::IsMember({"elbo", "iwae"}))
+               ->capture_default_str();
+       CLI::Option* k_opt = cmd->add_option("--k", a->k, "Samples per image for --objective iwae")
+                                ->check(CLI::Range(1, kMaxIwSamples))
+                                ->capture_default_str();
        cmd->add_flag("--profile", a->profile,
                      "Print where each epoch's training time went (GEMMs, packing, element-wise "
                      "kernels, optimizer, rest) and the GEMM rate");
@@ -396,6 +417,8 @@ const CommandRegistration kTrainCommand(
          a->seed_given = seed_opt->count() > 0;
          a->precision_given = precision_opt->count() > 0;
          a->binarize_given = binarize_opt->count() > 0;
+         a->objective_given = objective_opt->count() > 0;
+         a->k_given = k_opt->count() > 0;
          a->command_line = CommandLine(invocation);
          return RunTrain(*a);
        };

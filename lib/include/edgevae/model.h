@@ -81,6 +81,9 @@ struct ModelMetadata {
   // How the training images were binarized ("dynamic" or "static", edgevae/binarize.h); empty:
   // trained on grey values.
   std::string binarize;
+  // The training objective when not the ELBO: "iwae", with iw_samples samples per image.
+  std::string objective;
+  int iw_samples = 0;
   std::vector<ClassLatentStats> class_latents;  // per-class latent statistics, by label
   std::optional<AnomalyThreshold> anomaly;       // a calibrated anomaly threshold
 };

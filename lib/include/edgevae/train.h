@@ -1,5 +1,6 @@
 // Training: minibatch Adam on the summed negative ELBO (Bernoulli decoder, one reparameterised
-// sample per image), exactly the PyTorch VAE example's objective. Every random draw (shuffle,
+// sample per image), exactly the PyTorch VAE example's objective, or on the importance-weighted
+// bound (IWAE, Burda et al. 2015: k samples per image). Every random draw (shuffle,
 // noise) is keyed by (seed, epoch, step), so the same seed, thread count and CPU give
 // bit-identical weights, and resuming from a checkpoint continues the same sequence.
 #ifndef EDGEVAE_TRAIN_H_
@@ -29,7 +30,17 @@ const char* PrecisionName(Precision p);  // "fp32", "bf16"
 // Whether this build and CPU can train in bf16.
 bool Bf16TrainingAvailable();
 
+// What a step minimises, per image: the negative ELBO with its analytic KL term (kElbo), or the
+// negative importance-weighted bound -log (1/k) sum_j p(x, z_j) / q(z_j | x) over k samples
+// (kIwae; with k = 1 a one-sample ELBO), whose gradient weights each sample by its normalised
+// importance weight.
+enum class Objective { kElbo, kIwae };
+const char* ObjectiveName(Objective o);  // "elbo", "iwae"
+inline constexpr int kMaxIwSamples = 5000;
+
 struct TrainOptions {
+  Objective objective = Objective::kElbo;
+  int iw_samples = 1;  // k, for kIwae (1..kMaxIwSamples; batch * k at most 16 * kMaxTrainBatch)
   Precision precision = Precision::kFp32;
   // kDynamic: each epoch trains on a new Bernoulli draw of every image (edgevae/binarize.h);
   // kStatic: on one fixed draw; kNone: on the grey values.
@@ -46,7 +57,7 @@ struct BatchProgress {
   int epoch = 0;           // 1-based
   int batch = 0;           // batches done in this epoch
   int batches = 0;         // batches per epoch
-  double loss = 0;         // mean negative ELBO per image so far this epoch
+  double loss = 0;         // mean loss per image so far this epoch (TrainOptions::objective)
   double images_per_s = 0;
   double seconds = 0;      // elapsed in this epoch
 };
@@ -54,7 +65,8 @@ using ProgressFn = std::function<void(const BatchProgress&)>;
 
 struct EpochResult {
   int epoch = 0;
-  double train_loss = 0;  // mean negative ELBO per training image (as the PyTorch example reports)
+  double train_loss = 0;  // mean loss per training image (negative ELBO, as the PyTorch example
+                          // reports, or the negative IW bound)
   double seconds = 0;     // wall time of the epoch's training (no evaluation)
 };
 

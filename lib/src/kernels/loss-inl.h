@@ -57,6 +57,56 @@ HWY_NOINLINE float BceWithLogitsGrad(float* HWY_RESTRICT logits, const float* HW
   return hn::GetLane(hn::SumOfLanes(d, acc));
 }
 
+HWY_NOINLINE void BceWithLogitsGradColumns(float* HWY_RESTRICT logits,
+                                           const float* HWY_RESTRICT x, float bias, size_t n,
+                                           float* HWY_RESTRICT column_loss) {
+  const hn::ScalableTag<float> d;
+  const auto b = hn::Set(d, bias);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto l = hn::Add(Load(d, m, full, logits + i), b);
+    const auto xv = Load(d, m, full, x + i);
+    hn::Vec<decltype(d)> sp, sg;
+    SoftplusSigmoid(d, l, sp, sg);
+    Store(d, m, full, hn::Add(Load(d, m, full, column_loss + i), hn::NegMulAdd(xv, l, sp)),
+          column_loss + i);
+    Store(d, m, full, hn::Sub(sg, xv), logits + i);
+  });
+}
+
+HWY_NOINLINE float WeightColumns(float* HWY_RESTRICT g, const float* HWY_RESTRICT w, size_t n) {
+  const hn::ScalableTag<float> d;
+  auto acc = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto v = hn::Mul(Load(d, m, full, g + i), Load(d, m, full, w + i));
+    Store(d, m, full, v, g + i);
+    acc = hn::Add(acc, v);  // masked lanes loaded as zero
+  });
+  return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+HWY_NOINLINE void ReparamBackwardIw(const float* HWY_RESTRICT dz, const float* HWY_RESTRICT z,
+                                    const float* HWY_RESTRICT eps, const float* HWY_RESTRICT std_in,
+                                    const float* HWY_RESTRICT w, float* HWY_RESTRICT dmu,
+                                    float* HWY_RESTRICT dlogvar, size_t n, float* dmu_sum,
+                                    float* dlogvar_sum) {
+  const hn::ScalableTag<float> d;
+  const auto half = hn::Set(d, 0.5f);
+  auto acc_mu = hn::Zero(d);
+  auto acc_lv = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto wv = Load(d, m, full, w + i);
+    const auto t = hn::MulAdd(wv, Load(d, m, full, z + i), Load(d, m, full, dz + i));
+    const auto te = hn::Mul(t, Load(d, m, full, eps + i));
+    const auto dl = hn::Mul(half, hn::MulSub(te, Load(d, m, full, std_in + i), wv));
+    Store(d, m, full, t, dmu + i);
+    Store(d, m, full, dl, dlogvar + i);
+    acc_mu = hn::Add(acc_mu, hn::IfThenElseZero(m, t));
+    acc_lv = hn::Add(acc_lv, hn::IfThenElseZero(m, dl));
+  });
+  *dmu_sum = hn::GetLane(hn::SumOfLanes(d, acc_mu));
+  *dlogvar_sum = hn::GetLane(hn::SumOfLanes(d, acc_lv));
+}
+
 HWY_NOINLINE float ReparamForward(const float* HWY_RESTRICT mu, const float* HWY_RESTRICT logvar,
                                   const float* HWY_RESTRICT eps, float* HWY_RESTRICT z,
                                   float* HWY_RESTRICT std_out, size_t n) {

@@ -17,6 +17,9 @@ HWY_EXPORT(BceWithLogitsGrad);
 HWY_EXPORT(ReparamForward);
 HWY_EXPORT(ReparamBackward);
 HWY_EXPORT(ReluBackward);
+HWY_EXPORT(BceWithLogitsGradColumns);
+HWY_EXPORT(WeightColumns);
+HWY_EXPORT(ReparamBackwardIw);
 
 namespace simd {
 
@@ -38,6 +41,19 @@ void ReparamBackward(const float* dz, const float* mu, const float* logvar, cons
 }
 float ReluBackward(float* dh, const float* h, size_t n) {
   return HWY_DYNAMIC_DISPATCH(ReluBackward)(dh, h, n);
+}
+void BceWithLogitsGradColumns(float* logits, const float* x, float bias, size_t n,
+                              float* column_loss) {
+  HWY_DYNAMIC_DISPATCH(BceWithLogitsGradColumns)(logits, x, bias, n, column_loss);
+}
+float WeightColumns(float* g, const float* w, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(WeightColumns)(g, w, n);
+}
+void ReparamBackwardIw(const float* dz, const float* z, const float* eps, const float* std,
+                       const float* w, float* dmu, float* dlogvar, size_t n, float* dmu_sum,
+                       float* dlogvar_sum) {
+  HWY_DYNAMIC_DISPATCH(ReparamBackwardIw)(dz, z, eps, std, w, dmu, dlogvar, n, dmu_sum,
+                                          dlogvar_sum);
 }
 
 }  // namespace simd

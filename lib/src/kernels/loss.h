@@ -35,6 +35,21 @@ void ReparamBackward(const float* dz, const float* mu, const float* logvar, cons
 // dh[i] = h[i] > 0 ? dh[i] : 0 (ReLU's gradient, h being the ReLU's output). Returns sum of dh.
 float ReluBackward(float* dh, const float* h, size_t n);
 
+// The importance-weighted objective (Burda et al. 2015), one pixel row of n samples (columns):
+// column_loss[i] += softplus(l) - x[i] * l and in place l[i] <- sigmoid(l) - x[i], l = logits[i]
+// + bias.
+void BceWithLogitsGradColumns(float* logits, const float* x, float bias, size_t n,
+                              float* column_loss);
+// g[i] *= w[i] (a gradient row scaled by each sample's normalised weight); returns the sum.
+float WeightColumns(float* g, const float* w, size_t n);
+// Gradients of the IWAE loss with respect to mu and logvar for samples z = mu + std * eps with
+// normalised weights w, given dz from the decoder (already weighted): t = dz + w * z (the prior's
+// term), dmu = t, dlogvar = (t * eps * std - w) / 2 (the last from log q's sum(logvar) / 2).
+// Returns the sums in *dmu_sum, *dlogvar_sum.
+void ReparamBackwardIw(const float* dz, const float* z, const float* eps, const float* std,
+                       const float* w, float* dmu, float* dlogvar, size_t n, float* dmu_sum,
+                       float* dlogvar_sum);
+
 }  // namespace edgevae::simd
 
 #endif  // EDGEVAE_KERNELS_LOSS_H_

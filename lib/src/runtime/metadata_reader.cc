@@ -13,10 +13,18 @@ namespace {
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
-// The optional keys: classes, command, precision, binarize, class_latents, anomaly.
+// The optional keys: classes, command, precision, objective (with iw_samples), binarize,
+// class_latents, anomaly.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
   if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
+  if (r.Has("objective")) {
+    EVAE_RETURN_IF_ERROR(r.String("objective", &md->objective));
+    if (md->objective != "iwae") return r.Wrong("objective", "\"iwae\"", Json(md->objective));
+    int64_t k = 0;
+    EVAE_RETURN_IF_ERROR(r.Integer("iw_samples", 1, 5000, &k));
+    md->iw_samples = static_cast<int>(k);
+  }
   if (r.Has("binarize")) {
     EVAE_RETURN_IF_ERROR(r.String("binarize", &md->binarize));
     if (md->binarize != "dynamic" && md->binarize != "static") {

@@ -1,6 +1,9 @@
 #include "tools/backprop.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <limits>
@@ -90,10 +93,11 @@ struct Product {
 class BackpropImpl final : public Backprop {
  public:
   BackpropImpl(const Model& model, Runtime* runtime, size_t max_batch, uint64_t seed,
-               FirstLayer first_layer, bool bf16)
+               FirstLayer first_layer, bool bf16, size_t iw_samples)
       : rt_(runtime),
         bf16_(bf16),
-        b_(max_batch),
+        k_(iw_samples),
+        b_(max_batch * std::max<size_t>(iw_samples, 1)),
         seed_(seed),
         in_(model.shape().input),
         lat_(model.shape().latent),
@@ -133,6 +137,14 @@ class BackpropImpl final : public Backprop {
       dw0t_.Resize(first.in * stride0_);
     }
     row_loss_.resize(in_);
+    for (size_t u = 0; u < units_.size(); ++u) {
+      if (units_[u].kind == UnitKind::kHeads) heads_ = u;
+    }
+    if (k_ > 0) {
+      column_loss_.Resize(b_);
+      iw_weight_.Resize(b_);
+      log_w_.resize(b_);
+    }
   }
 
   bool allocated() const {
@@ -142,6 +154,7 @@ class BackpropImpl final : public Backprop {
     if (first_layer_ != FirstLayer::kDense && (w0t_.empty() || rows0_.empty() || dw0t_.empty())) {
       return false;
     }
+    if (k_ > 0 && iw_weight_.empty()) return false;
     return !grad_.empty() && !rows_b_.empty() && !xt_.empty() && !dzt_.empty();
   }
 
@@ -153,10 +166,20 @@ class BackpropImpl final : public Backprop {
                        StepProfile* profile) override {
     profile_ = profile;
     w_ = params;
-    n_ = n;
     const auto t_start = Clock::now();
     const double accounted_before = Accounted();
     const auto t0 = Clock::now();
+    images_ = n;
+    if (k_ > 0) {  // each image's row k times: the k samples of the importance-weighted bound
+      for (size_t i = n; i-- > 0;) {
+        for (size_t c = k_; c-- > 0;) {
+          std::memmove(xrows_.data() + (i * k_ + c) * in_, xrows_.data() + i * in_,
+                       in_ * sizeof(float));
+        }
+      }
+      n *= k_;
+    }
+    n_ = n;
     simd::Transpose(xrows_.data(), n, in_, in_, xt_.data(), n);
     sparse_ = false;
     if (first_layer_ != FirstLayer::kDense) {
@@ -405,8 +428,9 @@ class BackpropImpl final : public Backprop {
   }
 
   // kl plus the Bernoulli loss of the logits, and in place its gradient dL = sigmoid(logits) - x,
-  // with the bias gradient per pixel row.
+  // with the bias gradient per pixel row. With k samples per image, the importance-weighted loss.
   double Loss(double kl) {
+    if (k_ > 0) return IwLoss();
     const size_t u = units_.size() - 1, n = n_;
     float* l = yt_[u].data();
     const float* bias = w_ + units_[u].b;
@@ -416,6 +440,55 @@ class BackpropImpl final : public Backprop {
     });
     double loss = kl;
     for (size_t r = 0; r < in_; ++r) loss += row_loss_[r];
+    return loss;
+  }
+
+  // The importance-weighted bound (Burda et al. 2015) of each image from its k samples (columns
+  // i*k .. i*k+k-1): log w_j = -bce_j + (|eps_j|^2 - |z_j|^2 + sum(logvar)) / 2, the loss
+  // -(logsumexp_j log w_j - log k), and its gradient: each sample's terms scaled by its normalised
+  // weight w~_j (the logits' gradient here; z's prior and log q terms in Backward).
+  double IwLoss() {
+    const size_t u = units_.size() - 1, n = n_;
+    float* l = yt_[u].data();
+    const float* bias = w_ + units_[u].b;
+    float* g = grad_.data() + units_[u].b;
+    float* col = column_loss_.data();
+    // Column tiles, each summed over every pixel row in order: the same sums for any thread split.
+    // Blocks of 16 rows are summed in float, the blocks in double: a sample's loss is hundreds of
+    // nats, and its rounding moves the sample's weight.
+    for (size_t j = 0; j < n; ++j) log_w_[j] = 0;
+    ParallelTiles(rt_->pool(), n, 64, [&](size_t c0, size_t c1) {
+      for (size_t r0 = 0; r0 < in_; r0 += 16) {
+        std::fill(col + c0, col + c1, 0.0f);
+        for (size_t r = r0; r < std::min(in_, r0 + 16); ++r) {
+          simd::BceWithLogitsGradColumns(l + r * n + c0, xt_.data() + r * n + c0, bias[r],
+                                         c1 - c0, col + c0);
+        }
+        for (size_t j = c0; j < c1; ++j) log_w_[j] -= col[j];
+      }
+    });
+    const float* logvar = yt_[heads_].data() + lat_ * n;
+    for (size_t r = 0; r < lat_; ++r) {
+      const float* e = eps_.data() + r * n;
+      const float* z = zt_.data() + r * n;
+      const float* lv = logvar + r * n;
+      for (size_t j = 0; j < n; ++j) {
+        log_w_[j] += 0.5 * (static_cast<double>(e[j]) * e[j] - static_cast<double>(z[j]) * z[j] +
+                            lv[j]);
+      }
+    }
+    double loss = 0;
+    for (size_t i = 0; i < images_; ++i) {
+      const double* lw = log_w_.data() + i * k_;
+      const double m = *std::max_element(lw, lw + k_);
+      double sum = 0;
+      for (size_t c = 0; c < k_; ++c) sum += std::exp(lw[c] - m);
+      loss -= m + std::log(sum) - std::log(static_cast<double>(k_));
+      for (size_t c = 0; c < k_; ++c) {
+        iw_weight_[i * k_ + c] = static_cast<float>(std::exp(lw[c] - m) / sum);
+      }
+    }
+    Rows(in_, [&](size_t r) { g[r] = simd::WeightColumns(l + r * n, iw_weight_.data(), n); });
     return loss;
   }
 
@@ -469,8 +542,15 @@ class BackpropImpl final : public Backprop {
     const size_t b = units_[heads].b;
     for (size_t r = 0; r < lat_; ++r) {
       const size_t o = r * n;
-      simd::ReparamBackward(dx + o, mv + o, mv + lat_ * n + o, eps_.data() + o, std_.data() + o,
-                            dmv + o, dmv + lat_ * n + o, n, &g[b + r], &g[b + lat_ + r]);
+      if (k_ > 0) {
+        simd::ReparamBackwardIw(dx + o, zt_.data() + o, eps_.data() + o, std_.data() + o,
+                                iw_weight_.data(), dmv + o, dmv + lat_ * n + o, n, &g[b + r],
+                                &g[b + lat_ + r]);
+      } else {
+        simd::ReparamBackward(dx + o, mv + o, mv + lat_ * n + o, eps_.data() + o,
+                              std_.data() + o, dmv + o, dmv + lat_ * n + o, n, &g[b + r],
+                              &g[b + lat_ + r]);
+      }
     }
     if (profile_) profile_->elementwise_s += Since(t0);
     return Status::Ok();
@@ -478,7 +558,8 @@ class BackpropImpl final : public Backprop {
 
   Runtime* rt_;
   bool bf16_;
-  size_t b_;
+  size_t k_;  // samples per image of the importance-weighted objective; 0: the ELBO
+  size_t b_;  // columns: images times samples
   uint64_t seed_;
   size_t in_, lat_;
   std::vector<Unit> units_;
@@ -505,17 +586,23 @@ class BackpropImpl final : public Backprop {
   AlignedBuffer<float> rows_a_, rows_b_;  // batch-major scratch around batch-major products
   AlignedBuffer<float> dwt_, grad_;
   std::vector<float> row_loss_;
+  // The importance-weighted objective: images in this step, the heads' unit, per-sample sums.
+  size_t images_ = 0, heads_ = 0;
+  AlignedBuffer<float> column_loss_, iw_weight_;
+  std::vector<double> log_w_;
 };
 
 }  // namespace
 
 StatusOr<std::unique_ptr<Backprop>> Backprop::Create(const Model& model, Runtime* runtime,
                                                      size_t max_batch, uint64_t seed,
-                                                     FirstLayer first_layer, bool bf16) {
+                                                     FirstLayer first_layer, bool bf16,
+                                                     size_t iw_samples) {
   if (bf16 && !gemm::Bf16Available()) {
     return Unsupported("bf16 training needs a CPU with AVX512_BF16");
   }
-  auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed, first_layer, bf16);
+  auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed, first_layer, bf16,
+                                          iw_samples);
   if (!b->allocated()) return Internal("out of memory allocating training buffers");
   return std::unique_ptr<Backprop>(std::move(b));
 }

@@ -1,5 +1,6 @@
 // The loss and gradient of one training batch, for any shape's table: the forward pass, the
-// negative ELBO (Bernoulli decoder, one reparameterised sample per image) and the backward pass,
+// negative ELBO (Bernoulli decoder, one reparameterised sample per image) or the importance-
+// weighted bound (k samples per image, Burda et al. 2015) and the backward pass,
 // with every product through XNNPACK. Internal to the tools library (edgevae/train.h runs it).
 //
 // XNNPACK's fully-connected operator packs its "weights" operand when it is created, and in
@@ -55,13 +56,17 @@ enum class FirstLayer { kAuto, kDense, kSparse };
 class Backprop {
  public:
   // Buffers for batches of up to `max_batch` images of `model`'s shape; noise keyed by `seed`.
+  // `iw_samples` > 0: the importance-weighted objective with that many samples per image (each
+  // image's row is repeated that many times through the network); 0: the ELBO with its analytic
+  // KL term.
   static StatusOr<std::unique_ptr<Backprop>> Create(const Model& model, Runtime* runtime,
                                                     size_t max_batch, uint64_t seed,
                                                     FirstLayer first_layer = FirstLayer::kAuto,
-                                                    bool bf16 = false);
+                                                    bool bf16 = false, size_t iw_samples = 0);
   virtual ~Backprop() = default;
 
-  // Rows of the batch (n x input floats in [0, 1]) that the next Run reads.
+  // Rows of the batch (n x input floats in [0, 1]) that the next Run reads (and, for the
+  // importance-weighted objective, spreads over n * iw_samples rows in place).
   virtual float* input_rows() = 0;
   // The summed loss over the n images of input_rows() and its gradient (flat parameter layout)
   // into grad(), with the parameters `params` of `model`'s layout; noise keyed by (epoch, step).

@@ -68,6 +68,10 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   j["dtype"] = dtype;
   if (!md.command.empty()) j["command"] = md.command;
   if (!md.precision.empty()) j["precision"] = md.precision;
+  if (!md.objective.empty()) {
+    j["objective"] = md.objective;
+    j["iw_samples"] = md.iw_samples;
+  }
   if (!md.binarize.empty()) j["binarize"] = md.binarize;
   if (!md.classes.empty()) j["classes"] = md.classes;
   if (!md.class_latents.empty()) {

@@ -197,6 +197,8 @@ class TrainerImpl final : public Trainer {
 
 const char* PrecisionName(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
 
+const char* ObjectiveName(Objective o) { return o == Objective::kIwae ? "iwae" : "elbo"; }
+
 bool Bf16TrainingAvailable() { return gemm::Bf16Available(); }
 
 double TrainingFlopsPerImage(const ShapeInfo& shape) {
@@ -225,13 +227,24 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
   if (const std::string bad = model->FirstNonFinite(); !bad.empty()) {
     return DataError("cannot train a model with a non-finite parameter: " + bad);
   }
+  if (options.objective == Objective::kIwae &&
+      (options.iw_samples < 1 || options.iw_samples > kMaxIwSamples ||
+       options.batch * options.iw_samples > kMaxTrainBatch * 16)) {
+    return InvalidArgument("importance samples per image must be in 1.." +
+                           std::to_string(kMaxIwSamples) + ", and batch x samples at most " +
+                           std::to_string(kMaxTrainBatch * 16) + "; got " +
+                           std::to_string(options.iw_samples) + " with a batch of " +
+                           std::to_string(options.batch));
+  }
   model->EnsureOptimizer();
   TrainOptions effective = options;
   if (!Bf16TrainingAvailable()) effective.precision = Precision::kFp32;
+  const size_t iw = options.objective == Objective::kIwae
+                        ? static_cast<size_t>(options.iw_samples) : 0;
   EVAE_ASSIGN_OR_RETURN(
       std::unique_ptr<Backprop> backprop,
       Backprop::Create(*model, runtime, static_cast<size_t>(options.batch), options.seed,
-                       FirstLayer::kAuto, effective.precision == Precision::kBf16));
+                       FirstLayer::kAuto, effective.precision == Precision::kBf16, iw));
   return std::unique_ptr<Trainer>(
       new TrainerImpl(model, runtime, effective, std::move(backprop)));
 }
