@@ -568,6 +568,38 @@ TEST(CliTrainTest, IwaeObjectiveIsRecordedAndResumed) {
   ExpectOneLineError(train(dir / "c.evae", "1", {"--objective", "vae"}), 2);
 }
 
+// --lr-decay: epoch e steps with lr * decay^(e-1). The first epoch is the constant-lr run's, the
+// second is not; the checkpoint records the decay and a resumed run continues it.
+TEST(CliTrainTest, LearningRateDecayIsAppliedRecordedAndResumed) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 48, 20);
+  auto train = [&](const std::string& out, const std::string& epochs,
+                   const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"train", "--data", dir.path(), "--epochs", epochs, "--batch",
+                                     "16", "--threads", "1", "--out", out, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCli(args);
+  };
+  const CliResult constant = train(dir / "c.evae", "2", {});
+  const CliResult decayed = train(dir / "d.evae", "2", {"--lr-decay", "0.5"});
+  ASSERT_EQ(constant.exit_code, 0) << Describe(constant);
+  ASSERT_EQ(decayed.exit_code, 0) << Describe(decayed);
+  const json c = ParseStdoutJson(constant), d = ParseStdoutJson(decayed);
+  EXPECT_EQ(c["epochs"][0]["train_loss"], d["epochs"][0]["train_loss"]);
+  EXPECT_NE(c["epochs"][1]["train_loss"], d["epochs"][1]["train_loss"]);
+  const json meta = ParseStdoutJson(RunCli({"info", "--model", dir / "d.evae", "--json"}))["metadata"];
+  EXPECT_EQ(meta.value("lr_decay", 0.0), 0.5);
+  EXPECT_FALSE(ParseStdoutJson(RunCli({"info", "--model", dir / "c.evae", "--json"}))["metadata"]
+                   .contains("lr_decay"));
+  ASSERT_EQ(train(dir / "r.evae", "1", {"--lr-decay", "0.5"}).exit_code, 0);
+  const CliResult resumed = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--threads",
+                                    "1", "--resume", dir / "r.evae", "--out", dir / "r.evae",
+                                    "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << Describe(resumed);
+  EXPECT_EQ(ParseStdoutJson(resumed)["epochs"][0]["train_loss"], d["epochs"][1]["train_loss"]);
+  ExpectOneLineError(train(dir / "x.evae", "1", {"--lr-decay", "1.5"}), 2);
+}
+
 TEST(CliTrainTest, ResumeConflictsAreUsageErrors) {
   TempDir dir;
   WriteTinyMnist(dir.path(), 16, 8);

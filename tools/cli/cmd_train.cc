@@ -37,6 +37,7 @@ struct TrainArgs {
   int epochs = 10;
   int batch = 128;
   double lr = 1e-3;
+  double lr_decay = 1.0;
   uint64_t seed = 1;
   int threads = 0;
   std::string out;
@@ -50,7 +51,8 @@ struct TrainArgs {
   int k = 5;
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false,
-       precision_given = false, binarize_given = false, objective_given = false, k_given = false;
+       precision_given = false, binarize_given = false, objective_given = false, k_given = false,
+       lr_decay_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
 };
 
@@ -102,6 +104,7 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
   if (!args->seed_given) args->seed = meta.seed;
   if (!args->batch_given && meta.batch > 0) args->batch = meta.batch;
   if (!args->lr_given && std::isfinite(meta.lr) && meta.lr > 0) args->lr = meta.lr;
+  if (!args->lr_decay_given) args->lr_decay = meta.lr_decay;
   if (!args->precision_given && meta.precision == "bf16") args->precision = "bf16";
   if (!args->binarize_given && !meta.binarize.empty()) args->binarize = meta.binarize;
   if (!args->objective_given && meta.objective == "iwae") args->objective = "iwae";
@@ -240,6 +243,7 @@ int RunTrain(const TrainArgs& given) {
   TrainOptions options;
   options.batch = args.batch;
   options.lr = args.lr;
+  options.lr_decay = args.lr_decay;
   options.seed = args.seed;
   options.precision = args.precision == "bf16" ? Precision::kBf16 : Precision::kFp32;
   StatusOr<Binarization> binarization = ParseBinarization(args.binarize);
@@ -368,6 +372,12 @@ const CommandRegistration kTrainCommand(
        CLI::Option* lr_opt = cmd->add_option("--lr", a->lr, "Adam learning rate")
                                  ->check(kPositiveFinite)
                                  ->capture_default_str();
+       CLI::Option* lr_decay_opt =
+           cmd->add_option("--lr-decay", a->lr_decay,
+                           "Learning-rate decay per epoch: epoch e steps with lr * "
+                           "decay^(e - 1) (1: constant)")
+               ->check(CLI::Range(1e-6, 1.0))
+               ->capture_default_str();
        CLI::Option* seed_opt = cmd->add_option("--seed", a->seed, "Seed of every random draw")
                                    ->check(kUnsigned64)
                                    ->capture_default_str();
@@ -376,7 +386,7 @@ const CommandRegistration kTrainCommand(
            ->required();
        cmd->add_option("--resume", a->resume,
                        "Checkpoint to continue; flags not given take its seed, batch, lr, "
-                       "precision, binarization and objective");
+                       "lr decay, precision, binarization and objective");
        CLI::Option* precision_opt =
            cmd->add_option("--precision", a->precision,
                            "Arithmetic of the dense matrix products: fp32, or bf16 operands summed "
@@ -414,6 +424,7 @@ const CommandRegistration kTrainCommand(
          a->shape_given = shape_opt->count() > 0;
          a->batch_given = batch_opt->count() > 0;
          a->lr_given = lr_opt->count() > 0;
+         a->lr_decay_given = lr_decay_opt->count() > 0;
          a->seed_given = seed_opt->count() > 0;
          a->precision_given = precision_opt->count() > 0;
          a->binarize_given = binarize_opt->count() > 0;

@@ -71,6 +71,7 @@ struct ModelMetadata {
   uint64_t seed = 0;
   int batch = 0;
   double lr = 0;
+  double lr_decay = 1;  // per epoch (TrainOptions::lr_decay); optional key, absent = 1
   double train_loss = std::numeric_limits<double>::quiet_NaN();  // nats/image, last epoch
   double test_loss = std::numeric_limits<double>::quiet_NaN();   // nats/image, last epoch
   std::string edgevae_version;  // of the program that wrote the file

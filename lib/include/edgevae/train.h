@@ -47,6 +47,7 @@ struct TrainOptions {
   Binarization binarization = Binarization::kNone;
   int batch = 128;  // 1..kMaxTrainBatch
   double lr = 1e-3;
+  double lr_decay = 1.0;  // epoch e (1-based) steps with lr * lr_decay^(e - 1); in (0, 1]
   float beta1 = 0.9f;
   float beta2 = 0.999f;
   float eps = 1e-8f;

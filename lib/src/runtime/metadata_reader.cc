@@ -18,6 +18,12 @@ constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
   if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
+  if (r.Has("lr_decay")) {
+    double d = 0;
+    EVAE_RETURN_IF_ERROR(r.NonNegative("lr_decay", &d));
+    if (!(d > 0 && d <= 1)) return r.Wrong("lr_decay", "a number in (0, 1]", Json(d));
+    md->lr_decay = d;
+  }
   if (r.Has("objective")) {
     EVAE_RETURN_IF_ERROR(r.String("objective", &md->objective));
     if (md->objective != "iwae") return r.Wrong("objective", "\"iwae\"", Json(md->objective));

@@ -68,6 +68,7 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   j["dtype"] = dtype;
   if (!md.command.empty()) j["command"] = md.command;
   if (!md.precision.empty()) j["precision"] = md.precision;
+  if (md.lr_decay != 1) j["lr_decay"] = md.lr_decay;
   if (!md.objective.empty()) {
     j["objective"] = md.objective;
     j["iw_samples"] = md.iw_samples;

@@ -97,6 +97,7 @@ class TrainerImpl final : public Trainer {
     meta.seed = opt_.seed;
     meta.batch = opt_.batch;
     meta.lr = opt_.lr;
+    meta.lr_decay = opt_.lr_decay;
     return result;
   }
 
@@ -146,7 +147,8 @@ class TrainerImpl final : public Trainer {
     AdamState& adam = model_->optimizer();
     adam.step += 1;
     const double t = static_cast<double>(adam.step);
-    const float step_size = static_cast<float>(opt_.lr / (1.0 - std::pow(opt_.beta1, t)));
+    const double lr = opt_.lr * std::pow(opt_.lr_decay, epoch - 1);  // 1.0^k is exactly 1
+    const float step_size = static_cast<float>(lr / (1.0 - std::pow(opt_.beta1, t)));
     const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(opt_.beta2, t)));
     float* w = model_->params();
     float* m = adam.m.data();
@@ -219,6 +221,10 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
   if (options.batch < 1 || options.batch > kMaxTrainBatch) {
     return InvalidArgument("batch size " + std::to_string(options.batch) + " is outside 1.." +
                            std::to_string(kMaxTrainBatch));
+  }
+  if (!(options.lr_decay > 0 && options.lr_decay <= 1)) {
+    return InvalidArgument("learning-rate decay must be in (0, 1], got " +
+                           std::to_string(options.lr_decay));
   }
   if (!(options.lr > 0) || !std::isfinite(options.lr)) {
     return InvalidArgument("learning rate must be a positive number, got " +
