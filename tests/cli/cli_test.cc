@@ -94,6 +94,15 @@ void WriteTinyMnist(const std::string& dir, int train, int test) {
   ASSERT_TRUE(WriteIdx(dir + "/t10k-labels-idx1-ubyte", labels(test)).ok());
 }
 
+// `edgevae train` on WriteTinyMnist's data in `data`: batches of 16, one thread, JSON on stdout.
+CliResult TrainOnTinyMnist(const std::string& data, const std::string& out,
+                           const std::string& epochs, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"train", "--data", data, "--epochs", epochs, "--batch",
+                                   "16", "--threads", "1", "--out", out, "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return RunCli(args);
+}
+
 // Width and height from a PNG's IHDR (after checking the signature).
 void PngSize(const std::string& path, int* width, int* height) {
   const std::string bytes = ReadFile(path);
@@ -472,10 +481,7 @@ TEST(CliTrainTest, BinarizedTrainingAndEvaluation) {
   WriteTinyMnist(dir.path(), 48, 20);
   auto train = [&](const std::string& out, const std::string& epochs,
                    const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"train", "--data", dir.path(), "--epochs", epochs, "--batch",
-                                     "16", "--threads", "1", "--out", out, "--json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return RunCli(args);
+    return TrainOnTinyMnist(dir.path(), out, epochs, extra);
   };
   auto losses = [](const CliResult& r) {
     std::vector<double> v;
@@ -533,10 +539,7 @@ TEST(CliTrainTest, IwaeObjectiveIsRecordedAndResumed) {
   WriteTinyMnist(dir.path(), 48, 20);
   auto train = [&](const std::string& out, const std::string& epochs,
                    const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"train", "--data", dir.path(), "--epochs", epochs, "--batch",
-                                     "16", "--threads", "1", "--out", out, "--json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return RunCli(args);
+    return TrainOnTinyMnist(dir.path(), out, epochs, extra);
   };
   const CliResult two = train(dir / "a.evae", "2", {"--objective", "iwae", "--k", "3"});
   ASSERT_EQ(two.exit_code, 0) << Describe(two);
@@ -575,10 +578,7 @@ TEST(CliTrainTest, LearningRateDecayIsAppliedRecordedAndResumed) {
   WriteTinyMnist(dir.path(), 48, 20);
   auto train = [&](const std::string& out, const std::string& epochs,
                    const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"train", "--data", dir.path(), "--epochs", epochs, "--batch",
-                                     "16", "--threads", "1", "--out", out, "--json"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return RunCli(args);
+    return TrainOnTinyMnist(dir.path(), out, epochs, extra);
   };
   const CliResult constant = train(dir / "c.evae", "2", {});
   const CliResult decayed = train(dir / "d.evae", "2", {"--lr-decay", "0.5"});

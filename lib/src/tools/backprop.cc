@@ -19,6 +19,7 @@
 #include "kernels/parallel.h"
 #include "kernels/sparse.h"
 #include "tools/lit_pixels.h"
+#include "tools/log_mean_exp.h"
 
 namespace edgevae {
 namespace {
@@ -456,7 +457,7 @@ class BackpropImpl final : public Backprop {
     // Column tiles, each summed over every pixel row in order: the same sums for any thread split.
     // Blocks of 16 rows are summed in float, the blocks in double: a sample's loss is hundreds of
     // nats, and its rounding moves the sample's weight.
-    for (size_t j = 0; j < n; ++j) log_w_[j] = 0;
+    std::fill(log_w_.begin(), log_w_.begin() + static_cast<std::ptrdiff_t>(n), 0.0);
     ParallelTiles(rt_->pool(), n, 64, [&](size_t c0, size_t c1) {
       for (size_t r0 = 0; r0 < in_; r0 += 16) {
         std::fill(col + c0, col + c1, 0.0f);
@@ -468,25 +469,13 @@ class BackpropImpl final : public Backprop {
       }
     });
     const float* logvar = yt_[heads_].data() + lat_ * n;
-    for (size_t r = 0; r < lat_; ++r) {
-      const float* e = eps_.data() + r * n;
-      const float* z = zt_.data() + r * n;
-      const float* lv = logvar + r * n;
-      for (size_t j = 0; j < n; ++j) {
-        log_w_[j] += 0.5 * (static_cast<double>(e[j]) * e[j] - static_cast<double>(z[j]) * z[j] +
-                            lv[j]);
-      }
+    for (size_t i = 0; i < lat_ * n; ++i) {  // latent row i / n, column i % n
+      const double e = eps_[i], z = zt_[i];
+      log_w_[i % n] += 0.5 * (e * e - z * z + logvar[i]);
     }
     double loss = 0;
     for (size_t i = 0; i < images_; ++i) {
-      const double* lw = log_w_.data() + i * k_;
-      const double m = *std::max_element(lw, lw + k_);
-      double sum = 0;
-      for (size_t c = 0; c < k_; ++c) sum += std::exp(lw[c] - m);
-      loss -= m + std::log(sum) - std::log(static_cast<double>(k_));
-      for (size_t c = 0; c < k_; ++c) {
-        iw_weight_[i * k_ + c] = static_cast<float>(std::exp(lw[c] - m) / sum);
-      }
+      loss -= LogMeanExp(log_w_.data() + i * k_, k_, iw_weight_.data() + i * k_);
     }
     Rows(in_, [&](size_t r) { g[r] = simd::WeightColumns(l + r * n, iw_weight_.data(), n); });
     return loss;

@@ -12,6 +12,7 @@
 #include "kernels/loss.h"
 #include "kernels/parallel.h"
 #include "runtime/f32_inference.h"
+#include "tools/log_mean_exp.h"
 
 namespace edgevae {
 namespace {
@@ -79,11 +80,7 @@ StatusOr<double> ImportanceWeightedImage(const float* x, const float* mu, const 
       b->log_w[k0 + k] -= simd::BceWithLogits(b->logits.data() + k * in, x, in);
     }
   }
-  // log (1/K) sum_k w_k, stably.
-  const double m = *std::max_element(b->log_w.begin(), b->log_w.end());
-  double s = 0;
-  for (double lw : b->log_w) s += std::exp(lw - m);
-  return -(m + std::log(s) - std::log(static_cast<double>(k_total)));
+  return -LogMeanExp(b->log_w.data(), k_total);
 }
 
 // -log p(x) estimates for images [first, last) into nll[i], on the calling thread only.
