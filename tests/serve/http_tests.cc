@@ -328,10 +328,18 @@ TEST_F(HttpTest, OneAddressGetsItsShareOfConnections) {
   Endpoint endpoint;
   std::unique_ptr<HttpServer> server = StartServer(limits, &endpoint);
   ASSERT_NE(server, nullptr);
+  // Each held connection is answered once (and kept alive) before the next is opened: the pool's
+  // threads accept in parallel, so without proof that the server counted it, a held connection
+  // could be counted after the extra one and be the one refused (CI saw that).
+  const std::string request = "GET /digit?d=7 HTTP/1.1\r\nHost: x\r\n\r\n";
   std::vector<int> held;
   for (int i = 0; i < limits.max_connections_per_ip; ++i) {
     held.push_back(Connect(endpoint, "127.0.0.4", kTimeoutMs));
     ASSERT_GE(held.back(), 0);
+    ASSERT_EQ(SendAll(held.back(), request, In(1000)), request.size());
+    const RawResponse r = ReadResponse(held.back(), In(kTimeoutMs));
+    ASSERT_EQ(r.status, 200) << "held connection " << i << ": " << r.error;
+    ASSERT_FALSE(r.closed);
   }
   for (const int fd : held) EXPECT_FALSE(PeerClosed(fd, 0));
   // One more from the same address is closed as soon as it is accepted; another address is served.
