@@ -473,6 +473,81 @@ TEST(CliTrainTest, PrecisionBf16IsReportedOrFallsBack) {
   EXPECT_EQ(ParseStdoutJson(told).value("precision", ""), "fp32");
 }
 
+// The judge (a classifier-family shape): trains with the VAE's flags and checkpoints, reports its
+// accuracy, refuses the VAE's options by name, converts to f32 only, and judges a VAE's samples.
+TEST(CliTrainTest, JudgeTrainsConvertsAndJudgesAVae) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 64, 20);
+  const CliResult judge = TrainOnTinyMnist(dir.path(), dir / "j.evae", "2", {"--shape", "judge"});
+  ASSERT_EQ(judge.exit_code, 0) << Describe(judge);
+  const json j = ParseStdoutJson(judge);
+  EXPECT_EQ(j.value("family", ""), "classifier");
+  EXPECT_EQ(j.value("objective", ""), "cross-entropy");
+  ASSERT_EQ(j["epochs"].size(), 2u);
+  const double accuracy = j["epochs"][1]["test_accuracy"].get<double>();
+  EXPECT_GE(accuracy, 0.0);
+  EXPECT_LE(accuracy, 1.0);
+  // Resuming continues the checkpoint.
+  const CliResult more = RunCli({"train", "--data", dir.path(), "--epochs", "3", "--resume",
+                                 dir / "j.evae", "--out", dir / "j3.evae", "--json"});
+  ASSERT_EQ(more.exit_code, 0) << Describe(more);
+  EXPECT_EQ(ParseStdoutJson(more)["epochs"][0].value("epoch", 0), 3);
+  for (const std::vector<std::string>& vae_only :
+       {std::vector<std::string>{"--objective", "iwae"}, {"--binarize", "dynamic"},
+        {"--classes", "3"}}) {
+    std::vector<std::string> extra = {"--shape", "judge"};
+    extra.insert(extra.end(), vae_only.begin(), vae_only.end());
+    const CliResult refused = TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", extra);
+    EXPECT_EQ(refused.exit_code, 2) << Describe(refused);
+    EXPECT_NE(refused.err.find(vae_only[0] + " applies to VAEs"), std::string::npos)
+        << refused.err;
+    EXPECT_FALSE(Exists(dir / "x.evae"));
+  }
+  const CliResult eval = RunCli({"eval", "--model", dir / "j.evae", "--data", dir.path(), "--json"});
+  ASSERT_EQ(eval.exit_code, 0) << Describe(eval);
+  EXPECT_NEAR(ParseStdoutJson(eval).value("accuracy", -1.0), accuracy, 1e-12);
+  // f32 only, without the optimizer state.
+  const CliResult q8 = RunCli({"convert", "--in", dir / "j.evae", "--dtype", "int8",
+                               "--calib-data", dir.path(), "--out", dir / "j.q8.evae"});
+  EXPECT_EQ(q8.exit_code, 2) << Describe(q8);
+  EXPECT_NE(q8.err.find("stored as f32 only"), std::string::npos) << q8.err;
+  const CliResult f32 = RunCli({"convert", "--in", dir / "j.evae", "--dtype", "f32",
+                                "--calib-data", dir.path(), "--out", dir / "jd.evae"});
+  ASSERT_EQ(f32.exit_code, 0) << Describe(f32);
+  EXPECT_NE(f32.out.find("optimizer state dropped"), std::string::npos) << f32.out;
+  const CliResult info = RunCli({"info", "--model", dir / "jd.evae", "--json"});
+  ASSERT_EQ(info.exit_code, 0) << Describe(info);
+  EXPECT_EQ(ParseStdoutJson(info).value("family", ""), "classifier");
+  // The judge judges a VAE (any dtype), and is refused where a VAE is needed.
+  const CliResult vae = TrainOnTinyMnist(dir.path(), dir / "v.evae", "1", {"--shape", "tiny"});
+  ASSERT_EQ(vae.exit_code, 0) << Describe(vae);
+  const CliResult judged = RunCli({"judge", "--model", dir / "v.evae", "--judge", dir / "jd.evae",
+                                   "--data", dir.path(), "--samples", "50", "--json"});
+  ASSERT_EQ(judged.exit_code, 0) << Describe(judged);
+  const json r = ParseStdoutJson(judged);
+  EXPECT_EQ(r.value("samples", 0), 50);
+  int total = 0;
+  for (const json& c : r["histogram"]) total += c.get<int>();
+  EXPECT_EQ(total, 50);
+  EXPECT_GE(r.value("frechet", -1.0), 0.0);
+  EXPECT_GE(r.value("coverage_kl", -1.0), 0.0);
+  EXPECT_LE(r.value("coverage_kl", 99.0), std::log(10.0) + 1e-9);
+  // Real images as the baseline: the test images judged against themselves are at distance 0.
+  const CliResult real = RunCli({"judge", "--images", dir / "t10k-images-idx3-ubyte", "--judge",
+                                 dir / "jd.evae", "--data", dir.path(), "--samples", "20",
+                                 "--json"});
+  ASSERT_EQ(real.exit_code, 0) << Describe(real);
+  EXPECT_LT(ParseStdoutJson(real).value("frechet", 1.0), 1e-6);
+  EXPECT_EQ(RunCli({"judge", "--judge", dir / "jd.evae", "--data", dir.path()}).exit_code, 2);
+  const CliResult swapped = RunCli({"judge", "--model", dir / "jd.evae", "--judge", dir / "v.evae",
+                                    "--data", dir.path(), "--samples", "50"});
+  EXPECT_EQ(swapped.exit_code, 1) << Describe(swapped);
+  EXPECT_NE(swapped.err.find("not a classifier"), std::string::npos) << swapped.err;
+  const CliResult engine = RunCli({"sample", "--model", dir / "jd.evae", "--out", dir / "s.png"});
+  EXPECT_EQ(engine.exit_code, 1) << Describe(engine);
+  EXPECT_NE(engine.err.find("is a classifier"), std::string::npos) << engine.err;
+}
+
 // Binarized MNIST: training draws each epoch's pixels (dynamic) or one fixed draw (static), the
 // test loss is on a binarized test set, and both are reproducible; the checkpoint records the
 // mode, resume continues it, and eval uses it unless told otherwise.

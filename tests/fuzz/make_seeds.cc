@@ -308,6 +308,21 @@ void ModelSeeds() {
     j["class_latents"] = OJson::array(
         {{{"label", 4}, {"count", 9}, {"mean", {0.5, 1}}, {"cov", {1, 0.5, -0.5, 1}}}});
   });
+  // A classifier (the judge): loads as f32 only, has no engine; with a VAE's metadata and golden
+  // vectors, and claiming int8.
+  {
+    const ShapeInfo judge = JudgeShape::kInfo;
+    StatusOr<Model> j = ZeroModel(judge);
+    Check(j.status());
+    Check(SaveModel(path, *j));
+    const Bytes judge_plain = ReadBack(path);
+    Put(h, "f32-judge", PadSeed(kRepairChecksum | kLoadModel | kUseModel, judge_plain));
+    Model m = j->Clone();
+    m.metadata().class_latents = ClassLatents(judge.latent);
+    Check(SaveModelWithGolden(path, m, ZeroGolden(judge.input)));
+    Put(h, "f32-judge-metadata", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
+    edit("judge-dtype-int8", judge_plain, kLoadModel, [](OJson& j) { j["dtype"] = "int8"; });
+  }
   Put(h, "int8-v1", PadSeed(kRepairChecksum, q_plain, 0, 0, /*version=*/1));
   Put(h, "f32-metadata-too-deep",
       PadSeed(kRepairChecksum, mb::WithExtraMember(plain, "\"deep\": " + std::string(40, '[') +

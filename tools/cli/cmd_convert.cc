@@ -89,6 +89,21 @@ int ConvertToOut(const ConvertArgs& args) {
   // golden vectors (test images and the f32 reconstructions) that `edgevae verify` re-runs.
   const bool had_optimizer = model->has_optimizer();
   model->DropOptimizer();
+  if (!model->shape().is_vae()) {
+    // A classifier (the judge) deploys as its f32 weights: no engine, golden vectors or latents.
+    if (args.dtype != "f32") {
+      return Fail(kExitUsage, "--dtype " + args.dtype + ": shape '" +
+                                  std::string(model->shape().name) + "' is a " +
+                                  FamilyName(model->shape().family) + ", stored as f32 only");
+    }
+    std::string& command = model->metadata().command;
+    command = command.empty() ? args.command_line : command + " && " + args.command_line;
+    if (Status s = SaveModel(args.out, *model); !s.ok()) return Fail(s);
+    std::printf("wrote %s (%s, f32, %d epochs%s)\n", args.out.c_str(),
+                ShapeText(model->shape()).c_str(), model->metadata().epochs,
+                had_optimizer ? ", optimizer state dropped" : "");
+    return kExitOk;
+  }
   StatusOr<MnistData> data = LoadMnist(args.calib_data);
   if (!data.ok()) return Fail(data.status());
   StatusOr<GoldenVectors> golden = MakeGoldenVectors(*model, data->test, kGoldenImages);

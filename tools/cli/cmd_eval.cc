@@ -82,6 +82,7 @@ int RunEval(const EvalArgs& args) {
   if (args.json) {
     Json out = {{"test_loss", JsonNumber(result->test_loss)}, {"binarize", binarize}};
     if (args.iw > 0) out["iw_nll"] = JsonNumber(result->iw_nll);
+    if (std::isfinite(result->accuracy)) out["accuracy"] = JsonNumber(result->accuracy);
     out["images"] = result->images;
     out["seconds"] = JsonNumber(result->seconds);
     PrintJson(out);
@@ -90,6 +91,10 @@ int RunEval(const EvalArgs& args) {
   std::printf("test loss  %.2f nats/image%s\n", result->test_loss,
               binarize == "none" ? "" : " (binarized test set)");
   if (args.iw > 0) std::printf("iw nll     %.2f nats/image (K = %d)\n", result->iw_nll, args.iw);
+  if (std::isfinite(result->accuracy)) {
+    std::printf("accuracy   %.2f %% (a classifier; its test loss is the cross-entropy)\n",
+                100 * result->accuracy);
+  }
   std::printf("images     %d\n", result->images);
   std::printf("seconds    %.2f\n", result->seconds);
   return kExitOk;

@@ -28,6 +28,13 @@ struct InfoArgs {
 
 namespace {
 
+// The family of the compiled shape the header names, or null when no compiled shape matches.
+Json FamilyOf(const ModelFileInfo& info) {
+  const StatusOr<ShapeInfo> shape = FindShape(info.input, info.hidden, info.latent);
+  if (!shape.ok() || shape->name != info.shape_name) return nullptr;
+  return FamilyName(shape->family);
+}
+
 // DTypeName() of a type read from an untrusted file, which may be one this build does not know.
 std::string DTypeText(DType dtype) {
   const char* name = DTypeName(dtype);
@@ -111,6 +118,9 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
           : std::to_string(info.input) + "-" + std::to_string(info.hidden) + "-" +
                 std::to_string(info.latent) + ", not compiled in)";
   std::printf("shape       %s (%s\n", ui::Printable(info.shape_name).c_str(), sizes.c_str());
+  if (shape.ok() && shape->name == info.shape_name) {
+    std::printf("family      %s\n", FamilyName(shape->family));
+  }
   std::printf("tensors     %zu\n", info.tensors.size());
   for (const ModelFileInfo::Tensor& t : info.tensors) {
     std::printf("  %-12s %-4s %-12s at %" PRIu64 ", %" PRIu64 " bytes\n",
@@ -180,6 +190,7 @@ int RunInfo(const InfoArgs& args) {
     PrintJson({
         {"version", info->version},
         {"shape", info->shape_name},
+        {"family", FamilyOf(*info)},
         {"input", info->input},
         {"hidden", info->hidden},
         {"latent", info->latent},

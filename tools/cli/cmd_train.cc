@@ -136,6 +136,26 @@ int CheckOutput(const std::string& out, const Model& model) {
   return kExitOk;
 }
 
+// A classifier (the judge) trains on its cross-entropy over grey images: the VAE's choices of
+// objective, precision, binarization and classes are refused by name.
+int CheckClassifierFlags(const TrainArgs& args, const Model& model) {
+  if (model.shape().is_vae()) return kExitOk;
+  const std::pair<bool, const char*> vae_only[] = {
+      {args.binarize_given && args.binarize != "none", "--binarize"},
+      {args.objective_given && args.objective != "elbo", "--objective"},
+      {args.k_given, "--k"},
+      {args.precision_given && args.precision != "fp32", "--precision"},
+      {!args.classes.empty(), "--classes"}};
+  for (const auto& [given, flag] : vae_only) {
+    if (given) {
+      return Fail(kExitUsage, std::string(flag) + " applies to VAEs; shape '" + args.shape +
+                                  "' is a " + FamilyName(model.shape().family) +
+                                  ", trained on its cross-entropy");
+    }
+  }
+  return kExitOk;
+}
+
 // Where the last good checkpoint is, for the message of a run that stops part way.
 std::string KeptCheckpoint(const TrainArgs& args, int saved_epoch) {
   if (saved_epoch > 0) {
@@ -187,6 +207,12 @@ int NothingToTrain(const TrainArgs& args, Model* model, std::FILE* human) {
   return kExitOk;
 }
 
+std::string Percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f%%", 100 * share);
+  return buf;
+}
+
 // Prints where the epoch's training time went, and returns it for the JSON.
 Json ReportProfile(const StepProfile& p, const ShapeInfo& shape, int images, double seconds,
                    std::FILE* human) {
@@ -226,6 +252,7 @@ int RunTrain(const TrainArgs& given) {
   int exit_code = kExitOk;
   std::optional<Model> model = PrepareModel(&args, &exit_code);
   if (!model) return exit_code;
+  if (int code = CheckClassifierFlags(args, *model); code != kExitOk) return code;
   if (int code = CheckOutput(args.out, *model); code != kExitOk) return code;
 
   if (model->metadata().epochs >= args.epochs) return NothingToTrain(args, &*model, human);
@@ -323,12 +350,16 @@ int RunTrain(const TrainArgs& given) {
     }
     saved_epoch = model->metadata().epochs;
 
-    std::fprintf(human, "epoch %d  train %.2f  test %.2f  %.2f s\n", result->epoch,
-                 result->train_loss, test->test_loss, result->seconds);
+    const bool classifier = std::isfinite(test->accuracy);
+    std::fprintf(human, "epoch %d  train %.2f  test %.2f%s  %.2f s\n", result->epoch,
+                 result->train_loss, test->test_loss,
+                 classifier ? ("  accuracy " + Percent(test->accuracy)).c_str() : "",
+                 result->seconds);
     Json epoch_json = {{"epoch", result->epoch},
                        {"train_loss", JsonNumber(result->train_loss)},
-                       {"test_loss", JsonNumber(test->test_loss)},
-                       {"seconds", JsonNumber(result->seconds)}};
+                       {"test_loss", JsonNumber(test->test_loss)}};
+    if (classifier) epoch_json["test_accuracy"] = JsonNumber(test->accuracy);
+    epoch_json["seconds"] = JsonNumber(result->seconds);
     if (args.profile) {
       epoch_json["profile"] = ReportProfile((*trainer)->profile(), model->shape(),
                                             data->train.count, result->seconds, human);
@@ -340,10 +371,12 @@ int RunTrain(const TrainArgs& given) {
                model->metadata().epochs);
 
   if (args.json) {
+    const bool vae = model->shape().is_vae();
     PrintJson({{"shape", args.shape},
+               {"family", FamilyName(model->shape().family)},
                {"precision", PrecisionName(precision)},
                {"binarize", args.binarize},
-               {"objective", args.objective},
+               {"objective", vae ? args.objective : "cross-entropy"},
                {"k", args.objective == "iwae" ? args.k : 1},
                {"epochs", epochs_json}});
   }
@@ -355,7 +388,10 @@ int RunTrain(const TrainArgs& given) {
 namespace {
 
 const CommandRegistration kTrainCommand(
-    {"train", "Train a VAE on MNIST; the model (with its optimizer state) is saved every epoch", 10,
+    {"train",
+     "Train a VAE (or, with --shape judge, the digit classifier) on MNIST; the model (with its "
+     "optimizer state) is saved every epoch",
+     10,
      [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
        auto a = std::make_shared<TrainArgs>();
        cmd->add_option("--data", a->data, "Directory with the four MNIST IDX files")

@@ -3,6 +3,7 @@
 //    (the PyTorch example's definition);
 //  - importance-weighted negative log-likelihood (Burda et al. 2015) with K samples per image:
 //    -log p(x) ~ -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K).
+// A classifier (edgevae/classifier.h) is evaluated by its mean cross-entropy and accuracy.
 // All noise is keyed by the seed, so results are reproducible.
 #ifndef EDGEVAE_EVAL_H_
 #define EDGEVAE_EVAL_H_
@@ -27,6 +28,8 @@ struct EvalOptions {
 struct EvalResult {
   double test_loss = 0;                                     // nats per image
   double iw_nll = std::numeric_limits<double>::quiet_NaN();  // nats per image, if asked
+  // A classifier's (whose test_loss is its mean cross-entropy): the share classified right.
+  double accuracy = std::numeric_limits<double>::quiet_NaN();
   int images = 0;
   double seconds = 0;
 };

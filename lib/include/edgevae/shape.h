@@ -4,12 +4,15 @@
 // and quantization, every backend's forward pass and the trainer's backward pass. A new shape is
 // a table entry below; a new role or activation is code in the places that switch on them.
 //
-// A VAE's table lists, in order: one or more encoder layers (pixels -> hidden, hidden -> hidden),
+// A shape belongs to a family, which fixes the form of its table. A VAE's table lists, in order: one or more encoder layers (pixels -> hidden, hidden -> hidden),
 // the mean head and the log-variance head (both from the last encoder layer to the latent size;
 // they run as one product), one or more decoder layers (z -> hidden, hidden -> hidden), and the
 // output layer (hidden -> the Bernoulli logits of the pixels). ValidateShape() checks that form.
 // `mnist` is the canonical PyTorch VAE example (fc1; fc21 / fc22; fc3; fc4), whose layer names
-// are also its safetensors import names.
+// are also its safetensors import names. A classifier's table lists one or more hidden layers
+// (pixels -> hidden, hidden -> hidden) and the class-logits layer (the last hidden layer -> one
+// logit per class); the project's sample-quality judge (edgevae/judge.h) is one. Only VAEs have
+// an encoder, a decoder and an inference engine; a classifier trains, saves and loads as f32.
 #ifndef EDGEVAE_SHAPE_H_
 #define EDGEVAE_SHAPE_H_
 
@@ -23,6 +26,13 @@
 
 namespace edgevae {
 
+// What a network is; the form of its table (ValidateShape) follows from it.
+enum class Family : uint8_t {
+  kVae,         // encoder, Gaussian posterior heads, decoder to Bernoulli logits
+  kClassifier,  // hidden layers to one logit per class (softmax)
+};
+const char* FamilyName(Family f);  // "vae", "classifier"
+
 enum class Activation : uint8_t {
   kNone,
   kRelu,
@@ -35,6 +45,9 @@ enum class LayerRole : uint8_t {
   kLogVar,   // the last encoder layer -> log sigma^2 (listed right after kMean)
   kDecoder,  // z or the previous decoder layer -> hidden
   kLogits,   // the last decoder layer -> Bernoulli logits over the pixels
+  // A classifier's:
+  kHidden,       // pixels or the previous hidden layer -> hidden
+  kClassLogits,  // the last hidden layer -> one logit per class
 };
 
 struct LayerInfo {
@@ -47,9 +60,13 @@ struct LayerInfo {
 struct ShapeInfo {
   std::string_view name;  // at most 15 bytes (the model file's header field)
   int input;              // pixels per image
-  int hidden;             // the first encoder layer's width (recorded in the file header)
-  int latent;
+  int hidden;             // the first layer's width (recorded in the file header)
+  int latent;             // a VAE's latent size; a classifier's number of classes (the header's
+                          // third size, so that the three sizes name one compiled shape)
   std::span<const LayerInfo> layers;
+  Family family = Family::kVae;
+
+  bool is_vae() const { return family == Family::kVae; }
 
   // Trainable parameters: out * in + out per layer.
   constexpr size_t ParamCount() const {
@@ -69,7 +86,8 @@ struct ShapeInfo {
     for (const LayerInfo& l : layers) n += l.role == role;
     return n;
   }
-  // "784-400-20" (input, hidden widths of the encoder, latent): for messages.
+  // "784-400-20" (input, hidden widths of the encoder or classifier, latent or classes): for
+  // messages.
   std::string SizesText() const;
 
   friend constexpr bool operator==(const ShapeInfo& a, const ShapeInfo& b) {
@@ -115,6 +133,13 @@ inline constexpr LayerInfo kTinyLayers[] = {
     {"out", LayerRole::kLogits, 8, 784, Activation::kNone},
 };
 
+// The sample-quality judge: an MNIST digit classifier (edgevae/judge.h), whose penultimate
+// layer's 256 features also give the Fréchet distance between samples and test images.
+inline constexpr LayerInfo kJudgeLayers[] = {
+    {"hid", LayerRole::kHidden, 784, 256, Activation::kRelu},
+    {"cls", LayerRole::kClassLogits, 256, 10, Activation::kNone},
+};
+
 struct MnistShape {
   static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20, kMnistLayers};
 };
@@ -127,8 +152,11 @@ struct MnistDeepShape {
 struct TinyShape {
   static constexpr ShapeInfo kInfo{"tiny", 784, 8, 2, kTinyLayers};
 };
+struct JudgeShape {
+  static constexpr ShapeInfo kInfo{"judge", 784, 256, 10, kJudgeLayers, Family::kClassifier};
+};
 
-// Every shape compiled into this build.
+// Every shape compiled into this build, of every family.
 std::span<const ShapeInfo> CompiledShapes();
 // "mnist (784-400-20), mnist2d (784-400-2), ...": for messages.
 std::string CompiledShapeList();
@@ -136,8 +164,12 @@ std::string CompiledShapeList();
 StatusOr<ShapeInfo> FindShape(std::string_view name);
 // Looks a shape up by the sizes a model file's header records (they must agree with its name).
 StatusOr<ShapeInfo> FindShape(int input, int hidden, int latent);
-// Whether `shape`'s table has the form described at the top of this file, naming what is wrong.
+// Whether `shape`'s table has the form its family needs (the top of this file), naming what is
+// wrong.
 Status ValidateShape(const ShapeInfo& shape);
+// kUnsupported unless `shape` is a VAE: for what only a VAE can do (`what`: "an engine",
+// "int8 conversion", ...), so that a classifier's file is refused with a message, not misread.
+Status RequireVae(const ShapeInfo& shape, std::string_view what);
 
 }  // namespace edgevae
 

@@ -1,6 +1,7 @@
 // Training: minibatch Adam on the summed negative ELBO (Bernoulli decoder, one reparameterised
 // sample per image), exactly the PyTorch VAE example's objective, or on the importance-weighted
-// bound (IWAE, Burda et al. 2015: k samples per image). Every random draw (shuffle,
+// bound (IWAE, Burda et al. 2015: k samples per image); a classifier's shape (edgevae/shape.h)
+// on the summed softmax cross-entropy of its labels. Every random draw (shuffle,
 // noise) is keyed by (seed, epoch, step), so the same seed, thread count and CPU give
 // bit-identical weights, and resuming from a checkpoint continues the same sequence.
 #ifndef EDGEVAE_TRAIN_H_
@@ -92,13 +93,16 @@ class Trainer {
   virtual StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) = 0;
 
   // One step on images [0, n) of `pixels` (n x input bytes) with noise keyed by (epoch, step),
-  // step counted from 0 (messages count from 1, like BatchProgress); returns the summed loss. Exposed for tests and benchmarks.
-  virtual StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step) = 0;
+  // step counted from 0 (messages count from 1, like BatchProgress); returns the summed loss.
+  // A classifier needs the n `labels`. Exposed for tests and benchmarks.
+  virtual StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step,
+                                const uint8_t* labels = nullptr) = 0;
 
   // Summed loss and the gradient (flat parameter layout) of a batch given as floats in [0, 1],
-  // with noise keyed by (epoch, step); does not update anything. For gradient checks.
-  virtual StatusOr<double> LossAndGradient(const float* x, int n, int epoch, int step,
-                                           float* grad) = 0;
+  // with noise keyed by (epoch, step); does not update anything. For gradient checks. A
+  // classifier needs the n `labels`.
+  virtual StatusOr<double> LossAndGradient(const float* x, int n, int epoch, int step, float* grad,
+                                           const uint8_t* labels = nullptr) = 0;
 
   virtual const StepProfile& profile() const = 0;
   // The precision the products run in: TrainOptions::precision, or kFp32 where bf16 is not

@@ -80,6 +80,7 @@ Status CheckOptions(const EngineOptions& options) {
 
 StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model, const EngineOptions& options) {
   EVAE_RETURN_IF_ERROR(CheckOptions(options));
+  EVAE_RETURN_IF_ERROR(RequireVae(model.shape(), "an inference engine"));
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError("model has a non-finite parameter: " + bad);
   }
@@ -105,6 +106,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model, const Engin
 StatusOr<std::unique_ptr<Engine>> Engine::Create(const Int8Model& model,
                                                  const EngineOptions& options) {
   EVAE_RETURN_IF_ERROR(CheckOptions(options));
+  EVAE_RETURN_IF_ERROR(RequireVae(model.shape, "an inference engine"));
   auto impl = std::make_unique<Impl>();
   impl->shape = model.shape;
   impl->metadata = model.metadata;

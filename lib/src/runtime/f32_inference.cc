@@ -7,6 +7,7 @@ namespace edgevae {
 StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   const ShapeInfo& s = model.shape();
+  EVAE_RETURN_IF_ERROR(RequireVae(s, "f32 inference"));
   F32Inference inf;
   inf.in_ = s.input;
   inf.lat_ = s.latent;

@@ -90,6 +90,9 @@ int Producer(const ShapeInfo& s, size_t i) {
       return s.Find(LayerRole::kEncoder, s.Count(LayerRole::kEncoder) - 1);
     case LayerRole::kLogits:
       return s.Find(LayerRole::kDecoder, s.Count(LayerRole::kDecoder) - 1);
+    case LayerRole::kHidden:  // a classifier's (never int8: RequireVae)
+    case LayerRole::kClassLogits:
+      return i > 0 ? static_cast<int>(i) - 1 : -1;
   }
   return -1;
 }

@@ -210,6 +210,11 @@ StatusOr<Vetted> Vet(const std::string& path, const Container& f, bool f32_only,
                                                       v.shape.latent, options));
   const MetadataReader r(path, v.metadata.json);
   EVAE_ASSIGN_OR_RETURN(v.kind, ReadKind(path, r, info.version, f32_only));
+  if (v.kind != Kind::kF32 && !v.shape.is_vae()) {
+    return DataError(path + ": shape '" + std::string(v.shape.name) + "' is a " +
+                     FamilyName(v.shape.family) + ", which is stored as f32 only; this file's "
+                     "metadata says dtype " + (v.kind == Kind::kInt8 ? "int8" : "f16"));
+  }
   if (v.kind == Kind::kInt8) {
     EVAE_ASSIGN_OR_RETURN(v.per_row, ParseWeightScheme(r));
   }

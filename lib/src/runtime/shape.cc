@@ -6,8 +6,9 @@
 namespace edgevae {
 namespace {
 
-constexpr std::array<ShapeInfo, 4> kShapes = {MnistShape::kInfo, Mnist2dShape::kInfo,
-                                              MnistDeepShape::kInfo, TinyShape::kInfo};
+constexpr std::array<ShapeInfo, 5> kShapes = {MnistShape::kInfo, Mnist2dShape::kInfo,
+                                              MnistDeepShape::kInfo, TinyShape::kInfo,
+                                              JudgeShape::kInfo};
 
 std::string RoleName(LayerRole role) {
   switch (role) {
@@ -21,16 +22,59 @@ std::string RoleName(LayerRole role) {
       return "decoder";
     case LayerRole::kLogits:
       return "logits";
+    case LayerRole::kHidden:
+      return "hidden";
+    case LayerRole::kClassLogits:
+      return "class-logits";
   }
   return "?";
 }
 
+// A classifier's form: hidden layers (ReLU) chained from the pixels, then the class logits.
+Status ValidateClassifier(const ShapeInfo& s, const std::string& where) {
+  int width = s.input;
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const LayerInfo& l = s.layers[i];
+    const bool last = i + 1 == s.layers.size();
+    const LayerRole want = last ? LayerRole::kClassLogits : LayerRole::kHidden;
+    if (l.role != want) {
+      return Internal(where + "layer " + std::string(l.name) + " is a " + RoleName(l.role) +
+                      " layer where the table's form needs a " + RoleName(want) + " layer");
+    }
+    const int want_out = last ? s.latent : l.out;
+    if (l.in != width || l.out != want_out || l.in <= 0 || l.out <= 0) {
+      return Internal(where + "layer " + std::string(l.name) + " is " + std::to_string(l.in) +
+                      " -> " + std::to_string(l.out) + ", expected " + std::to_string(width) +
+                      " -> " + std::to_string(want_out));
+    }
+    if ((l.activation == Activation::kRelu) == last) {
+      return Internal(where + "layer " + std::string(l.name) +
+                      (last ? " must have no activation" : " needs a ReLU (a hidden layer)"));
+    }
+    width = l.out;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+const char* FamilyName(Family f) {
+  switch (f) {
+    case Family::kVae:
+      return "vae";
+    case Family::kClassifier:
+      return "classifier";
+  }
+  return "?";
+}
 
 std::string ShapeInfo::SizesText() const {
   std::string out = std::to_string(input);
   for (const LayerInfo& l : layers) {
-    if (l.role == LayerRole::kEncoder) out += "-" + std::to_string(l.out);
+    if (l.role == LayerRole::kEncoder || l.role == LayerRole::kHidden) {
+      out += '-';
+      out += std::to_string(l.out);
+    }
   }
   return out + "-" + std::to_string(latent);
 }
@@ -66,6 +110,12 @@ StatusOr<ShapeInfo> FindShape(int input, int hidden, int latent) {
 Status ValidateShape(const ShapeInfo& s) {
   const std::string where = "shape '" + std::string(s.name) + "': ";
   if (s.name.empty() || s.name.size() > 15) return Internal(where + "name must be 1 to 15 bytes");
+  if (s.layers.empty()) return Internal(where + "no layers");
+  if (s.hidden != s.layers[0].out) {
+    return Internal(where + "hidden is " + std::to_string(s.hidden) + ", the first layer's width " +
+                    std::to_string(s.layers[0].out));
+  }
+  if (s.family == Family::kClassifier) return ValidateClassifier(s, where);
   // The roles in table order: encoders, mean, log-variance, decoders, logits.
   const LayerRole order[] = {LayerRole::kEncoder, LayerRole::kMean, LayerRole::kLogVar,
                              LayerRole::kDecoder, LayerRole::kLogits};
@@ -102,6 +152,10 @@ Status ValidateShape(const ShapeInfo& s) {
         want_in = decoded;
         want_out = s.input;
         break;
+      case LayerRole::kHidden:
+      case LayerRole::kClassLogits:
+        return Internal(where + "layer " + std::string(l.name) + " is a " + RoleName(l.role) +
+                        " layer, which a VAE's table has none of");
     }
     if (l.in != want_in || l.out != want_out || l.in <= 0 || l.out <= 0) {
       return Internal(where + "layer " + std::string(l.name) + " is " + std::to_string(l.in) +
@@ -114,11 +168,14 @@ Status ValidateShape(const ShapeInfo& s) {
                       (hidden ? " needs a ReLU (a hidden layer)" : " must have no activation"));
     }
   }
-  if (s.hidden != s.layers[0].out) {
-    return Internal(where + "hidden is " + std::to_string(s.hidden) + ", the first layer's width " +
-                    std::to_string(s.layers[0].out));
-  }
   return Status::Ok();
+}
+
+Status RequireVae(const ShapeInfo& shape, std::string_view what) {
+  if (shape.is_vae()) return Status::Ok();
+  return Unsupported("shape '" + std::string(shape.name) + "' is a " + FamilyName(shape.family) +
+                     ", which has no encoder or decoder: " + std::string(what) +
+                     " needs a VAE");
 }
 
 }  // namespace edgevae

@@ -587,6 +587,14 @@ StatusOr<std::unique_ptr<Backprop>> Backprop::Create(const Model& model, Runtime
                                                      size_t max_batch, uint64_t seed,
                                                      FirstLayer first_layer, bool bf16,
                                                      size_t iw_samples) {
+  if (model.shape().family == Family::kClassifier) {
+    if (bf16 || iw_samples > 0) {
+      return Unsupported("a classifier trains in fp32 on its cross-entropy (no bf16, no "
+                         "importance weights)");
+    }
+    return CreateClassifierBackprop(model, runtime, max_batch);
+  }
+  EVAE_RETURN_IF_ERROR(RequireVae(model.shape(), "VAE training"));
   if (bf16 && !gemm::Bf16Available()) {
     return Unsupported("bf16 training needs a CPU with AVX512_BF16");
   }

@@ -56,6 +56,8 @@ enum class FirstLayer { kAuto, kDense, kSparse };
 class Backprop {
  public:
   // Buffers for batches of up to `max_batch` images of `model`'s shape; noise keyed by `seed`.
+  // A classifier's shape gets the softmax cross-entropy step (classifier_backprop.cc), which
+  // takes labels and has no noise, sparse first layer, bf16 or importance weights.
   // `iw_samples` > 0: the importance-weighted objective with that many samples per image (each
   // image's row is repeated that many times through the network); 0: the ELBO with its analytic
   // KL term.
@@ -68,6 +70,8 @@ class Backprop {
   // Rows of the batch (n x input floats in [0, 1]) that the next Run reads (and, for the
   // importance-weighted objective, spreads over n * iw_samples rows in place).
   virtual float* input_rows() = 0;
+  // A classifier's: the n labels the next Run reads, one per row; nullptr for a VAE.
+  virtual uint8_t* label_rows() { return nullptr; }
   // The summed loss over the n images of input_rows() and its gradient (flat parameter layout)
   // into grad(), with the parameters `params` of `model`'s layout; noise keyed by (epoch, step).
   // With `profile`, adds the step's time by kind.
@@ -78,6 +82,10 @@ class Backprop {
   // produced, while in cache).
   virtual bool gradient_finite() const = 0;
 };
+
+// The classifier's step (Backprop::Create calls it for a classifier's shape).
+StatusOr<std::unique_ptr<Backprop>> CreateClassifierBackprop(const Model& model, Runtime* runtime,
+                                                             size_t max_batch);
 
 }  // namespace edgevae
 

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "edgevae/classifier.h"
 #include "edgevae/rng.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
@@ -147,6 +149,27 @@ StatusOr<double> ImportanceWeightedNll(const Model& model, Runtime* runtime, con
   return nll_total / static_cast<double>(count);
 }
 
+// A classifier's test loss is its mean cross-entropy; it has no likelihood to estimate.
+StatusOr<EvalResult> EvaluateClassifier(const Model& model, Runtime* runtime, const ImageSet& data,
+                                        const EvalOptions& options,
+                                        const std::function<void(int, int)>& progress) {
+  if (options.iw_samples > 0) {
+    return InvalidArgument("--iw: shape '" + std::string(model.shape().name) +
+                           "' is a classifier, which has no likelihood to estimate");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EVAE_ASSIGN_OR_RETURN(std::unique_ptr<Classifier> classifier,
+                        Classifier::Create(model, runtime));
+  EVAE_ASSIGN_OR_RETURN(ClassifierScore score, ScoreClassifier(*classifier, data));
+  if (progress) progress(data.count, data.count);
+  EvalResult result;
+  result.images = score.images;
+  result.test_loss = score.loss;
+  result.accuracy = score.accuracy;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
 }  // namespace
 
 StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
@@ -154,6 +177,9 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
                               const std::function<void(int, int)>& progress) {
   EVAE_RETURN_IF_ERROR(CheckImages(model, data));
   if (options.iw_samples < 0) return InvalidArgument("--iw must be >= 0");
+  if (model.shape().family == Family::kClassifier) {
+    return EvaluateClassifier(model, runtime, data, options, progress);
+  }
   const auto start = std::chrono::steady_clock::now();
   pthreadpool_t pool = runtime->pool();
   const size_t in = model.shape().input, lat = model.shape().latent;

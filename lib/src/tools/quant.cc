@@ -214,6 +214,7 @@ const char* CalibrationName(Calibration c) {
 StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const ImageSet& calibration,
                                  Calibration method, int calibration_images) {
   const ShapeInfo& s = model.shape();
+  EVAE_RETURN_IF_ERROR(RequireVae(s, "int8 quantization"));
   if (calibration.pixels_per_image() != s.input) {
     return InvalidArgument("calibration images have " +
                            std::to_string(calibration.pixels_per_image()) +
@@ -254,6 +255,9 @@ StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const Ima
       case LayerRole::kLogits:
         input = static_cast<int>(i) == first_decoder ? z : out[i - 1];
         break;
+      case LayerRole::kHidden:  // a classifier's: refused by RequireVae before this
+      case LayerRole::kClassLogits:
+        return Internal("int8 quantization of a classifier layer");
     }
     QuantizeLayer(model, i, input, out[i], &q);
   }

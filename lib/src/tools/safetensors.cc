@@ -97,7 +97,7 @@ std::vector<std::string> TensorNames(const ShapeInfo& shape) {
 std::string ShapesNamed(const std::vector<std::string>& names) {
   std::string out;
   for (const ShapeInfo& s : CompiledShapes()) {
-    if (TensorNames(s) != names) continue;
+    if (!s.is_vae() || TensorNames(s) != names) continue;
     if (!out.empty()) out += ", ";
     out += s.name;
   }
@@ -105,11 +105,13 @@ std::string ShapesNamed(const std::vector<std::string>& names) {
 }
 
 // The compiled shape whose state_dict names the file's tensors match best (the most in common;
-// the first shape on a tie), so that a message can say what was expected.
+// the first shape on a tie), so that a message can say what was expected. Only VAEs: the format
+// carries PyTorch VAE state_dicts.
 ShapeInfo ClosestShape(const std::vector<std::string>& found) {
   ShapeInfo best = CompiledShapes()[0];
   size_t best_common = 0;
   for (const ShapeInfo& s : CompiledShapes()) {
+    if (!s.is_vae()) continue;
     const std::vector<std::string> names = TensorNames(s);
     size_t common = 0;
     for (const std::string& n : found) common += std::count(names.begin(), names.end(), n);
@@ -445,6 +447,7 @@ StatusOr<Model> ImportSafetensors(const std::string& path) {
 
 Status ExportSafetensors(const std::string& path, const Model& model) {
   // Never write a file that ImportSafetensors would refuse.
+  EVAE_RETURN_IF_ERROR(RequireVae(model.shape(), "safetensors export"));
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError(path + ": not exporting a model with a non-finite weight " + bad);
   }

@@ -45,6 +45,12 @@ class TrainerImpl final : public Trainer {
                              " pixels, the model's input is " + std::to_string(in_));
     }
     if (data.count <= 0) return InvalidArgument("no training images");
+    uint8_t* labels = backprop_->label_rows();
+    if (labels != nullptr && data.labels.size() != static_cast<size_t>(data.count)) {
+      return InvalidArgument("a classifier trains on labelled images; these " +
+                             std::to_string(data.count) + " images have " +
+                             std::to_string(data.labels.size()) + " labels");
+    }
     const int epoch = model_->metadata().epochs + 1;
     const size_t count = static_cast<size_t>(data.count);
 
@@ -73,6 +79,7 @@ class TrainerImpl final : public Trainer {
           image = binarized_.data();
         }
         simd::U8ToF32(image, rows + i * in_, in_);
+        if (labels != nullptr) labels[i] = data.labels[index];
       }
       EVAE_ASSIGN_OR_RETURN(double loss, StepOnRows(n, epoch, step));
       total += loss;
@@ -101,15 +108,18 @@ class TrainerImpl final : public Trainer {
     return result;
   }
 
-  StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step) override {
+  StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step,
+                        const uint8_t* labels) override {
     EVAE_RETURN_IF_ERROR(CheckBatch(n));
+    EVAE_RETURN_IF_ERROR(SetLabels(labels, n));
     simd::U8ToF32(pixels, backprop_->input_rows(), static_cast<size_t>(n) * in_);
     return StepOnRows(static_cast<size_t>(n), epoch, step);
   }
 
-  StatusOr<double> LossAndGradient(const float* x, int n, int epoch, int step,
-                                   float* grad) override {
+  StatusOr<double> LossAndGradient(const float* x, int n, int epoch, int step, float* grad,
+                                   const uint8_t* labels) override {
     EVAE_RETURN_IF_ERROR(CheckBatch(n));
+    EVAE_RETURN_IF_ERROR(SetLabels(labels, n));
     std::copy(x, x + static_cast<size_t>(n) * in_, backprop_->input_rows());
     EVAE_ASSIGN_OR_RETURN(double loss, ForwardBackward(static_cast<size_t>(n), epoch, step));
     std::copy(backprop_->grad(), backprop_->grad() + model_->param_floats(), grad);
@@ -124,6 +134,15 @@ class TrainerImpl final : public Trainer {
   }
 
  private:
+  // A classifier's step needs the batch's labels; a VAE's ignores them.
+  Status SetLabels(const uint8_t* labels, int n) {
+    uint8_t* rows = backprop_->label_rows();
+    if (rows == nullptr) return Status::Ok();
+    if (labels == nullptr) return InvalidArgument("a classifier's step needs the batch's labels");
+    std::copy(labels, labels + n, rows);
+    return Status::Ok();
+  }
+
   Status CheckBatch(int n) const {
     if (n <= 0 || static_cast<size_t>(n) > b_) {
       return InvalidArgument("batch of " + std::to_string(n) + " images; the trainer takes 1.." +
@@ -218,6 +237,14 @@ double TrainingFlopsPerImage(const ShapeInfo& shape) {
 StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                                                  const TrainOptions& options) {
   if (model == nullptr || runtime == nullptr) return InvalidArgument("CreateTrainer: null model");
+  if (!model->shape().is_vae() &&
+      (options.objective != Objective::kElbo || options.precision != Precision::kFp32 ||
+       options.binarization != Binarization::kNone)) {
+    return InvalidArgument("shape '" + std::string(model->shape().name) + "' is a " +
+                           FamilyName(model->shape().family) +
+                           ": it trains in fp32 on its cross-entropy over grey images (no "
+                           "objective, precision or binarization to choose)");
+  }
   if (options.batch < 1 || options.batch > kMaxTrainBatch) {
     return InvalidArgument("batch size " + std::to_string(options.batch) + " is outside 1.." +
                            std::to_string(kMaxTrainBatch));

@@ -1,7 +1,8 @@
 // A program built against an *installed* edgevae (find_package(edgevae) or pkg-config edgevae),
 // as a user's device program would be: it includes only <edgevae/...> and links edgevae::edgevae.
 // It reconstructs one image with a freshly initialized mnist model and with every model file
-// named on the command line (the shipped models), and fails unless every output is a probability.
+// named on the command line (the shipped VAEs; a classifier is loaded and named), and fails unless
+// every output is a probability.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "edgevae/engine.h"
 #include "edgevae/model.h"
+#include "edgevae/model_file.h"
 #include "edgevae/runtime.h"
 #include "edgevae/shape.h"
 
@@ -60,7 +62,15 @@ int main(int argc, char** argv) {
   if (!engine.ok()) return Fail("Engine::Create", engine.status().message());
   if (int rc = ReconstructOne(**engine, "initialized model")) return rc;
   for (int i = 1; i < argc; ++i) {
-    auto loaded = edgevae::Engine::Load(argv[i], options);
+    auto file = edgevae::LoadAnyModel(argv[i]);
+    if (!file.ok()) return Fail(argv[i], file.status().message());
+    // The judge (models/judge.evae) is a classifier: it loads, but has no decoder to run.
+    if (file->f32 && !file->f32->shape().is_vae()) {
+      std::printf("%s: %s, a %s (no engine)\n", argv[i], file->f32->shape().SizesText().c_str(),
+                  edgevae::FamilyName(file->f32->shape().family));
+      continue;
+    }
+    auto loaded = edgevae::Engine::Create(*file, options);
     if (!loaded.ok()) return Fail(argv[i], loaded.status().message());
     if (int rc = ReconstructOne(**loaded, argv[i])) return rc;
   }
