@@ -1,14 +1,13 @@
 // The acceptance check of the digit demo: a digit asked for with `edgevae-digits digit D` must look
-// like a D. A small classifier of our own (tiny_mlp.h, trained here on the MNIST training set)
-// reads 1,000 digits per class drawn from the embedded (shipped) int8 model's class Gaussians,
-// exactly as the demo draws them; at least 90 % of each class must be recognised. The table is
-// printed.
+// like a D. The project's digit classifier (models/judge.evae, docs/judge.md: 98.05 % on the
+// MNIST test set) reads 1,000 digits per class drawn from the embedded (shipped) int8 model's class
+// Gaussians, exactly as the demo draws them; a digit counts as recognised when the classifier's
+// most probable class is the one asked for. At least 95 % of each class must be recognised (the
+// model-quality issue's goal; measured 97.3 % for the worst class, "3", docs/digits-demo.md). The
+// table is printed.
 //
-// Under qemu-user (EDGEVAE_TEST_EMULATED) this took 2.5 minutes, most of it the classifier's
-// three epochs. There it trains two epochs with a decaying learning rate instead, and must pass
-// the same 97 % test accuracy (it reaches more: see tiny_mlp.h); the reconstructions, printed
-// for scale and not checked, are those of the first 1,000 test images. The 1,000 draws per class
-// and their bound are the same.
+// Under qemu-user (EDGEVAE_TEST_EMULATED) the reconstructions, printed for scale and not checked,
+// are those of the first 1,000 test images; the 1,000 draws per class and their bound are the same.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -17,39 +16,54 @@
 #include <vector>
 
 #include "digits.h"
+#include "edgevae/classifier.h"
 #include "edgevae/idx.h"
 #include "edgevae/engine.h"
 #include "edgevae/model_file.h"
+#include "edgevae/runtime.h"
 #include "embedded_models.h"
 #include "gtest/gtest.h"
-#include "tiny_mlp.h"
 
 namespace edgevae::digits {
 namespace {
 
 constexpr int kPerClass = 1000;
-constexpr double kMinRecognised = 0.90;
+constexpr double kMinRecognised = 0.95;
 #ifdef EDGEVAE_TEST_EMULATED
-constexpr int kJudgeEpochs = 2;
-constexpr bool kJudgeDecay = true;
 constexpr int kReconstructed = 1000;
 #else
-constexpr int kJudgeEpochs = 3;
-constexpr bool kJudgeDecay = false;
 constexpr int kReconstructed = 10000;
 #endif
+
+// The classifier's answer (its most probable class) for each of n images given as bytes.
+std::vector<int> Classify(Classifier& judge, const uint8_t* images, int n) {
+  std::vector<float> x(static_cast<size_t>(n) * 784), probs(static_cast<size_t>(n) * 10);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = images[i] / 255.0f;
+  EXPECT_TRUE(judge.Run(x.data(), static_cast<size_t>(n), probs.data(), nullptr).ok());
+  std::vector<int> answers(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const float* p = probs.data() + static_cast<size_t>(i) * 10;
+    answers[static_cast<size_t>(i)] = static_cast<int>(std::max_element(p, p + 10) - p);
+  }
+  return answers;
+}
 
 TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
   StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
   ASSERT_TRUE(mnist.ok()) << "this test needs MNIST in " EDGEVAE_MNIST_DIR
                              " (run tools/fetch-mnist.sh): "
                           << mnist.status().message();
-  testing::TinyMlp classifier(1);
-  classifier.Train(mnist->train, kJudgeEpochs, 1, kJudgeDecay);
-  const double test_accuracy = classifier.Accuracy(mnist->test);
-  std::printf("classifier: 784-128-10 MLP, %d epochs%s; MNIST test accuracy %.2f %%\n",
-              kJudgeEpochs, kJudgeDecay ? " (decaying learning rate)" : "", 100 * test_accuracy);
-  ASSERT_GE(test_accuracy, 0.97) << "the judge itself is not good enough";
+  StatusOr<Model> judge_model = LoadModel(EDGEVAE_SOURCE_DIR "/models/judge.evae");
+  ASSERT_TRUE(judge_model.ok()) << judge_model.status().message();
+  StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::Create(1);
+  ASSERT_TRUE(runtime.ok());
+  StatusOr<std::unique_ptr<Classifier>> judge = Classifier::Create(*judge_model, runtime->get());
+  ASSERT_TRUE(judge.ok()) << judge.status().message();
+  StatusOr<ClassifierScore> score = ScoreClassifier(**judge, mnist->test);
+  ASSERT_TRUE(score.ok()) << score.status().message();
+  std::printf("classifier: models/judge.evae (784-256-10); MNIST test accuracy %.2f %%\n",
+              100 * score->accuracy);
+  ASSERT_GE(score->accuracy, 0.97) << "the judge itself is not good enough";
 
   // EDGEVAE_RECOGNITION_MODEL=FILE judges another model (e.g. one converted with
   // --class-components 1, for the comparison in docs/digits-demo.md); by default the embedded shipped model.
@@ -71,11 +85,13 @@ TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
       ASSERT_TRUE((*engine)->Reconstruct(test.image(i), n, false, 1, out.data()).ok());
       const std::vector<uint8_t> bytes =
           ToBytes(std::vector<float>(out.begin(), out.begin() + n * 784));
+      const std::vector<int> on_real = Classify(**judge, test.image(i), n);
+      const std::vector<int> on_recon = Classify(**judge, bytes.data(), n);
       for (int k = 0; k < n; ++k) {
         const int label = test.labels[i + k];
         ++count[label];
-        real[label] += classifier.Classify(test.image(i + k)) == label;
-        recon[label] += classifier.Classify(bytes.data() + k * 784) == label;
+        real[label] += on_real[k] == label;
+        recon[label] += on_recon[k] == label;
       }
     }
     std::printf("digit  test images  their reconstructions\n");
@@ -95,7 +111,7 @@ TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
     ASSERT_TRUE(DecodeGrid(**engine, *grid, &images).ok());
     const std::vector<uint8_t> bytes = ToBytes(images);
     std::vector<int> answers(10, 0);
-    for (int i = 0; i < kPerClass; ++i) ++answers[classifier.Classify(bytes.data() + i * 784)];
+    for (int a : Classify(**judge, bytes.data(), kPerClass)) ++answers[a];
     int other = d == 0 ? 1 : 0;
     for (int k = 0; k < 10; ++k) {
       if (k != d && answers[k] > answers[other]) other = k;

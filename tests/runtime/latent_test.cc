@@ -259,6 +259,18 @@ TEST(ClassLatentStatsTest, ComponentsSplitEachClassAndKeepItsMoments) {
   ASSERT_TRUE(again.ok());
   for (size_t i = 0; i < 6; ++i) EXPECT_EQ((*again)[i].mean, (*three)[i].mean);  // deterministic
   EXPECT_FALSE(ComputeClassLatentStats(*engine, images, 0).ok());
+  // A temperature scales every covariance by its square and leaves the means and counts.
+  auto cool = ComputeClassLatentStats(*engine, images, 3, 0.8);
+  ASSERT_TRUE(cool.ok());
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ((*cool)[i].mean, (*three)[i].mean);
+    EXPECT_EQ((*cool)[i].count, (*three)[i].count);
+    for (size_t k = 0; k < (*cool)[i].cov.size(); ++k) {
+      EXPECT_FLOAT_EQ((*cool)[i].cov[k], 0.64f * (*three)[i].cov[k]);
+    }
+  }
+  EXPECT_FALSE(ComputeClassLatentStats(*engine, images, 3, 0.0).ok());
+  EXPECT_FALSE(ComputeClassLatentStats(*engine, images, 3, 5.0).ok());
 }
 
 TEST(LatentMixtureTest, OneComponentIsTheGaussian) {

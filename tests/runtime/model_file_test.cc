@@ -183,6 +183,7 @@ TEST_F(ModelFileTest, OptionalMetadataRoundTrips) {
   md.command = "edgevae train --shape mnist2d --epochs 3 --seed 1";
   md.class_latents.push_back({3, 6131, {0.25f, -1.5f}, {1.0f, 0.125f, 0.125f, 2.0f / 3.0f}});
   md.class_latents.push_back({7, 6265, {1e-8f, 3.0f}, {0.5f, 0.0f, 0.0f, 0.5f}});
+  md.class_temperature = 0.8;
   md.anomaly = AnomalyThreshold{"elbo", 0.01, 5000, 4, 123.456};
   const std::string path = Path("opt.evae");
   ASSERT_TRUE(SaveModel(path, model).ok());
@@ -191,6 +192,7 @@ TEST_F(ModelFileTest, OptionalMetadataRoundTrips) {
   const ModelMetadata& got = loaded->metadata();
   EXPECT_EQ(got.classes, md.classes);
   EXPECT_EQ(got.command, md.command);
+  EXPECT_EQ(got.class_temperature, 0.8);
   ASSERT_EQ(got.class_latents.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(got.class_latents[i].label, md.class_latents[i].label);
@@ -213,8 +215,10 @@ TEST_F(ModelFileTest, FilesWithoutOptionalMetadataLeaveItEmpty) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->metadata_json.find("class_latents"), std::string::npos);
   EXPECT_EQ(info->metadata_json.find("anomaly"), std::string::npos);
+  EXPECT_EQ(info->metadata_json.find("class_temperature"), std::string::npos);
   StatusOr<Model> loaded = LoadModel(path);
   ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->metadata().class_temperature, 1.0);
   EXPECT_TRUE(loaded->metadata().classes.empty());
   EXPECT_TRUE(loaded->metadata().class_latents.empty());
   EXPECT_FALSE(loaded->metadata().anomaly.has_value());

@@ -459,6 +459,12 @@ TEST_F(ModelFileV2Test, EntriesALoadDropsAreStillValidated) {
          j["class_latents"] = {ClassLatentEntry(300, 10, 0.25f)};
        },
        "'class_latents[0].label': expected an integer in [0, 255]"},
+      {"temperature 0", [](OJson& j) { j["class_temperature"] = 0.0; },
+       "'class_temperature': expected a number in (0, 4]"},
+      {"temperature 5", [](OJson& j) { j["class_temperature"] = 5.0; },
+       "'class_temperature': expected a number in (0, 4]"},
+      {"temperature a string", [](OJson& j) { j["class_temperature"] = "cool"; },
+       "'class_temperature'"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);

@@ -38,6 +38,7 @@ struct ConvertArgs {
   std::string calibration = "auto";          // auto | minmax | percentile | mse
   int threads = 0;
   int class_components = 3;  // Gaussians per class in metadata.class_latents (k-means)
+  double class_temperature = 1;  // their covariances scaled by its square
   std::string command_line;  // this invocation, appended to metadata.command
 };
 
@@ -116,11 +117,14 @@ int ConvertToOut(const ConvertArgs& args) {
         Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = args.threads});
     if (!f32.ok()) return Fail(f32.status());
     StatusOr<std::vector<ClassLatentStats>> stats =
-        ComputeClassLatentStats(**f32, data->train, args.class_components);
+        ComputeClassLatentStats(**f32, data->train, args.class_components, args.class_temperature);
     if (!stats.ok()) return Fail(stats.status());
     model->metadata().class_latents = std::move(stats).value();
-    std::printf("class latents: %zu Gaussians (up to %d per class) over %d training images\n",
-                model->metadata().class_latents.size(), args.class_components, data->train.count);
+    model->metadata().class_temperature = args.class_temperature;
+    std::printf("class latents: %zu Gaussians (up to %d per class) over %d training images, "
+                "temperature %g\n",
+                model->metadata().class_latents.size(), args.class_components, data->train.count,
+                args.class_temperature);
   }
   std::string& command = model->metadata().command;
   command = command.empty() ? args.command_line : command + " && " + args.command_line;
@@ -246,6 +250,13 @@ const CommandRegistration kConvertCommand(
                        "Gaussians per digit in the stored per-class latent statistics (k-means of "
                        "the training images' encodings; 1 = one Gaussian per class)")
            ->check(CLI::Range(1, 64))
+           ->capture_default_str();
+       cmd->add_option("--class-temperature", a->class_temperature,
+                       "Sampling temperature of the per-class statistics: their covariances are "
+                       "stored times T^2, so a digit drawn for a class lies T times as far from "
+                       "its component's mean (below 1: more typical digits); recorded in the "
+                       "metadata")
+           ->check(CLI::Range(0.01, kMaxClassTemperature))
            ->capture_default_str();
        AddThreads(cmd, &a->threads);
        from_st_opt->excludes(in_opt);

@@ -25,9 +25,14 @@ namespace edgevae {
 // per class covers regions between a class's styles where the decoder draws other digits (with
 // the shipped model, 79 % of "5"s drawn from one Gaussian were read as 5, 92 % with three
 // components; docs/digits-demo.md).
+//
+// With temperature T != 1 every covariance is multiplied by T^2, so that draws land T times as
+// far from their component's mean (T < 1: the "truncation" of sampling, more typical digits);
+// the caller records T in metadata.class_temperature. T in (0, kMaxClassTemperature].
 StatusOr<std::vector<ClassLatentStats>> ComputeClassLatentStats(Engine& engine,
                                                                 const ImageSet& images,
-                                                                int components = 1);
+                                                                int components = 1,
+                                                                double temperature = 1);
 
 }  // namespace edgevae
 

@@ -55,6 +55,10 @@ struct ClassLatentStats {
   std::vector<float> cov;       // latent x latent, row-major, symmetric
 };
 
+// The largest ModelMetadata::class_temperature (a wider draw than 4x a class's spread is no
+// longer that class).
+inline constexpr double kMaxClassTemperature = 4;
+
 // An anomaly threshold calibrated on held-out normal images (edgevae calibrate): scores above
 // `threshold` are anomalies; about `fpr` of normal images exceed it.
 struct AnomalyThreshold {
@@ -86,6 +90,10 @@ struct ModelMetadata {
   std::string objective;
   int iw_samples = 0;
   std::vector<ClassLatentStats> class_latents;  // per-class latent statistics, by label
+  // The sampling temperature T the class_latents' covariances were scaled by (T^2 times the
+  // encodings' covariance: draws T times as far from their component's mean); optional key,
+  // absent = 1.
+  double class_temperature = 1;
   std::optional<AnomalyThreshold> anomaly;       // a calibrated anomaly threshold
 };
 

@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 // The optional keys: classes, command, precision, objective (with iw_samples), binarize,
-// class_latents, anomaly.
+// class_temperature, class_latents, anomaly.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
   if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
@@ -23,6 +23,14 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
     EVAE_RETURN_IF_ERROR(r.NonNegative("lr_decay", &d));
     if (!(d > 0 && d <= 1)) return r.Wrong("lr_decay", "a number in (0, 1]", Json(d));
     md->lr_decay = d;
+  }
+  if (r.Has("class_temperature")) {
+    double t = 0;
+    EVAE_RETURN_IF_ERROR(r.NonNegative("class_temperature", &t));
+    if (!(t > 0 && t <= kMaxClassTemperature)) {
+      return r.Wrong("class_temperature", "a number in (0, 4]", Json(t));
+    }
+    md->class_temperature = t;
   }
   if (r.Has("objective")) {
     EVAE_RETURN_IF_ERROR(r.String("objective", &md->objective));

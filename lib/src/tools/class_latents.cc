@@ -92,11 +92,16 @@ std::vector<std::vector<int>> KMeans(const std::vector<float>& mu, int lat,
 
 StatusOr<std::vector<ClassLatentStats>> ComputeClassLatentStats(Engine& engine,
                                                                 const ImageSet& images,
-                                                                int components) {
+                                                                int components,
+                                                                double temperature) {
   const int lat = engine.shape().latent;
   if (components < 1 || components > 64) {
     return InvalidArgument("class latent statistics: components must be in [1, 64], got " +
                            std::to_string(components));
+  }
+  if (!(temperature > 0 && temperature <= kMaxClassTemperature)) {
+    return InvalidArgument("class latent statistics: temperature must be in (0, 4], got " +
+                           std::to_string(temperature));
   }
   if (images.count <= 0) return InvalidArgument("class latent statistics: no images");
   if (images.labels.size() != static_cast<size_t>(images.count)) {
@@ -130,6 +135,12 @@ StatusOr<std::vector<ClassLatentStats>> ComputeClassLatentStats(Engine& engine,
     }
     for (const std::vector<int>& cluster : KMeans(mu, lat, members[label], components)) {
       out.push_back(StatsOf(mu, lat, cluster, label));
+    }
+  }
+  if (temperature != 1) {
+    const float t2 = static_cast<float>(temperature * temperature);
+    for (ClassLatentStats& s : out) {
+      for (float& c : s.cov) c *= t2;
     }
   }
   return out;

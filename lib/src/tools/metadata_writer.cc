@@ -75,6 +75,7 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   }
   if (!md.binarize.empty()) j["binarize"] = md.binarize;
   if (!md.classes.empty()) j["classes"] = md.classes;
+  if (md.class_temperature != 1) j["class_temperature"] = md.class_temperature;
   if (!md.class_latents.empty()) {
     OJson a = OJson::array();
     for (const ClassLatentStats& c : md.class_latents) {
