@@ -1,4 +1,7 @@
 // edgevae judge: what the project's digit classifier says about a model's samples (edgevae/judge.h).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <functional>
@@ -24,6 +27,7 @@ struct JudgeArgs {
   std::string model;
   std::string images;  // instead of a model: the first --samples images of an IDX file
   std::string judge = "models/judge.evae";
+  bool judge_given = false;
   std::string data = kDefaultDataDir;
   int samples = 10000;
   uint64_t seed = 1;
@@ -51,6 +55,20 @@ StatusOr<std::vector<float>> DrawSamples(Engine& engine, int n, uint64_t seed) {
   return images;
 }
 
+// The judge when --judge is not given: models/judge.evae in a checkout, else the installed one
+// beside the program (/usr/bin/edgevae -> /usr/share/edgevae/models/judge.evae).
+std::string DefaultJudge(const std::string& in_checkout) {
+  struct stat st {};
+  if (::stat(in_checkout.c_str(), &st) == 0) return in_checkout;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return in_checkout;
+  std::string dir(exe, static_cast<size_t>(n));
+  dir = dir.substr(0, dir.find_last_of('/'));
+  const std::string installed = dir + "/../share/edgevae/models/judge.evae";
+  return ::stat(installed.c_str(), &st) == 0 ? installed : in_checkout;
+}
+
 // The first `n` images of an IDX file, as floats: real digits judged as samples are (a baseline).
 StatusOr<std::vector<float>> ReadImages(const std::string& path, int n, int input) {
   EVAE_ASSIGN_OR_RETURN(ImageSet set, LoadImageSet(path, ""));
@@ -70,7 +88,9 @@ StatusOr<std::vector<float>> ReadImages(const std::string& path, int n, int inpu
 
 }  // namespace
 
-int RunJudge(const JudgeArgs& args) {
+int RunJudge(const JudgeArgs& given) {
+  JudgeArgs args = given;
+  if (!args.judge_given) args.judge = DefaultJudge(args.judge);
   std::FILE* human = HumanStream(args.json);
   StatusOr<Model> judge_model = LoadModel(args.judge);
   if (!judge_model.ok()) return Fail(judge_model.status());
@@ -165,10 +185,13 @@ const CommandRegistration kJudgeCommand(
                        "Instead of --model: judge the first --samples images of this IDX file (a "
                        "baseline, e.g. MNIST's training images)")
            ->excludes(model);
-       cmd->add_option("--judge", a->judge,
-                       "The classifier (edgevae train --shape judge); its features of the test "
-                       "images are the Fréchet distance's reference")
-           ->capture_default_str();
+       CLI::Option* judge_opt =
+           cmd->add_option("--judge", a->judge,
+                           "The classifier (edgevae train --shape judge); its features of the "
+                           "test images are the Fréchet distance's reference. Default: "
+                           "models/judge.evae, else the installed "
+                           "share/edgevae/models/judge.evae")
+               ->capture_default_str();
        cmd->add_option("--data", a->data, "Directory with the four MNIST IDX files")
            ->capture_default_str();
        cmd->add_option("--samples", a->samples, "Samples to draw from the prior")
@@ -179,7 +202,10 @@ const CommandRegistration kJudgeCommand(
            ->capture_default_str();
        AddThreads(cmd, &a->threads);
        cmd->add_flag("--json", a->json, "Print one JSON object on stdout");
-       return [=] { return RunJudge(*a); };
+       return [=] {
+         a->judge_given = judge_opt->count() > 0;
+         return RunJudge(*a);
+       };
      }});
 
 }  // namespace
