@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <limits>
@@ -588,16 +587,10 @@ StatusOr<std::unique_ptr<Backprop>> Backprop::Create(const Model& model, Runtime
                                                      FirstLayer first_layer, bool bf16,
                                                      size_t iw_samples) {
   if (model.shape().family == Family::kClassifier) {
-    if (bf16 || iw_samples > 0) {
-      return Unsupported("a classifier trains in fp32 on its cross-entropy (no bf16, no "
-                         "importance weights)");
-    }
-    return CreateClassifierBackprop(model, runtime, max_batch);
+    return CreateClassifierBackprop(model, runtime, max_batch, bf16 || iw_samples > 0);
   }
   EVAE_RETURN_IF_ERROR(RequireVae(model.shape(), "VAE training"));
-  if (bf16 && !gemm::Bf16Available()) {
-    return Unsupported("bf16 training needs a CPU with AVX512_BF16");
-  }
+  if (bf16 && !gemm::Bf16Available()) return Unsupported("bf16 training needs AVX512_BF16");
   auto b = std::make_unique<BackpropImpl>(model, runtime, max_batch, seed, first_layer, bf16,
                                           iw_samples);
   if (!b->allocated()) return Internal("out of memory allocating training buffers");

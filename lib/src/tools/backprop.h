@@ -83,9 +83,10 @@ class Backprop {
   virtual bool gradient_finite() const = 0;
 };
 
-// The classifier's step (Backprop::Create calls it for a classifier's shape).
+// The classifier's step (Backprop::Create calls it for a classifier's shape); `vae_options`: bf16
+// or importance weights were asked for, which a classifier refuses.
 StatusOr<std::unique_ptr<Backprop>> CreateClassifierBackprop(const Model& model, Runtime* runtime,
-                                                             size_t max_batch);
+                                                             size_t max_batch, bool vae_options);
 
 }  // namespace edgevae
 

@@ -141,7 +141,11 @@ class ClassifierBackprop final : public Backprop {
 }  // namespace
 
 StatusOr<std::unique_ptr<Backprop>> CreateClassifierBackprop(const Model& model, Runtime* runtime,
-                                                             size_t max_batch) {
+                                                             size_t max_batch, bool vae_options) {
+  if (vae_options) {
+    return Unsupported("a classifier trains in fp32 on its cross-entropy (no bf16, no importance "
+                       "weights)");
+  }
   if (model.shape().family != Family::kClassifier) {
     return Internal("CreateClassifierBackprop: shape '" + std::string(model.shape().name) +
                     "' is not a classifier");
