@@ -8,6 +8,7 @@
 #include "edgevae/buffer.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
+#include "tools/log_mean_exp.h"
 
 namespace edgevae {
 namespace {
@@ -57,15 +58,11 @@ class ClassifierImpl final : public Classifier {
         std::copy(act_[last - 1].data(), act_[last - 1].data() + m * width,
                   features + first * width);
       }
+      std::vector<double> row(classes);
       for (size_t i = 0; i < m; ++i) {
         const float* logits = act_[last].data() + i * classes;
-        float* p = probs + (first + i) * classes;
-        const float top = *std::max_element(logits, logits + classes);
-        double sum = 0;
-        for (size_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(logits[c]) - top);
-        for (size_t c = 0; c < classes; ++c) {
-          p[c] = static_cast<float>(std::exp(static_cast<double>(logits[c]) - top) / sum);
-        }
+        std::copy(logits, logits + classes, row.begin());
+        LogMeanExp(row.data(), classes, probs + (first + i) * classes);  // the softmax
       }
     }
     return Status::Ok();

@@ -18,6 +18,7 @@
 #include "kernels/gemm.h"
 #include "kernels/loss.h"
 #include "tools/backprop.h"
+#include "tools/log_mean_exp.h"
 
 namespace edgevae {
 namespace {
@@ -77,20 +78,15 @@ class ClassifierBackprop final : public Backprop {
       EVAE_RETURN_IF_ERROR(op.Run(n, in, h_[l].data(), rt_->pool()));
       in = h_[l].data();
     }
-    // Softmax cross-entropy, and its gradient softmax - onehot into dy_.
+    // Softmax cross-entropy log sum exp(l) - l_label, and its gradient softmax - onehot into dy_.
     double loss = 0;
     const float* logits = h_[layers - 1].data();
+    std::vector<double> row(classes);
     for (size_t i = 0; i < n; ++i) {
-      const float* row = logits + i * classes;
+      std::copy(logits + i * classes, logits + (i + 1) * classes, row.begin());
       float* g = dy_.data() + i * classes;
-      const float top = *std::max_element(row, row + classes);
-      double sum = 0;
-      for (size_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(row[c]) - top);
-      const double lse = top + std::log(sum);
+      const double lse = LogMeanExp(row.data(), classes, g) + std::log(double(classes));
       loss += lse - row[labels_[i]];
-      for (size_t c = 0; c < classes; ++c) {
-        g[c] = static_cast<float>(std::exp(static_cast<double>(row[c]) - lse));
-      }
       g[labels_[i]] -= 1.0f;
     }
     // Backward, last layer first; dy_ holds the gradient of the layer's output.

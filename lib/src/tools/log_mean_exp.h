@@ -1,6 +1,6 @@
-// The importance-weighted bound's reduction, shared by evaluation (tools/eval.cc) and training on
-// it (tools/backprop.cc): log (1/n) sum_i exp(v_i), taken stably around the largest v_i, and
-// optionally the normalised weights exp(v_i) / sum_j exp(v_j).
+// log (1/n) sum_i exp(v_i), taken stably around the largest v_i, and optionally the normalised
+// weights exp(v_i) / sum_j exp(v_j): the importance-weighted bound's reduction (tools/eval.cc,
+// tools/backprop.cc) and a classifier's softmax (tools/classifier.cc, classifier_backprop.cc).
 #ifndef EDGEVAE_TOOLS_LOG_MEAN_EXP_H_
 #define EDGEVAE_TOOLS_LOG_MEAN_EXP_H_
 
