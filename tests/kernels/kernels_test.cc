@@ -848,6 +848,39 @@ TEST(Kernels, ReluBackward) {
   });
 }
 
+// Both directions of LeakyReLU against the plain formulas: exact (one product or none per value).
+TEST(Kernels, LeakyReluAndItsBackward) {
+  for (float slope : {0.2f, 0.01f}) {
+    SCOPED_TRACE(slope);
+    ForEachTargetSizeAndMisalign([slope](size_t n, size_t mis) {
+      Data data(static_cast<uint32_t>(n * 4 + mis + 9));
+      Guarded<float> x(n, Mis(mis, 0)), dh(n, Mis(mis, 1));
+      std::vector<double> ref(n), dref(n), tol(n, 0.0);
+      for (size_t i = 0; i < n; ++i) {
+        const float kinds[] = {0.0f, -0.0f, data.Uniform(-3.0f, 0.0f), data.Uniform(0.0f, 3.0f),
+                               std::numeric_limits<float>::quiet_NaN()};
+        x[i] = kinds[i % 5];
+        dh[i] = data.Uniform(-2.0f, 2.0f);
+        ref[i] = x[i] < 0 ? static_cast<double>(x[i] * slope) : static_cast<double>(x[i]);
+      }
+      LeakyRelu(x.data(), slope, n);
+      for (size_t i = 0; i < n; ++i) {
+        if (std::isnan(ref[i])) {
+          ASSERT_TRUE(std::isnan(x[i])) << "NaN hidden at " << i;
+          x[i] = 1.0f;  // for the backward pass below
+          ref[i] = 1.0;
+        }
+        dref[i] = x[i] > 0 ? dh[i] : static_cast<double>(dh[i] * slope);
+      }
+      EXPECT_TRUE(AllNear("LeakyRelu", x.data(), ref, tol));
+      LeakyReluBackward(dh.data(), x.data(), slope, n);
+      EXPECT_TRUE(AllNear("LeakyReluBackward", dh.data(), dref, tol));
+      EXPECT_TRUE(x.GuardsIntact());
+      EXPECT_TRUE(dh.GuardsIntact());
+    });
+  }
+}
+
 // Adam, six steps, each checked against the formula of kernels.h in double from the float state
 // the kernel started the step with (so that errors do not compound across steps):
 //   m: two products and an add, 3u (b1 |m| + (1 - b1) |g|);

@@ -49,6 +49,17 @@ HWY_NOINLINE void BiasRelu(float* HWY_RESTRICT x, float bias, size_t n) {
   });
 }
 
+// x < 0 ? slope x : x; NaN passes through like BiasRelu's.
+HWY_NOINLINE void LeakyRelu(float* HWY_RESTRICT x, float slope, size_t n) {
+  const hn::ScalableTag<float> d;
+  const auto s = hn::Set(d, slope);
+  const auto zero = hn::Zero(d);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto v = Load(d, m, full, x + i);
+    Store(d, m, full, hn::IfThenElse(hn::Lt(v, zero), hn::Mul(v, s), v), x + i);
+  });
+}
+
 HWY_NOINLINE void AddBias(float* HWY_RESTRICT x, float bias, size_t n) {
   const hn::ScalableTag<float> d;
   const auto b = hn::Set(d, bias);

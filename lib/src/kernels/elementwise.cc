@@ -15,6 +15,7 @@ namespace edgevae {
 HWY_EXPORT(U8ToF32);
 HWY_EXPORT(BiasRelu);
 HWY_EXPORT(AddBias);
+HWY_EXPORT(LeakyRelu);
 HWY_EXPORT(Sigmoid);
 HWY_EXPORT(BoxMuller);
 HWY_EXPORT(SumSquares);
@@ -31,6 +32,9 @@ void U8ToF32(const uint8_t* in, float* out, size_t n) {
 }
 void BiasRelu(float* x, float bias, size_t n) { HWY_DYNAMIC_DISPATCH(BiasRelu)(x, bias, n); }
 void AddBias(float* x, float bias, size_t n) { HWY_DYNAMIC_DISPATCH(AddBias)(x, bias, n); }
+void LeakyRelu(float* x, float slope, size_t n) {
+  HWY_DYNAMIC_DISPATCH(LeakyRelu)(x, slope, n);
+}
 void Sigmoid(const float* in, float* out, size_t n) { HWY_DYNAMIC_DISPATCH(Sigmoid)(in, out, n); }
 void BoxMuller(const uint32_t* bits, float* out, size_t chunks) {
   HWY_DYNAMIC_DISPATCH(BoxMuller)(bits, out, chunks);

@@ -27,6 +27,8 @@ namespace edgevae::simd {
 void U8ToF32(const uint8_t* in, float* out, size_t n);
 // x[i] = max(x[i] + bias, 0); NaN stays NaN.
 void BiasRelu(float* x, float bias, size_t n);
+// x[i] = x[i] < 0 ? slope * x[i] : x[i] (the discriminators' LeakyReLU); NaN stays NaN.
+void LeakyRelu(float* x, float slope, size_t n);
 // x[i] += bias.
 void AddBias(float* x, float bias, size_t n);
 // out[i] = 1 / (1 + exp(-in[i])).

@@ -167,6 +167,19 @@ HWY_NOINLINE float ReluBackward(float* HWY_RESTRICT dh, const float* HWY_RESTRIC
   return hn::GetLane(hn::SumOfLanes(d, acc));
 }
 
+// LeakyReLU's backward pass from its output h (same sign as its input, slope > 0).
+HWY_NOINLINE void LeakyReluBackward(float* HWY_RESTRICT dh, const float* HWY_RESTRICT h,
+                                    float slope, size_t n) {
+  const hn::ScalableTag<float> d;
+  const auto zero = hn::Zero(d);
+  const auto s = hn::Set(d, slope);
+  ForEachVector(d, n, [&](size_t i, auto m, bool full) HWY_ATTR {
+    const auto g = Load(d, m, full, dh + i);
+    Store(d, m, full, hn::IfThenElse(hn::Gt(Load(d, m, full, h + i), zero), g, hn::Mul(g, s)),
+          dh + i);
+  });
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace edgevae
 HWY_AFTER_NAMESPACE();

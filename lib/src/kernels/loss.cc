@@ -17,6 +17,7 @@ HWY_EXPORT(BceWithLogitsGrad);
 HWY_EXPORT(ReparamForward);
 HWY_EXPORT(ReparamBackward);
 HWY_EXPORT(ReluBackward);
+HWY_EXPORT(LeakyReluBackward);
 HWY_EXPORT(BceWithLogitsGradColumns);
 HWY_EXPORT(WeightColumns);
 HWY_EXPORT(ReparamBackwardIw);
@@ -41,6 +42,9 @@ void ReparamBackward(const float* dz, const float* mu, const float* logvar, cons
 }
 float ReluBackward(float* dh, const float* h, size_t n) {
   return HWY_DYNAMIC_DISPATCH(ReluBackward)(dh, h, n);
+}
+void LeakyReluBackward(float* dh, const float* h, float slope, size_t n) {
+  HWY_DYNAMIC_DISPATCH(LeakyReluBackward)(dh, h, slope, n);
 }
 void BceWithLogitsGradColumns(float* logits, const float* x, float bias, size_t n,
                               float* column_loss) {

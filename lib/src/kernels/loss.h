@@ -34,6 +34,8 @@ void ReparamBackward(const float* dz, const float* mu, const float* logvar, cons
                      float* dlogvar_sum);
 // dh[i] = h[i] > 0 ? dh[i] : 0 (ReLU's gradient, h being the ReLU's output). Returns sum of dh.
 float ReluBackward(float* dh, const float* h, size_t n);
+// dh[i] = h[i] > 0 ? dh[i] : slope * dh[i] (LeakyReLU's gradient from its output h, slope > 0).
+void LeakyReluBackward(float* dh, const float* h, float slope, size_t n);
 
 // The importance-weighted objective (Burda et al. 2015), one pixel row of n samples (columns):
 // column_loss[i] += softplus(l) - x[i] * l and in place l[i] <- sigmoid(l) - x[i], l = logits[i]
