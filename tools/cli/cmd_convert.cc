@@ -90,7 +90,15 @@ int ConvertToOut(const ConvertArgs& args) {
   // golden vectors (test images and the f32 reconstructions) that `edgevae verify` re-runs.
   const bool had_optimizer = model->has_optimizer();
   model->DropOptimizer();
-  if (!model->shape().is_vae()) {
+  const std::string trained_shape(model->shape().name);
+  if (!model->shape().deploy.empty()) {  // a GAN deploys its generator alone
+    StatusOr<Model> deployable = DeployableModel(*model);
+    if (!deployable.ok()) return Fail(deployable.status());
+    model = std::move(deployable);
+    std::printf("%s: its generator alone, shape '%s' (the discriminator only trains)\n",
+                trained_shape.c_str(), std::string(model->shape().name).c_str());
+  }
+  if (!model->shape().has_decoder()) {
     // A classifier (the judge) deploys as its f32 weights: no engine, golden vectors or latents.
     if (args.dtype != "f32") {
       return Fail(kExitUsage, "--dtype " + args.dtype + ": shape '" +
@@ -111,8 +119,9 @@ int ConvertToOut(const ConvertArgs& args) {
   if (!golden.ok()) return Fail(golden.status());
 
   // Per-class statistics of the f32 encoder's mu over the training images, so that the deployed
-  // model can be asked for a given digit (edgevae/latent.h); and the provenance of the file.
-  {
+  // model can be asked for a given digit (edgevae/latent.h); and the provenance of the file. A
+  // generator alone has no encoder to take them with.
+  if (model->shape().has_encoder()) {
     StatusOr<std::unique_ptr<Engine>> f32 =
         Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = args.threads});
     if (!f32.ok()) return Fail(f32.status());
@@ -173,8 +182,13 @@ int ConvertToOut(const ConvertArgs& args) {
     std::vector<CalibrationReport> report;
     q = QuantizeInt8Best(*model, runtime->get(), train, validation, &report);
     for (const CalibrationReport& r : report) {
-      std::printf("calibration %-10s loss on %d held-out training images %.3f\n",
-                  CalibrationName(r.method), held_out, r.loss);
+      if (model->shape().has_encoder()) {
+        std::printf("calibration %-10s loss on %d held-out training images %.3f\n",
+                    CalibrationName(r.method), held_out, r.loss);
+      } else {
+        std::printf("calibration %-10s mean |pixel error| of %d samples against f32 %.5f\n",
+                    CalibrationName(r.method), kGeneratorValidationSamples, r.loss);
+      }
     }
   } else {
     const Calibration method = args.calibration == "minmax"       ? Calibration::kMinMax

@@ -28,10 +28,20 @@ struct InfoArgs {
 
 namespace {
 
+// The compiled shape the header names, if its sizes are the header's.
+StatusOr<ShapeInfo> CompiledShapeOf(const ModelFileInfo& info) {
+  StatusOr<ShapeInfo> shape = FindShape(info.shape_name);
+  if (shape.ok() && (shape->input != info.input || shape->hidden != info.hidden ||
+                     shape->latent != info.latent)) {
+    return Unsupported("sizes differ");
+  }
+  return shape;
+}
+
 // The family of the compiled shape the header names, or null when no compiled shape matches.
 Json FamilyOf(const ModelFileInfo& info) {
-  const StatusOr<ShapeInfo> shape = FindShape(info.input, info.hidden, info.latent);
-  if (!shape.ok() || shape->name != info.shape_name) return nullptr;
+  const StatusOr<ShapeInfo> shape = CompiledShapeOf(info);
+  if (!shape.ok()) return nullptr;
   return FamilyName(shape->family);
 }
 
@@ -111,14 +121,14 @@ void PrintHuman(const std::string& path, const ModelFileInfo& info, const Json& 
   }
   std::printf("loads       %s\n", load.ok() ? "yes" : "no (see the error below)");
   // The compiled shape of these sizes tells the rest of the network (its parameter count).
-  const StatusOr<ShapeInfo> shape = FindShape(info.input, info.hidden, info.latent);
+  const StatusOr<ShapeInfo> shape = CompiledShapeOf(info);
   const std::string sizes =
-      shape.ok() && shape->name == info.shape_name
+      shape.ok()
           ? shape->SizesText() + "), " + std::to_string(shape->ParamCount()) + " parameters"
           : std::to_string(info.input) + "-" + std::to_string(info.hidden) + "-" +
                 std::to_string(info.latent) + ", not compiled in)";
   std::printf("shape       %s (%s\n", ui::Printable(info.shape_name).c_str(), sizes.c_str());
-  if (shape.ok() && shape->name == info.shape_name) {
+  if (shape.ok()) {
     std::printf("family      %s\n", FamilyName(shape->family));
   }
   std::printf("tensors     %zu\n", info.tensors.size());

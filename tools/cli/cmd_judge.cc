@@ -39,22 +39,6 @@ namespace {
 
 constexpr int kDecodeBatch = 1000;
 
-// `n` samples of the model's prior: z ~ N(0, I) drawn as Engine::Sample(n, seed) draws them, so
-// the first images are those of `edgevae sample` with the same seed; decoded in batches.
-StatusOr<std::vector<float>> DrawSamples(Engine& engine, int n, uint64_t seed) {
-  const size_t lat = static_cast<size_t>(engine.shape().latent);
-  const size_t in = static_cast<size_t>(engine.shape().input);
-  std::vector<float> z(static_cast<size_t>(n) * lat);
-  FillNormal(RngStream(seed, StreamId(RngPurpose::kSample)), 0, z.data(), z.size());
-  std::vector<float> images(static_cast<size_t>(n) * in);
-  for (int first = 0; first < n; first += engine.max_batch()) {
-    const int m = std::min(engine.max_batch(), n - first);
-    EVAE_RETURN_IF_ERROR(engine.Decode(z.data() + static_cast<size_t>(first) * lat, m,
-                                       images.data() + static_cast<size_t>(first) * in));
-  }
-  return images;
-}
-
 // The judge when --judge is not given: models/judge.evae in a checkout, else the installed one
 // beside the program (/usr/bin/edgevae -> /usr/share/edgevae/models/judge.evae).
 std::string DefaultJudge(const std::string& in_checkout) {

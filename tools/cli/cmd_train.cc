@@ -18,7 +18,10 @@
 #include "commands.h"
 #include "edgevae/atomic_write.h"
 #include "edgevae/eval.h"
+#include "edgevae/classifier.h"
+#include "edgevae/engine.h"
 #include "edgevae/idx.h"
+#include "edgevae/judge.h"
 #include "edgevae/model.h"
 #include "edgevae/model_file.h"
 #include "edgevae/model_writer.h"
@@ -49,10 +52,16 @@ struct TrainArgs {
   std::string binarize = "none";    // of the training (and test) images: none, dynamic, static
   std::string objective = "elbo";   // elbo, or iwae with k samples per image
   int k = 5;
+  std::string family;  // picks the family's default shape (--shape picks one of any family)
+  double gan_reg = 0;  // a GAN's: lambda of the generator's ||G(z) - G_old(z)||^2 term
+  int d_steps = 1, g_steps = 1;  // a GAN's steps per iteration
+  std::string judge;        // a classifier file: judge each epoch's samples (edgevae/judge.h)
+  int judge_samples = 2000;
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false,
        precision_given = false, binarize_given = false, objective_given = false, k_given = false,
-       lr_decay_given = false;
+       lr_decay_given = false, family_given = false, gan_reg_given = false,
+       d_steps_given = false, g_steps_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
 };
 
@@ -60,6 +69,14 @@ namespace {
 
 // The model to train: a fresh one, or the checkpoint to resume. Returns the exit code on failure.
 std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
+  if (args->family_given) {
+    StatusOr<Family> family = FindFamily(args->family);
+    if (!family.ok()) {
+      *exit_code = Fail(kExitUsage, "--family: " + family.status().message());
+      return std::nullopt;
+    }
+    if (!args->shape_given && args->resume.empty()) args->shape = DefaultShape(*family).name;
+  }
   if (args->resume.empty()) {
     StatusOr<ShapeInfo> shape = FindShape(args->shape);
     if (!shape.ok()) {
@@ -81,6 +98,8 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
     meta.epochs = 0;
     meta.seed = args->seed;
     meta.batch = args->batch;
+    // Adversarial training takes a smaller step (Radford et al.'s DCGAN settings, with beta1 0.5).
+    if (shape->family == Family::kGan && !args->lr_given) args->lr = 2e-4;
     meta.lr = args->lr;
     return std::move(*model);
   }
@@ -109,6 +128,20 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
   if (!args->binarize_given && !meta.binarize.empty()) args->binarize = meta.binarize;
   if (!args->objective_given && meta.objective == "iwae") args->objective = "iwae";
   if (!args->k_given && meta.iw_samples > 0) args->k = meta.iw_samples;
+  if (meta.d_steps > 0) {
+    // Each player's Adam step count is the iterations so far times its steps per iteration.
+    if ((args->d_steps_given && args->d_steps != meta.d_steps) ||
+        (args->g_steps_given && args->g_steps != meta.g_steps)) {
+      *exit_code = Fail(kExitUsage, "checkpoint " + args->resume + " was trained with --d-steps " +
+                                        std::to_string(meta.d_steps) + " --g-steps " +
+                                        std::to_string(meta.g_steps) +
+                                        "; a resumed run keeps them");
+      return std::nullopt;
+    }
+    args->d_steps = meta.d_steps;
+    args->g_steps = meta.g_steps;
+    if (!args->gan_reg_given) args->gan_reg = meta.gan_reg;
+  }
   meta.seed = args->seed;
   meta.batch = args->batch;
   meta.lr = args->lr;
@@ -136,24 +169,82 @@ int CheckOutput(const std::string& out, const Model& model) {
   return kExitOk;
 }
 
-// A classifier (the judge) trains on its cross-entropy over grey images: the VAE's choices of
-// objective, precision, binarization and classes are refused by name.
-int CheckClassifierFlags(const TrainArgs& args, const Model& model) {
-  if (model.shape().is_vae()) return kExitOk;
+// A classifier (the judge) trains on its cross-entropy and a GAN on its players' losses, over
+// grey images: the VAE's choices of objective, precision, binarization and classes are refused
+// by name, as are a GAN's settings for any other family.
+int CheckFamilyFlags(const TrainArgs& args, const Model& model) {
+  const ShapeInfo& shape = model.shape();
+  if (args.family_given && args.family != FamilyName(shape.family)) {
+    return Fail(kExitUsage, "--family " + args.family + " does not match shape '" + args.shape +
+                                "', a " + FamilyName(shape.family));
+  }
+  const bool gan = shape.family == Family::kGan;
+  if (!gan) {
+    const std::pair<bool, const char*> gan_only[] = {
+        {args.gan_reg_given, "--gan-reg"},
+        {args.d_steps_given, "--d-steps"},
+        {args.g_steps_given, "--g-steps"}};
+    for (const auto& [given, flag] : gan_only) {
+      if (given) {
+        return Fail(kExitUsage, std::string(flag) + " applies to GANs; shape '" + args.shape +
+                                    "' is a " + FamilyName(shape.family));
+      }
+    }
+  }
+  if (!args.judge.empty() && !shape.has_decoder()) {
+    return Fail(kExitUsage, "--judge judges samples; shape '" + args.shape + "' is a " +
+                                FamilyName(shape.family) + ", which draws none");
+  }
+  if (shape.is_vae()) return kExitOk;
   const std::pair<bool, const char*> vae_only[] = {
       {args.binarize_given && args.binarize != "none", "--binarize"},
       {args.objective_given && args.objective != "elbo", "--objective"},
       {args.k_given, "--k"},
       {args.precision_given && args.precision != "fp32", "--precision"},
-      {!args.classes.empty(), "--classes"}};
+      {!args.classes.empty(), "--classes"},
+      {gan && args.profile, "--profile"}};
   for (const auto& [given, flag] : vae_only) {
     if (given) {
       return Fail(kExitUsage, std::string(flag) + " applies to VAEs; shape '" + args.shape +
-                                  "' is a " + FamilyName(model.shape().family) +
-                                  ", trained on its cross-entropy");
+                                  "' is a " + FamilyName(shape.family) + ", trained on " +
+                                  (gan ? "its players' losses" : "its cross-entropy"));
     }
   }
   return kExitOk;
+}
+
+// "%.2f" (as the VAE's losses always printed), "%.4f" below 10 (a GAN's and a classifier's).
+std::string FormatG(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), std::fabs(v) < 10 ? "%.4f" : "%.2f", v);
+  return buf;
+}
+
+std::string Percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f%%", 100 * share);
+  return buf;
+}
+
+// --judge: what the classifier says about --judge-samples samples of this epoch's model (f32,
+// seed --seed), printed and returned for the epoch's JSON.
+StatusOr<Json> JudgeEpoch(const Model& model, Classifier& judge, const FeatureStats& reference,
+                          const TrainArgs& args, std::FILE* human) {
+  EVAE_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine,
+                        Engine::Create(model, EngineOptions{.max_batch = 1000,
+                                                            .threads = args.threads}));
+  EVAE_ASSIGN_OR_RETURN(std::vector<float> samples,
+                        DrawSamples(*engine, args.judge_samples, args.seed));
+  EVAE_ASSIGN_OR_RETURN(JudgeReport r,
+                        JudgeImages(judge, samples.data(), args.judge_samples, reference));
+  std::fprintf(human, "  judge: %d samples, %s recognised, coverage KL %.4f nats, Frechet "
+                      "distance %.3f\n",
+               r.samples, Percent(r.recognised).c_str(), r.coverage_kl, r.frechet);
+  return Json{{"samples", r.samples},
+              {"recognised", JsonNumber(r.recognised)},
+              {"coverage_kl", JsonNumber(r.coverage_kl)},
+              {"frechet", JsonNumber(r.frechet)},
+              {"histogram", r.histogram}};
 }
 
 // Where the last good checkpoint is, for the message of a run that stops part way.
@@ -207,12 +298,6 @@ int NothingToTrain(const TrainArgs& args, Model* model, std::FILE* human) {
   return kExitOk;
 }
 
-std::string Percent(double share) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f%%", 100 * share);
-  return buf;
-}
-
 // Prints where the epoch's training time went, and returns it for the JSON.
 Json ReportProfile(const StepProfile& p, const ShapeInfo& shape, int images, double seconds,
                    std::FILE* human) {
@@ -252,7 +337,7 @@ int RunTrain(const TrainArgs& given) {
   int exit_code = kExitOk;
   std::optional<Model> model = PrepareModel(&args, &exit_code);
   if (!model) return exit_code;
-  if (int code = CheckClassifierFlags(args, *model); code != kExitOk) return code;
+  if (int code = CheckFamilyFlags(args, *model); code != kExitOk) return code;
   if (int code = CheckOutput(args.out, *model); code != kExitOk) return code;
 
   if (model->metadata().epochs >= args.epochs) return NothingToTrain(args, &*model, human);
@@ -277,6 +362,9 @@ int RunTrain(const TrainArgs& given) {
   if (!binarization.ok()) return Fail(kExitUsage, "--binarize: " + binarization.status().message());
   options.binarization = *binarization;
   options.objective = args.objective == "iwae" ? Objective::kIwae : Objective::kElbo;
+  options.adversarial = {.gan_reg = args.gan_reg, .d_steps = args.d_steps, .g_steps = args.g_steps};
+  const bool gan = model->shape().family == Family::kGan;
+  if (gan) options.beta1 = 0.5f;
   options.iw_samples = args.k;
   model->metadata().objective = options.objective == Objective::kIwae ? "iwae" : "";
   model->metadata().iw_samples = options.objective == Objective::kIwae ? args.k : 0;
@@ -295,6 +383,21 @@ int RunTrain(const TrainArgs& given) {
   } else if (precision == Precision::kBf16) {
     std::fprintf(human, "training in bf16: products of bf16 operands summed in fp32; weights, "
                         "gradients and Adam in fp32\n");
+  }
+
+  // --judge: the classifier and its features of the test images, once; each epoch's samples are
+  // judged against them.
+  std::unique_ptr<Classifier> judge;
+  std::optional<FeatureStats> judge_reference;
+  if (!args.judge.empty()) {
+    StatusOr<Model> judge_model = LoadModel(args.judge);
+    if (!judge_model.ok()) return Fail(judge_model.status());
+    StatusOr<std::unique_ptr<Classifier>> c = Classifier::Create(*judge_model, runtime->get());
+    if (!c.ok()) return Fail(kExitBadInput, "--judge " + args.judge + ": " + c.status().message());
+    judge = std::move(c).value();
+    StatusOr<FeatureStats> reference = ReferenceFeatures(*judge, data->test);
+    if (!reference.ok()) return Fail(reference.status());
+    judge_reference = std::move(reference).value();
   }
 
   const bool live = ui::IsTerminal(STDERR_FILENO);
@@ -351,14 +454,33 @@ int RunTrain(const TrainArgs& given) {
     saved_epoch = model->metadata().epochs;
 
     const bool classifier = std::isfinite(test->accuracy);
-    std::fprintf(human, "epoch %d  train %.2f  test %.2f%s  %.2f s\n", result->epoch,
-                 result->train_loss, test->test_loss,
+    std::string players;
+    for (const PlayerLoss& p : result->players) {
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "  %s %.4f", p.player, p.loss);
+      players += buf;
+    }
+    // A GAN's train loss is its discriminator's, printed with the players'.
+    const std::string train =
+        players.empty() ? "  train " + FormatG(result->train_loss) : std::string();
+    std::fprintf(human, "epoch %d%s  test %s%s%s  %.2f s\n", result->epoch, train.c_str(),
+                 FormatG(test->test_loss).c_str(), players.c_str(),
                  classifier ? ("  accuracy " + Percent(test->accuracy)).c_str() : "",
                  result->seconds);
     Json epoch_json = {{"epoch", result->epoch},
                        {"train_loss", JsonNumber(result->train_loss)},
                        {"test_loss", JsonNumber(test->test_loss)}};
     if (classifier) epoch_json["test_accuracy"] = JsonNumber(test->accuracy);
+    if (!result->players.empty()) {
+      Json p = Json::object();
+      for (const PlayerLoss& pl : result->players) p[pl.player] = JsonNumber(pl.loss);
+      epoch_json["players"] = std::move(p);
+    }
+    if (judge) {
+      StatusOr<Json> judged = JudgeEpoch(*model, *judge, *judge_reference, args, human);
+      if (!judged.ok()) return Fail(judged.status());
+      epoch_json["judge"] = std::move(judged).value();
+    }
     epoch_json["seconds"] = JsonNumber(result->seconds);
     if (args.profile) {
       epoch_json["profile"] = ReportProfile((*trainer)->profile(), model->shape(),
@@ -372,13 +494,19 @@ int RunTrain(const TrainArgs& given) {
 
   if (args.json) {
     const bool vae = model->shape().is_vae();
-    PrintJson({{"shape", args.shape},
-               {"family", FamilyName(model->shape().family)},
-               {"precision", PrecisionName(precision)},
-               {"binarize", args.binarize},
-               {"objective", vae ? args.objective : "cross-entropy"},
-               {"k", args.objective == "iwae" ? args.k : 1},
-               {"epochs", epochs_json}});
+    Json out = {{"shape", args.shape},
+                {"family", FamilyName(model->shape().family)},
+                {"precision", PrecisionName(precision)},
+                {"binarize", args.binarize},
+                {"objective", vae ? args.objective : gan ? "adversarial" : "cross-entropy"},
+                {"k", args.objective == "iwae" ? args.k : 1}};
+    if (gan) {
+      out["gan_reg"] = JsonNumber(args.gan_reg);
+      out["d_steps"] = args.d_steps;
+      out["g_steps"] = args.g_steps;
+    }
+    out["epochs"] = std::move(epochs_json);
+    PrintJson(out);
   }
   return kExitOk;
 }
@@ -389,7 +517,7 @@ namespace {
 
 const CommandRegistration kTrainCommand(
     {"train",
-     "Train a VAE (or, with --shape judge, the digit classifier) on MNIST; the model (with its "
+     "Train a VAE (or a GAN, or the digit classifier: --family) on MNIST; the model (with its "
      "optimizer state) is saved every epoch",
      10,
      [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
@@ -454,6 +582,34 @@ const CommandRegistration kTrainCommand(
                        "Train (and test) on these labels only, e.g. 3 or 0,1,7: the one-class "
                        "protocol of anomaly detection; stored in the model's metadata")
            ->type_name("LIST");
+       CLI::Option* family_opt =
+           cmd->add_option("--family", a->family,
+                           "What to train, by family: vae (shape mnist), gan (shape gan: a "
+                           "generator and a discriminator) or classifier (shape judge); --shape "
+                           "picks any shape")
+               ->check(CLI::IsMember({"vae", "gan", "classifier"}));
+       CLI::Option* gan_reg_opt =
+           cmd->add_option("--gan-reg", a->gan_reg,
+                           "GAN: lambda of the generator's ||G(z) - G_old(z)||^2 term, G_old the "
+                           "generator one step earlier (0: the standard non-saturating GAN)")
+               ->check(CLI::Range(0.0, 1e6))
+               ->capture_default_str();
+       CLI::Option* d_steps_opt =
+           cmd->add_option("--d-steps", a->d_steps,
+                           "GAN: discriminator steps per iteration, each on its own batch")
+               ->check(CLI::Range(1, kMaxPlayerSteps))
+               ->capture_default_str();
+       CLI::Option* g_steps_opt =
+           cmd->add_option("--g-steps", a->g_steps, "GAN: generator steps per iteration")
+               ->check(CLI::Range(1, kMaxPlayerSteps))
+               ->capture_default_str();
+       cmd->add_option("--judge", a->judge,
+                       "A classifier file (models/judge.evae): after every epoch, judge "
+                       "--judge-samples samples of the model (share recognised, mode coverage, "
+                       "Frechet distance; in the JSON per epoch)");
+       cmd->add_option("--judge-samples", a->judge_samples, "Samples per epoch for --judge")
+           ->check(CLI::Range(2, 100000))
+           ->capture_default_str();
        cmd->add_flag("--json", a->json,
                      "Print one JSON object on stdout at the end; progress goes to stderr");
        return [=] {
@@ -466,6 +622,10 @@ const CommandRegistration kTrainCommand(
          a->binarize_given = binarize_opt->count() > 0;
          a->objective_given = objective_opt->count() > 0;
          a->k_given = k_opt->count() > 0;
+         a->family_given = family_opt->count() > 0;
+         a->gan_reg_given = gan_reg_opt->count() > 0;
+         a->d_steps_given = d_steps_opt->count() > 0;
+         a->g_steps_given = g_steps_opt->count() > 0;
          a->command_line = CommandLine(invocation);
          return RunTrain(*a);
        };

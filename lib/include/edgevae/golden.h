@@ -10,8 +10,9 @@
 
 namespace edgevae {
 
-// The first `count` images of `images` and the f32 model's reconstructions of them (z = mu).
-// Thresholds are left at 0 for the caller to set.
+// The first `count` images of `images` and the f32 model's reconstructions of them (z = mu);
+// for a generator alone (no encoder), its `count` samples of seed 0 (Engine::Sample), as floats
+// and rounded to bytes in place of the images. Thresholds are left at 0 for the caller to set.
 StatusOr<GoldenVectors> MakeGoldenVectors(const Model& f32_model, const ImageSet& images,
                                           int count);
 

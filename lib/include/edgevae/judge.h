@@ -13,9 +13,11 @@
 #define EDGEVAE_JUDGE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "edgevae/classifier.h"
+#include "edgevae/engine.h"
 #include "edgevae/idx.h"
 #include "edgevae/status.h"
 
@@ -47,6 +49,11 @@ struct JudgeReport {
 // against the reference statistics (the judge's features of the test images).
 StatusOr<JudgeReport> JudgeImages(Classifier& judge, const float* images, int n,
                                   const FeatureStats& reference);
+
+// `n` samples of a generative model's prior, z ~ N(0, I) drawn as Engine::Sample(n, seed) draws
+// them (so the first ones are `edgevae sample`'s with the same seed), decoded in batches of the
+// engine's max_batch: n x input pixel probabilities.
+StatusOr<std::vector<float>> DrawSamples(Engine& engine, int n, uint64_t seed);
 
 // The reference: the judge's feature statistics of `images` (the 10,000 test images).
 StatusOr<FeatureStats> ReferenceFeatures(Classifier& judge, const ImageSet& images);

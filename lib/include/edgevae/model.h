@@ -95,6 +95,10 @@ struct ModelMetadata {
   // absent = 1.
   double class_temperature = 1;
   std::optional<AnomalyThreshold> anomaly;       // a calibrated anomaly threshold
+  // A GAN's training settings (edgevae/train.h's AdversarialOptions); optional keys, written
+  // when d_steps > 0.
+  double gan_reg = 0;
+  int d_steps = 0, g_steps = 0;
 };
 
 // Adam's moment estimates, in the flat parameter layout, and its step count.
@@ -145,6 +149,11 @@ class Model {
   ModelMetadata metadata_;
   AdamState adam_;
 };
+
+// The model a device runs: a copy of `model` without its optimizer state, or, for a shape with a
+// `deploy` table (a GAN), the tensors of that table copied by name (the generator alone), with
+// the same metadata.
+StatusOr<Model> DeployableModel(const Model& model);
 
 }  // namespace edgevae
 

@@ -37,6 +37,8 @@ const char* DTypeName(DType dtype);
 // Reference outputs stored by the converter: `count` inputs (pixels, count x input) and what the
 // f32 model reconstructs from them (z = mu, pixel probabilities, count x input); `edgevae verify`
 // re-runs them and compares against the thresholds.
+// Images and their reconstructions with z = mu; for a generator alone (no encoder), its samples
+// of seed 0 (Engine::Sample) and those samples rounded to bytes.
 struct GoldenVectors {
   int count = 0;
   std::vector<uint8_t> pixels;

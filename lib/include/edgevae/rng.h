@@ -22,6 +22,7 @@ enum class RngPurpose : uint8_t {
   kLatentSample = 6,  // draws from a class Gaussian in latent space (a = label)
   kScoreNoise = 7,  // anomaly scores (a, b = low 24 and high bits of the image index)
   kBinarize = 8,    // binarized pixels (a = pass: epoch, 0 or the test pass; b = image index)
+  kPlayerNoise = 9,  // an adversarial player's step's latent draws (a = epoch, b = step)
 };
 
 constexpr uint64_t StreamId(RngPurpose purpose, uint32_t a = 0, uint32_t b = 0) {

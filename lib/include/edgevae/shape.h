@@ -13,6 +13,11 @@
 // (pixels -> hidden, hidden -> hidden) and the class-logits layer (the last hidden layer -> one
 // logit per class); the project's sample-quality judge (edgevae/judge.h) is one. Only VAEs have
 // an encoder, a decoder and an inference engine; a classifier trains, saves and loads as f32.
+// A GAN's table lists its generator (one or more decoder layers from z, then the logits layer
+// over the pixels) and then its discriminator (one or more critic layers from the pixels, LeakyReLU,
+// then one logit); what it deploys is the generator alone, a table of its own (`deploy`), which
+// runs in the engine as a decoder without an encoder. The header's three sizes (input, first layer's width, latent) need not be
+// unique across shapes (gan and mnist are both 784-400-20): a file names its shape.
 #ifndef EDGEVAE_SHAPE_H_
 #define EDGEVAE_SHAPE_H_
 
@@ -30,13 +35,19 @@ namespace edgevae {
 enum class Family : uint8_t {
   kVae,         // encoder, Gaussian posterior heads, decoder to Bernoulli logits
   kClassifier,  // hidden layers to one logit per class (softmax)
+  kGan,         // a generator (decoder layers to Bernoulli logits) and a discriminator (critic
+                // layers from the pixels to one logit), trained against each other
 };
-const char* FamilyName(Family f);  // "vae", "classifier"
+const char* FamilyName(Family f);  // "vae", "classifier", "gan"
+// The family a name names ("vae", ...), or an error listing them.
+StatusOr<Family> FindFamily(std::string_view name);
 
 enum class Activation : uint8_t {
   kNone,
   kRelu,
+  kLeakyRelu,  // x < 0 ? kLeakySlope * x : x (the discriminators' hidden layers)
 };
+inline constexpr float kLeakySlope = 0.2f;
 
 // What a layer does in the network; the order of a table is the order of this enum.
 enum class LayerRole : uint8_t {
@@ -48,6 +59,9 @@ enum class LayerRole : uint8_t {
   // A classifier's:
   kHidden,       // pixels or the previous hidden layer -> hidden
   kClassLogits,  // the last hidden layer -> one logit per class
+  // A discriminator's (after its generator's layers in the table):
+  kCritic,       // the discriminator's input or previous critic layer -> hidden (LeakyReLU)
+  kCriticLogit,  // the last critic layer -> one logit, log D / (1 - D)
 };
 
 struct LayerInfo {
@@ -65,8 +79,18 @@ struct ShapeInfo {
                           // third size, so that the three sizes name one compiled shape)
   std::span<const LayerInfo> layers;
   Family family = Family::kVae;
+  // The shape a device runs, if not this one: the table without the layers only training needs
+  // (a GAN's discriminator), with the same names and sizes (DeployableModel copies them).
+  std::string_view deploy = {};
 
   bool is_vae() const { return family == Family::kVae; }
+  // Whether the network has a decoder (z -> Bernoulli logits over the pixels): a VAE's, or an
+  // adversarial family's generator.
+  bool has_decoder() const { return Find(LayerRole::kLogits) >= 0; }
+  // Whether it encodes images (a VAE's Gaussian posterior): a generator alone does not.
+  bool has_encoder() const { return Find(LayerRole::kMean) >= 0; }
+  // Whether it carries a discriminator, which only training needs.
+  bool has_critic() const { return Find(LayerRole::kCriticLogit) >= 0; }
 
   // Trainable parameters: out * in + out per layer.
   constexpr size_t ParamCount() const {
@@ -140,6 +164,21 @@ inline constexpr LayerInfo kJudgeLayers[] = {
     {"cls", LayerRole::kClassLogits, 256, 10, Activation::kNone},
 };
 
+// The GAN of the seed paper's experiment (../shared/generative-family.md): the generator is the
+// `mnist` VAE's decoder, 20-400-784 with sigmoid outputs; the discriminator 784-400-1.
+inline constexpr LayerInfo kGanLayers[] = {
+    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
+    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
+    {"d1", LayerRole::kCritic, 784, 400, Activation::kLeakyRelu},
+    {"d2", LayerRole::kCriticLogit, 400, 1, Activation::kNone},
+};
+
+// What a GAN deploys: its generator alone (edgevae convert extracts it, DeployableModel).
+inline constexpr LayerInfo kGanGeneratorLayers[] = {
+    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
+    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
+};
+
 struct MnistShape {
   static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20, kMnistLayers};
 };
@@ -155,6 +194,14 @@ struct TinyShape {
 struct JudgeShape {
   static constexpr ShapeInfo kInfo{"judge", 784, 256, 10, kJudgeLayers, Family::kClassifier};
 };
+struct GanShape {
+  static constexpr ShapeInfo kInfo{"gan", 784, 400, 20, kGanLayers, Family::kGan,
+                                   "gan-generator"};
+};
+struct GanGeneratorShape {
+  static constexpr ShapeInfo kInfo{"gan-generator", 784, 400, 20, kGanGeneratorLayers,
+                                   Family::kGan};
+};
 
 // Every shape compiled into this build, of every family.
 std::span<const ShapeInfo> CompiledShapes();
@@ -162,11 +209,14 @@ std::span<const ShapeInfo> CompiledShapes();
 std::string CompiledShapeList();
 // Looks a shape up by name; the error lists the compiled shapes.
 StatusOr<ShapeInfo> FindShape(std::string_view name);
-// Looks a shape up by the sizes a model file's header records (they must agree with its name).
-StatusOr<ShapeInfo> FindShape(int input, int hidden, int latent);
+// The shape a family trains by default (`train --family`): mnist, judge, gan.
+ShapeInfo DefaultShape(Family family);
 // Whether `shape`'s table has the form its family needs (the top of this file), naming what is
 // wrong.
 Status ValidateShape(const ShapeInfo& shape);
+// kUnsupported unless `shape` has a decoder and no discriminator (a VAE, or a generator alone):
+// for what a device runs (`what`: "an int8 file", ...).
+Status RequireDeployable(const ShapeInfo& shape, std::string_view what);
 // kUnsupported unless `shape` is a VAE: for what only a VAE can do (`what`: "an engine",
 // "int8 conversion", ...), so that a classifier's file is refused with a message, not misread.
 Status RequireVae(const ShapeInfo& shape, std::string_view what);

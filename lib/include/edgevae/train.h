@@ -1,7 +1,8 @@
 // Training: minibatch Adam on the summed negative ELBO (Bernoulli decoder, one reparameterised
 // sample per image), exactly the PyTorch VAE example's objective, or on the importance-weighted
 // bound (IWAE, Burda et al. 2015: k samples per image); a classifier's shape (edgevae/shape.h)
-// on the summed softmax cross-entropy of its labels. Every random draw (shuffle,
+// on the summed softmax cross-entropy of its labels; a GAN's two players in turn on their own
+// losses (AdversarialOptions), each with its own Adam step count. Every random draw (shuffle,
 // noise) is keyed by (seed, epoch, step), so the same seed, thread count and CPU give
 // bit-identical weights, and resuming from a checkpoint continues the same sequence.
 #ifndef EDGEVAE_TRAIN_H_
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "edgevae/binarize.h"
 #include "edgevae/idx.h"
@@ -39,6 +41,19 @@ enum class Objective { kElbo, kIwae };
 const char* ObjectiveName(Objective o);  // "elbo", "iwae"
 inline constexpr int kMaxIwSamples = 5000;
 
+// The adversarial families' settings (../shared/generative-family.md).
+struct AdversarialOptions {
+  // lambda of the generator's ||G(z) - G_old(z)||^2 term, G_old being the generator as it was
+  // before its previous step (at G_old = G the term and its gradient vanish, so the one-step-old
+  // generator is the nearest that has an effect with one generator step per iteration; the first
+  // generator step of each epoch starts from G_old = G, so that a resumed run repeats an
+  // uninterrupted one bit for bit). 0: the standard non-saturating GAN.
+  double gan_reg = 0;
+  int d_steps = 1;  // discriminator steps per iteration, each on its own batch of real images
+  int g_steps = 1;  // generator steps per iteration
+};
+inline constexpr int kMaxPlayerSteps = 100;
+
 struct TrainOptions {
   Objective objective = Objective::kElbo;
   int iw_samples = 1;  // k, for kIwae (1..kMaxIwSamples; batch * k at most 16 * kMaxTrainBatch)
@@ -53,6 +68,7 @@ struct TrainOptions {
   float beta2 = 0.999f;
   float eps = 1e-8f;
   uint64_t seed = 1;
+  AdversarialOptions adversarial;  // a GAN's
 };
 
 struct BatchProgress {
@@ -65,11 +81,18 @@ struct BatchProgress {
 };
 using ProgressFn = std::function<void(const BatchProgress&)>;
 
+// An adversarial player's mean loss over an epoch's steps, per row.
+struct PlayerLoss {
+  const char* player;  // "discriminator", "generator"
+  double loss;
+};
+
 struct EpochResult {
   int epoch = 0;
   double train_loss = 0;  // mean loss per training image (negative ELBO, as the PyTorch example
-                          // reports, or the negative IW bound)
+                          // reports, or the negative IW bound; a GAN's discriminator loss)
   double seconds = 0;     // wall time of the epoch's training (no evaluation)
+  std::vector<PlayerLoss> players;  // an adversarial family's, one per player
 };
 
 // Where the time of a training step goes, accumulated over steps (for docs/performance.md's breakdown).

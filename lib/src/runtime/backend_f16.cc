@@ -23,6 +23,7 @@ class F16Backend final : public Backend {
     for (size_t i = 0; i < s.layers.size(); ++i) {
       const LayerInfo& l = s.layers[i];
       if (l.role == LayerRole::kLogVar) continue;  // runs with the mean head
+      if (l.role == LayerRole::kCritic || l.role == LayerRole::kCriticLogit) continue;
       const size_t out = l.out + (l.role == LayerRole::kMean ? s.layers[i + 1].out : 0);
       const size_t in = l.in;
       const LayerParams& p = model.layout().layers[i];
@@ -49,6 +50,7 @@ class F16Backend final : public Backend {
   const char* dtype() const override { return "f16"; }
   Status EncodePixels(const uint8_t* pixels, size_t n, bool /*logvar*/, float* mv,
                       pthreadpool_t pool) override {
+    if (encoder_.empty()) return Unsupported("a generator alone has no encoder");
     simd::U8ToF32(pixels, x_.data(), n * in_);
     simd::F32ToF16(x_.data(), xh_.data(), n * in_);
     EVAE_ASSIGN_OR_RETURN(const uint16_t* mvh, Run(encoder_, xh_.data(), n, pool));

@@ -230,6 +230,7 @@ class Int8Backend final : public Backend {
     const ShapeInfo& s = q.shape;
     b->in_ = s.input;
     b->lat_ = s.latent;
+    b->has_encoder_ = s.has_encoder();
     b->encoders_ = static_cast<size_t>(s.Count(LayerRole::kEncoder));
     b->mean_ = static_cast<size_t>(s.Find(LayerRole::kMean));
     b->logvar_ = static_cast<size_t>(s.Find(LayerRole::kLogVar));
@@ -249,7 +250,9 @@ class Int8Backend final : public Backend {
     b->xq_.Resize(max_batch * s.input);
     b->zq_.Resize(max_batch * s.latent);
     if (b->xq_.empty() || b->zq_.empty()) return Internal("out of memory (engine buffers)");
-    if (sparse_encode) EVAE_RETURN_IF_ERROR(b->sparse_.Prepare(q.layers[0]).status());
+    if (sparse_encode && b->has_encoder_) {
+      EVAE_RETURN_IF_ERROR(b->sparse_.Prepare(q.layers[0]).status());
+    }
     b->PrepareProbTable();
     // Layers that read their weights in place (GemvI8) keep the model's bytes -- a mapped file or
     // a copy -- alive for as long as the engine, which may outlive the model it was made from.
@@ -260,6 +263,7 @@ class Int8Backend final : public Backend {
 
   Status EncodePixels(const uint8_t* pixels, size_t n, bool logvar, float* mv,
                       pthreadpool_t pool) override {
+    if (!has_encoder_) return Unsupported("a generator alone has no encoder");
     if (n != 1 || !sparse_.Run(pixels, act_[0].data())) {
       simd::U8ToI8Centered(pixels, xq_.data(), n * in_);
       EVAE_RETURN_IF_ERROR(ops_[0].Run(n, xq_.data(), act_[0].data(), pool));
@@ -389,6 +393,7 @@ class Int8Backend final : public Backend {
     QuantRange input, output;
   };
   size_t lat_ = 0;
+  bool has_encoder_ = false;  // a generator alone has none (and no mean or logvar layer)
   size_t encoders_ = 0, mean_ = 0, logvar_ = 0, decoder_ = 0, logits_ = 0;  // table indices
   std::vector<Int8Op> ops_;                 // per layer; the weights live here once packed
   std::vector<Ranges> ranges_;              // per layer

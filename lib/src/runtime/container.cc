@@ -188,19 +188,22 @@ Status CheckChecksum(const std::string& path, const ModelFileInfo& info) {
 }
 
 StatusOr<ShapeInfo> CheckShape(const std::string& path, const ModelFileInfo& info) {
-  StatusOr<ShapeInfo> by_size = FindShape(info.input, info.hidden, info.latent);
-  if (!by_size.ok()) {
+  StatusOr<ShapeInfo> named = FindShape(info.shape_name);
+  if (!named.ok()) {
     return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
-                       std::to_string(kOffShapeName) + "): " + by_size.status().message());
+                       std::to_string(kOffShapeName) + "): " + named.status().message());
   }
-  if (by_size->name != info.shape_name) {
+  if (named->input != info.input || named->hidden != info.hidden ||
+      named->latent != info.latent) {
     return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
                        std::to_string(kOffShapeName) + ") has sizes " + std::to_string(info.input) +
                        "-" + std::to_string(info.hidden) + "-" + std::to_string(info.latent) +
-                       ", which this build calls '" + std::string(by_size->name) +
-                       "'; compiled shapes: " + CompiledShapeList());
+                       ", but this build's '" + std::string(named->name) + "' is " +
+                       std::to_string(named->input) + "-" + std::to_string(named->hidden) + "-" +
+                       std::to_string(named->latent) + "; compiled shapes: " +
+                       CompiledShapeList());
   }
-  return by_size;
+  return named;
 }
 
 const ModelFileInfo::Tensor* FindTensor(const ModelFileInfo& info, std::string_view name) {

@@ -23,6 +23,14 @@ struct Engine::Impl {
   size_t max_batch = 0;
   AlignedBuffer<float> mv, z, sd, eps;
 
+  // For the calls that take images: a generator alone (a GAN's) only decodes.
+  Status CheckEncoder() const {
+    if (shape.has_encoder()) return Status::Ok();
+    return Unsupported("shape '" + std::string(shape.name) + "' is a generator without an "
+                       "encoder: it samples and decodes, but cannot encode or reconstruct "
+                       "images");
+  }
+
   Status CheckCount(int n) const {
     if (n < 0 || static_cast<size_t>(n) > max_batch) {
       return InvalidArgument("batch of " + std::to_string(n) +
@@ -80,7 +88,7 @@ Status CheckOptions(const EngineOptions& options) {
 
 StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model, const EngineOptions& options) {
   EVAE_RETURN_IF_ERROR(CheckOptions(options));
-  EVAE_RETURN_IF_ERROR(RequireVae(model.shape(), "an inference engine"));
+  if (!model.shape().has_decoder()) return RequireVae(model.shape(), "an inference engine");
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError("model has a non-finite parameter: " + bad);
   }
@@ -106,7 +114,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Create(const Model& model, const Engin
 StatusOr<std::unique_ptr<Engine>> Engine::Create(const Int8Model& model,
                                                  const EngineOptions& options) {
   EVAE_RETURN_IF_ERROR(CheckOptions(options));
-  EVAE_RETURN_IF_ERROR(RequireVae(model.shape, "an inference engine"));
+  EVAE_RETURN_IF_ERROR(RequireDeployable(model.shape, "an int8 engine"));
   auto impl = std::make_unique<Impl>();
   impl->shape = model.shape;
   impl->metadata = model.metadata;
@@ -126,6 +134,7 @@ const ModelMetadata& Engine::metadata() const { return impl_->metadata; }
 
 Status Engine::Encode(const uint8_t* pixels, int n, float* mu, float* logvar) {
   Impl& m = *impl_;
+  EVAE_RETURN_IF_ERROR(m.CheckEncoder());
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
   EVAE_RETURN_IF_ERROR(
@@ -156,6 +165,7 @@ Status Engine::DecodeLogits(const float* z, int n, float* logits) {
 Status Engine::ReconstructionError(const uint8_t* pixels, int n, ReconstructionLoss loss,
                                    double* out) {
   Impl& m = *impl_;
+  EVAE_RETURN_IF_ERROR(m.CheckEncoder());
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   return m.backend->ReconstructionError(pixels, n, loss, m.mv.data(), m.z.data(), out,
                                         m.runtime->pool());
@@ -171,6 +181,7 @@ Status Engine::Sample(int n, uint64_t seed, float* out) {
 
 Status Engine::Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t seed, float* out) {
   Impl& m = *impl_;
+  EVAE_RETURN_IF_ERROR(m.CheckEncoder());
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
   EVAE_RETURN_IF_ERROR(
@@ -203,8 +214,12 @@ StatusOr<GoldenCheck> CheckGoldenVectors(Engine& engine, const GoldenVectors& go
                            std::to_string(golden.count));
   }
   std::vector<float> out(golden.reconstruction.size());
-  EVAE_RETURN_IF_ERROR(
-      engine.Reconstruct(golden.pixels.data(), golden.count, false, 0, out.data()));
+  if (engine.shape().has_encoder()) {
+    EVAE_RETURN_IF_ERROR(
+        engine.Reconstruct(golden.pixels.data(), golden.count, false, 0, out.data()));
+  } else {  // a generator's are its samples of seed 0 (edgevae/model_file.h)
+    EVAE_RETURN_IF_ERROR(engine.Sample(golden.count, 0, out.data()));
+  }
   GoldenCheck c;
   c.count = golden.count;
   double sum = 0;

@@ -7,7 +7,7 @@ namespace edgevae {
 StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   const ShapeInfo& s = model.shape();
-  EVAE_RETURN_IF_ERROR(RequireVae(s, "f32 inference"));
+  if (!s.has_decoder()) return RequireVae(s, "f32 inference");
   F32Inference inf;
   inf.in_ = s.input;
   inf.lat_ = s.latent;
@@ -20,6 +20,8 @@ StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows)
     size_t out = l.out;
     if (l.role == LayerRole::kMean) out += s.layers[i + 1].out;  // the heads, as one operator
     if (l.role == LayerRole::kLogVar) continue;
+    // A GAN's discriminator: training's alone (tools/gan_step.h).
+    if (l.role == LayerRole::kCritic || l.role == LayerRole::kCriticLogit) continue;
     const float lo = l.activation == Activation::kRelu ? 0.0f : -kInf;
     EVAE_ASSIGN_OR_RETURN(gemm::PackedGemm op,
                           gemm::PackedGemm::Create(out, l.in, w + p.weight, gemm::BLayout::kNK,
@@ -46,6 +48,7 @@ Status F32Inference::Run(std::vector<Op>& ops, const float* in, size_t n, float*
 }
 
 Status F32Inference::Encode(const float* x, size_t n, float* mv, pthreadpool_t pool) {
+  if (encoder_.empty()) return Unsupported("a generator alone has no encoder");
   return Run(encoder_, x, n, mv, pool);
 }
 

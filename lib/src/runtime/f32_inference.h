@@ -1,6 +1,7 @@
 // f32 inference with weights packed once: the shape's layers as XNNPACK operators (bias and ReLU
 // fused by XNNPACK's output clamp, the encoder's two heads as one operator), batch-major
-// activations. Used by the f32 engine backend, evaluation, calibration and sampling. Internal to
+// activations. Used by the f32 engine backend, evaluation, calibration and sampling. A GAN's
+// discriminator is left out, and a generator has no encoder (Encode: kUnsupported). Internal to
 // the libraries.
 #ifndef EDGEVAE_RUNTIME_F32_INFERENCE_H_
 #define EDGEVAE_RUNTIME_F32_INFERENCE_H_

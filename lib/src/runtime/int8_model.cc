@@ -83,15 +83,17 @@ int Producer(const ShapeInfo& s, size_t i) {
   switch (s.layers[i].role) {
     case LayerRole::kEncoder:  // the first takes pixels
       return i > 0 ? static_cast<int>(i) - 1 : -1;
-    case LayerRole::kDecoder:  // the first takes z (a table starts with encoders and heads)
-      return s.layers[i - 1].role == LayerRole::kDecoder ? static_cast<int>(i) - 1 : -1;
+    case LayerRole::kDecoder:  // the first takes z (after the encoder and heads, if any)
+      return i > 0 && s.layers[i - 1].role == LayerRole::kDecoder ? static_cast<int>(i) - 1 : -1;
     case LayerRole::kMean:
     case LayerRole::kLogVar:
       return s.Find(LayerRole::kEncoder, s.Count(LayerRole::kEncoder) - 1);
     case LayerRole::kLogits:
       return s.Find(LayerRole::kDecoder, s.Count(LayerRole::kDecoder) - 1);
-    case LayerRole::kHidden:  // a classifier's (never int8: RequireVae)
+    case LayerRole::kHidden:  // a classifier's or a GAN's (never int8: RequireVae)
     case LayerRole::kClassLogits:
+    case LayerRole::kCritic:
+    case LayerRole::kCriticLogit:
       return i > 0 ? static_cast<int>(i) - 1 : -1;
   }
   return -1;

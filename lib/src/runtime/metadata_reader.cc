@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 // The optional keys: classes, command, precision, objective (with iw_samples), binarize,
-// class_temperature, class_latents, anomaly.
+// class_temperature, class_latents, anomaly, and a GAN's d_steps, g_steps and gan_reg.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
   if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
@@ -31,6 +31,14 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
       return r.Wrong("class_temperature", "a number in (0, 4]", Json(t));
     }
     md->class_temperature = t;
+  }
+  if (r.Has("d_steps")) {
+    int64_t d = 0, g = 0;
+    EVAE_RETURN_IF_ERROR(r.Integer("d_steps", 1, 100, &d));
+    EVAE_RETURN_IF_ERROR(r.Integer("g_steps", 1, 100, &g));
+    EVAE_RETURN_IF_ERROR(r.NonNegative("gan_reg", &md->gan_reg));
+    md->d_steps = static_cast<int>(d);
+    md->g_steps = static_cast<int>(g);
   }
   if (r.Has("objective")) {
     EVAE_RETURN_IF_ERROR(r.String("objective", &md->objective));

@@ -1,5 +1,6 @@
 #include "edgevae/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "edgevae/rng.h"
@@ -96,6 +97,31 @@ Model Model::Clone() const {
   copy.adam_.v = adam_.v.Clone();
   copy.adam_.step = adam_.step;
   return copy;
+}
+
+StatusOr<Model> DeployableModel(const Model& model) {
+  const ShapeInfo& s = model.shape();
+  if (s.deploy.empty()) {
+    Model copy = model.Clone();
+    copy.DropOptimizer();
+    return copy;
+  }
+  EVAE_ASSIGN_OR_RETURN(ShapeInfo target, FindShape(s.deploy));
+  EVAE_ASSIGN_OR_RETURN(Model out, Model::Create(target));
+  for (const TensorView& to : out.tensors()) {
+    const TensorView* from = nullptr;
+    for (const TensorView& tv : model.tensors()) {
+      if (tv.name == to.name) from = &tv;
+    }
+    if (from == nullptr || from->rows != to.rows || from->cols != to.cols) {
+      return Internal("shape '" + std::string(s.name) + "' has no tensor " + to.name + " of " +
+                      std::string(target.name) + "'s size");
+    }
+    std::copy(model.params() + from->offset, model.params() + from->offset + from->size(),
+              out.params() + to.offset);
+  }
+  out.metadata() = model.metadata();
+  return out;
 }
 
 }  // namespace edgevae

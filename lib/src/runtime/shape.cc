@@ -6,9 +6,10 @@
 namespace edgevae {
 namespace {
 
-constexpr std::array<ShapeInfo, 5> kShapes = {MnistShape::kInfo, Mnist2dShape::kInfo,
-                                              MnistDeepShape::kInfo, TinyShape::kInfo,
-                                              JudgeShape::kInfo};
+constexpr std::array<ShapeInfo, 7> kShapes = {
+    MnistShape::kInfo, Mnist2dShape::kInfo, MnistDeepShape::kInfo,    TinyShape::kInfo,
+    JudgeShape::kInfo, GanShape::kInfo,     GanGeneratorShape::kInfo};
+constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan};
 
 std::string RoleName(LayerRole role) {
   switch (role) {
@@ -26,8 +27,59 @@ std::string RoleName(LayerRole role) {
       return "hidden";
     case LayerRole::kClassLogits:
       return "class-logits";
+    case LayerRole::kCritic:
+      return "critic";
+    case LayerRole::kCriticLogit:
+      return "critic-logit";
   }
   return "?";
+}
+
+// A chain of layers of `roles[0]` (one or more, `hidden` activation) then one of `roles[1]` (no
+// activation), from `width` inputs to `out` outputs, starting at layers[*at].
+Status ValidateChain(const ShapeInfo& s, const std::string& where, size_t* at,
+                     const LayerRole (&roles)[2], Activation hidden, int width, int out) {
+  const size_t first = *at;
+  for (; *at < s.layers.size(); ++*at) {
+    const LayerInfo& l = s.layers[*at];
+    const bool last = l.role == roles[1];
+    if (!last && l.role != roles[0]) break;
+    const int want_out = last ? out : l.out;
+    if (l.in != width || l.out != want_out || l.in <= 0 || l.out <= 0) {
+      return Internal(where + "layer " + std::string(l.name) + " is " + std::to_string(l.in) +
+                      " -> " + std::to_string(l.out) + ", expected " + std::to_string(width) +
+                      " -> " + std::to_string(want_out));
+    }
+    if (l.activation != (last ? Activation::kNone : hidden)) {
+      return Internal(where + "layer " + std::string(l.name) +
+                      (last ? " must have no activation"
+                            : " has the wrong activation for a " + RoleName(l.role) + " layer"));
+    }
+    width = l.out;
+    if (last) {
+      if (*at == first) break;  // no hidden layer before it
+      ++*at;
+      return Status::Ok();
+    }
+  }
+  return Internal(where + "expected one or more " + RoleName(roles[0]) + " layers and then one " +
+                  RoleName(roles[1]) + " layer at layer " + std::to_string(first));
+}
+
+// A GAN's form: the generator (decoders from z, then the logits over the pixels), then the
+// discriminator (critics from the pixels, then one logit), which the deployed table leaves out.
+Status ValidateGan(const ShapeInfo& s, const std::string& where) {
+  size_t at = 0;
+  EVAE_RETURN_IF_ERROR(ValidateChain(s, where, &at, {LayerRole::kDecoder, LayerRole::kLogits},
+                                     Activation::kRelu, s.latent, s.input));
+  if (at == s.layers.size()) return Status::Ok();  // the generator alone (what it deploys)
+  EVAE_RETURN_IF_ERROR(ValidateChain(s, where, &at,
+                                     {LayerRole::kCritic, LayerRole::kCriticLogit},
+                                     Activation::kLeakyRelu, s.input, 1));
+  if (at != s.layers.size()) {
+    return Internal(where + "layers after the discriminator's logit at " + std::to_string(at));
+  }
+  return Status::Ok();
 }
 
 // A classifier's form: hidden layers (ReLU) chained from the pixels, then the class logits.
@@ -64,11 +116,43 @@ const char* FamilyName(Family f) {
       return "vae";
     case Family::kClassifier:
       return "classifier";
+    case Family::kGan:
+      return "gan";
   }
   return "?";
 }
 
+StatusOr<Family> FindFamily(std::string_view name) {
+  std::string names;
+  for (Family f : kFamilies) {
+    if (name == FamilyName(f)) return f;
+    names += names.empty() ? "" : ", ";
+    names += FamilyName(f);
+  }
+  return Unsupported("family '" + std::string(name) + "' is not one of " + names);
+}
+
+ShapeInfo DefaultShape(Family family) {
+  switch (family) {
+    case Family::kClassifier:
+      return JudgeShape::kInfo;
+    case Family::kGan:
+      return GanShape::kInfo;
+    case Family::kVae:
+      break;
+  }
+  return MnistShape::kInfo;
+}
+
 std::string ShapeInfo::SizesText() const {
+  if (family == Family::kGan) {  // "20-400-784 / 784-400-1": the generator, the discriminator
+    std::string out = std::to_string(latent);
+    for (const LayerInfo& l : layers) {
+      if (l.role == LayerRole::kCritic && l.in == input) out += " / " + std::to_string(input);
+      out += "-" + std::to_string(l.out);
+    }
+    return out;
+  }
   std::string out = std::to_string(input);
   for (const LayerInfo& l : layers) {
     if (l.role == LayerRole::kEncoder || l.role == LayerRole::kHidden) {
@@ -98,14 +182,6 @@ StatusOr<ShapeInfo> FindShape(std::string_view name) {
                      "' is not compiled in; compiled shapes: " + CompiledShapeList());
 }
 
-StatusOr<ShapeInfo> FindShape(int input, int hidden, int latent) {
-  for (const ShapeInfo& s : kShapes) {
-    if (s.input == input && s.hidden == hidden && s.latent == latent) return s;
-  }
-  return Unsupported("shape " + std::to_string(input) + "-" + std::to_string(hidden) + "-" +
-                     std::to_string(latent) +
-                     " is not compiled in; compiled shapes: " + CompiledShapeList());
-}
 
 Status ValidateShape(const ShapeInfo& s) {
   const std::string where = "shape '" + std::string(s.name) + "': ";
@@ -115,7 +191,12 @@ Status ValidateShape(const ShapeInfo& s) {
     return Internal(where + "hidden is " + std::to_string(s.hidden) + ", the first layer's width " +
                     std::to_string(s.layers[0].out));
   }
+  if (!s.deploy.empty()) {
+    StatusOr<ShapeInfo> d = FindShape(s.deploy);
+    if (!d.ok()) return Internal(where + "its deployed shape: " + d.status().message());
+  }
   if (s.family == Family::kClassifier) return ValidateClassifier(s, where);
+  if (s.family == Family::kGan) return ValidateGan(s, where);
   // The roles in table order: encoders, mean, log-variance, decoders, logits.
   const LayerRole order[] = {LayerRole::kEncoder, LayerRole::kMean, LayerRole::kLogVar,
                              LayerRole::kDecoder, LayerRole::kLogits};
@@ -154,6 +235,8 @@ Status ValidateShape(const ShapeInfo& s) {
         break;
       case LayerRole::kHidden:
       case LayerRole::kClassLogits:
+      case LayerRole::kCritic:
+      case LayerRole::kCriticLogit:
         return Internal(where + "layer " + std::string(l.name) + " is a " + RoleName(l.role) +
                         " layer, which a VAE's table has none of");
     }
@@ -171,10 +254,23 @@ Status ValidateShape(const ShapeInfo& s) {
   return Status::Ok();
 }
 
+Status RequireDeployable(const ShapeInfo& shape, std::string_view what) {
+  if (shape.has_decoder() && !shape.has_critic()) return Status::Ok();
+  if (shape.has_critic()) {
+    return Unsupported("shape '" + std::string(shape.name) + "' carries its discriminator, which "
+                       "only training needs: " + std::string(what) + " takes the generator "
+                       "alone, '" + std::string(shape.deploy) + "' (edgevae convert extracts it)");
+  }
+  return Unsupported("shape '" + std::string(shape.name) + "' is a " + FamilyName(shape.family) +
+                     ", which has no decoder: " + std::string(what) + " needs a VAE or a "
+                     "generator");
+}
+
 Status RequireVae(const ShapeInfo& shape, std::string_view what) {
   if (shape.is_vae()) return Status::Ok();
   return Unsupported("shape '" + std::string(shape.name) + "' is a " + FamilyName(shape.family) +
-                     ", which has no encoder or decoder: " + std::string(what) +
+                     (shape.has_decoder() ? ", which has no encoder: " : ", which has no encoder or decoder: ") +
+                     std::string(what) +
                      " needs a VAE");
 }
 

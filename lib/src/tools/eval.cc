@@ -14,6 +14,7 @@
 #include "kernels/loss.h"
 #include "kernels/parallel.h"
 #include "runtime/f32_inference.h"
+#include "tools/gan_step.h"
 #include "tools/log_mean_exp.h"
 
 namespace edgevae {
@@ -170,6 +171,40 @@ StatusOr<EvalResult> EvaluateClassifier(const Model& model, Runtime* runtime, co
   return result;
 }
 
+// A GAN's test loss is its discriminator's loss per pair of a test image and a generated one
+// (z keyed by the seed); log 4 = 1.386 when the discriminator cannot tell them apart.
+StatusOr<EvalResult> EvaluateGan(const Model& model, Runtime* runtime, const ImageSet& data,
+                                 const EvalOptions& options,
+                                 const std::function<void(int, int)>& progress) {
+  if (options.iw_samples > 0) {
+    return InvalidArgument("--iw: shape '" + std::string(model.shape().name) +
+                           "' is a GAN, which has no likelihood to estimate");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const size_t in = model.shape().input, lat = model.shape().latent;
+  const size_t count = static_cast<size_t>(data.count);
+  EVAE_ASSIGN_OR_RETURN(GanStep step, GanStep::Create(model, kEvalBlock));
+  AlignedBuffer<float> x(kEvalBlock * in), z(kEvalBlock * lat);
+  if (x.empty() || z.empty()) return Internal("out of memory (evaluation buffers)");
+  double total = 0;
+  for (size_t first = 0, block = 0; first < count; first += kEvalBlock, ++block) {
+    const size_t n = std::min(kEvalBlock, count - first);
+    simd::U8ToF32(data.image(static_cast<int>(first)), x.data(), n * in);
+    FillNormal(RngStream(options.seed, StreamId(RngPurpose::kEvalNoise,
+                                                static_cast<uint32_t>(block))),
+               0, z.data(), n * lat);
+    EVAE_ASSIGN_OR_RETURN(double loss, step.Discriminator(model.params(), x.data(), z.data(), n,
+                                                          nullptr, runtime->pool()));
+    total += loss;
+    if (progress) progress(static_cast<int>(first + n), data.count);
+  }
+  EvalResult result;
+  result.images = data.count;
+  result.test_loss = total / static_cast<double>(count);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
 }  // namespace
 
 StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
@@ -179,6 +214,9 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   if (options.iw_samples < 0) return InvalidArgument("--iw must be >= 0");
   if (model.shape().family == Family::kClassifier) {
     return EvaluateClassifier(model, runtime, data, options, progress);
+  }
+  if (model.shape().family == Family::kGan) {
+    return EvaluateGan(model, runtime, data, options, progress);
   }
   const auto start = std::chrono::steady_clock::now();
   pthreadpool_t pool = runtime->pool();

@@ -1,6 +1,7 @@
 #include "edgevae/golden.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "edgevae/engine.h"
@@ -22,8 +23,16 @@ StatusOr<GoldenVectors> MakeGoldenVectors(const Model& f32_model, const ImageSet
   const size_t n = static_cast<size_t>(count) * f32_model.shape().input;
   g.pixels.assign(images.pixels.begin(), images.pixels.begin() + n);
   g.reconstruction.resize(n);
-  EVAE_RETURN_IF_ERROR(
-      engine->Reconstruct(g.pixels.data(), count, false, 0, g.reconstruction.data()));
+  if (f32_model.shape().has_encoder()) {
+    EVAE_RETURN_IF_ERROR(
+        engine->Reconstruct(g.pixels.data(), count, false, 0, g.reconstruction.data()));
+    return g;
+  }
+  // A generator alone: its samples of seed 0, and those samples in bytes for the pixels.
+  EVAE_RETURN_IF_ERROR(engine->Sample(count, 0, g.reconstruction.data()));
+  for (size_t i = 0; i < n; ++i) {
+    g.pixels[i] = static_cast<uint8_t>(std::lround(g.reconstruction[i] * 255.0f));
+  }
   return g;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "edgevae/rng.h"
 #include "tools/symmetric_eigen.h"
 
 namespace edgevae {
@@ -115,6 +116,21 @@ StatusOr<JudgeReport> JudgeImages(Classifier& judge, const float* images, int n,
   EVAE_ASSIGN_OR_RETURN(FeatureStats s, ComputeFeatureStats(features.data(), n, dim));
   EVAE_ASSIGN_OR_RETURN(r.frechet, FrechetDistance(s, reference));
   return r;
+}
+
+StatusOr<std::vector<float>> DrawSamples(Engine& engine, int n, uint64_t seed) {
+  if (n < 0) return InvalidArgument("samples must be >= 0, got " + std::to_string(n));
+  const size_t lat = static_cast<size_t>(engine.shape().latent);
+  const size_t in = static_cast<size_t>(engine.shape().input);
+  std::vector<float> z(static_cast<size_t>(n) * lat);
+  FillNormal(RngStream(seed, StreamId(RngPurpose::kSample)), 0, z.data(), z.size());
+  std::vector<float> images(static_cast<size_t>(n) * in);
+  for (int first = 0; first < n; first += engine.max_batch()) {
+    const int m = std::min(engine.max_batch(), n - first);
+    EVAE_RETURN_IF_ERROR(engine.Decode(z.data() + static_cast<size_t>(first) * lat, m,
+                                       images.data() + static_cast<size_t>(first) * in));
+  }
+  return images;
 }
 
 }  // namespace edgevae

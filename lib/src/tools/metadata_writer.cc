@@ -76,6 +76,11 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
   if (!md.binarize.empty()) j["binarize"] = md.binarize;
   if (!md.classes.empty()) j["classes"] = md.classes;
   if (md.class_temperature != 1) j["class_temperature"] = md.class_temperature;
+  if (md.d_steps > 0) {
+    j["gan_reg"] = md.gan_reg;
+    j["d_steps"] = md.d_steps;
+    j["g_steps"] = md.g_steps;
+  }
   if (!md.class_latents.empty()) {
     OJson a = OJson::array();
     for (const ClassLatentStats& c : md.class_latents) {

@@ -94,7 +94,7 @@ Status SaveF32(const std::string& path, const Model& model, const GoldenVectors*
 
 Status SaveF16(const std::string& path, const Model& model, const GoldenVectors* golden) {
   // The loader takes a classifier as f32 only.
-  EVAE_RETURN_IF_ERROR(RequireVae(model.shape(), "an f16 file"));
+  EVAE_RETURN_IF_ERROR(RequireDeployable(model.shape(), "an f16 file"));
   if (const std::string bad = model.FirstNonFinite(); !bad.empty()) {
     return DataError(path + ": not saving a model with a non-finite weight " + bad);
   }

@@ -9,6 +9,7 @@
 
 #include "edgevae/engine.h"
 #include "edgevae/eval.h"
+#include "edgevae/judge.h"
 #include "edgevae/rng.h"
 #include "runtime/f32_inference.h"
 
@@ -178,21 +179,28 @@ StatusOr<Activations> Collect(const Model& model, Runtime* runtime, const ImageS
   const auto keep = [&](size_t layer, const float* v, size_t rows) {
     a.out[layer].assign(v, v + rows * s.layers[layer].out);
   };
-  EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), n, mv.data(), pool));
-  const size_t mean = s.Find(LayerRole::kMean), logvar = s.Find(LayerRole::kLogVar);
-  for (size_t i = 0; i < mean; ++i) keep(i, inf.activation(i), n);
-  for (size_t i = 0; i < n; ++i) {
-    const float* row = mv.data() + i * 2 * lat;
-    a.out[mean].insert(a.out[mean].end(), row, row + lat);
-    a.out[logvar].insert(a.out[logvar].end(), row + lat, row + 2 * lat);
-    std::copy(row, row + lat, z.data() + i * lat);
+  // A generator alone has no encoder: its decoder is calibrated on 2n prior draws.
+  size_t prior_first = 0;
+  if (s.has_encoder()) {
+    EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), n, mv.data(), pool));
+    const size_t mean = s.Find(LayerRole::kMean), logvar = s.Find(LayerRole::kLogVar);
+    for (size_t i = 0; i < mean; ++i) keep(i, inf.activation(i), n);
+    for (size_t i = 0; i < n; ++i) {
+      const float* row = mv.data() + i * 2 * lat;
+      a.out[mean].insert(a.out[mean].end(), row, row + lat);
+      a.out[logvar].insert(a.out[logvar].end(), row + lat, row + 2 * lat);
+      std::copy(row, row + lat, z.data() + i * lat);
+    }
+    prior_first = n;
   }
   FillNormal(RngStream(model.metadata().seed, StreamId(RngPurpose::kSample, 0xCA11B)), 0,
-             z.data() + n * lat, n * lat);
+             z.data() + prior_first * lat, (2 * n - prior_first) * lat);
   a.z.assign(z.data(), z.data() + 2 * n * lat);
   EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), 2 * n, logits.data(), pool));
   const size_t logits_layer = s.Find(LayerRole::kLogits);
-  for (size_t i = logvar + 1; i < logits_layer; ++i) keep(i, inf.activation(i), 2 * n);
+  for (size_t i = s.Find(LayerRole::kDecoder); i < logits_layer; ++i) {
+    keep(i, inf.activation(i), 2 * n);
+  }
   keep(logits_layer, logits.data(), 2 * n);
   return a;
 }
@@ -214,7 +222,7 @@ const char* CalibrationName(Calibration c) {
 StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const ImageSet& calibration,
                                  Calibration method, int calibration_images) {
   const ShapeInfo& s = model.shape();
-  EVAE_RETURN_IF_ERROR(RequireVae(s, "int8 quantization"));
+  EVAE_RETURN_IF_ERROR(RequireDeployable(s, "int8 quantization"));
   if (calibration.pixels_per_image() != s.input) {
     return InvalidArgument("calibration images have " +
                            std::to_string(calibration.pixels_per_image()) +
@@ -255,9 +263,11 @@ StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const Ima
       case LayerRole::kLogits:
         input = static_cast<int>(i) == first_decoder ? z : out[i - 1];
         break;
-      case LayerRole::kHidden:  // a classifier's: refused by RequireVae before this
+      case LayerRole::kHidden:  // a classifier's or a GAN's: refused by RequireVae before this
       case LayerRole::kClassLogits:
-        return Internal("int8 quantization of a classifier layer");
+      case LayerRole::kCritic:
+      case LayerRole::kCriticLogit:
+        return Internal("int8 quantization of a layer that is not a VAE's");
     }
     QuantizeLayer(model, i, input, out[i], &q);
   }
@@ -272,13 +282,32 @@ StatusOr<Int8Model> QuantizeInt8Best(const Model& model, Runtime* runtime,
                                      int calibration_images) {
   std::optional<Int8Model> best;
   double best_loss = std::numeric_limits<double>::infinity();
+  // A generator alone has no test loss: its int8 samples are compared with the f32 ones.
+  const bool generator = !model.shape().has_encoder();
+  std::vector<float> f32_samples;
+  if (generator) {
+    EVAE_ASSIGN_OR_RETURN(
+        std::unique_ptr<Engine> f32,
+        Engine::Create(model, EngineOptions{.max_batch = 500, .threads = runtime->threads()}));
+    EVAE_ASSIGN_OR_RETURN(f32_samples, DrawSamples(*f32, kGeneratorValidationSamples, 1));
+  }
   for (Calibration c : {Calibration::kMinMax, Calibration::kPercentile, Calibration::kMse}) {
     EVAE_ASSIGN_OR_RETURN(Int8Model q,
                           QuantizeInt8(model, runtime, calibration, c, calibration_images));
     EVAE_ASSIGN_OR_RETURN(
         std::unique_ptr<Engine> engine,
-        Engine::Create(q, EngineOptions{.max_batch = 256, .threads = runtime->threads()}));
-    EVAE_ASSIGN_OR_RETURN(EvalResult r, EvaluateEngine(*engine, validation, EvalOptions{.seed = model.metadata().seed}));
+        Engine::Create(q, EngineOptions{.max_batch = 500, .threads = runtime->threads()}));
+    EvalResult r;
+    if (generator) {
+      EVAE_ASSIGN_OR_RETURN(std::vector<float> samples,
+                            DrawSamples(*engine, kGeneratorValidationSamples, 1));
+      double sum = 0;
+      for (size_t i = 0; i < samples.size(); ++i) sum += std::fabs(samples[i] - f32_samples[i]);
+      r.test_loss = sum / static_cast<double>(samples.size());
+    } else {
+      EVAE_ASSIGN_OR_RETURN(r, EvaluateEngine(*engine, validation,
+                                              EvalOptions{.seed = model.metadata().seed}));
+    }
     if (report != nullptr) report->push_back({c, r.test_loss});
     if (r.test_loss < best_loss) {
       best_loss = r.test_loss;

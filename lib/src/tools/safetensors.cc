@@ -397,8 +397,17 @@ StatusOr<ShapeInfo> ShapeOf(const std::string& path, const std::vector<Entry>& e
   const auto as_int = [](uint64_t v) {
     return static_cast<int>(std::min<uint64_t>(v, std::numeric_limits<int>::max()));
   };
-  StatusOr<ShapeInfo> shape =
-      FindShape(as_int(first->shape[1]), as_int(first->shape[0]), as_int(mean->shape[0]));
+  const int input = as_int(first->shape[1]), hidden = as_int(first->shape[0]),
+            latent = as_int(mean->shape[0]);
+  StatusOr<ShapeInfo> shape = Unsupported(
+      "shape " + std::to_string(input) + "-" + std::to_string(hidden) + "-" +
+      std::to_string(latent) + " is not compiled in; compiled shapes: " + CompiledShapeList());
+  for (const ShapeInfo& s : CompiledShapes()) {
+    if (s.is_vae() && s.input == input && s.hidden == hidden && s.latent == latent) {
+      shape = s;
+      break;
+    }
+  }
   if (shape.ok() && TensorNames(*shape) != TensorNames(closest)) {
     shape = Unsupported("a shape of these sizes has other tensor names: " +
                         ListNames(TensorNames(*shape)));

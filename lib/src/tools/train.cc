@@ -15,10 +15,9 @@
 #include "edgevae/rng.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm_bf16.h"
-#include "kernels/loss.h"
-#include "kernels/optimizer.h"
-#include "kernels/parallel.h"
+#include "tools/adam.h"
 #include "tools/backprop.h"
+#include "tools/gan_trainer.h"
 
 namespace edgevae {
 namespace {
@@ -165,18 +164,9 @@ class TrainerImpl final : public Trainer {
     EVAE_RETURN_IF_ERROR(CheckGradient(epoch, step));
     AdamState& adam = model_->optimizer();
     adam.step += 1;
-    const double t = static_cast<double>(adam.step);
     const double lr = opt_.lr * std::pow(opt_.lr_decay, epoch - 1);  // 1.0^k is exactly 1
-    const float step_size = static_cast<float>(lr / (1.0 - std::pow(opt_.beta1, t)));
-    const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(opt_.beta2, t)));
-    float* w = model_->params();
-    float* m = adam.m.data();
-    float* v = adam.v.data();
-    const float* g = backprop_->grad();
-    ParallelTiles(rt_->pool(), model_->param_floats(), 16384, [&](size_t begin, size_t end) {
-      simd::AdamUpdate(w + begin, m + begin, v + begin, g + begin, end - begin, opt_.beta1,
-                       opt_.beta2, step_size, inv_sqrt_bc2, opt_.eps);
-    });
+    AdamStep(opt_, lr, adam.step, model_->params(), adam.m.data(), adam.v.data(),
+             backprop_->grad(), model_->param_floats(), rt_->pool());
     if (profiling_) profile_.optimizer_s += Since(t0);
     return loss;
   }
@@ -237,7 +227,7 @@ double TrainingFlopsPerImage(const ShapeInfo& shape) {
 StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                                                  const TrainOptions& options) {
   if (model == nullptr || runtime == nullptr) return InvalidArgument("CreateTrainer: null model");
-  if (!model->shape().is_vae() &&
+  if (model->shape().family == Family::kClassifier &&
       (options.objective != Objective::kElbo || options.precision != Precision::kFp32 ||
        options.binarization != Binarization::kNone)) {
     return InvalidArgument("shape '" + std::string(model->shape().name) + "' is a " +
@@ -270,6 +260,7 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                            std::to_string(options.batch));
   }
   model->EnsureOptimizer();
+  if (model->shape().family == Family::kGan) return CreateGanTrainer(model, runtime, options);
   TrainOptions effective = options;
   if (!Bf16TrainingAvailable()) effective.precision = Precision::kFp32;
   const size_t iw = options.objective == Objective::kIwae

@@ -1,0 +1,106 @@
+#include "tools/mlp.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "kernels/elementwise.h"
+#include "kernels/gemm.h"
+#include "kernels/loss.h"
+
+namespace edgevae {
+namespace {
+
+// The gradient through a layer's activation, from its output h.
+void ActivationBackward(Activation a, float* dy, const float* h, size_t count) {
+  if (a == Activation::kRelu) simd::ReluBackward(dy, h, count);
+  if (a == Activation::kLeakyRelu) simd::LeakyReluBackward(dy, h, kLeakySlope, count);
+}
+
+}  // namespace
+
+StatusOr<MlpChain> MlpChain::Create(const ShapeInfo& shape, const ParamLayout& layout,
+                                    size_t first, size_t end, size_t max_rows) {
+  if (first >= end || end > shape.layers.size() || max_rows == 0) {
+    return Internal("MlpChain: layers [" + std::to_string(first) + ", " + std::to_string(end) +
+                    ") of shape '" + std::string(shape.name) + "'");
+  }
+  MlpChain c;
+  c.rows_ = max_rows;
+  size_t widest = 0;
+  for (size_t i = first; i < end; ++i) {
+    const LayerInfo& l = shape.layers[i];
+    if (i > first && static_cast<size_t>(l.in) != c.layers_.back().out) {
+      return Internal("MlpChain: layer " + std::string(l.name) + " does not take the previous "
+                      "layer's output");
+    }
+    c.layers_.push_back({static_cast<size_t>(l.in), static_cast<size_t>(l.out),
+                         layout.layers[i].weight, layout.layers[i].bias, l.activation});
+    c.h_.emplace_back(max_rows * static_cast<size_t>(l.out));
+    widest = std::max({widest, static_cast<size_t>(l.in), static_cast<size_t>(l.out)});
+  }
+  c.in_ = c.layers_.front().in;
+  c.out_ = c.layers_.back().out;
+  c.dy_.Resize(max_rows * widest);
+  c.dx_.Resize(max_rows * widest);
+  c.dyt_.Resize(max_rows * widest);
+  bool ok = !c.dy_.empty() && !c.dx_.empty() && !c.dyt_.empty();
+  for (const AlignedBuffer<float>& h : c.h_) ok = ok && !h.empty();
+  if (!ok) return Internal("out of memory allocating training buffers");
+  return c;
+}
+
+Status MlpChain::Forward(const float* params, const float* x, size_t n, pthreadpool_t pool) {
+  if (n == 0 || n > rows_) return Internal("MlpChain: " + std::to_string(n) + " rows");
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const float* in = x;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    const bool relu = L.activation == Activation::kRelu;
+    EVAE_ASSIGN_OR_RETURN(gemm::PackedGemm op,
+                          gemm::PackedGemm::Create(L.out, L.in, params + L.w, gemm::BLayout::kNK,
+                                                   params + L.b, relu ? 0.0f : -kInf, kInf, L.in,
+                                                   L.out));
+    EVAE_RETURN_IF_ERROR(op.Run(n, in, h_[l].data(), pool));
+    if (L.activation == Activation::kLeakyRelu) simd::LeakyRelu(h_[l].data(), kLeakySlope, n * L.out);
+    in = h_[l].data();
+  }
+  return Status::Ok();
+}
+
+Status MlpChain::Backward(const float* params, const float* x, size_t n, float* dy, float* grad,
+                          float* dx, pthreadpool_t pool) {
+  if (n == 0 || n > rows_) return Internal("MlpChain: " + std::to_string(n) + " rows");
+  // g: the gradient of layer l's output, first the caller's dy, then our ping-pong buffers.
+  float* g = dy;
+  float* spare[2] = {dy_.data(), dx_.data()};
+  int next = 0;
+  for (size_t l = layers_.size(); l-- > 0;) {
+    const Layer& L = layers_[l];
+    ActivationBackward(L.activation, g, h_[l].data(), n * L.out);
+    const float* h_in = l == 0 ? x : h_[l - 1].data();
+    if (grad != nullptr) {
+      // dW = dY^T . H_in: A = dY^T [out][n], B = H_in given as [k = n][n' = in].
+      simd::Transpose(g, n, L.out, L.out, dyt_.data(), n);
+      EVAE_RETURN_IF_ERROR(
+          gemm::Gemm(L.out, L.in, n, dyt_.data(), h_in, gemm::BLayout::kKN, grad + L.w, pool));
+      for (size_t o = 0; o < L.out; ++o) {
+        const float* col = dyt_.data() + o * n;
+        double s = 0;
+        for (size_t i = 0; i < n; ++i) s += col[i];
+        grad[L.b + o] = static_cast<float>(s);
+      }
+    }
+    if (l == 0 && dx == nullptr) break;
+    // dH_in = dY . W: A = dY [n][out], B = W given as [k = out][n' = in].
+    float* target = l == 0 ? dx : spare[next];
+    EVAE_RETURN_IF_ERROR(
+        gemm::Gemm(n, L.in, L.out, g, params + L.w, gemm::BLayout::kKN, target, pool));
+    g = target;
+    next ^= 1;
+  }
+  return Status::Ok();
+}
+
+}  // namespace edgevae

@@ -1,0 +1,64 @@
+// A run of consecutive dense layers of a shape's table (a classifier, a generator, a
+// discriminator), trained batch-major ([rows][features]) with every product through XNNPACK:
+//
+//   forward      H_l = act(H_{l-1} . W_l^T + b_l)   (packs W_l; bias, and ReLU as a clamp, fused)
+//   input grads  dH_{l-1} = dY_l . W_l             (packs W_l as [k][n])
+//   weight grads dW_l = dY_l^T . H_{l-1}            (a transpose of dY_l, packs H_{l-1})
+//
+// These networks are small beside the VAEs' products per step and this is the plain way, without
+// the VAE's per-shape product plan or sparse first layer (tools/backprop.h). Internal to the tools
+// library.
+#ifndef EDGEVAE_TOOLS_MLP_H_
+#define EDGEVAE_TOOLS_MLP_H_
+
+#include <cstddef>
+#include <vector>
+
+#include "edgevae/buffer.h"
+#include "edgevae/model.h"
+#include "edgevae/shape.h"
+#include "edgevae/status.h"
+
+typedef struct pthreadpool* pthreadpool_t;
+
+namespace edgevae {
+
+class MlpChain {
+ public:
+  // Layers [first, end) of `shape`'s table, each feeding the next, for up to `max_rows` rows.
+  static StatusOr<MlpChain> Create(const ShapeInfo& shape, const ParamLayout& layout, size_t first,
+                                   size_t end, size_t max_rows);
+
+  size_t in() const { return in_; }
+  size_t out() const { return out_; }
+
+  // Runs the chain on n rows of x (n x in(); readable XNNPACK's 16 bytes past its end, as every
+  // AlignedBuffer is) with the parameters `params` (the model's flat layout); keeps every layer's
+  // output for Backward.
+  Status Forward(const float* params, const float* x, size_t n, pthreadpool_t pool);
+  // The last layer's output (n x out()), its activation applied; writable, for a caller that
+  // applies a loss in place.
+  float* output() { return h_.back().data(); }
+
+  // The backward pass of the last Forward (same params, x and n). `dy` (n x out(), overwritten)
+  // is the loss's gradient with respect to output(). With `grad` (the model's flat layout), the
+  // chain's weight and bias gradients are written there (not added); with `dx` (n x in()), the
+  // gradient with respect to x.
+  Status Backward(const float* params, const float* x, size_t n, float* dy, float* grad,
+                  float* dx, pthreadpool_t pool);
+
+ private:
+  struct Layer {
+    size_t in, out;
+    size_t w, b;  // parameter offsets
+    Activation activation;
+  };
+  std::vector<Layer> layers_;
+  size_t in_ = 0, out_ = 0, rows_ = 0;
+  std::vector<AlignedBuffer<float>> h_;  // each layer's output
+  AlignedBuffer<float> dy_, dx_, dyt_;   // gradients of one layer's output and input
+};
+
+}  // namespace edgevae
+
+#endif  // EDGEVAE_TOOLS_MLP_H_
