@@ -548,6 +548,81 @@ TEST(CliTrainTest, JudgeTrainsConvertsAndJudgesAVae) {
   EXPECT_NE(engine.err.find("is a classifier"), std::string::npos) << engine.err;
 }
 
+// A GAN from the CLI: both players' losses per epoch, judged each epoch, its settings in the
+// checkpoint (a resumed run keeps the step schedule), converted to its generator alone, which
+// samples and is judged but does not encode.
+TEST(CliTrainTest, GanTrainsResumesConvertsAndSamples) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 64, 20);
+  const CliResult judge = TrainOnTinyMnist(dir.path(), dir / "j.evae", "1", {"--family", "classifier"});
+  ASSERT_EQ(judge.exit_code, 0) << Describe(judge);
+  const CliResult gan =
+      TrainOnTinyMnist(dir.path(), dir / "g.evae", "2",
+                       {"--family", "gan", "--gan-reg", "0.5", "--d-steps", "2", "--g-steps", "1",
+                        "--judge", dir / "j.evae", "--judge-samples", "30"});
+  ASSERT_EQ(gan.exit_code, 0) << Describe(gan);
+  const json g = ParseStdoutJson(gan);
+  EXPECT_EQ(g.value("shape", ""), "gan");
+  EXPECT_EQ(g.value("family", ""), "gan");
+  EXPECT_EQ(g.value("objective", ""), "adversarial");
+  EXPECT_EQ(g.value("gan_reg", 0.0), 0.5);
+  EXPECT_EQ(g.value("d_steps", 0), 2);
+  ASSERT_EQ(g["epochs"].size(), 2u);
+  for (const json& e : g["epochs"]) {
+    EXPECT_GT(e["players"].value("discriminator", -1.0), 0.0);
+    EXPECT_GT(e["players"].value("generator", -1.0), 0.0);
+    EXPECT_EQ(e["judge"].value("samples", 0), 30);
+    EXPECT_GE(e["judge"].value("frechet", -1.0), 0.0);
+  }
+  EXPECT_NE(gan.err.find("discriminator "), std::string::npos) << gan.err;
+  // A resumed run keeps the checkpoint's schedule, and refuses another.
+  const CliResult other = RunCli({"train", "--data", dir.path(), "--epochs", "3", "--resume",
+                                  dir / "g.evae", "--d-steps", "1", "--out", dir / "g3.evae"});
+  EXPECT_EQ(other.exit_code, 2) << Describe(other);
+  EXPECT_NE(other.err.find("trained with --d-steps 2 --g-steps 1"), std::string::npos) << other.err;
+  const CliResult more = RunCli({"train", "--data", dir.path(), "--epochs", "3", "--resume",
+                                 dir / "g.evae", "--out", dir / "g3.evae", "--json"});
+  ASSERT_EQ(more.exit_code, 0) << Describe(more);
+  EXPECT_EQ(ParseStdoutJson(more).value("d_steps", 0), 2);
+  EXPECT_EQ(ParseStdoutJson(more).value("gan_reg", 0.0), 0.5);
+  // The flags of one family on another.
+  const CliResult vae_reg = TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--gan-reg", "1"});
+  EXPECT_EQ(vae_reg.exit_code, 2) << Describe(vae_reg);
+  EXPECT_NE(vae_reg.err.find("--gan-reg applies to GANs"), std::string::npos) << vae_reg.err;
+  const CliResult gan_iw =
+      TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "gan", "--objective", "iwae"});
+  EXPECT_EQ(gan_iw.exit_code, 2) << Describe(gan_iw);
+  EXPECT_NE(gan_iw.err.find("trained on its players' losses"), std::string::npos) << gan_iw.err;
+  const CliResult mismatch =
+      TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "gan", "--shape", "mnist"});
+  EXPECT_EQ(mismatch.exit_code, 2) << Describe(mismatch);
+  EXPECT_FALSE(Exists(dir / "x.evae"));
+  // Deployed: the generator alone, in int8, verified by its golden samples.
+  const CliResult q8 = RunCli({"convert", "--in", dir / "g.evae", "--dtype", "int8",
+                               "--calib-data", dir.path(), "--out", dir / "g.q8.evae"});
+  ASSERT_EQ(q8.exit_code, 0) << Describe(q8);
+  EXPECT_NE(q8.out.find("'gan-generator'"), std::string::npos) << q8.out;
+  EXPECT_EQ(RunCli({"verify", "--model", dir / "g.q8.evae"}).exit_code, 0);
+  const CliResult info = RunCli({"info", "--model", dir / "g.q8.evae", "--json"});
+  ASSERT_EQ(info.exit_code, 0) << Describe(info);
+  EXPECT_EQ(ParseStdoutJson(info).value("family", ""), "gan");
+  const CliResult sample =
+      RunCli({"sample", "--model", dir / "g.q8.evae", "-n", "4", "--out", dir / "s.png"});
+  ASSERT_EQ(sample.exit_code, 0) << Describe(sample);
+  const CliResult judged = RunCli({"judge", "--model", dir / "g.q8.evae", "--judge", dir / "j.evae",
+                                   "--data", dir.path(), "--samples", "40", "--json"});
+  ASSERT_EQ(judged.exit_code, 0) << Describe(judged);
+  EXPECT_EQ(ParseStdoutJson(judged).value("samples", 0), 40);
+  const CliResult recon = RunCli({"reconstruct", "--model", dir / "g.q8.evae", "--data",
+                                  dir.path(), "--out", dir / "r.png"});
+  EXPECT_EQ(recon.exit_code, 1) << Describe(recon);
+  EXPECT_NE(recon.err.find("cannot encode or reconstruct"), std::string::npos) << recon.err;
+  // The training checkpoint samples in f32 too (the engine leaves its discriminator out).
+  EXPECT_EQ(RunCli({"sample", "--model", dir / "g.evae", "-n", "4", "--out", dir / "s2.png"})
+                .exit_code,
+            0);
+}
+
 // Binarized MNIST: training draws each epoch's pixels (dynamic) or one fixed draw (static), the
 // test loss is on a binarized test set, and both are reproducible; the checkpoint records the
 // mode, resume continues it, and eval uses it unless told otherwise.

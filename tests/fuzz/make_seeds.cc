@@ -323,6 +323,23 @@ void ModelSeeds() {
     Put(h, "f32-judge-metadata", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
     edit("judge-dtype-int8", judge_plain, kLoadModel, [](OJson& j) { j["dtype"] = "int8"; });
   }
+  // A GAN: the whole of it (generator and discriminator) loads as f32 only and samples; its
+  // generator alone as int8, with golden samples; and the whole claiming int8.
+  {
+    StatusOr<Model> g = ZeroModel(GanShape::kInfo);
+    Check(g.status());
+    g->metadata().d_steps = 5;
+    g->metadata().g_steps = 5;
+    g->metadata().gan_reg = 1;
+    Check(SaveModel(path, *g));
+    const Bytes gan_plain = ReadBack(path);
+    Put(h, "f32-gan", PadSeed(kRepairChecksum | kLoadModel | kUseModel, gan_plain));
+    edit("gan-dtype-int8", gan_plain, kLoadModel, [](OJson& j) { j["dtype"] = "int8"; });
+    edit("gan-d-steps-zero", gan_plain, kLoadModel, [](OJson& j) { j["d_steps"] = 0; });
+    Int8Model gq = ZeroInt8(GanGeneratorShape::kInfo);
+    Check(SaveInt8Model(path, gq, &golden));
+    Put(h, "int8-gan-generator-golden", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
+  }
   Put(h, "int8-v1", PadSeed(kRepairChecksum, q_plain, 0, 0, /*version=*/1));
   Put(h, "f32-metadata-too-deep",
       PadSeed(kRepairChecksum, mb::WithExtraMember(plain, "\"deep\": " + std::string(40, '[') +

@@ -35,7 +35,7 @@ StatusOr<Int8Model> QuantizeInt8(const Model& model, Runtime* runtime, const Ima
 // converter uses the last 10,000 training images, not the test set), and the best one kept. A
 // generator alone (no encoder) is measured instead by the mean |pixel error| of its
 // kGeneratorValidationSamples samples (seed 1) against the f32 generator's.
-inline constexpr int kGeneratorValidationSamples = 2000;
+inline constexpr int kGeneratorValidationSamples = 500;
 struct CalibrationReport {
   Calibration method;
   double loss = 0;  // nats per image on the validation images; a generator's mean |pixel error|
