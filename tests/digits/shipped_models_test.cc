@@ -115,21 +115,36 @@ TEST(ShippedLikelihoodModelTest, LoadVerifyAndReachTheStatedBounds) {
 
   StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
   ASSERT_TRUE(mnist.ok()) << mnist.status().message();
-  ImageSet test = BinarizeImages(mnist->test, 1, kBinarizeTestPass);
-  StatusOr<EvalResult> elbo = EvaluateEngine(**engine, test, EvalOptions{.seed = 1});
+  // The first images of the binarized test set (a draw keyed by each image's index, so a prefix
+  // is the same images however many are taken). Measured (AMD EPYC, 2026-12-03/04): negative
+  // ELBO 92.971 over all 10,000, 91.978 over the first 1,000; IW k = 64 84.698 over the first 500,
+  // 83.905 over the first 100. The int8 arithmetic is the same on every platform, the estimates'
+  // floating-point sums differ in the last digits. Under qemu-user (EDGEVAE_TEST_EMULATED) the
+  // smaller sets: the same model and arithmetic, a tenth and a fifth of the decodes.
+#ifdef EDGEVAE_TEST_EMULATED
+  constexpr int kElboImages = 1000, kIwImages = 100;
+  constexpr double kElboBound = 92.3, kIwBound = 84.3;
+#else
+  constexpr int kElboImages = 10000, kIwImages = 500;
+  constexpr double kElboBound = 93.3, kIwBound = 85.0;
+#endif
+  const auto first = [&](int n) {
+    ImageSet s = BinarizeImages(mnist->test, 1, kBinarizeTestPass);
+    s.count = n;
+    s.pixels.resize(static_cast<size_t>(n) * 784);
+    s.labels.resize(static_cast<size_t>(n));
+    return s;
+  };
+  StatusOr<EvalResult> elbo = EvaluateEngine(**engine, first(kElboImages), EvalOptions{.seed = 1});
   ASSERT_TRUE(elbo.ok()) << elbo.status().message();
-  test.count = 500;
-  test.pixels.resize(500 * 784);
-  test.labels.resize(500);
-  StatusOr<EvalResult> iw = EvaluateEngine(**engine, test, EvalOptions{.iw_samples = 64, .seed = 1});
+  StatusOr<EvalResult> iw =
+      EvaluateEngine(**engine, first(kIwImages), EvalOptions{.iw_samples = 64, .seed = 1});
   ASSERT_TRUE(iw.ok()) << iw.status().message();
-  std::printf("mnist-bin.q8.evae: binarized test set, negative ELBO %.3f (10,000 images), IW "
-              "k = 64 %.3f (first 500)\n",
-              elbo->test_loss, iw->iw_nll);
-  // Measured (AMD EPYC, 2026-12-03): 92.971 and 84.698; the int8 arithmetic is the same on every
-  // platform, the estimates' floating-point sums differ in the last digits.
-  EXPECT_LE(elbo->test_loss, 93.3);
-  EXPECT_LE(iw->iw_nll, 85.0);
+  std::printf("mnist-bin.q8.evae: binarized test set, negative ELBO %.3f (first %d images), IW "
+              "k = 64 %.3f (first %d)\n",
+              elbo->test_loss, kElboImages, iw->iw_nll, kIwImages);
+  EXPECT_LE(elbo->test_loss, kElboBound);
+  EXPECT_LE(iw->iw_nll, kIwBound);
 }
 
 }  // namespace
