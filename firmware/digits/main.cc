@@ -279,6 +279,13 @@ int Main(int argc, char** argv) {
       ->type_name("FILE");
   serve->add_option("--model2d", serve_model2d, "2-D model instead of the embedded one")
       ->type_name("FILE");
+  std::vector<std::string> serve_families;
+  serve
+      ->add_option("--family", serve_families,
+                   "Another generative model (a GAN's generator, another VAE) whose samples the "
+                   "page shows beside the main model's; repeatable, up to four")
+      ->type_name("FILE")
+      ->expected(1);
 
   try {
     app.parse(argc, argv);
@@ -371,12 +378,24 @@ int Main(int argc, char** argv) {
     if (!model.ok()) return Fail(model.status());
     StatusOr<AnyModel> model2d = LoadModelOrEmbedded(serve_model2d, true);
     if (!model2d.ok()) return Fail(model2d.status());
+    if (serve_families.size() > static_cast<size_t>(kMaxFamilies)) {
+      return Fail(kExitUsage, "serve takes at most " + std::to_string(kMaxFamilies) +
+                                  " --family models, got " + std::to_string(serve_families.size()));
+    }
+    std::vector<AnyModel> families;
+    for (const std::string& path : serve_families) {
+      StatusOr<AnyModel> more = LoadAnyModel(path);
+      if (!more.ok()) return Fail(more.status());
+      families.push_back(std::move(more).value());
+    }
+    std::vector<const AnyModel*> family_ptrs;
+    for (const AnyModel& m : families) family_ptrs.push_back(&m);
     ServeOptions options;
     options.bind = serve_bind;
     options.port = serve_port;
     options.threads = serve_threads;
     options.seed = serve_seed;
-    return Serve(options, *model, &*model2d);
+    return Serve(options, *model, &*model2d, family_ptrs);
 #else
     return Fail(kExitUsage,
                 "serve is not built into this edgevae-digits (firmware/digits/serve/ or its HTTP "

@@ -441,6 +441,49 @@ TEST(HandlerErrors, CreateRejectsModelsItCannotServe) {
   EXPECT_THAT(h.status().message(), HasSubstr("has 3 dimensions"));
 }
 
+// More models (a GAN's generator beside the VAE): /info lists them, /sample?model=M is that
+// model's prior sample, the main model stays the default, and a model not loaded is 404.
+TEST(HandlerFamilies, SampleOfEachLoadedModel) {
+  const AnyModel vae = F32Model(MnistShape::kInfo, 1, kAllDigits);
+  AnyModel gan;
+  gan.f32 = SeededModel(GanGeneratorShape::kInfo, 5);
+  AnyModel whole;  // the GAN's training checkpoint: the engine leaves its discriminator out
+  whole.f32 = SeededModel(GanShape::kInfo, 6);
+  ServeOptions options;
+  StatusOr<std::unique_ptr<DigitHandler>> h =
+      DigitHandler::Create(options, vae, nullptr, {&gan, &whole});
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  const HttpResponse info = (*h)->Handle("/info", {});
+  const nlohmann::json j = nlohmann::json::parse(info.body);
+  ASSERT_EQ(j["models"].size(), 3u);
+  EXPECT_EQ(j["models"][0].value("family", ""), "vae");
+  EXPECT_EQ(j["models"][1].value("family", ""), "gan");
+  EXPECT_EQ(j["models"][1].value("shape", ""), "gan-generator");
+  EXPECT_EQ(j["models"][2].value("shape", ""), "gan");
+  for (int m = 0; m < 3; ++m) {
+    const AnyModel& model = m == 0 ? vae : m == 1 ? gan : whole;
+    const HttpResponse r = (*h)->Handle("/sample", {{"seed", "9"}, {"model", std::to_string(m)}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::unique_ptr<Engine> e = MakeEngine(model, 1);
+    std::vector<float> pixels(784);
+    ASSERT_TRUE(e->Sample(1, 9, pixels.data()).ok());
+    EXPECT_EQ(DecodeGreyPng(r.body).pixels, ToBytes(pixels, 1)) << "model " << m;
+  }
+  EXPECT_EQ((*h)->Handle("/sample", {{"seed", "9"}}).body,
+            (*h)->Handle("/sample", {{"seed", "9"}, {"model", "0"}}).body);
+  HttpResponse r = (*h)->Handle("/sample", {{"model", "3"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_THAT(r.body, HasSubstr("no model 3 is loaded"));
+  r = (*h)->Handle("/sample", {{"model", "x"}});
+  EXPECT_EQ(r.status, 400);
+  // A classifier draws nothing; more than kMaxFamilies are refused.
+  AnyModel judge;
+  judge.f32 = SeededModel(JudgeShape::kInfo, 2);
+  EXPECT_FALSE(DigitHandler::Create(options, vae, nullptr, {&judge}).ok());
+  std::vector<const AnyModel*> many(kMaxFamilies + 1, &gan);
+  EXPECT_FALSE(DigitHandler::Create(options, vae, nullptr, many).ok());
+}
+
 // Many threads at once: every answer is the one a lone request gets (the engines are shared
 // behind the handler's lock).
 TEST(HandlerConcurrency, ParallelRequestsGetTheirOwnImages) {

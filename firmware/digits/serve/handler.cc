@@ -177,9 +177,9 @@ HttpResponse No2dModel(std::string_view path) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<DigitHandler>> DigitHandler::Create(const ServeOptions& options,
-                                                             const AnyModel& model,
-                                                             const AnyModel* model2d) {
+StatusOr<std::unique_ptr<DigitHandler>> DigitHandler::Create(
+    const ServeOptions& options, const AnyModel& model, const AnyModel* model2d,
+    const std::vector<const AnyModel*>& families) {
   std::unique_ptr<DigitHandler> h(new DigitHandler());
   h->base_seed_ = options.seed;
   EngineOptions engine_options;
@@ -209,7 +209,23 @@ StatusOr<std::unique_ptr<DigitHandler>> DigitHandler::Create(const ServeOptions&
     return InvalidArgument("serve: the model's images have " + std::to_string(shape.input) +
                            " pixels, expected 784 (28 x 28)");
   }
-  h->z_.assign(std::max(shape.latent, 2 * kMaxGrid), 0.0f);
+  if (families.size() > static_cast<size_t>(kMaxFamilies)) {
+    return InvalidArgument("serve: at most " + std::to_string(kMaxFamilies) +
+                           " more models, got " + std::to_string(families.size()));
+  }
+  size_t latent = static_cast<size_t>(shape.latent);
+  for (const AnyModel* more : families) {
+    engine_options.f16 = more->f16;
+    engine_options.max_batch = 1;
+    EVAE_ASSIGN_OR_RETURN(std::unique_ptr<Engine> e, Engine::Create(*more, engine_options));
+    if (e->shape().input != shape.input) {
+      return InvalidArgument("serve: model '" + std::string(e->shape().name) + "' makes images of " +
+                             std::to_string(e->shape().input) + " pixels, expected 784 (28 x 28)");
+    }
+    latent = std::max(latent, static_cast<size_t>(e->shape().latent));
+    h->families_.push_back(std::move(e));
+  }
+  h->z_.assign(std::max(latent, size_t{2 * kMaxGrid}), 0.0f);
   h->z_a_.assign(shape.latent, 0.0f);
   h->z_b_.assign(shape.latent, 0.0f);
   h->pixels_.assign(pixels, 0.0f);
@@ -267,6 +283,19 @@ HttpResponse DigitHandler::Info() const {
   info["classes"] = classes;
   info["model2d"] = engine2d_ != nullptr;
   if (engine2d_) info["model2d_dtype"] = engine2d_->dtype();
+  // Every model /sample?model=M draws from, the main one first.
+  nlohmann::json models = nlohmann::json::array();
+  for (const Engine* e : {engine_.get()}) {
+    models.push_back({{"family", FamilyName(e->shape().family)},
+                      {"shape", std::string(e->shape().name)},
+                      {"dtype", e->dtype()}});
+  }
+  for (const auto& e : families_) {
+    models.push_back({{"family", FamilyName(e->shape().family)},
+                      {"shape", std::string(e->shape().name)},
+                      {"dtype", e->dtype()}});
+  }
+  info["models"] = models;
   info["max_grid"] = kMaxGrid;
   info["max_latent2d"] = kMaxLatent2d;
   HttpResponse r;
@@ -331,12 +360,20 @@ HttpResponse DigitHandler::Digit(const QueryParams& params) {
 
 HttpResponse DigitHandler::Sample(const QueryParams& params) {
   constexpr std::string_view kPath = "/sample";
-  Query q(kPath, params, {"seed"});
+  Query q(kPath, params, {"seed", "model"});
   const std::optional<uint64_t> seed_param = q.Seed();
+  const std::optional<int> model = q.Int("model", 0, kMaxFamilies);
   if (!q.ok()) return q.Error();
+  const size_t m = model ? static_cast<size_t>(*model) : 0;
+  if (m > families_.size()) {
+    return Text(404, std::string(kPath) + ": no model " + std::to_string(m) + " is loaded (" +
+                         std::to_string(families_.size() + 1) + " models: 0.." +
+                         std::to_string(families_.size()) + ", see /info)");
+  }
+  Engine& engine = m == 0 ? *engine_ : *families_[m - 1];
   const uint64_t seed = seed_param ? *seed_param : NextSeed();
   // The library's prior sampler: /sample?seed=S is the first image of `edgevae sample --seed S`.
-  HttpResponse r = Render(kPath, [&](float* pixels) { return engine_->Sample(1, seed, pixels); });
+  HttpResponse r = Render(kPath, [&](float* pixels) { return engine.Sample(1, seed, pixels); });
   r.seed = std::to_string(seed);
   return r;
 }

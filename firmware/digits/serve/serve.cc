@@ -375,7 +375,8 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServeOptions& opti
   return std::unique_ptr<HttpServer>(std::move(server));
 }
 
-int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d) {
+int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d,
+          const std::vector<const AnyModel*>& families) {
   if (options.port < 0 || options.port > 65535) {
     std::fprintf(stderr, "edgevae-digits serve: error: --port must be in 0..65535, got %d\n",
                  options.port);
@@ -395,7 +396,7 @@ int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* mo
     return 2;
   }
   TuneAllocator();
-  StatusOr<std::unique_ptr<DigitHandler>> handler = DigitHandler::Create(options, model, model2d);
+  StatusOr<std::unique_ptr<DigitHandler>> handler = DigitHandler::Create(options, model, model2d, families);
   if (!handler.ok()) {
     ui::PrintErrorLine("edgevae-digits serve", handler.status().message());
     return 1;

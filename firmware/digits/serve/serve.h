@@ -1,7 +1,8 @@
 // `edgevae-digits serve`: the digit demo as a small web page served from the board. The page
 // (one self-contained HTML file embedded in the binary) has buttons 0-9, a sample button, sliders
-// over the two latent dimensions of the 2-D model and an interpolation animation; every image is
-// a PNG decoded on the device for that request.
+// over the two latent dimensions of the 2-D model, an interpolation animation and, with more
+// models loaded (`--family`), their samples side by side; every image is a PNG decoded on the
+// device for that request.
 //
 // Two layers: DigitHandler turns (path, query) into (status, content type, body) with no socket,
 // so tests drive it directly; HttpServer puts it behind libmicrohttpd, event-driven, with the
@@ -55,8 +56,11 @@ struct ServeOptions {
 // cannot be served or the address cannot be bound, 2 for bad options. Prints one line with the
 // URL on stdout once listening, errors as one line on stderr. `model`: the 20-D model (digits by
 // class via metadata.class_latents, samples, interpolation); `model2d`: the 2-D model for the
-// sliders and manifold (may be null).
-int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d);
+// sliders and manifold (may be null); `families`: more generative models (a GAN's generator,
+// another VAE) whose samples the page shows beside the main model's, at most kMaxFamilies.
+inline constexpr int kMaxFamilies = 4;
+int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d,
+          const std::vector<const AnyModel*>& families = {});
 
 class DigitHandler;
 
@@ -91,7 +95,8 @@ using QueryParams = std::multimap<std::string, std::string>;
 //   /info                                what the models offer (application/json)
 //   /digit?d=D[&seed=S]                  a digit of class D: z drawn from the class's Gaussian
 //                                        (mixture) in metadata.class_latents, decoded (28 x 28)
-//   /sample[?seed=S]                     z ~ N(0, I), decoded
+//   /sample[?seed=S][&model=M]           z ~ N(0, I), decoded by the main model (M = 0, the
+//                                        default) or by the M-th of `families` (1..)
 //   /interpolate?a=A&b=B&t=T[&mode=slerp|lerp][&seed=S]
 //                                        between class A and class B at t in [0, 1]: the class
 //                                        (mixture) means, or with a seed one draw from each
@@ -105,9 +110,9 @@ using QueryParams = std::multimap<std::string, std::string>;
 // its response.
 class DigitHandler {
  public:
-  static StatusOr<std::unique_ptr<DigitHandler>> Create(const ServeOptions& options,
-                                                        const AnyModel& model,
-                                                        const AnyModel* model2d);
+  static StatusOr<std::unique_ptr<DigitHandler>> Create(
+      const ServeOptions& options, const AnyModel& model, const AnyModel* model2d,
+      const std::vector<const AnyModel*>& families = {});
   HttpResponse Handle(std::string_view path, const QueryParams& params);
 
  private:
@@ -128,6 +133,7 @@ class DigitHandler {
   std::mutex mutex_;  // guards the engines and the buffers below
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Engine> engine2d_;                   // null without a 2-D model
+  std::vector<std::unique_ptr<Engine>> families_;      // /sample?model=1.. (decode only)
   std::vector<float> z_, z_a_, z_b_;                   // latent-sized scratch
   std::vector<float> pixels_;                          // the larger engine batch x 784
   std::vector<std::optional<LatentMixture>> classes_;  // by label 0..9

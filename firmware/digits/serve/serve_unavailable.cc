@@ -18,7 +18,8 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServeOptions& opti
   return Unsupported(std::string("serve: ") + kNoServer);
 }
 
-int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d) {
+int Serve(const ServeOptions& options, const AnyModel& model, const AnyModel* model2d,
+          const std::vector<const AnyModel*>& families) {
   std::fprintf(stderr, "edgevae-digits serve: error: %s\n", kNoServer);
   return 1;
 }
