@@ -435,7 +435,7 @@ TEST_F(GanTrainTest, BadSettingsAreRefusedByName) {
   StatusOr<std::unique_ptr<Trainer>> t = CreateTrainer(&m, rt->get(), o);
   ASSERT_TRUE(t.ok());
   const StatusOr<EpochResult> r = (*t)->TrainEpoch(data_->train, {});
-  EXPECT_NE(r.status().message().find("one GAN iteration takes 2500"), std::string::npos)
+  EXPECT_NE(r.status().message().find("one iteration takes 2500"), std::string::npos)
       << r.status().message();
 }
 

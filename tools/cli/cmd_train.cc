@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "command.h"
@@ -54,18 +55,22 @@ struct TrainArgs {
   int k = 5;
   std::string family;  // picks the family's default shape (--shape picks one of any family)
   double gan_reg = 0;  // a GAN's: lambda of the generator's ||G(z) - G_old(z)||^2 term
-  int d_steps = 1, g_steps = 1;  // a GAN's steps per iteration
+  int d_steps = 1, g_steps = 1;  // a GAN's or ALI's steps per iteration
+  std::string ali_loss = "standard";  // ALI's encoder-and-generator loss: standard or su
   std::string judge;        // a classifier file: judge each epoch's samples (edgevae/judge.h)
   int judge_samples = 2000;
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false,
        precision_given = false, binarize_given = false, objective_given = false, k_given = false,
        lr_decay_given = false, family_given = false, gan_reg_given = false,
-       d_steps_given = false, g_steps_given = false;
+       d_steps_given = false, g_steps_given = false, ali_loss_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
 };
 
 namespace {
+
+// A GAN or ALI: two players trained against each other.
+bool IsAdversarial(Family f) { return f == Family::kGan || f == Family::kAli; }
 
 // The model to train: a fresh one, or the checkpoint to resume. Returns the exit code on failure.
 std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
@@ -99,7 +104,7 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
     meta.seed = args->seed;
     meta.batch = args->batch;
     // Adversarial training takes a smaller step (Radford et al.'s DCGAN settings, with beta1 0.5).
-    if (shape->family == Family::kGan && !args->lr_given) args->lr = 2e-4;
+    if (IsAdversarial(shape->family) && !args->lr_given) args->lr = 2e-4;
     meta.lr = args->lr;
     return std::move(*model);
   }
@@ -141,6 +146,7 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
     args->d_steps = meta.d_steps;
     args->g_steps = meta.g_steps;
     if (!args->gan_reg_given) args->gan_reg = meta.gan_reg;
+    if (!args->ali_loss_given && !meta.ali_loss.empty()) args->ali_loss = meta.ali_loss;
   }
   meta.seed = args->seed;
   meta.batch = args->batch;
@@ -178,17 +184,16 @@ int CheckFamilyFlags(const TrainArgs& args, const Model& model) {
     return Fail(kExitUsage, "--family " + args.family + " does not match shape '" + args.shape +
                                 "', a " + FamilyName(shape.family));
   }
-  const bool gan = shape.family == Family::kGan;
-  if (!gan) {
-    const std::pair<bool, const char*> gan_only[] = {
-        {args.gan_reg_given, "--gan-reg"},
-        {args.d_steps_given, "--d-steps"},
-        {args.g_steps_given, "--g-steps"}};
-    for (const auto& [given, flag] : gan_only) {
-      if (given) {
-        return Fail(kExitUsage, std::string(flag) + " applies to GANs; shape '" + args.shape +
-                                    "' is a " + FamilyName(shape.family));
-      }
+  const bool gan = IsAdversarial(shape.family);
+  const std::tuple<bool, const char*, bool> family_only[] = {
+      {args.gan_reg_given, "--gan-reg applies to GANs", shape.family == Family::kGan},
+      {args.ali_loss_given, "--ali-loss applies to ALI", shape.family == Family::kAli},
+      {args.d_steps_given, "--d-steps applies to GANs and ALI", gan},
+      {args.g_steps_given, "--g-steps applies to GANs and ALI", gan}};
+  for (const auto& [given, what, applies] : family_only) {
+    if (given && !applies) {
+      return Fail(kExitUsage, std::string(what) + "; shape '" + args.shape + "' is a " +
+                                  FamilyName(shape.family));
     }
   }
   if (!args.judge.empty() && !shape.has_decoder()) {
@@ -362,8 +367,11 @@ int RunTrain(const TrainArgs& given) {
   if (!binarization.ok()) return Fail(kExitUsage, "--binarize: " + binarization.status().message());
   options.binarization = *binarization;
   options.objective = args.objective == "iwae" ? Objective::kIwae : Objective::kElbo;
-  options.adversarial = {.gan_reg = args.gan_reg, .d_steps = args.d_steps, .g_steps = args.g_steps};
-  const bool gan = model->shape().family == Family::kGan;
+  options.adversarial = {.gan_reg = args.gan_reg,
+                         .d_steps = args.d_steps,
+                         .g_steps = args.g_steps,
+                         .ali_loss = args.ali_loss == "standard" ? AliLoss::kStandard : AliLoss::kSu};
+  const bool gan = IsAdversarial(model->shape().family);
   if (gan) options.beta1 = 0.5f;
   options.iw_samples = args.k;
   model->metadata().objective = options.objective == Objective::kIwae ? "iwae" : "";
@@ -501,7 +509,8 @@ int RunTrain(const TrainArgs& given) {
                 {"objective", vae ? args.objective : gan ? "adversarial" : "cross-entropy"},
                 {"k", args.objective == "iwae" ? args.k : 1}};
     if (gan) {
-      out["gan_reg"] = JsonNumber(args.gan_reg);
+      if (model->shape().family == Family::kGan) out["gan_reg"] = JsonNumber(args.gan_reg);
+      if (model->shape().family == Family::kAli) out["ali_loss"] = args.ali_loss;
       out["d_steps"] = args.d_steps;
       out["g_steps"] = args.g_steps;
     }
@@ -517,7 +526,7 @@ namespace {
 
 const CommandRegistration kTrainCommand(
     {"train",
-     "Train a VAE (or a GAN, or the digit classifier: --family) on MNIST; the model (with its "
+     "Train a VAE (or a GAN, ALI, or the digit classifier: --family) on MNIST; the model (with its "
      "optimizer state) is saved every epoch",
      10,
      [](CLI::App* cmd, const Invocation& invocation) -> std::function<int()> {
@@ -585,9 +594,10 @@ const CommandRegistration kTrainCommand(
        CLI::Option* family_opt =
            cmd->add_option("--family", a->family,
                            "What to train, by family: vae (shape mnist), gan (shape gan: a "
-                           "generator and a discriminator) or classifier (shape judge); --shape "
-                           "picks any shape")
-               ->check(CLI::IsMember({"vae", "gan", "classifier"}));
+                           "generator and a discriminator), ali (shape ali: an encoder, a "
+                           "generator and a discriminator of (x, z) pairs) or classifier (shape "
+                           "judge); --shape picks any shape")
+               ->check(CLI::IsMember({"vae", "gan", "ali", "classifier"}));
        CLI::Option* gan_reg_opt =
            cmd->add_option("--gan-reg", a->gan_reg,
                            "GAN: lambda of the generator's ||G(z) - G_old(z)||^2 term, G_old the "
@@ -596,12 +606,19 @@ const CommandRegistration kTrainCommand(
                ->capture_default_str();
        CLI::Option* d_steps_opt =
            cmd->add_option("--d-steps", a->d_steps,
-                           "GAN: discriminator steps per iteration, each on its own batch")
+                           "GAN, ALI: discriminator steps per iteration, each on its own batch")
                ->check(CLI::Range(1, kMaxPlayerSteps))
                ->capture_default_str();
        CLI::Option* g_steps_opt =
-           cmd->add_option("--g-steps", a->g_steps, "GAN: generator steps per iteration")
+           cmd->add_option("--g-steps", a->g_steps,
+                           "GAN, ALI: generator (ALI: encoder-and-generator) steps per iteration")
                ->check(CLI::Range(1, kMaxPlayerSteps))
+               ->capture_default_str();
+       CLI::Option* ali_loss_opt =
+           cmd->add_option("--ali-loss", a->ali_loss,
+                           "ALI: the encoder's and generator's loss, su (the seed paper's: both "
+                           "sides push the discriminator towards 1) or standard")
+               ->check(CLI::IsMember({"su", "standard"}))
                ->capture_default_str();
        cmd->add_option("--judge", a->judge,
                        "A classifier file (models/judge.evae): after every epoch, judge "
@@ -626,6 +643,7 @@ const CommandRegistration kTrainCommand(
          a->gan_reg_given = gan_reg_opt->count() > 0;
          a->d_steps_given = d_steps_opt->count() > 0;
          a->g_steps_given = g_steps_opt->count() > 0;
+         a->ali_loss_given = ali_loss_opt->count() > 0;
          a->command_line = CommandLine(invocation);
          return RunTrain(*a);
        };

@@ -16,7 +16,9 @@
 // A GAN's table lists its generator (one or more decoder layers from z, then the logits layer
 // over the pixels) and then its discriminator (one or more critic layers from the pixels, LeakyReLU,
 // then one logit); what it deploys is the generator alone, a table of its own (`deploy`), which
-// runs in the engine as a decoder without an encoder. The header's three sizes (input, first layer's width, latent) need not be
+// runs in the engine as a decoder without an encoder. ALI's table is a VAE's followed by a
+// discriminator whose input is the pair (x, z), input + latent wide; it deploys its encoder and
+// generator (`ali-eg`), which the engine runs as it runs a VAE. The header's three sizes (input, first layer's width, latent) need not be
 // unique across shapes (gan and mnist are both 784-400-20): a file names its shape.
 #ifndef EDGEVAE_SHAPE_H_
 #define EDGEVAE_SHAPE_H_
@@ -37,8 +39,10 @@ enum class Family : uint8_t {
   kClassifier,  // hidden layers to one logit per class (softmax)
   kGan,         // a generator (decoder layers to Bernoulli logits) and a discriminator (critic
                 // layers from the pixels to one logit), trained against each other
+  kAli,         // ALI / BiGAN: a VAE's encoder and decoder (the generator), trained against a
+                // discriminator of (x, z) pairs
 };
-const char* FamilyName(Family f);  // "vae", "classifier", "gan"
+const char* FamilyName(Family f);  // "vae", "classifier", "gan", "ali"
 // The family a name names ("vae", ...), or an error listing them.
 StatusOr<Family> FindFamily(std::string_view name);
 
@@ -173,6 +177,26 @@ inline constexpr LayerInfo kGanLayers[] = {
     {"d2", LayerRole::kCriticLogit, 400, 1, Activation::kNone},
 };
 
+// ALI (Dumoulin et al. 2017; the seed paper's loss, ../shared/generative-family.md): the mnist
+// VAE's Gaussian encoder and decoder, and a discriminator of the pair (x, z), (784 + 20)-400-1.
+inline constexpr LayerInfo kAliLayers[] = {
+    {"fc1", LayerRole::kEncoder, 784, 400, Activation::kRelu},
+    {"fc21", LayerRole::kMean, 400, 20, Activation::kNone},
+    {"fc22", LayerRole::kLogVar, 400, 20, Activation::kNone},
+    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
+    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
+    {"d1", LayerRole::kCritic, 804, 400, Activation::kLeakyRelu},
+    {"d2", LayerRole::kCriticLogit, 400, 1, Activation::kNone},
+};
+// What ALI deploys: the encoder and generator (the layers of `mnist`).
+inline constexpr LayerInfo kAliDeployedLayers[] = {
+    {"fc1", LayerRole::kEncoder, 784, 400, Activation::kRelu},
+    {"fc21", LayerRole::kMean, 400, 20, Activation::kNone},
+    {"fc22", LayerRole::kLogVar, 400, 20, Activation::kNone},
+    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
+    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
+};
+
 // What a GAN deploys: its generator alone (edgevae convert extracts it, DeployableModel).
 inline constexpr LayerInfo kGanGeneratorLayers[] = {
     {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
@@ -198,6 +222,12 @@ struct GanShape {
   static constexpr ShapeInfo kInfo{"gan", 784, 400, 20, kGanLayers, Family::kGan,
                                    "gan-generator"};
 };
+struct AliShape {
+  static constexpr ShapeInfo kInfo{"ali", 784, 400, 20, kAliLayers, Family::kAli, "ali-eg"};
+};
+struct AliDeployedShape {
+  static constexpr ShapeInfo kInfo{"ali-eg", 784, 400, 20, kAliDeployedLayers, Family::kAli};
+};
 struct GanGeneratorShape {
   static constexpr ShapeInfo kInfo{"gan-generator", 784, 400, 20, kGanGeneratorLayers,
                                    Family::kGan};
@@ -209,7 +239,7 @@ std::span<const ShapeInfo> CompiledShapes();
 std::string CompiledShapeList();
 // Looks a shape up by name; the error lists the compiled shapes.
 StatusOr<ShapeInfo> FindShape(std::string_view name);
-// The shape a family trains by default (`train --family`): mnist, judge, gan.
+// The shape a family trains by default (`train --family`): mnist, judge, gan, ali.
 ShapeInfo DefaultShape(Family family);
 // Whether `shape`'s table has the form its family needs (the top of this file), naming what is
 // wrong.

@@ -1,8 +1,8 @@
 // Training: minibatch Adam on the summed negative ELBO (Bernoulli decoder, one reparameterised
 // sample per image), exactly the PyTorch VAE example's objective, or on the importance-weighted
 // bound (IWAE, Burda et al. 2015: k samples per image); a classifier's shape (edgevae/shape.h)
-// on the summed softmax cross-entropy of its labels; a GAN's two players in turn on their own
-// losses (AdversarialOptions), each with its own Adam step count. Every random draw (shuffle,
+// on the summed softmax cross-entropy of its labels; a GAN's or ALI's two players in turn on their
+// own losses (AdversarialOptions), each with its own Adam step count. Every random draw (shuffle,
 // noise) is keyed by (seed, epoch, step), so the same seed, thread count and CPU give
 // bit-identical weights, and resuming from a checkpoint continues the same sequence.
 #ifndef EDGEVAE_TRAIN_H_
@@ -41,6 +41,12 @@ enum class Objective { kElbo, kIwae };
 const char* ObjectiveName(Objective o);  // "elbo", "iwae"
 inline constexpr int kMaxIwSamples = 5000;
 
+// ALI's encoder-and-generator loss (../shared/generative-family.md): kSu, the seed paper's (both
+// sides push the discriminator towards 1), or kStandard (the non-saturating ALI loss; the
+// default: with kSu the encoder helps the discriminator and ALI did not learn here, docs/gan.md).
+enum class AliLoss { kSu, kStandard };
+const char* AliLossName(AliLoss l);  // "su", "standard"
+
 // The adversarial families' settings (../shared/generative-family.md).
 struct AdversarialOptions {
   // lambda of the generator's ||G(z) - G_old(z)||^2 term, G_old being the generator as it was
@@ -50,7 +56,9 @@ struct AdversarialOptions {
   // uninterrupted one bit for bit). 0: the standard non-saturating GAN.
   double gan_reg = 0;
   int d_steps = 1;  // discriminator steps per iteration, each on its own batch of real images
-  int g_steps = 1;  // generator steps per iteration
+  int g_steps = 1;  // generator steps per iteration (ALI's: encoder-and-generator steps, each on
+                    // the real batch of the iteration's last discriminator step)
+  AliLoss ali_loss = AliLoss::kStandard;  // ALI's
 };
 inline constexpr int kMaxPlayerSteps = 100;
 
@@ -68,7 +76,7 @@ struct TrainOptions {
   float beta2 = 0.999f;
   float eps = 1e-8f;
   uint64_t seed = 1;
-  AdversarialOptions adversarial;  // a GAN's
+  AdversarialOptions adversarial;  // a GAN's or ALI's
 };
 
 struct BatchProgress {
@@ -83,7 +91,7 @@ using ProgressFn = std::function<void(const BatchProgress&)>;
 
 // An adversarial player's mean loss over an epoch's steps, per row.
 struct PlayerLoss {
-  const char* player;  // "discriminator", "generator"
+  const char* player;  // "discriminator", "generator" (ALI: "encoder-generator")
   double loss;
 };
 

@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 // The optional keys: classes, command, precision, objective (with iw_samples), binarize,
-// class_temperature, class_latents, anomaly, and a GAN's d_steps, g_steps and gan_reg.
+// class_temperature, class_latents, anomaly, and a GAN's or ALI's d_steps, g_steps, gan_reg and ali_loss.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
   if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
@@ -39,6 +39,12 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
     EVAE_RETURN_IF_ERROR(r.NonNegative("gan_reg", &md->gan_reg));
     md->d_steps = static_cast<int>(d);
     md->g_steps = static_cast<int>(g);
+  }
+  if (r.Has("ali_loss")) {
+    EVAE_RETURN_IF_ERROR(r.String("ali_loss", &md->ali_loss));
+    if (md->ali_loss != "su" && md->ali_loss != "standard") {
+      return r.Wrong("ali_loss", "\"su\" or \"standard\"", Json(md->ali_loss));
+    }
   }
   if (r.Has("objective")) {
     EVAE_RETURN_IF_ERROR(r.String("objective", &md->objective));

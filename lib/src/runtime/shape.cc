@@ -6,10 +6,11 @@
 namespace edgevae {
 namespace {
 
-constexpr std::array<ShapeInfo, 7> kShapes = {
+constexpr std::array<ShapeInfo, 9> kShapes = {
     MnistShape::kInfo, Mnist2dShape::kInfo, MnistDeepShape::kInfo,    TinyShape::kInfo,
-    JudgeShape::kInfo, GanShape::kInfo,     GanGeneratorShape::kInfo};
-constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan};
+    JudgeShape::kInfo, GanShape::kInfo,     GanGeneratorShape::kInfo, AliShape::kInfo,
+    AliDeployedShape::kInfo};
+constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan, Family::kAli};
 
 std::string RoleName(LayerRole role) {
   switch (role) {
@@ -108,6 +109,64 @@ Status ValidateClassifier(const ShapeInfo& s, const std::string& where) {
   return Status::Ok();
 }
 
+// A VAE's form over layers [0, count): encoders, mean, log-variance, decoders, logits.
+Status ValidateVaeForm(const ShapeInfo& s, size_t count, const std::string& where) {
+  // The roles in table order: encoders, mean, log-variance, decoders, logits.
+  const LayerRole order[] = {LayerRole::kEncoder, LayerRole::kMean, LayerRole::kLogVar,
+                             LayerRole::kDecoder, LayerRole::kLogits};
+  const int want_count[] = {-1, 1, 1, -1, 1};  // -1: one or more
+  size_t at = 0;
+  for (size_t r = 0; r < 5; ++r) {
+    int n = 0;
+    while (at < count && s.layers[at].role == order[r]) ++at, ++n;
+    if (n == 0 || (want_count[r] > 0 && n != want_count[r])) {
+      return Internal(where + std::to_string(n) + " " + RoleName(order[r]) +
+                      " layer(s) where the table's form needs " +
+                      (want_count[r] > 0 ? "exactly one" : "one or more"));
+    }
+  }
+  if (at != count) return Internal(where + "layers out of order at " + std::to_string(at));
+  // Sizes chain: each layer takes what feeds it.
+  int encoded = s.input, decoded = s.latent;  // the width of the last encoder / decoder output
+  for (const LayerInfo& l : s.layers.first(count)) {
+    int want_in = encoded, want_out = l.out;
+    switch (l.role) {
+      case LayerRole::kEncoder:
+        encoded = l.out;
+        break;
+      case LayerRole::kMean:
+      case LayerRole::kLogVar:
+        want_out = s.latent;
+        break;
+      case LayerRole::kDecoder:
+        want_in = decoded;
+        decoded = l.out;
+        break;
+      case LayerRole::kLogits:
+        want_in = decoded;
+        want_out = s.input;
+        break;
+      case LayerRole::kHidden:
+      case LayerRole::kClassLogits:
+      case LayerRole::kCritic:
+      case LayerRole::kCriticLogit:
+        return Internal(where + "layer " + std::string(l.name) + " is a " + RoleName(l.role) +
+                        " layer, which a VAE's table has none of");
+    }
+    if (l.in != want_in || l.out != want_out || l.in <= 0 || l.out <= 0) {
+      return Internal(where + "layer " + std::string(l.name) + " is " + std::to_string(l.in) +
+                      " -> " + std::to_string(l.out) + ", expected " + std::to_string(want_in) +
+                      " -> " + std::to_string(want_out));
+    }
+    const bool hidden = l.role == LayerRole::kEncoder || l.role == LayerRole::kDecoder;
+    if ((l.activation == Activation::kRelu) != hidden) {
+      return Internal(where + "layer " + std::string(l.name) +
+                      (hidden ? " needs a ReLU (a hidden layer)" : " must have no activation"));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const char* FamilyName(Family f) {
@@ -118,6 +177,8 @@ const char* FamilyName(Family f) {
       return "classifier";
     case Family::kGan:
       return "gan";
+    case Family::kAli:
+      return "ali";
   }
   return "?";
 }
@@ -138,6 +199,8 @@ ShapeInfo DefaultShape(Family family) {
       return JudgeShape::kInfo;
     case Family::kGan:
       return GanShape::kInfo;
+    case Family::kAli:
+      return AliShape::kInfo;
     case Family::kVae:
       break;
   }
@@ -197,59 +260,21 @@ Status ValidateShape(const ShapeInfo& s) {
   }
   if (s.family == Family::kClassifier) return ValidateClassifier(s, where);
   if (s.family == Family::kGan) return ValidateGan(s, where);
-  // The roles in table order: encoders, mean, log-variance, decoders, logits.
-  const LayerRole order[] = {LayerRole::kEncoder, LayerRole::kMean, LayerRole::kLogVar,
-                             LayerRole::kDecoder, LayerRole::kLogits};
-  const int want_count[] = {-1, 1, 1, -1, 1};  // -1: one or more
-  size_t at = 0;
-  for (size_t r = 0; r < 5; ++r) {
-    int n = 0;
-    while (at < s.layers.size() && s.layers[at].role == order[r]) ++at, ++n;
-    if (n == 0 || (want_count[r] > 0 && n != want_count[r])) {
-      return Internal(where + std::to_string(n) + " " + RoleName(order[r]) +
-                      " layer(s) where the table's form needs " +
-                      (want_count[r] > 0 ? "exactly one" : "one or more"));
-    }
+  // A VAE's form, or ALI's: a VAE's layers, then (in training) the joint discriminator of
+  // (x, z) pairs.
+  size_t vae_layers = s.layers.size();
+  if (s.family == Family::kAli) {
+    const int critic = s.Find(LayerRole::kCritic);
+    if (critic >= 0) vae_layers = static_cast<size_t>(critic);
   }
-  if (at != s.layers.size())
-    return Internal(where + "layers out of order at " + std::to_string(at));
-  // Sizes chain: each layer takes what feeds it.
-  int encoded = s.input, decoded = s.latent;  // the width of the last encoder / decoder output
-  for (const LayerInfo& l : s.layers) {
-    int want_in = encoded, want_out = l.out;
-    switch (l.role) {
-      case LayerRole::kEncoder:
-        encoded = l.out;
-        break;
-      case LayerRole::kMean:
-      case LayerRole::kLogVar:
-        want_out = s.latent;
-        break;
-      case LayerRole::kDecoder:
-        want_in = decoded;
-        decoded = l.out;
-        break;
-      case LayerRole::kLogits:
-        want_in = decoded;
-        want_out = s.input;
-        break;
-      case LayerRole::kHidden:
-      case LayerRole::kClassLogits:
-      case LayerRole::kCritic:
-      case LayerRole::kCriticLogit:
-        return Internal(where + "layer " + std::string(l.name) + " is a " + RoleName(l.role) +
-                        " layer, which a VAE's table has none of");
-    }
-    if (l.in != want_in || l.out != want_out || l.in <= 0 || l.out <= 0) {
-      return Internal(where + "layer " + std::string(l.name) + " is " + std::to_string(l.in) +
-                      " -> " + std::to_string(l.out) + ", expected " + std::to_string(want_in) +
-                      " -> " + std::to_string(want_out));
-    }
-    const bool hidden = l.role == LayerRole::kEncoder || l.role == LayerRole::kDecoder;
-    if ((l.activation == Activation::kRelu) != hidden) {
-      return Internal(where + "layer " + std::string(l.name) +
-                      (hidden ? " needs a ReLU (a hidden layer)" : " must have no activation"));
-    }
+  EVAE_RETURN_IF_ERROR(ValidateVaeForm(s, vae_layers, where));
+  if (vae_layers == s.layers.size()) return Status::Ok();
+  size_t at = vae_layers;
+  EVAE_RETURN_IF_ERROR(ValidateChain(s, where, &at,
+                                     {LayerRole::kCritic, LayerRole::kCriticLogit},
+                                     Activation::kLeakyRelu, s.input + s.latent, 1));
+  if (at != s.layers.size()) {
+    return Internal(where + "layers after the discriminator's logit at " + std::to_string(at));
   }
   return Status::Ok();
 }

@@ -18,7 +18,7 @@ double Sigmoid(double l) {
 
 }  // namespace
 
-StatusOr<GanStep> GanStep::Create(const Model& model, size_t max_batch) {
+StatusOr<GanStep> GanStep::Create(const Model& model, size_t max_batch, double lambda) {
   const ShapeInfo& s = model.shape();
   if (s.family != Family::kGan) {
     return Internal("GanStep: shape '" + std::string(s.name) + "' is not a GAN");
@@ -27,6 +27,7 @@ StatusOr<GanStep> GanStep::Create(const Model& model, size_t max_batch) {
   GanStep g;
   g.in_ = static_cast<size_t>(s.input);
   g.rows_ = max_batch;
+  g.lambda_ = lambda;
   g.g_floats_ = model.layout().layers[critic].weight;
   EVAE_ASSIGN_OR_RETURN(g.gen_, MlpChain::Create(s, model.layout(), 0, critic, max_batch));
   EVAE_ASSIGN_OR_RETURN(g.disc_,

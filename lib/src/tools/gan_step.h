@@ -18,19 +18,31 @@
 #include "edgevae/model.h"
 #include "edgevae/status.h"
 #include "tools/mlp.h"
+#include "tools/players.h"
 
 typedef struct pthreadpool* pthreadpool_t;
 
 namespace edgevae {
 
-class GanStep {
+class GanStep final : public Players {
  public:
-  // For a model of a GAN shape and batches of up to `max_batch` rows per player.
-  static StatusOr<GanStep> Create(const Model& model, size_t max_batch);
+  // For a model of a GAN shape and batches of up to `max_batch` rows per player; `lambda`: the
+  // regulariser's weight in GeneratorStep.
+  static StatusOr<GanStep> Create(const Model& model, size_t max_batch, double lambda = 0);
 
   // The generator's parameters are [0, generator_floats()) of the flat layout, the
   // discriminator's the rest.
-  size_t generator_floats() const { return g_floats_; }
+  size_t generator_floats() const override { return g_floats_; }
+
+  // Players: Discriminator on the batch's real rows and z; Generator on its z with `lambda`.
+  StatusOr<double> DiscriminatorStep(const float* params, const PlayerBatch& b, float* grad,
+                                     pthreadpool_t pool) override {
+    return Discriminator(params, b.real, b.z, b.n, grad, pool);
+  }
+  StatusOr<double> GeneratorStep(const float* params, const float* old_params,
+                                 const PlayerBatch& b, float* grad, pthreadpool_t pool) override {
+    return Generator(params, old_params, lambda_, b.z, b.n, grad, pool);
+  }
 
   // L_D over n real rows (n x input, in [0, 1]) and n generated from z (n x latent); its gradient
   // with respect to the discriminator's parameters into grad[generator_floats(), ...) unless
@@ -46,6 +58,7 @@ class GanStep {
 
  private:
   size_t in_ = 0, g_floats_ = 0, rows_ = 0;
+  double lambda_ = 0;
   MlpChain gen_, disc_;
   AlignedBuffer<float> x_;       // the discriminator's input: real rows, then generated ones
   AlignedBuffer<float> old_;     // G_old(z)

@@ -81,6 +81,7 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
     j["d_steps"] = md.d_steps;
     j["g_steps"] = md.g_steps;
   }
+  if (!md.ali_loss.empty()) j["ali_loss"] = md.ali_loss;
   if (!md.class_latents.empty()) {
     OJson a = OJson::array();
     for (const ClassLatentStats& c : md.class_latents) {

@@ -35,10 +35,17 @@ StatusOr<MlpChain> MlpChain::Create(const ShapeInfo& shape, const ParamLayout& l
       return Internal("MlpChain: layer " + std::string(l.name) + " does not take the previous "
                       "layer's output");
     }
-    c.layers_.push_back({static_cast<size_t>(l.in), static_cast<size_t>(l.out),
-                         layout.layers[i].weight, layout.layers[i].bias, l.activation});
-    c.h_.emplace_back(max_rows * static_cast<size_t>(l.out));
-    widest = std::max({widest, static_cast<size_t>(l.in), static_cast<size_t>(l.out)});
+    size_t out = static_cast<size_t>(l.out);
+    // A VAE's two heads are one [2 latent x in] matrix in the layout (ParamLayout): one layer
+    // whose rows are mu and then logvar.
+    const bool heads = l.role == LayerRole::kMean && i + 1 < end &&
+                       shape.layers[i + 1].role == LayerRole::kLogVar;
+    if (heads) out += static_cast<size_t>(shape.layers[i + 1].out);
+    c.layers_.push_back({static_cast<size_t>(l.in), out, layout.layers[i].weight,
+                         layout.layers[i].bias, l.activation});
+    c.h_.emplace_back(max_rows * out);
+    widest = std::max({widest, static_cast<size_t>(l.in), out});
+    if (heads) ++i;
   }
   c.in_ = c.layers_.front().in;
   c.out_ = c.layers_.back().out;

@@ -25,7 +25,8 @@ namespace edgevae {
 
 class MlpChain {
  public:
-  // Layers [first, end) of `shape`'s table, each feeding the next, for up to `max_rows` rows.
+  // Layers [first, end) of `shape`'s table, each feeding the next, for up to `max_rows` rows. A
+  // VAE's mean and log-variance heads run as one layer of 2 x latent outputs, mu then logvar.
   static StatusOr<MlpChain> Create(const ShapeInfo& shape, const ParamLayout& layout, size_t first,
                                    size_t end, size_t max_rows);
 

@@ -17,7 +17,7 @@
 #include "kernels/gemm_bf16.h"
 #include "tools/adam.h"
 #include "tools/backprop.h"
-#include "tools/gan_trainer.h"
+#include "tools/adversarial_trainer.h"
 
 namespace edgevae {
 namespace {
@@ -210,6 +210,8 @@ const char* PrecisionName(Precision p) { return p == Precision::kBf16 ? "bf16" :
 
 const char* ObjectiveName(Objective o) { return o == Objective::kIwae ? "iwae" : "elbo"; }
 
+const char* AliLossName(AliLoss l) { return l == AliLoss::kStandard ? "standard" : "su"; }
+
 bool Bf16TrainingAvailable() { return gemm::Bf16Available(); }
 
 double TrainingFlopsPerImage(const ShapeInfo& shape) {
@@ -260,7 +262,9 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                            std::to_string(options.batch));
   }
   model->EnsureOptimizer();
-  if (model->shape().family == Family::kGan) return CreateGanTrainer(model, runtime, options);
+  if (model->shape().family == Family::kGan || model->shape().family == Family::kAli) {
+    return CreateAdversarialTrainer(model, runtime, options);
+  }
   TrainOptions effective = options;
   if (!Bf16TrainingAvailable()) effective.precision = Precision::kFp32;
   const size_t iw = options.objective == Objective::kIwae

@@ -1,6 +1,8 @@
-// A GAN's training loop (../shared/generative-family.md): per iteration, d_steps discriminator
-// steps, each on the next batch of real images and as many generated ones, then g_steps
-// generator steps, each player with its own Adam step count over its own parameter range.
+// The adversarial families' training loop (../shared/generative-family.md): per iteration,
+// d_steps discriminator steps, each on the next batch of real images and as many generated ones,
+// then g_steps steps of the generator side (a GAN's generator; ALI's encoder and generator, on
+// the last discriminator step's real batch), each player with its own Adam step count over its
+// own parameter range. The players' losses are tools/players.h's (GanStep, AliStep).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,8 +15,10 @@
 #include "edgevae/rng.h"
 #include "kernels/elementwise.h"
 #include "tools/adam.h"
+#include "tools/adversarial_trainer.h"
+#include "tools/ali_step.h"
 #include "tools/gan_step.h"
-#include "tools/gan_trainer.h"
+#include "tools/players.h"
 
 namespace edgevae {
 namespace {
@@ -24,24 +28,26 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-class GanTrainer final : public Trainer {
+class AdversarialTrainer final : public Trainer {
  public:
-  GanTrainer(Model* model, Runtime* runtime, const TrainOptions& options, GanStep step)
+  AdversarialTrainer(Model* model, Runtime* runtime, const TrainOptions& options,
+                     std::unique_ptr<Players> players)
       : model_(model),
         rt_(runtime),
         opt_(options),
         b_(static_cast<size_t>(options.batch)),
         in_(static_cast<size_t>(model->shape().input)),
         latent_(static_cast<size_t>(model->shape().latent)),
-        step_(std::move(step)) {
+        players_(std::move(players)) {
     real_.Resize(b_ * in_);
     z_.Resize(b_ * latent_);
+    eps_.Resize(b_ * latent_);
     grad_.Resize(model->param_floats());
-    old_.Resize(step_.generator_floats());
+    old_.Resize(players_->generator_floats());
   }
 
   bool allocated() const {
-    return !real_.empty() && !z_.empty() && !grad_.empty() && !old_.empty();
+    return !real_.empty() && !z_.empty() && !eps_.empty() && !grad_.empty() && !old_.empty();
   }
 
   StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) override {
@@ -56,7 +62,7 @@ class GanTrainer final : public Trainer {
     // differ from epoch to epoch with the shuffle.
     const size_t iterations = count / (b_ * d);
     if (iterations == 0) {
-      return InvalidArgument(std::to_string(count) + " training images; one GAN iteration takes " +
+      return InvalidArgument(std::to_string(count) + " training images; one iteration takes " +
                              std::to_string(b_ * d) + " (batch " + std::to_string(b_) + " x " +
                              std::to_string(d) + " discriminator steps)");
     }
@@ -99,7 +105,9 @@ class GanTrainer final : public Trainer {
     const double d_rows = static_cast<double>(iterations * d * b_);
     const double g_rows = static_cast<double>(iterations * opt_.adversarial.g_steps * b_);
     result.train_loss = d_total / d_rows;
-    result.players = {{"discriminator", d_total / d_rows}, {"generator", g_total / g_rows}};
+    result.players = {{"discriminator", d_total / d_rows},
+                      {model_->shape().family == Family::kAli ? "encoder-generator" : "generator",
+                       g_total / g_rows}};
     ModelMetadata& meta = model_->metadata();
     meta.epochs = epoch;
     meta.train_loss = result.train_loss;
@@ -110,6 +118,8 @@ class GanTrainer final : public Trainer {
     meta.gan_reg = opt_.adversarial.gan_reg;
     meta.d_steps = opt_.adversarial.d_steps;
     meta.g_steps = opt_.adversarial.g_steps;
+    meta.ali_loss =
+        model_->shape().family == Family::kAli ? AliLossName(opt_.adversarial.ali_loss) : "";
     return result;
   }
 
@@ -118,7 +128,7 @@ class GanTrainer final : public Trainer {
   StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step,
                         const uint8_t* /*labels*/) override {
     if (n != static_cast<int>(b_)) {
-      return InvalidArgument("a GAN's step takes a full batch of " + std::to_string(b_) +
+      return InvalidArgument("an adversarial step takes a full batch of " + std::to_string(b_) +
                              " images, got " + std::to_string(n));
     }
     simd::U8ToF32(pixels, real_.data(), b_ * in_);
@@ -130,8 +140,8 @@ class GanTrainer final : public Trainer {
 
   StatusOr<double> LossAndGradient(const float*, int, int, int, float*,
                                    const uint8_t*) override {
-    return Unsupported("a GAN has no single loss: its players' gradients are GanStep's "
-                       "(tools/gan_step.h)");
+    return Unsupported("an adversarial family has no single loss: its players' gradients are "
+                       "tools/players.h's (GanStep, AliStep)");
   }
 
   const StepProfile& profile() const override { return profile_; }
@@ -148,11 +158,14 @@ class GanTrainer final : public Trainer {
     std::copy(model_->params(), model_->params() + old_.size(), old_.data());
   }
 
-  // z ~ N(0, I) for b_ rows, keyed by (epoch, the step's number within the epoch).
+  // z ~ N(0, I) and the reparameterisation noise eps for b_ rows, keyed by (epoch, the step's
+  // number within the epoch); eps's stream has bit 23 of the epoch counter set.
   void DrawLatents(int epoch, uint32_t step) {
-    FillNormal(RngStream(opt_.seed, StreamId(RngPurpose::kPlayerNoise,
-                                             static_cast<uint32_t>(epoch), step)),
-               0, z_.data(), b_ * latent_);
+    const uint32_t e = static_cast<uint32_t>(epoch);
+    FillNormal(RngStream(opt_.seed, StreamId(RngPurpose::kPlayerNoise, e, step)), 0, z_.data(),
+               b_ * latent_);
+    FillNormal(RngStream(opt_.seed, StreamId(RngPurpose::kPlayerNoise, e | (1u << 23), step)), 0,
+               eps_.data(), b_ * latent_);
   }
 
   Status Diverged(const char* player, int epoch, int iteration, const std::string& what) {
@@ -170,13 +183,14 @@ class GanTrainer final : public Trainer {
     AdamState& adam = model_->optimizer();
     const double lr = opt_.lr * std::pow(opt_.lr_decay, epoch - 1);
     float* w = model_->params();
-    const size_t g_floats = step_.generator_floats();
+    const size_t g_floats = players_->generator_floats();
+    const PlayerBatch batch{real_.data(), z_.data(), eps_.data(), b_};
     const size_t d_floats = model_->param_floats() - g_floats;
     for (int s = 0; s < a.d_steps; ++s) {
       fill_real(static_cast<size_t>(s));
       DrawLatents(epoch, static_cast<uint32_t>(iteration) * steps_per + static_cast<uint32_t>(s));
-      EVAE_ASSIGN_OR_RETURN(double loss, step_.Discriminator(w, real_.data(), z_.data(), b_,
-                                                             grad_.data(), rt_->pool()));
+      EVAE_ASSIGN_OR_RETURN(double loss,
+                            players_->DiscriminatorStep(w, batch, grad_.data(), rt_->pool()));
       if (!std::isfinite(loss)) return Diverged("discriminator", epoch, iteration, "loss is not finite");
       if (!simd::AllFinite(grad_.data() + g_floats, d_floats)) {
         return Diverged("discriminator", epoch, iteration, "gradient is not finite");
@@ -188,8 +202,8 @@ class GanTrainer final : public Trainer {
     for (int s = 0; s < a.g_steps; ++s) {
       DrawLatents(epoch, static_cast<uint32_t>(iteration) * steps_per +
                              static_cast<uint32_t>(a.d_steps + s));
-      EVAE_ASSIGN_OR_RETURN(double loss, step_.Generator(w, old_.data(), a.gan_reg, z_.data(), b_,
-                                                         grad_.data(), rt_->pool()));
+      EVAE_ASSIGN_OR_RETURN(double loss, players_->GeneratorStep(w, old_.data(), batch,
+                                                                 grad_.data(), rt_->pool()));
       if (!std::isfinite(loss)) return Diverged("generator", epoch, iteration, "loss is not finite");
       if (!simd::AllFinite(grad_.data(), g_floats)) {
         return Diverged("generator", epoch, iteration, "gradient is not finite");
@@ -207,16 +221,17 @@ class GanTrainer final : public Trainer {
   Runtime* rt_;
   TrainOptions opt_;
   size_t b_, in_, latent_;
-  GanStep step_;
-  AlignedBuffer<float> real_, z_, grad_, old_;
+  std::unique_ptr<Players> players_;
+  AlignedBuffer<float> real_, z_, eps_, grad_, old_;
   StepProfile profile_;
 };
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Trainer>> CreateGanTrainer(Model* model, Runtime* runtime,
-                                                    const TrainOptions& options) {
+StatusOr<std::unique_ptr<Trainer>> CreateAdversarialTrainer(Model* model, Runtime* runtime,
+                                                            const TrainOptions& options) {
   const AdversarialOptions& a = options.adversarial;
+  const Family family = model->shape().family;
   if (a.d_steps < 1 || a.d_steps > kMaxPlayerSteps || a.g_steps < 1 ||
       a.g_steps > kMaxPlayerSteps) {
     return InvalidArgument("discriminator and generator steps per iteration must be in 1.." +
@@ -227,14 +242,33 @@ StatusOr<std::unique_ptr<Trainer>> CreateGanTrainer(Model* model, Runtime* runti
     return InvalidArgument("the GAN regulariser's lambda must be a finite number >= 0, got " +
                            std::to_string(a.gan_reg));
   }
+  if (family != Family::kGan && a.gan_reg != 0) {
+    return InvalidArgument("the regulariser (gan_reg) is a GAN's; shape '" +
+                           std::string(model->shape().name) + "' is " + FamilyName(family));
+  }
   if (options.objective != Objective::kElbo || options.precision != Precision::kFp32 ||
       options.binarization != Binarization::kNone) {
-    return InvalidArgument("a GAN trains in fp32 on grey images (no objective, precision or "
-                           "binarization to choose)");
+    return InvalidArgument("an adversarial family trains in fp32 on grey images (no objective, "
+                           "precision or binarization to choose)");
   }
-  EVAE_ASSIGN_OR_RETURN(GanStep step,
-                        GanStep::Create(*model, static_cast<size_t>(options.batch)));
-  auto t = std::make_unique<GanTrainer>(model, runtime, options, std::move(step));
+  if (!model->shape().has_critic()) {
+    return InvalidArgument("shape '" + std::string(model->shape().name) + "' has no "
+                           "discriminator to train against (train the shape it was deployed "
+                           "from)");
+  }
+  const size_t batch = static_cast<size_t>(options.batch);
+  std::unique_ptr<Players> players;
+  if (family == Family::kGan) {
+    EVAE_ASSIGN_OR_RETURN(GanStep step, GanStep::Create(*model, batch, a.gan_reg));
+    players = std::make_unique<GanStep>(std::move(step));
+  } else if (family == Family::kAli) {
+    EVAE_ASSIGN_OR_RETURN(AliStep step, AliStep::Create(*model, batch, a.ali_loss));
+    players = std::make_unique<AliStep>(std::move(step));
+  } else {
+    return Internal("CreateAdversarialTrainer: shape '" + std::string(model->shape().name) +
+                    "' is not adversarial");
+  }
+  auto t = std::make_unique<AdversarialTrainer>(model, runtime, options, std::move(players));
   if (!t->allocated()) return Internal("out of memory allocating training buffers");
   return std::unique_ptr<Trainer>(std::move(t));
 }
