@@ -623,6 +623,42 @@ TEST(CliTrainTest, GanTrainsResumesConvertsAndSamples) {
             0);
 }
 
+// ALI from the CLI: its loss in the JSON and the checkpoint, converted to its encoder and
+// generator, which reconstruct like a VAE; the flags of the other families refused by name.
+TEST(CliTrainTest, AliTrainsConvertsAndReconstructs) {
+  TempDir dir;
+  WriteTinyMnist(dir.path(), 64, 20);
+  const CliResult ali =
+      TrainOnTinyMnist(dir.path(), dir / "a.evae", "1", {"--family", "ali", "--ali-loss", "su"});
+  ASSERT_EQ(ali.exit_code, 0) << Describe(ali);
+  const json j = ParseStdoutJson(ali);
+  EXPECT_EQ(j.value("family", ""), "ali");
+  EXPECT_EQ(j.value("ali_loss", ""), "su");
+  EXPECT_GT(j["epochs"][0]["players"].value("encoder-generator", -1.0), 0.0);
+  const CliResult more = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--resume",
+                                 dir / "a.evae", "--out", dir / "a2.evae", "--json"});
+  ASSERT_EQ(more.exit_code, 0) << Describe(more);
+  EXPECT_EQ(ParseStdoutJson(more).value("ali_loss", ""), "su");
+  const CliResult reg =
+      TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "ali", "--gan-reg", "1"});
+  EXPECT_EQ(reg.exit_code, 2) << Describe(reg);
+  EXPECT_NE(reg.err.find("--gan-reg applies to GANs"), std::string::npos) << reg.err;
+  const CliResult loss =
+      TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "gan", "--ali-loss", "su"});
+  EXPECT_EQ(loss.exit_code, 2) << Describe(loss);
+  EXPECT_NE(loss.err.find("--ali-loss applies to ALI"), std::string::npos) << loss.err;
+  const CliResult q8 = RunCli({"convert", "--in", dir / "a.evae", "--dtype", "int8",
+                               "--calib-data", dir.path(), "--out", dir / "a.q8.evae"});
+  ASSERT_EQ(q8.exit_code, 0) << Describe(q8);
+  EXPECT_NE(q8.out.find("'ali-eg'"), std::string::npos) << q8.out;
+  EXPECT_EQ(RunCli({"verify", "--model", dir / "a.q8.evae"}).exit_code, 0);
+  const CliResult info = RunCli({"info", "--model", dir / "a.q8.evae", "--json"});
+  EXPECT_EQ(ParseStdoutJson(info).value("family", ""), "ali");
+  const CliResult recon = RunCli({"reconstruct", "--model", dir / "a.q8.evae", "--data",
+                                  dir.path(), "-n", "4", "--out", dir / "r.png"});
+  EXPECT_EQ(recon.exit_code, 0) << Describe(recon);
+}
+
 // Binarized MNIST: training draws each epoch's pixels (dynamic) or one fixed draw (static), the
 // test loss is on a binarized test set, and both are reproducible; the checkpoint records the
 // mode, resume continues it, and eval uses it unless told otherwise.

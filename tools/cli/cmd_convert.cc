@@ -91,11 +91,11 @@ int ConvertToOut(const ConvertArgs& args) {
   const bool had_optimizer = model->has_optimizer();
   model->DropOptimizer();
   const std::string trained_shape(model->shape().name);
-  if (!model->shape().deploy.empty()) {  // a GAN deploys its generator alone
+  if (!model->shape().deploy.empty()) {  // a GAN deploys its generator, ALI its encoder and generator
     StatusOr<Model> deployable = DeployableModel(*model);
     if (!deployable.ok()) return Fail(deployable.status());
     model = std::move(deployable);
-    std::printf("%s: its generator alone, shape '%s' (the discriminator only trains)\n",
+    std::printf("%s: what a device runs, shape '%s' (the discriminator only trains)\n",
                 trained_shape.c_str(), std::string(model->shape().name).c_str());
   }
   if (!model->shape().has_decoder()) {
