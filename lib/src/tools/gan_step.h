@@ -7,8 +7,8 @@
 //   generator      L_G = sum_i softplus(-l(G(z_i))) + lambda ||G(z_i) - G_old(z_i)||^2
 //
 // G(z) is the generator's pixel probabilities (the sigmoid of its logits). Internal to the tools
-// library: the GAN's trainer (gan_trainer.cc) steps on it, the gradient tests check it against
-// finite differences.
+// library: the adversarial trainer (adversarial_trainer.cc) steps on it, the gradient tests
+// check it against finite differences.
 #ifndef EDGEVAE_TOOLS_GAN_STEP_H_
 #define EDGEVAE_TOOLS_GAN_STEP_H_
 
