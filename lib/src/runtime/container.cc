@@ -193,15 +193,17 @@ StatusOr<ShapeInfo> CheckShape(const std::string& path, const ModelFileInfo& inf
     return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
                        std::to_string(kOffShapeName) + "): " + named.status().message());
   }
+  const auto sizes = [](int input, int hidden, int latent) {
+    return std::to_string(input) + "-" + std::to_string(hidden) + "-" + std::to_string(latent);
+  };
   if (named->input != info.input || named->hidden != info.hidden ||
       named->latent != info.latent) {
     return Unsupported(path + ": header shape " + Quoted(info.shape_name) + " (offset " +
-                       std::to_string(kOffShapeName) + ") has sizes " + std::to_string(info.input) +
-                       "-" + std::to_string(info.hidden) + "-" + std::to_string(info.latent) +
-                       ", but this build's '" + std::string(named->name) + "' is " +
-                       std::to_string(named->input) + "-" + std::to_string(named->hidden) + "-" +
-                       std::to_string(named->latent) + "; compiled shapes: " +
-                       CompiledShapeList());
+                       std::to_string(kOffShapeName) + ") has sizes " +
+                       sizes(info.input, info.hidden, info.latent) + ", but this build's '" +
+                       std::string(named->name) + "' is " +
+                       sizes(named->input, named->hidden, named->latent) +
+                       "; compiled shapes: " + CompiledShapeList());
   }
   return named;
 }

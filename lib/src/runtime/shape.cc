@@ -6,10 +6,18 @@
 namespace edgevae {
 namespace {
 
+#if defined(EDGEVAE_BARE_METAL)
+// A microcontroller trains nothing: it compiles in the shapes a device runs (every 2 KB of its
+// flash counts, docs/micro.md).
+constexpr std::array<ShapeInfo, 6> kShapes = {
+    MnistShape::kInfo, Mnist2dShape::kInfo,       MnistDeepShape::kInfo,
+    TinyShape::kInfo,  GanGeneratorShape::kInfo, AliDeployedShape::kInfo};
+#else
 constexpr std::array<ShapeInfo, 9> kShapes = {
     MnistShape::kInfo, Mnist2dShape::kInfo, MnistDeepShape::kInfo,    TinyShape::kInfo,
     JudgeShape::kInfo, GanShape::kInfo,     GanGeneratorShape::kInfo, AliShape::kInfo,
     AliDeployedShape::kInfo};
+#endif
 constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan, Family::kAli};
 
 std::string RoleName(LayerRole role) {
@@ -281,14 +289,13 @@ Status ValidateShape(const ShapeInfo& s) {
 
 Status RequireDeployable(const ShapeInfo& shape, std::string_view what) {
   if (shape.has_decoder() && !shape.has_critic()) return Status::Ok();
-  if (shape.has_critic()) {
-    return Unsupported("shape '" + std::string(shape.name) + "' carries its discriminator, which "
-                       "only training needs: " + std::string(what) + " takes the generator "
-                       "alone, '" + std::string(shape.deploy) + "' (edgevae convert extracts it)");
-  }
-  return Unsupported("shape '" + std::string(shape.name) + "' is a " + FamilyName(shape.family) +
-                     ", which has no decoder: " + std::string(what) + " needs a VAE or a "
-                     "generator");
+  // One message for both cases: a microcontroller's flash pays for every string (docs/micro.md).
+  return Unsupported("shape '" + std::string(shape.name) + "' (a " + FamilyName(shape.family) +
+                     ") is not what a device runs: " + std::string(what) +
+                     " takes a VAE or a generator" +
+                     (shape.deploy.empty() ? std::string()
+                                           : ", such as its '" + std::string(shape.deploy) +
+                                                 "' (edgevae convert extracts it)"));
 }
 
 Status RequireVae(const ShapeInfo& shape, std::string_view what) {
