@@ -32,6 +32,7 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
     }
     md->class_temperature = t;
   }
+#if !defined(EDGEVAE_BARE_METAL)  // training settings, which a microcontroller never reads
   if (r.Has("d_steps")) {
     int64_t d = 0, g = 0;
     EVAE_RETURN_IF_ERROR(r.Integer("d_steps", 1, 100, &d));
@@ -46,6 +47,7 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
       return r.Wrong("ali_loss", "\"su\" or \"standard\"", Json(md->ali_loss));
     }
   }
+#endif
   if (r.Has("objective")) {
     EVAE_RETURN_IF_ERROR(r.String("objective", &md->objective));
     if (md->objective != "iwae") return r.Wrong("objective", "\"iwae\"", Json(md->objective));

@@ -210,12 +210,12 @@ StatusOr<Vetted> Vet(const std::string& path, const Container& f, bool f32_only,
                                                       v.shape.latent, options));
   const MetadataReader r(path, v.metadata.json);
   EVAE_ASSIGN_OR_RETURN(v.kind, ReadKind(path, r, info.version, f32_only));
-  if (v.kind != Kind::kF32 && !RequireDeployable(v.shape, "").ok()) {
-    return DataError(path + ": shape '" + std::string(v.shape.name) + "' is a " +
-                     FamilyName(v.shape.family) +
-                     (v.shape.has_critic() ? " with its discriminator" : "") +
-                     ", which is stored as f32 only; this file's metadata says dtype " +
-                     (v.kind == Kind::kInt8 ? "int8" : "f16"));
+  if (v.kind != Kind::kF32) {
+    // What a device does not run (a classifier, a GAN with its discriminator) is stored as f32.
+    if (Status s = RequireDeployable(v.shape, "its metadata's dtype (int8 or f16; f32 only)");
+        !s.ok()) {
+      return DataError(path + ": " + s.message());
+    }
   }
   if (v.kind == Kind::kInt8) {
     EVAE_ASSIGN_OR_RETURN(v.per_row, ParseWeightScheme(r));
