@@ -233,23 +233,33 @@ class ClassifierTrainTest : public ::testing::Test {
 };
 MnistData* ClassifierTrainTest::data_ = nullptr;
 
+// Under qemu-user (EDGEVAE_TEST_EMULATED) training is most of this test's minute: 2 epochs.
+#ifdef EDGEVAE_TEST_EMULATED
+constexpr int kEpochs = 2;
+constexpr double kMinAccuracy = 0.78, kMaxLoss = 0.7, kMinRecognised = 0.15;
+#else
+constexpr int kEpochs = 4;
+constexpr double kMinAccuracy = 0.80, kMaxLoss = 0.6, kMinRecognised = 0.35;
+#endif
+
 TEST_F(ClassifierTrainTest, LearnsTheDigitsDeterministicallyAndJudgesTheTestImages) {
-  const Model a = Train(4, 1);
+  const Model a = Train(kEpochs, 1);
   // Measured (AMD EPYC, 2026-12-03): 86.7 % on these 1,000 test images after 4 epochs over
-  // 2,000 (loss 0.43), and 48 % of them recognised at p >= 0.9; chance is 10 %, an untrained
-  // network about that. The bounds leave room for another CPU's rounding, not for a broken step.
+  // 2,000 (loss 0.43), and 48 % of them recognised at p >= 0.9; after 2 epochs 83.2 % (loss
+  // 0.60) and 24 %. Chance is 10 %, an untrained network about that. The bounds leave room for
+  // another CPU's rounding, not for a broken step.
   StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
   ASSERT_TRUE(rt.ok());
   StatusOr<EvalResult> eval = Evaluate(a, rt->get(), data_->test, EvalOptions{});
   ASSERT_TRUE(eval.ok()) << eval.status().message();
-  std::printf("after 4 epochs over 2,000 images: test accuracy %.4f, loss %.4f\n", eval->accuracy,
-              eval->test_loss);
-  EXPECT_GE(eval->accuracy, 0.80);
-  EXPECT_LT(eval->test_loss, 0.6);
+  std::printf("after %d epochs over 2,000 images: test accuracy %.4f, loss %.4f\n", kEpochs,
+              eval->accuracy, eval->test_loss);
+  EXPECT_GE(eval->accuracy, kMinAccuracy);
+  EXPECT_LT(eval->test_loss, kMaxLoss);
   EXPECT_FALSE(Evaluate(a, rt->get(), data_->test, EvalOptions{.iw_samples = 5}).ok());
 
   // Same seed, same weights, bit for bit.
-  const Model b = Train(4, 1);
+  const Model b = Train(kEpochs, 1);
   ASSERT_EQ(a.param_floats(), b.param_floats());
   EXPECT_TRUE(std::equal(a.params(), a.params() + a.param_floats(), b.params()));
 
@@ -266,7 +276,7 @@ TEST_F(ClassifierTrainTest, LearnsTheDigitsDeterministicallyAndJudgesTheTestImag
   EXPECT_LT(self->frechet, 1e-6 * (1 + ref->cov[0]));
   std::printf("the test images judged: %.4f recognised, coverage KL %.4f\n", self->recognised,
               self->coverage_kl);
-  EXPECT_GE(self->recognised, 0.35);
+  EXPECT_GE(self->recognised, kMinRecognised);
   EXPECT_LT(self->coverage_kl, 0.05);
   for (int count : self->histogram) EXPECT_GT(count, 0);
   // Blank images: all one class at best, far from the test images.
