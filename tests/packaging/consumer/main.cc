@@ -1,8 +1,8 @@
 // A program built against an *installed* edgevae (find_package(edgevae) or pkg-config edgevae),
 // as a user's device program would be: it includes only <edgevae/...> and links edgevae::edgevae.
 // It reconstructs one image with a freshly initialized mnist model and with every model file
-// named on the command line (the shipped VAEs; a classifier is loaded and named), and fails unless
-// every output is a probability.
+// named on the command line (the shipped VAEs; the GAN's generator draws a sample instead; a
+// classifier is loaded and named), and fails unless every output is a probability.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -31,7 +31,10 @@ int ReconstructOne(edgevae::Engine& engine, const char* label) {
   std::vector<uint8_t> pixels(input);
   for (int i = 0; i < input; ++i) pixels[i] = static_cast<uint8_t>((i * 37) % 256);
   std::vector<float> out(input, std::numeric_limits<float>::quiet_NaN());
-  edgevae::Status status = engine.Reconstruct(pixels.data(), 1, false, 0, out.data());
+  // A generator alone (models/gan.q8.evae) has no encoder: it draws one sample instead.
+  edgevae::Status status = engine.shape().has_encoder()
+                               ? engine.Reconstruct(pixels.data(), 1, false, 0, out.data())
+                               : engine.Sample(1, 0, out.data());
   if (!status.ok()) return Fail(label, status.message());
   double sum = 0;
   for (int i = 0; i < input; ++i) {
@@ -42,8 +45,9 @@ int ReconstructOne(edgevae::Engine& engine, const char* label) {
     sum += out[i];
   }
   const std::string shape(engine.shape().name);
-  std::printf("%s: %s %s, reconstruction mean %.4f (SIMD %s)\n", label, shape.c_str(),
-              engine.dtype(), sum / input, edgevae::SimdTargetName());
+  std::printf("%s: %s %s, %s mean %.4f (SIMD %s)\n", label, shape.c_str(),
+              engine.dtype(), engine.shape().has_encoder() ? "reconstruction" : "sample",
+              sum / input, edgevae::SimdTargetName());
   return 0;
 }
 
