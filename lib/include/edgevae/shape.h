@@ -188,20 +188,6 @@ inline constexpr LayerInfo kAliLayers[] = {
     {"d1", LayerRole::kCritic, 804, 400, Activation::kLeakyRelu},
     {"d2", LayerRole::kCriticLogit, 400, 1, Activation::kNone},
 };
-// What ALI deploys: the encoder and generator (the layers of `mnist`).
-inline constexpr LayerInfo kAliDeployedLayers[] = {
-    {"fc1", LayerRole::kEncoder, 784, 400, Activation::kRelu},
-    {"fc21", LayerRole::kMean, 400, 20, Activation::kNone},
-    {"fc22", LayerRole::kLogVar, 400, 20, Activation::kNone},
-    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
-    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
-};
-
-// What a GAN deploys: its generator alone (edgevae convert extracts it, DeployableModel).
-inline constexpr LayerInfo kGanGeneratorLayers[] = {
-    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
-    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
-};
 
 struct MnistShape {
   static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20, kMnistLayers};
@@ -226,10 +212,14 @@ struct AliShape {
   static constexpr ShapeInfo kInfo{"ali", 784, 400, 20, kAliLayers, Family::kAli, "ali-eg"};
 };
 struct AliDeployedShape {
-  static constexpr ShapeInfo kInfo{"ali-eg", 784, 400, 20, kAliDeployedLayers, Family::kAli};
+  // The encoder and generator: the layers of `mnist`.
+  static constexpr ShapeInfo kInfo{"ali-eg", 784, 400, 20, kMnistLayers, Family::kAli};
 };
 struct GanGeneratorShape {
-  static constexpr ShapeInfo kInfo{"gan-generator", 784, 400, 20, kGanGeneratorLayers,
+  // What a GAN deploys: its generator alone, the decoder of `mnist` (edgevae convert extracts
+  // it, DeployableModel).
+  static constexpr ShapeInfo kInfo{"gan-generator", 784, 400, 20,
+                                   std::span<const LayerInfo>(kMnistLayers).subspan(3),
                                    Family::kGan};
 };
 

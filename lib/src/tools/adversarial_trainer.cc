@@ -17,6 +17,7 @@
 #include "tools/adam.h"
 #include "tools/adversarial_trainer.h"
 #include "tools/ali_step.h"
+#include "tools/epoch_order.h"
 #include "tools/gan_step.h"
 #include "tools/players.h"
 
@@ -67,13 +68,7 @@ class AdversarialTrainer final : public Trainer {
                              std::to_string(d) + " discriminator steps)");
     }
     const int epoch = model_->metadata().epochs + 1;
-    std::vector<uint32_t> order(count);
-    std::iota(order.begin(), order.end(), 0u);
-    const RngStream shuffle(opt_.seed,
-                            StreamId(RngPurpose::kShuffle, static_cast<uint32_t>(epoch)));
-    for (size_t i = count - 1; i > 0; --i) {
-      std::swap(order[i], order[shuffle.Below(i, static_cast<uint32_t>(i + 1))]);
-    }
+    const std::vector<uint32_t> order = EpochOrder(count, opt_.seed, epoch);
     StartEpoch();
     const auto start = Clock::now();
     double d_total = 0, g_total = 0;

@@ -6,17 +6,9 @@
 #include <utility>
 
 #include "kernels/elementwise.h"
+#include "tools/logistic.h"
 
 namespace edgevae {
-namespace {
-
-double Softplus(double l) { return std::max(l, 0.0) + std::log1p(std::exp(-std::abs(l))); }
-double Sigmoid(double l) {
-  const double e = std::exp(-std::abs(l));
-  return (l >= 0 ? 1.0 : e) / (1.0 + e);
-}
-
-}  // namespace
 
 StatusOr<AliStep> AliStep::Create(const Model& model, size_t max_batch, AliLoss loss) {
   const ShapeInfo& s = model.shape();

@@ -17,6 +17,7 @@
 #include "kernels/gemm_bf16.h"
 #include "tools/adam.h"
 #include "tools/backprop.h"
+#include "tools/epoch_order.h"
 #include "tools/adversarial_trainer.h"
 
 namespace edgevae {
@@ -53,14 +54,7 @@ class TrainerImpl final : public Trainer {
     const int epoch = model_->metadata().epochs + 1;
     const size_t count = static_cast<size_t>(data.count);
 
-    // Fisher-Yates with draws keyed by (seed, epoch): the same permutation on any machine.
-    std::vector<uint32_t> order(count);
-    std::iota(order.begin(), order.end(), 0u);
-    const RngStream shuffle(opt_.seed,
-                            StreamId(RngPurpose::kShuffle, static_cast<uint32_t>(epoch)));
-    for (size_t i = count - 1; i > 0; --i) {
-      std::swap(order[i], order[shuffle.Below(i, static_cast<uint32_t>(i + 1))]);
-    }
+    const std::vector<uint32_t> order = EpochOrder(count, opt_.seed, epoch);
 
     const int batches = static_cast<int>((count + b_ - 1) / b_);
     const auto start = Clock::now();
