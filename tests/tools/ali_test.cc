@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/dense_reference.h"
 #include "common/mnist_subset.h"
 #include "edgevae/classifier.h"
 #include "edgevae/engine.h"
@@ -61,22 +62,8 @@ TEST(AliShapeTest, TheTableAndWhatItDeploys) {
 
 // --- Both players against a double reference ------------------------------------------------------
 
-double Softplus(double l) { return std::max(l, 0.0) + std::log1p(std::exp(-std::fabs(l))); }
-
-std::vector<double> Dense(const Model& m, const std::vector<double>& p, size_t layer,
-                          const std::vector<double>& x) {
-  const LayerInfo& l = m.shape().layers[layer];
-  const LayerParams& at = m.layout().layers[layer];
-  std::vector<double> y(l.out);
-  for (int o = 0; o < l.out; ++o) {
-    double acc = p[at.bias + o];
-    for (int k = 0; k < l.in; ++k) acc += p[at.weight + o * l.in + k] * x[k];
-    if (l.activation == Activation::kRelu) acc = std::max(acc, 0.0);
-    if (l.activation == Activation::kLeakyRelu && acc < 0) acc *= kLeakySlope;
-    y[o] = acc;
-  }
-  return y;
-}
+using testutil::Dense;
+using testutil::Softplus;
 
 double Logit(const Model& m, const std::vector<double>& p, std::vector<double> x,
              const std::vector<double>& z) {
