@@ -60,7 +60,9 @@ class Engine {
   int threads() const;
   const ModelMetadata& metadata() const;
 
-  // mu and logvar (n x latent each) of n images given as bytes (n x input, 0..255).
+  // mu and logvar (n x latent each) of n images given as bytes (n x input, 0..255). A
+  // deterministic encoder's (an AAE's, ShapeInfo::has_logvar) codes are mu and its logvar is
+  // -infinity: the posterior is a point mass.
   Status Encode(const uint8_t* pixels, int n, float* mu, float* logvar);
   // Pixel probabilities (n x input) decoded from n latent vectors (n x latent).
   Status Decode(const float* z, int n, float* out);
@@ -76,7 +78,7 @@ class Engine {
   // n images decoded from z ~ N(0, I), the draws keyed by seed (same seed, same images).
   Status Sample(int n, uint64_t seed, float* out);
   // Reconstructions (n x input) of n images, with z = mu, or with z sampled from q(z|x) (keyed by
-  // seed) when `sample_z` is set.
+  // seed) when `sample_z` is set (z = mu for a deterministic encoder).
   Status Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t seed, float* out);
 
  private:

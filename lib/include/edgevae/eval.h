@@ -3,7 +3,10 @@
 //    (the PyTorch example's definition);
 //  - importance-weighted negative log-likelihood (Burda et al. 2015) with K samples per image:
 //    -log p(x) ~ -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K).
-// A classifier (edgevae/classifier.h) is evaluated by its mean cross-entropy and accuracy.
+// A classifier (edgevae/classifier.h) is evaluated by its mean cross-entropy and accuracy. A GAN
+// by its discriminator's loss on test images and as many samples. A deterministic encoder (an
+// AAE's; its posterior is a point mass, whose KL to the prior is not finite) by the
+// reconstruction BCE alone, with z = E(x); it has no importance-weighted estimate (kUnsupported).
 // All noise is keyed by the seed, so results are reproducible.
 #ifndef EDGEVAE_EVAL_H_
 #define EDGEVAE_EVAL_H_
@@ -30,6 +33,11 @@ struct EvalResult {
   double iw_nll = std::numeric_limits<double>::quiet_NaN();  // nats per image, if asked
   // A classifier's (whose test_loss is its mean cross-entropy): the share classified right.
   double accuracy = std::numeric_limits<double>::quiet_NaN();
+  // A model that encodes: how far its codes (z = mu, or an AAE's E(x)) are as a whole from the
+  // prior, KL(N(m, S) || N(0, I)) in nats for the Gaussian N(m, S) fitted to the set's codes
+  // (mean and covariance). The adversarial autoencoder trains its aggregate codes towards the
+  // prior; a VAE its posteriors one by one.
+  double code_kl = std::numeric_limits<double>::quiet_NaN();
   int images = 0;
   double seconds = 0;
 };

@@ -34,6 +34,11 @@ struct FeatureStats {
 };
 StatusOr<FeatureStats> ComputeFeatureStats(const float* features, int count, size_t dim);
 
+// KL(N(mean, cov) || N(0, I)) in nats = (tr cov + |mean|^2 - dim - log det cov) / 2: how far a
+// Gaussian fitted to a set of codes is from the prior (edgevae/eval.h's code_kl). +infinity when
+// cov is singular (the codes span fewer than dim directions).
+double KlToStandardNormal(const FeatureStats& s);
+
 // The Fréchet distance between the Gaussians of `a` and `b` (the same dim).
 StatusOr<double> FrechetDistance(const FeatureStats& a, const FeatureStats& b);
 

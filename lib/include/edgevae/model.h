@@ -95,11 +95,12 @@ struct ModelMetadata {
   // absent = 1.
   double class_temperature = 1;
   std::optional<AnomalyThreshold> anomaly;       // a calibrated anomaly threshold
-  // A GAN's or ALI's training settings (edgevae/train.h's AdversarialOptions); optional keys,
+  // An adversarial family's training settings (edgevae/train.h's AdversarialOptions); optional keys,
   // written when d_steps > 0.
   double gan_reg = 0;
   int d_steps = 0, g_steps = 0;
   std::string ali_loss;  // ALI's: "su" or "standard"; optional key, written when not empty
+  double aae_lambda = 0;  // the AAE's reconstruction weight; optional key, written when > 0
 };
 
 // Adam's moment estimates, in the flat parameter layout, and its step count.

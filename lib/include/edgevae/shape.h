@@ -18,7 +18,10 @@
 // then one logit); what it deploys is the generator alone, a table of its own (`deploy`), which
 // runs in the engine as a decoder without an encoder. ALI's table is a VAE's followed by a
 // discriminator whose input is the pair (x, z), input + latent wide; it deploys its encoder and
-// generator (`ali-eg`), which the engine runs as it runs a VAE. The header's three sizes (input, first layer's width, latent) need not be
+// generator (`ali-eg`), which the engine runs as it runs a VAE. An AAE's table is a VAE's without
+// the log-variance head (its encoder is deterministic: z = E(x), a point mass, so the engine
+// reports its log-variance as -infinity), followed by a discriminator of codes, latent wide; it
+// deploys its encoder and decoder (`aae-eg`). The header's three sizes (input, first layer's width, latent) need not be
 // unique across shapes (gan and mnist are both 784-400-20): a file names its shape.
 #ifndef EDGEVAE_SHAPE_H_
 #define EDGEVAE_SHAPE_H_
@@ -41,8 +44,10 @@ enum class Family : uint8_t {
                 // layers from the pixels to one logit), trained against each other
   kAli,         // ALI / BiGAN: a VAE's encoder and decoder (the generator), trained against a
                 // discriminator of (x, z) pairs
+  kAae,         // adversarial autoencoder: a deterministic encoder (no log-variance head) and a
+                // decoder, trained on reconstruction against a discriminator of codes z
 };
-const char* FamilyName(Family f);  // "vae", "classifier", "gan", "ali"
+const char* FamilyName(Family f);  // "vae", "classifier", "gan", "ali", "aae"
 // The family a name names ("vae", ...), or an error listing them.
 StatusOr<Family> FindFamily(std::string_view name);
 
@@ -93,6 +98,8 @@ struct ShapeInfo {
   bool has_decoder() const { return Find(LayerRole::kLogits) >= 0; }
   // Whether it encodes images (a VAE's Gaussian posterior): a generator alone does not.
   bool has_encoder() const { return Find(LayerRole::kMean) >= 0; }
+  // Whether its encoder is Gaussian (a log-variance head): an AAE's is deterministic.
+  bool has_logvar() const { return Find(LayerRole::kLogVar) >= 0; }
   // Whether it carries a discriminator, which only training needs.
   bool has_critic() const { return Find(LayerRole::kCriticLogit) >= 0; }
 
@@ -189,6 +196,18 @@ inline constexpr LayerInfo kAliLayers[] = {
     {"d2", LayerRole::kCriticLogit, 400, 1, Activation::kNone},
 };
 
+// The adversarial autoencoder (Makhzani et al. 2016; the seed paper's loss,
+// ../shared/generative-family.md): the mnist VAE's encoder with one deterministic head (z = E(x),
+// 784-400-20), its decoder, and a discriminator of codes, 20-400-1.
+inline constexpr LayerInfo kAaeLayers[] = {
+    {"fc1", LayerRole::kEncoder, 784, 400, Activation::kRelu},
+    {"fc21", LayerRole::kMean, 400, 20, Activation::kNone},
+    {"fc3", LayerRole::kDecoder, 20, 400, Activation::kRelu},
+    {"fc4", LayerRole::kLogits, 400, 784, Activation::kNone},
+    {"d1", LayerRole::kCritic, 20, 400, Activation::kLeakyRelu},
+    {"d2", LayerRole::kCriticLogit, 400, 1, Activation::kNone},
+};
+
 struct MnistShape {
   static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20, kMnistLayers};
 };
@@ -215,6 +234,14 @@ struct AliDeployedShape {
   // The encoder and generator: the layers of `mnist`.
   static constexpr ShapeInfo kInfo{"ali-eg", 784, 400, 20, kMnistLayers, Family::kAli};
 };
+struct AaeShape {
+  static constexpr ShapeInfo kInfo{"aae", 784, 400, 20, kAaeLayers, Family::kAae, "aae-eg"};
+};
+struct AaeDeployedShape {
+  // The deterministic encoder and the decoder.
+  static constexpr ShapeInfo kInfo{"aae-eg", 784, 400, 20,
+                                   std::span<const LayerInfo>(kAaeLayers).first(4), Family::kAae};
+};
 struct GanGeneratorShape {
   // What a GAN deploys: its generator alone, the decoder of `mnist` (edgevae convert extracts
   // it, DeployableModel).
@@ -229,7 +256,7 @@ std::span<const ShapeInfo> CompiledShapes();
 std::string CompiledShapeList();
 // Looks a shape up by name; the error lists the compiled shapes.
 StatusOr<ShapeInfo> FindShape(std::string_view name);
-// The shape a family trains by default (`train --family`): mnist, judge, gan, ali.
+// The shape a family trains by default (`train --family`): mnist, judge, gan, ali, aae.
 ShapeInfo DefaultShape(Family family);
 // Whether `shape`'s table has the form its family needs (the top of this file), naming what is
 // wrong.

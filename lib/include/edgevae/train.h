@@ -59,6 +59,9 @@ struct AdversarialOptions {
   int g_steps = 1;  // generator steps per iteration (ALI's: encoder-and-generator steps, each on
                     // the real batch of the iteration's last discriminator step)
   AliLoss ali_loss = AliLoss::kStandard;  // ALI's
+  // The AAE's weight of the reconstruction term lambda ||x - G(E(x))||^2 (pixels in [0, 1],
+  // summed over the image) beside the encoder's -log D(E(x)); > 0.
+  double aae_lambda = 1;
 };
 inline constexpr int kMaxPlayerSteps = 100;
 

@@ -7,6 +7,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "runtime/backend.h"
+#include "runtime/deterministic_encoder.h"
 
 namespace edgevae {
 namespace {
@@ -24,7 +25,8 @@ class F16Backend final : public Backend {
       const LayerInfo& l = s.layers[i];
       if (l.role == LayerRole::kLogVar) continue;  // runs with the mean head
       if (l.role == LayerRole::kCritic || l.role == LayerRole::kCriticLogit) continue;
-      const size_t out = l.out + (l.role == LayerRole::kMean ? s.layers[i + 1].out : 0);
+      const size_t out =
+          l.out + (l.role == LayerRole::kMean && s.has_logvar() ? s.layers[i + 1].out : 0);
       const size_t in = l.in;
       const LayerParams& p = model.layout().layers[i];
       std::vector<uint16_t> wh(out * in), bh(out);
@@ -42,7 +44,9 @@ class F16Backend final : public Backend {
     b->x_.Resize(max_batch * s.input);
     b->xh_.Resize(max_batch * s.input);
     b->zh_.Resize(max_batch * s.latent);
-    if (b->x_.empty() || b->xh_.empty() || b->zh_.empty()) {
+    b->stochastic_ = s.has_logvar();
+    b->codes_.Resize(max_batch * s.latent);
+    if (b->x_.empty() || b->xh_.empty() || b->zh_.empty() || b->codes_.empty()) {
       return Internal("out of memory (engine buffers)");
     }
     return std::unique_ptr<Backend>(std::move(b));
@@ -54,7 +58,12 @@ class F16Backend final : public Backend {
     simd::U8ToF32(pixels, x_.data(), n * in_);
     simd::F32ToF16(x_.data(), xh_.data(), n * in_);
     EVAE_ASSIGN_OR_RETURN(const uint16_t* mvh, Run(encoder_, xh_.data(), n, pool));
-    simd::F16ToF32(mvh, mv, n * 2 * lat_);
+    if (stochastic_) {
+      simd::F16ToF32(mvh, mv, n * 2 * lat_);
+      return Status::Ok();
+    }
+    simd::F16ToF32(mvh, codes_.data(), n * lat_);
+    SpreadDeterministic(codes_.data(), n, lat_, mv);
     return Status::Ok();
   }
   Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) override {
@@ -83,7 +92,9 @@ class F16Backend final : public Backend {
   size_t lat_ = 0;
   std::vector<Op> encoder_, decoder_;
   AlignedBuffer<float> x_;
+  AlignedBuffer<float> codes_;  // a deterministic encoder's, before SpreadDeterministic
   AlignedBuffer<uint16_t> xh_, zh_;
+  bool stochastic_ = true;      // a log-variance head (not an AAE's encoder)
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -231,6 +232,7 @@ class Int8Backend final : public Backend {
     b->in_ = s.input;
     b->lat_ = s.latent;
     b->has_encoder_ = s.has_encoder();
+    b->has_logvar_ = s.has_logvar();
     b->encoders_ = static_cast<size_t>(s.Count(LayerRole::kEncoder));
     b->mean_ = static_cast<size_t>(s.Find(LayerRole::kMean));
     b->logvar_ = static_cast<size_t>(s.Find(LayerRole::kLogVar));
@@ -273,15 +275,22 @@ class Int8Backend final : public Backend {
     }
     const int8_t* h = act_[encoders_ - 1].data();
     EVAE_RETURN_IF_ERROR(ops_[mean_].Run(n, h, act_[mean_].data(), pool));
-    if (logvar) EVAE_RETURN_IF_ERROR(ops_[logvar_].Run(n, h, act_[logvar_].data(), pool));
+    if (logvar && has_logvar_) {
+      EVAE_RETURN_IF_ERROR(ops_[logvar_].Run(n, h, act_[logvar_].data(), pool));
+    }
     const QuantRange& mu_range = ranges_[mean_].output;
-    const QuantRange& lv_range = ranges_[logvar_].output;
     for (size_t i = 0; i < n; ++i) {
       simd::DequantizeI8(act_[mean_].data() + i * lat_, mu_range.scale, mu_range.zero_point,
                          mv + i * 2 * lat_, lat_);
       if (!logvar) continue;
+      float* lv = mv + i * 2 * lat_ + lat_;
+      if (!has_logvar_) {  // a deterministic encoder: a point mass
+        std::fill(lv, lv + lat_, -std::numeric_limits<float>::infinity());
+        continue;
+      }
+      const QuantRange& lv_range = ranges_[logvar_].output;
       simd::DequantizeI8(act_[logvar_].data() + i * lat_, lv_range.scale, lv_range.zero_point,
-                         mv + i * 2 * lat_ + lat_, lat_);
+                         lv, lat_);
     }
     return Status::Ok();
   }
@@ -394,6 +403,7 @@ class Int8Backend final : public Backend {
   };
   size_t lat_ = 0;
   bool has_encoder_ = false;  // a generator alone has none (and no mean or logvar layer)
+  bool has_logvar_ = false;   // an AAE's deterministic encoder has no logvar layer
   size_t encoders_ = 0, mean_ = 0, logvar_ = 0, decoder_ = 0, logits_ = 0;  // table indices
   std::vector<Int8Op> ops_;                 // per layer; the weights live here once packed
   std::vector<Ranges> ranges_;              // per layer

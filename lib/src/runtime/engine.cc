@@ -184,6 +184,8 @@ Status Engine::Reconstruct(const uint8_t* pixels, int n, bool sample_z, uint64_t
   EVAE_RETURN_IF_ERROR(m.CheckEncoder());
   EVAE_RETURN_IF_ERROR(m.CheckCount(n));
   const size_t lat = m.shape.latent;
+  // A deterministic encoder's posterior is a point mass: a draw from it is its code.
+  sample_z = sample_z && m.shape.has_logvar();
   EVAE_RETURN_IF_ERROR(
       m.backend->EncodePixels(pixels, n, sample_z, m.mv.data(), m.runtime->pool()));
   if (sample_z) {

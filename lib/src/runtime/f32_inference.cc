@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "runtime/deterministic_encoder.h"
+
 namespace edgevae {
 
 StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows) {
@@ -12,13 +14,15 @@ StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows)
   inf.in_ = s.input;
   inf.lat_ = s.latent;
   inf.max_rows_ = max_rows;
+  inf.stochastic_ = s.has_logvar();
   inf.act_.resize(s.layers.size());
   const float* w = model.params();
   for (size_t i = 0; i < s.layers.size(); ++i) {
     const LayerInfo& l = s.layers[i];
     const LayerParams& p = model.layout().layers[i];
     size_t out = l.out;
-    if (l.role == LayerRole::kMean) out += s.layers[i + 1].out;  // the heads, as one operator
+    // The heads, as one operator (a deterministic encoder's mean head alone).
+    if (l.role == LayerRole::kMean && s.has_logvar()) out += s.layers[i + 1].out;
     if (l.role == LayerRole::kLogVar) continue;
     // A GAN's discriminator: training's alone (tools/gan_step.h).
     if (l.role == LayerRole::kCritic || l.role == LayerRole::kCriticLogit) continue;
@@ -28,7 +32,7 @@ StatusOr<F32Inference> F32Inference::Create(const Model& model, size_t max_rows)
                                                    w + p.bias, lo, kInf, l.in, out));
     const bool encoding = l.role == LayerRole::kEncoder || l.role == LayerRole::kMean;
     (encoding ? inf.encoder_ : inf.decoder_).push_back({std::move(op), i});
-    if (l.activation != Activation::kNone) {
+    if (l.activation != Activation::kNone || (l.role == LayerRole::kMean && !s.has_logvar())) {
       inf.act_[i].Resize(max_rows * out);
       if (inf.act_[i].empty() && max_rows != 0)
         return Internal("out of memory (inference buffers)");
@@ -49,7 +53,12 @@ Status F32Inference::Run(std::vector<Op>& ops, const float* in, size_t n, float*
 
 Status F32Inference::Encode(const float* x, size_t n, float* mv, pthreadpool_t pool) {
   if (encoder_.empty()) return Unsupported("a generator alone has no encoder");
-  return Run(encoder_, x, n, mv, pool);
+  if (stochastic_) return Run(encoder_, x, n, mv, pool);
+  // A deterministic encoder: its codes, then rows [z | -infinity] (a point mass).
+  const size_t mean = encoder_.back().layer;
+  EVAE_RETURN_IF_ERROR(Run(encoder_, x, n, act_[mean].data(), pool));
+  SpreadDeterministic(act_[mean].data(), n, lat_, mv);
+  return Status::Ok();
 }
 
 Status F32Inference::DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool) {

@@ -25,7 +25,8 @@ class F32Inference {
   size_t input() const { return in_; }
   size_t latent() const { return lat_; }
 
-  // x: n x input floats (AlignedBuffer-padded) -> mu/logvar rows: n x (2*latent), mu first.
+  // x: n x input floats (AlignedBuffer-padded) -> mu/logvar rows: n x (2*latent), mu first; a
+  // deterministic encoder's logvar is -infinity (runtime/deterministic_encoder.h).
   Status Encode(const float* x, size_t n, float* mv, pthreadpool_t pool);
   // z: n x latent -> logits n x input.
   Status DecodeLogits(const float* z, size_t n, float* logits, pthreadpool_t pool);
@@ -42,9 +43,11 @@ class F32Inference {
   Status Run(std::vector<Op>& ops, const float* in, size_t n, float* out, pthreadpool_t pool);
 
   size_t in_ = 0, lat_ = 0, max_rows_ = 0;
+  bool stochastic_ = true;                 // a log-variance head (not an AAE's encoder)
   std::vector<Op> encoder_;                // hidden layers, then the two heads as one operator
   std::vector<Op> decoder_;                // hidden layers, then the logits
-  std::vector<AlignedBuffer<float>> act_;  // per layer of the table; hidden layers only
+  // Per layer of the table: hidden layers, and a deterministic encoder's mean head.
+  std::vector<AlignedBuffer<float>> act_;
 };
 
 }  // namespace edgevae

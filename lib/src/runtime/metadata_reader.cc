@@ -14,7 +14,8 @@ namespace {
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 // The optional keys: classes, command, precision, objective (with iw_samples), binarize,
-// class_temperature, class_latents, anomaly, and a GAN's or ALI's d_steps, g_steps, gan_reg and ali_loss.
+// class_temperature, class_latents, anomaly, and an adversarial family's d_steps, g_steps,
+// gan_reg, ali_loss and aae_lambda.
 Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata* md) {
   if (r.Has("command")) EVAE_RETURN_IF_ERROR(r.String("command", &md->command));
   if (r.Has("precision")) EVAE_RETURN_IF_ERROR(r.String("precision", &md->precision));
@@ -46,6 +47,10 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
     if (md->ali_loss != "su" && md->ali_loss != "standard") {
       return r.Wrong("ali_loss", "\"su\" or \"standard\"", Json(md->ali_loss));
     }
+  }
+  if (r.Has("aae_lambda")) {
+    EVAE_RETURN_IF_ERROR(r.NonNegative("aae_lambda", &md->aae_lambda));
+    if (!(md->aae_lambda > 0)) return r.Wrong("aae_lambda", "a number > 0", Json(md->aae_lambda));
   }
 #endif
   if (r.Has("objective")) {

@@ -20,7 +20,10 @@ ParamLayout ParamLayout::For(const ShapeInfo& s) {
   for (size_t i = 0; i < s.layers.size(); ++i) {
     const LayerInfo& l = s.layers[i];
     const size_t w = static_cast<size_t>(l.out) * l.in, b = static_cast<size_t>(l.out);
-    if (l.role == LayerRole::kMean) {  // and the log-variance head after it, as one matrix
+    // The mean head and the log-variance head after it (if the encoder is Gaussian), as one
+    // matrix.
+    if (l.role == LayerRole::kMean && i + 1 < s.layers.size() &&
+        s.layers[i + 1].role == LayerRole::kLogVar) {
       const LayerInfo& lv = s.layers[i + 1];
       const size_t lw = static_cast<size_t>(lv.out) * lv.in;
       p.layers[i].weight = at;

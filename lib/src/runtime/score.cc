@@ -212,6 +212,12 @@ StatusOr<std::unique_ptr<Scorer>> Scorer::Create(Engine* engine, const ScoreOpti
     return InvalidArgument("iw needs at least 1 importance sample per image, got " +
                            std::to_string(options.iw_samples));
   }
+  const bool likelihood = options.method == ScoreMethod::kElbo || options.method == ScoreMethod::kIw;
+  if (likelihood && !engine->shape().has_logvar()) {
+    return Unsupported(std::string(options.method == ScoreMethod::kElbo ? "elbo" : "iw") +
+                       " needs a Gaussian encoder; shape '" + std::string(engine->shape().name) +
+                       "' encodes deterministically (z = E(x)): score it by bce or mse");
+  }
   auto impl = std::make_unique<Impl>();
   Impl& s = *impl;
   s.engine = engine;

@@ -13,12 +13,13 @@ constexpr std::array<ShapeInfo, 6> kShapes = {
     MnistShape::kInfo, Mnist2dShape::kInfo,       MnistDeepShape::kInfo,
     TinyShape::kInfo,  GanGeneratorShape::kInfo, AliDeployedShape::kInfo};
 #else
-constexpr std::array<ShapeInfo, 9> kShapes = {
-    MnistShape::kInfo, Mnist2dShape::kInfo, MnistDeepShape::kInfo,    TinyShape::kInfo,
-    JudgeShape::kInfo, GanShape::kInfo,     GanGeneratorShape::kInfo, AliShape::kInfo,
-    AliDeployedShape::kInfo};
+constexpr std::array<ShapeInfo, 11> kShapes = {
+    MnistShape::kInfo,       Mnist2dShape::kInfo, MnistDeepShape::kInfo,   TinyShape::kInfo,
+    JudgeShape::kInfo,       GanShape::kInfo,     GanGeneratorShape::kInfo, AliShape::kInfo,
+    AliDeployedShape::kInfo, AaeShape::kInfo,     AaeDeployedShape::kInfo};
 #endif
-constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan, Family::kAli};
+constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan, Family::kAli,
+                                Family::kAae};
 
 std::string RoleName(LayerRole role) {
   switch (role) {
@@ -117,20 +118,24 @@ Status ValidateClassifier(const ShapeInfo& s, const std::string& where) {
   return Status::Ok();
 }
 
-// A VAE's form over layers [0, count): encoders, mean, log-variance, decoders, logits.
-Status ValidateVaeForm(const ShapeInfo& s, size_t count, const std::string& where) {
+// A VAE's form over layers [0, count): encoders, mean, log-variance (none for a deterministic
+// encoder), decoders, logits.
+Status ValidateVaeForm(const ShapeInfo& s, size_t count, bool deterministic,
+                       const std::string& where) {
   // The roles in table order: encoders, mean, log-variance, decoders, logits.
   const LayerRole order[] = {LayerRole::kEncoder, LayerRole::kMean, LayerRole::kLogVar,
                              LayerRole::kDecoder, LayerRole::kLogits};
-  const int want_count[] = {-1, 1, 1, -1, 1};  // -1: one or more
+  const int want_count[] = {-1, 1, deterministic ? 0 : 1, -1, 1};  // -1: one or more
   size_t at = 0;
   for (size_t r = 0; r < 5; ++r) {
     int n = 0;
     while (at < count && s.layers[at].role == order[r]) ++at, ++n;
-    if (n == 0 || (want_count[r] > 0 && n != want_count[r])) {
+    if ((want_count[r] < 0 && n == 0) || (want_count[r] >= 0 && n != want_count[r])) {
       return Internal(where + std::to_string(n) + " " + RoleName(order[r]) +
                       " layer(s) where the table's form needs " +
-                      (want_count[r] > 0 ? "exactly one" : "one or more"));
+                      (want_count[r] < 0 ? "one or more"
+                       : want_count[r] == 0 ? "none (a deterministic encoder)"
+                                            : "exactly one"));
     }
   }
   if (at != count) return Internal(where + "layers out of order at " + std::to_string(at));
@@ -187,6 +192,8 @@ const char* FamilyName(Family f) {
       return "gan";
     case Family::kAli:
       return "ali";
+    case Family::kAae:
+      return "aae";
   }
   return "?";
 }
@@ -209,6 +216,8 @@ ShapeInfo DefaultShape(Family family) {
       return GanShape::kInfo;
     case Family::kAli:
       return AliShape::kInfo;
+    case Family::kAae:
+      return AaeShape::kInfo;
     case Family::kVae:
       break;
   }
@@ -268,19 +277,20 @@ Status ValidateShape(const ShapeInfo& s) {
   }
   if (s.family == Family::kClassifier) return ValidateClassifier(s, where);
   if (s.family == Family::kGan) return ValidateGan(s, where);
-  // A VAE's form, or ALI's: a VAE's layers, then (in training) the joint discriminator of
-  // (x, z) pairs.
+  // A VAE's form, ALI's or an AAE's: a VAE's layers (an AAE's without the log-variance head),
+  // then (in training) ALI's joint discriminator of (x, z) pairs or the AAE's of codes z.
   size_t vae_layers = s.layers.size();
-  if (s.family == Family::kAli) {
+  if (s.family == Family::kAli || s.family == Family::kAae) {
     const int critic = s.Find(LayerRole::kCritic);
     if (critic >= 0) vae_layers = static_cast<size_t>(critic);
   }
-  EVAE_RETURN_IF_ERROR(ValidateVaeForm(s, vae_layers, where));
+  EVAE_RETURN_IF_ERROR(ValidateVaeForm(s, vae_layers, s.family == Family::kAae, where));
   if (vae_layers == s.layers.size()) return Status::Ok();
   size_t at = vae_layers;
+  const int critic_input = s.family == Family::kAae ? s.latent : s.input + s.latent;
   EVAE_RETURN_IF_ERROR(ValidateChain(s, where, &at,
                                      {LayerRole::kCritic, LayerRole::kCriticLogit},
-                                     Activation::kLeakyRelu, s.input + s.latent, 1));
+                                     Activation::kLeakyRelu, critic_input, 1));
   if (at != s.layers.size()) {
     return Internal(where + "layers after the discriminator's logit at " + std::to_string(at));
   }

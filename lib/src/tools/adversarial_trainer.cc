@@ -1,8 +1,8 @@
 // The adversarial families' training loop (../shared/generative-family.md): per iteration,
 // d_steps discriminator steps, each on the next batch of real images and as many generated ones,
-// then g_steps steps of the generator side (a GAN's generator; ALI's encoder and generator, on
-// the last discriminator step's real batch), each player with its own Adam step count over its
-// own parameter range. The players' losses are tools/players.h's (GanStep, AliStep).
+// then g_steps steps of the generator side (a GAN's generator; ALI's and the AAE's encoder and
+// generator, on the last discriminator step's real batch), each player with its own Adam step count over its
+// own parameter range. The players' losses are tools/players.h's (GanStep, AliStep, AaeStep).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +14,7 @@
 #include "edgevae/buffer.h"
 #include "edgevae/rng.h"
 #include "kernels/elementwise.h"
+#include "tools/aae_step.h"
 #include "tools/adam.h"
 #include "tools/adversarial_trainer.h"
 #include "tools/ali_step.h"
@@ -101,7 +102,7 @@ class AdversarialTrainer final : public Trainer {
     const double g_rows = static_cast<double>(iterations * opt_.adversarial.g_steps * b_);
     result.train_loss = d_total / d_rows;
     result.players = {{"discriminator", d_total / d_rows},
-                      {model_->shape().family == Family::kAli ? "encoder-generator" : "generator",
+                      {model_->shape().family == Family::kGan ? "generator" : "encoder-generator",
                        g_total / g_rows}};
     ModelMetadata& meta = model_->metadata();
     meta.epochs = epoch;
@@ -115,6 +116,7 @@ class AdversarialTrainer final : public Trainer {
     meta.g_steps = opt_.adversarial.g_steps;
     meta.ali_loss =
         model_->shape().family == Family::kAli ? AliLossName(opt_.adversarial.ali_loss) : "";
+    meta.aae_lambda = model_->shape().family == Family::kAae ? opt_.adversarial.aae_lambda : 0;
     return result;
   }
 
@@ -259,6 +261,9 @@ StatusOr<std::unique_ptr<Trainer>> CreateAdversarialTrainer(Model* model, Runtim
   } else if (family == Family::kAli) {
     EVAE_ASSIGN_OR_RETURN(AliStep step, AliStep::Create(*model, batch, a.ali_loss));
     players = std::make_unique<AliStep>(std::move(step));
+  } else if (family == Family::kAae) {
+    EVAE_ASSIGN_OR_RETURN(AaeStep step, AaeStep::Create(*model, batch, a.aae_lambda));
+    players = std::make_unique<AaeStep>(std::move(step));
   } else {
     return Internal("CreateAdversarialTrainer: shape '" + std::string(model->shape().name) +
                     "' is not adversarial");

@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
 #include "edgevae/classifier.h"
+#include "edgevae/judge.h"
 #include "edgevae/rng.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
@@ -205,6 +207,29 @@ StatusOr<EvalResult> EvaluateGan(const Model& model, Runtime* runtime, const Ima
   return result;
 }
 
+// z for the test loss and its KL term: a draw mu + sigma eps and KL(q(z|x) || N(0, I)), or for a
+// deterministic encoder its code and no KL term (eval.h).
+float Posterior(bool stochastic, const float* mu, const float* logvar, const float* eps, float* z,
+                float* sd, size_t lat) {
+  if (stochastic) return simd::ReparamForward(mu, logvar, eps, z, sd, lat);
+  std::copy(mu, mu + lat, z);
+  return 0.0f;
+}
+
+// EvalResult::code_kl of codes (images x lat); NaN for fewer than two images.
+double CodeKl(const std::vector<float>& codes, size_t lat) {
+  StatusOr<FeatureStats> s =
+      ComputeFeatureStats(codes.data(), static_cast<int>(codes.size() / lat), lat);
+  return s.ok() ? KlToStandardNormal(*s) : std::numeric_limits<double>::quiet_NaN();
+}
+
+Status CheckImportanceSampling(const ShapeInfo& s, const EvalOptions& options) {
+  if (options.iw_samples == 0 || s.has_logvar()) return Status::Ok();
+  return Unsupported("--iw needs a Gaussian encoder; shape '" + std::string(s.name) +
+                     "' (family " + FamilyName(s.family) +
+                     ") encodes deterministically, so it has no importance-weighted likelihood");
+}
+
 }  // namespace
 
 StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageSet& data,
@@ -218,6 +243,8 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   if (model.shape().family == Family::kGan) {
     return EvaluateGan(model, runtime, data, options, progress);
   }
+  EVAE_RETURN_IF_ERROR(CheckImportanceSampling(model.shape(), options));
+  const bool stochastic = model.shape().has_logvar();
   const auto start = std::chrono::steady_clock::now();
   pthreadpool_t pool = runtime->pool();
   const size_t in = model.shape().input, lat = model.shape().latent;
@@ -234,6 +261,8 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
 
   // ---- test loss: one sampled z per image.
   double total = 0;
+  std::vector<float> codes;  // mu per image, for code_kl
+  codes.reserve(count * lat);
   for (size_t first = 0, block = 0; first < count; first += kEvalBlock, ++block) {
     const size_t n = std::min(kEvalBlock, count - first);
     ToFloatRows(data.image(static_cast<int>(first)), n, in, x.data(), pool);
@@ -243,8 +272,9 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
         0, eps.data(), n * lat);
     for (size_t i = 0; i < n; ++i) {
       const float* row = mv.data() + i * 2 * lat;
-      per_row[i] = simd::ReparamForward(row, row + lat, eps.data() + i * lat, z.data() + i * lat,
-                                        sd.data() + i * lat, lat);
+      per_row[i] = Posterior(stochastic, row, row + lat, eps.data() + i * lat, z.data() + i * lat,
+                             sd.data() + i * lat, lat);
+      codes.insert(codes.end(), row, row + lat);
     }
     EVAE_RETURN_IF_ERROR(inf.DecodeLogits(z.data(), n, logits.data(), pool));
     ParallelTiles(pool, n, 16, [&](size_t b, size_t e) {
@@ -258,6 +288,7 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   EvalResult result;
   result.images = static_cast<int>(count);
   result.test_loss = total / static_cast<double>(count);
+  result.code_kl = CodeKl(codes, lat);
 
   if (k_total > 0) {
     EVAE_ASSIGN_OR_RETURN(
@@ -284,6 +315,8 @@ StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
                            std::to_string(kEvalBlock) + " images per call, not " +
                            std::to_string(engine.max_batch()));
   }
+  EVAE_RETURN_IF_ERROR(CheckImportanceSampling(engine.shape(), options));
+  const bool stochastic = engine.shape().has_logvar();
   const uint64_t seed = options.seed;
   const auto start = std::chrono::steady_clock::now();
   const size_t in = engine.shape().input, lat = engine.shape().latent;
@@ -293,6 +326,8 @@ StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
   std::vector<float> x(in), mu(kEvalBlock * lat), logvar(kEvalBlock * lat), eps(kEvalBlock * lat),
       z(kEvalBlock * lat), sd(lat), logits(kEvalBlock * in);
   double total = 0;
+  std::vector<float> codes;  // mu per image, for code_kl
+  codes.reserve(count * lat);
   for (size_t first = 0, block = 0; first < count; first += kEvalBlock, ++block) {
     const size_t n = std::min(kEvalBlock, count - first);
     const uint8_t* pixels = data.image(static_cast<int>(first));
@@ -300,9 +335,10 @@ StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
     FillNormal(RngStream(seed, StreamId(RngPurpose::kEvalNoise, static_cast<uint32_t>(block), 0)),
                0, eps.data(), n * lat);
     for (size_t i = 0; i < n; ++i) {
-      total += simd::ReparamForward(mu.data() + i * lat, logvar.data() + i * lat,
-                                    eps.data() + i * lat, z.data() + i * lat, sd.data(), lat);
+      total += Posterior(stochastic, mu.data() + i * lat, logvar.data() + i * lat,
+                         eps.data() + i * lat, z.data() + i * lat, sd.data(), lat);
     }
+    codes.insert(codes.end(), mu.begin(), mu.begin() + n * lat);
     EVAE_RETURN_IF_ERROR(engine.DecodeLogits(z.data(), static_cast<int>(n), logits.data()));
     for (size_t i = 0; i < n; ++i) {
       simd::U8ToF32(pixels + i * in, x.data(), in);
@@ -313,6 +349,7 @@ StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
   EvalResult result;
   result.images = static_cast<int>(count);
   result.test_loss = total / static_cast<double>(count);
+  result.code_kl = CodeKl(codes, lat);
   if (!std::isfinite(result.test_loss)) {
     return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "edgevae/rng.h"
@@ -44,6 +45,21 @@ StatusOr<FeatureStats> ComputeFeatureStats(const float* features, int count, siz
     if (!std::isfinite(v)) return DataError("feature statistics are not finite");
   }
   return s;
+}
+
+double KlToStandardNormal(const FeatureStats& s) {
+  const size_t n = s.dim;
+  double kl = -static_cast<double>(n);
+  for (size_t i = 0; i < n; ++i) kl += s.mean[i] * s.mean[i];
+  const std::vector<double> values = EigenSymmetric(s.cov, n).values;
+  double largest = 0;
+  for (double v : values) largest = std::max(largest, v);
+  for (double v : values) {
+    // Singular to the solver's rounding: the codes span fewer than n directions.
+    if (!(v > 1e-12 * largest)) return std::numeric_limits<double>::infinity();
+    kl += v - std::log(v);
+  }
+  return kl / 2;
 }
 
 StatusOr<double> FrechetDistance(const FeatureStats& a, const FeatureStats& b) {

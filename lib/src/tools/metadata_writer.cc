@@ -82,6 +82,7 @@ OJson BaseMetadata(const ModelMetadata& md, const char* dtype) {
     j["g_steps"] = md.g_steps;
   }
   if (!md.ali_loss.empty()) j["ali_loss"] = md.ali_loss;
+  if (md.aae_lambda > 0) j["aae_lambda"] = md.aae_lambda;
   if (!md.class_latents.empty()) {
     OJson a = OJson::array();
     for (const ClassLatentStats& c : md.class_latents) {

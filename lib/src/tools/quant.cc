@@ -183,12 +183,13 @@ StatusOr<Activations> Collect(const Model& model, Runtime* runtime, const ImageS
   size_t prior_first = 0;
   if (s.has_encoder()) {
     EVAE_RETURN_IF_ERROR(inf.Encode(x.data(), n, mv.data(), pool));
-    const size_t mean = s.Find(LayerRole::kMean), logvar = s.Find(LayerRole::kLogVar);
+    const size_t mean = s.Find(LayerRole::kMean);
+    const int logvar = s.Find(LayerRole::kLogVar);  // none for a deterministic encoder
     for (size_t i = 0; i < mean; ++i) keep(i, inf.activation(i), n);
     for (size_t i = 0; i < n; ++i) {
       const float* row = mv.data() + i * 2 * lat;
       a.out[mean].insert(a.out[mean].end(), row, row + lat);
-      a.out[logvar].insert(a.out[logvar].end(), row + lat, row + 2 * lat);
+      if (logvar >= 0) a.out[logvar].insert(a.out[logvar].end(), row + lat, row + 2 * lat);
       std::copy(row, row + lat, z.data() + i * lat);
     }
     prior_first = n;

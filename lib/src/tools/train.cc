@@ -256,7 +256,8 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                            std::to_string(options.batch));
   }
   model->EnsureOptimizer();
-  if (model->shape().family == Family::kGan || model->shape().family == Family::kAli) {
+  const Family family = model->shape().family;
+  if (family == Family::kGan || family == Family::kAli || family == Family::kAae) {
     return CreateAdversarialTrainer(model, runtime, options);
   }
   TrainOptions effective = options;
