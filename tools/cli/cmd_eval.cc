@@ -83,6 +83,7 @@ int RunEval(const EvalArgs& args) {
     Json out = {{"test_loss", JsonNumber(result->test_loss)}, {"binarize", binarize}};
     if (args.iw > 0) out["iw_nll"] = JsonNumber(result->iw_nll);
     if (std::isfinite(result->accuracy)) out["accuracy"] = JsonNumber(result->accuracy);
+    if (!std::isnan(result->code_kl)) out["code_kl"] = JsonNumber(result->code_kl);
     out["images"] = result->images;
     out["seconds"] = JsonNumber(result->seconds);
     PrintJson(out);
@@ -94,6 +95,10 @@ int RunEval(const EvalArgs& args) {
   if (std::isfinite(result->accuracy)) {
     std::printf("accuracy   %.2f %% (a classifier; its test loss is the cross-entropy)\n",
                 100 * result->accuracy);
+  }
+  if (!std::isnan(result->code_kl)) {
+    std::printf("code kl    %.3f nats (a Gaussian fitted to the codes, against N(0, I))\n",
+                result->code_kl);
   }
   std::printf("images     %d\n", result->images);
   std::printf("seconds    %.2f\n", result->seconds);

@@ -57,20 +57,24 @@ struct TrainArgs {
   double gan_reg = 0;  // a GAN's: lambda of the generator's ||G(z) - G_old(z)||^2 term
   int d_steps = 1, g_steps = 1;  // a GAN's or ALI's steps per iteration
   std::string ali_loss = "standard";  // ALI's encoder-and-generator loss: standard or su
+  double aae_lambda = 1;  // the AAE's reconstruction weight
   std::string judge;        // a classifier file: judge each epoch's samples (edgevae/judge.h)
   int judge_samples = 2000;
   // Which flags were given explicitly (a resumed run takes the others from the checkpoint).
   bool shape_given = false, batch_given = false, lr_given = false, seed_given = false,
        precision_given = false, binarize_given = false, objective_given = false, k_given = false,
        lr_decay_given = false, family_given = false, gan_reg_given = false,
-       d_steps_given = false, g_steps_given = false, ali_loss_given = false;
+       d_steps_given = false, g_steps_given = false, ali_loss_given = false,
+       aae_lambda_given = false;
   std::string command_line;  // this invocation, recorded in metadata.command
 };
 
 namespace {
 
-// A GAN or ALI: two players trained against each other.
-bool IsAdversarial(Family f) { return f == Family::kGan || f == Family::kAli; }
+// A GAN, ALI or an AAE: two players trained against each other.
+bool IsAdversarial(Family f) {
+  return f == Family::kGan || f == Family::kAli || f == Family::kAae;
+}
 
 // The model to train: a fresh one, or the checkpoint to resume. Returns the exit code on failure.
 std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
@@ -147,6 +151,7 @@ std::optional<Model> PrepareModel(TrainArgs* args, int* exit_code) {
     args->g_steps = meta.g_steps;
     if (!args->gan_reg_given) args->gan_reg = meta.gan_reg;
     if (!args->ali_loss_given && !meta.ali_loss.empty()) args->ali_loss = meta.ali_loss;
+    if (!args->aae_lambda_given && meta.aae_lambda > 0) args->aae_lambda = meta.aae_lambda;
   }
   meta.seed = args->seed;
   meta.batch = args->batch;
@@ -188,8 +193,9 @@ int CheckFamilyFlags(const TrainArgs& args, const Model& model) {
   const std::tuple<bool, const char*, bool> family_only[] = {
       {args.gan_reg_given, "--gan-reg applies to GANs", shape.family == Family::kGan},
       {args.ali_loss_given, "--ali-loss applies to ALI", shape.family == Family::kAli},
-      {args.d_steps_given, "--d-steps applies to GANs and ALI", gan},
-      {args.g_steps_given, "--g-steps applies to GANs and ALI", gan}};
+      {args.aae_lambda_given, "--aae-lambda applies to AAEs", shape.family == Family::kAae},
+      {args.d_steps_given, "--d-steps applies to GANs, ALI and AAEs", gan},
+      {args.g_steps_given, "--g-steps applies to GANs, ALI and AAEs", gan}};
   for (const auto& [given, what, applies] : family_only) {
     if (given && !applies) {
       return Fail(kExitUsage, std::string(what) + "; shape '" + args.shape + "' is a " +
@@ -201,17 +207,20 @@ int CheckFamilyFlags(const TrainArgs& args, const Model& model) {
                                 FamilyName(shape.family) + ", which draws none");
   }
   if (shape.is_vae()) return kExitOk;
-  const std::pair<bool, const char*> vae_only[] = {
-      {args.binarize_given && args.binarize != "none", "--binarize"},
-      {args.objective_given && args.objective != "elbo", "--objective"},
-      {args.k_given, "--k"},
-      {args.precision_given && args.precision != "fp32", "--precision"},
-      {!args.classes.empty(), "--classes"},
-      {gan && args.profile, "--profile"}};
-  for (const auto& [given, flag] : vae_only) {
+  // --classes (the one-class protocol of anomaly detection) applies to every family that
+  // encodes, and so scores by reconstruction: a VAE, ALI, an AAE.
+  const std::tuple<bool, const char*, const char*> vae_only[] = {
+      {args.binarize_given && args.binarize != "none", "--binarize", "VAEs"},
+      {args.objective_given && args.objective != "elbo", "--objective", "VAEs"},
+      {args.k_given, "--k", "VAEs"},
+      {args.precision_given && args.precision != "fp32", "--precision", "VAEs"},
+      {!args.classes.empty() && !shape.has_encoder(), "--classes", "families that encode"},
+      {gan && args.profile, "--profile", "VAEs"}};
+  for (const auto& [given, flag, applies] : vae_only) {
     if (given) {
-      return Fail(kExitUsage, std::string(flag) + " applies to VAEs; shape '" + args.shape +
-                                  "' is a " + FamilyName(shape.family) + ", trained on " +
+      return Fail(kExitUsage, std::string(flag) + " applies to " + applies + "; shape '" +
+                                  args.shape + "' is a " + FamilyName(shape.family) +
+                                  ", trained on " +
                                   (gan ? "its players' losses" : "its cross-entropy"));
     }
   }
@@ -370,7 +379,8 @@ int RunTrain(const TrainArgs& given) {
   options.adversarial = {.gan_reg = args.gan_reg,
                          .d_steps = args.d_steps,
                          .g_steps = args.g_steps,
-                         .ali_loss = args.ali_loss == "standard" ? AliLoss::kStandard : AliLoss::kSu};
+                         .ali_loss = args.ali_loss == "standard" ? AliLoss::kStandard : AliLoss::kSu,
+                         .aae_lambda = args.aae_lambda};
   const bool gan = IsAdversarial(model->shape().family);
   if (gan) options.beta1 = 0.5f;
   options.iw_samples = args.k;
@@ -511,6 +521,7 @@ int RunTrain(const TrainArgs& given) {
     if (gan) {
       if (model->shape().family == Family::kGan) out["gan_reg"] = JsonNumber(args.gan_reg);
       if (model->shape().family == Family::kAli) out["ali_loss"] = args.ali_loss;
+      if (model->shape().family == Family::kAae) out["aae_lambda"] = JsonNumber(args.aae_lambda);
       out["d_steps"] = args.d_steps;
       out["g_steps"] = args.g_steps;
     }
@@ -595,9 +606,10 @@ const CommandRegistration kTrainCommand(
            cmd->add_option("--family", a->family,
                            "What to train, by family: vae (shape mnist), gan (shape gan: a "
                            "generator and a discriminator), ali (shape ali: an encoder, a "
-                           "generator and a discriminator of (x, z) pairs) or classifier (shape "
-                           "judge); --shape picks any shape")
-               ->check(CLI::IsMember({"vae", "gan", "ali", "classifier"}));
+                           "generator and a discriminator of (x, z) pairs), aae (shape aae: a "
+                           "deterministic encoder, a decoder and a discriminator of codes) or "
+                           "classifier (shape judge); --shape picks any shape")
+               ->check(CLI::IsMember({"vae", "gan", "ali", "aae", "classifier"}));
        CLI::Option* gan_reg_opt =
            cmd->add_option("--gan-reg", a->gan_reg,
                            "GAN: lambda of the generator's ||G(z) - G_old(z)||^2 term, G_old the "
@@ -606,12 +618,14 @@ const CommandRegistration kTrainCommand(
                ->capture_default_str();
        CLI::Option* d_steps_opt =
            cmd->add_option("--d-steps", a->d_steps,
-                           "GAN, ALI: discriminator steps per iteration, each on its own batch")
+                           "GAN, ALI, AAE: discriminator steps per iteration, each on its own "
+                           "batch")
                ->check(CLI::Range(1, kMaxPlayerSteps))
                ->capture_default_str();
        CLI::Option* g_steps_opt =
            cmd->add_option("--g-steps", a->g_steps,
-                           "GAN, ALI: generator (ALI: encoder-and-generator) steps per iteration")
+                           "GAN, ALI, AAE: generator (ALI, AAE: encoder-and-generator) steps per "
+                           "iteration")
                ->check(CLI::Range(1, kMaxPlayerSteps))
                ->capture_default_str();
        CLI::Option* ali_loss_opt =
@@ -619,6 +633,12 @@ const CommandRegistration kTrainCommand(
                            "ALI: the encoder's and generator's loss, su (the seed paper's: both "
                            "sides push the discriminator towards 1) or standard")
                ->check(CLI::IsMember({"su", "standard"}))
+               ->capture_default_str();
+       CLI::Option* aae_lambda_opt =
+           cmd->add_option("--aae-lambda", a->aae_lambda,
+                           "AAE: the weight lambda of the reconstruction term "
+                           "lambda ||x - G(E(x))||^2 beside the encoder's -log D(E(x))")
+               ->check(CLI::Range(1e-6, 1e6))
                ->capture_default_str();
        cmd->add_option("--judge", a->judge,
                        "A classifier file (models/judge.evae): after every epoch, judge "
@@ -644,6 +664,7 @@ const CommandRegistration kTrainCommand(
          a->d_steps_given = d_steps_opt->count() > 0;
          a->g_steps_given = g_steps_opt->count() > 0;
          a->ali_loss_given = ali_loss_opt->count() > 0;
+         a->aae_lambda_given = aae_lambda_opt->count() > 0;
          a->command_line = CommandLine(invocation);
          return RunTrain(*a);
        };
