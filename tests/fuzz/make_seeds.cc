@@ -340,6 +340,22 @@ void ModelSeeds() {
     Check(SaveInt8Model(path, gq, &golden));
     Put(h, "int8-gan-generator-golden", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
   }
+  // An AAE: the whole loads as f32 only; its deterministic encoder and decoder as int8, with
+  // golden reconstructions; a reconstruction weight of zero.
+  {
+    StatusOr<Model> a = ZeroModel(AaeShape::kInfo);
+    Check(a.status());
+    a->metadata().d_steps = 1;
+    a->metadata().g_steps = 1;
+    a->metadata().aae_lambda = 2;
+    Check(SaveModel(path, *a));
+    const Bytes aae_plain = ReadBack(path);
+    Put(h, "f32-aae", PadSeed(kRepairChecksum | kLoadModel | kUseModel, aae_plain));
+    edit("aae-lambda-zero", aae_plain, kLoadModel, [](OJson& j) { j["aae_lambda"] = 0; });
+    Int8Model aq = ZeroInt8(AaeDeployedShape::kInfo);
+    Check(SaveInt8Model(path, aq, &golden));
+    Put(h, "int8-aae-eg-golden", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
+  }
   Put(h, "int8-v1", PadSeed(kRepairChecksum, q_plain, 0, 0, /*version=*/1));
   Put(h, "f32-metadata-too-deep",
       PadSeed(kRepairChecksum, mb::WithExtraMember(plain, "\"deep\": " + std::string(40, '[') +

@@ -388,6 +388,33 @@ TEST(FrechetTest, FeatureStatsAreTheSampleMeanAndCovariance) {
   EXPECT_NEAR(s->cov[3], (16 + 0 + 16) / 2.0, 1e-12);
 }
 
+// KL(N(m, S) || N(0, I)) = (tr S + |m|^2 - d - log det S) / 2, against a diagonal closed form
+// and, for a full covariance, the log determinant by a Cholesky factorisation.
+TEST(KlToStandardNormalTest, MatchesClosedForms) {
+  EXPECT_NEAR(KlToStandardNormal(Stats({0, 0}, {1, 0, 0, 1})), 0.0, 1e-12);
+  EXPECT_NEAR(KlToStandardNormal(Stats({1, 0}, {2, 0, 0, 0.5})),
+              (2 + 0.5 + 1 - 2 - std::log(2 * 0.5)) / 2, 1e-12);
+  const std::vector<double> p = RandomSymmetric(20, 11, true);
+  std::vector<double> l(400, 0.0);  // p = l l^T
+  double log_det = 0, trace = 0;
+  for (size_t j = 0; j < 20; ++j) {
+    double d = p[j * 21];
+    for (size_t k = 0; k < j; ++k) d -= l[j * 20 + k] * l[j * 20 + k];
+    l[j * 21] = std::sqrt(d);
+    log_det += 2 * std::log(l[j * 21]);
+    trace += p[j * 21];
+    for (size_t i = j + 1; i < 20; ++i) {
+      double v = p[i * 20 + j];
+      for (size_t k = 0; k < j; ++k) v -= l[i * 20 + k] * l[j * 20 + k];
+      l[i * 20 + j] = v / l[j * 21];
+    }
+  }
+  EXPECT_NEAR(KlToStandardNormal(Stats(std::vector<double>(20, 0.5), p)),
+              (trace + 20 * 0.25 - 20 - log_det) / 2, 1e-8 * (1 + trace));
+  // Codes on a line: a singular covariance.
+  EXPECT_TRUE(std::isinf(KlToStandardNormal(Stats({0, 0}, {1, 1, 1, 1}))));
+}
+
 // --- What only a VAE does ------------------------------------------------------------------------
 
 TEST(ClassifierTest, VaeOnlyPathsRefuseAClassifierByName) {
