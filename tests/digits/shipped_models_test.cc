@@ -3,6 +3,7 @@
 // and the per-class latent statistics the demo samples from.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +28,28 @@ struct Shipped {
   const char* file;
   int latent;
   double max_test_loss;  // nats/image, int8 engine, evaluation seed 1 (docs/digits-demo.md, "Shipped models")
+  double max_emulated_loss;  // the same over the first kEmulatedImages test images (below)
 };
+
+// Under qemu-user (EDGEVAE_TEST_EMULATED) the tests below measure the first 2,000 test images
+// (and 500 samples): the same model and int8 arithmetic as natively, a fifth of the work, with
+// bounds measured for those prefixes (AMD EPYC, 2026-12-04: test loss 102.718 and 149.039 over
+// the first 2,000, against 103.02 and 149.86 over all 10,000). A prefix is the same images however many are taken, and
+// the evaluation noise is keyed by blocks of images, so a prefix's figures are exact.
+#ifdef EDGEVAE_TEST_EMULATED
+constexpr bool kEmulated = true;
+#else
+constexpr bool kEmulated = false;
+#endif
+constexpr int kEmulatedImages = 2000;
+
+ImageSet Prefix(const ImageSet& set, int n) {
+  ImageSet s = set;
+  s.count = std::min(n, set.count);
+  s.pixels.resize(static_cast<size_t>(s.count) * 784);
+  s.labels.resize(static_cast<size_t>(s.count));
+  return s;
+}
 
 class ShippedModelsTest : public ::testing::TestWithParam<Shipped> {};
 
@@ -80,15 +102,17 @@ TEST_P(ShippedModelsTest, LoadVerifyAndReachTheStatedLoss) {
   ASSERT_TRUE(mnist.ok()) << "this test needs MNIST in " EDGEVAE_MNIST_DIR
                              " (run tools/fetch-mnist.sh): "
                           << mnist.status().message();
-  StatusOr<EvalResult> eval = EvaluateEngine(**engine, mnist->test, EvalOptions{.seed = 1});
+  const ImageSet test = kEmulated ? Prefix(mnist->test, kEmulatedImages) : mnist->test;
+  StatusOr<EvalResult> eval = EvaluateEngine(**engine, test, EvalOptions{.seed = 1});
   ASSERT_TRUE(eval.ok()) << eval.status().message();
-  std::printf("%s: test loss %.3f nats/image (int8, seed 1)\n", p.file, eval->test_loss);
-  EXPECT_LE(eval->test_loss, p.max_test_loss);
+  std::printf("%s: test loss %.3f nats/image (int8, seed 1, %d test images)\n", p.file,
+              eval->test_loss, test.count);
+  EXPECT_LE(eval->test_loss, kEmulated ? p.max_emulated_loss : p.max_test_loss);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ShippedModelsTest,
-                         ::testing::Values(Shipped{"mnist.q8.evae", 20, 103.3},
-                                           Shipped{"mnist2d.q8.evae", 2, 150.2}));
+                         ::testing::Values(Shipped{"mnist.q8.evae", 20, 103.3, 103.0},
+                                           Shipped{"mnist2d.q8.evae", 2, 150.2, 149.4}));
 
 // The likelihood benchmark's model (docs/likelihood.md): binarized MNIST, IWAE-trained mnist-deep,
 // int8. Its k = 5000 figure takes minutes (the documented `edgevae eval` command); here its
@@ -152,9 +176,11 @@ TEST(ShippedLikelihoodModelTest, LoadVerifyAndReachTheStatedBounds) {
 
 // The GAN's generator (docs/gan.md): what it is, its golden samples, and the judge's figures on
 // 2,000 of its samples against the 10,000 test images. Measured (AMD EPYC, 2026-12-04):
-// 59.45 % recognised, coverage KL 0.0475, Frechet 20.80; the bounds leave room for the judge's
-// rounding on another CPU, not for a broken generator. Under qemu-user the same (the
-// int8 arithmetic is the same everywhere; the judge's sums differ in the last digits).
+// 59.45 % recognised, coverage KL 0.0475, Frechet 20.80 (500 samples against the first 2,000
+// test images: 62.40 %, 0.0712, 25.21); the bounds leave room for the judge's
+// rounding on another CPU, not for a broken generator. Under qemu-user, 500 samples against the
+// first 2,000 test images (the int8 arithmetic is the same everywhere; the judge's sums differ in
+// the last digits), with bounds measured for those sets.
 TEST(ShippedGanModelTest, LoadVerifyAndJudge) {
   const std::string path = EDGEVAE_SOURCE_DIR "/models/gan.q8.evae";
   StatusOr<AnyModel> model = LoadAnyModel(path);
@@ -183,17 +209,19 @@ TEST(ShippedGanModelTest, LoadVerifyAndJudge) {
   ASSERT_TRUE(judge.ok());
   StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
   ASSERT_TRUE(mnist.ok()) << mnist.status().message();
-  StatusOr<FeatureStats> ref = ReferenceFeatures(**judge, mnist->test);
+  StatusOr<FeatureStats> ref =
+      ReferenceFeatures(**judge, kEmulated ? Prefix(mnist->test, kEmulatedImages) : mnist->test);
   ASSERT_TRUE(ref.ok());
-  StatusOr<std::vector<float>> samples = DrawSamples(**engine, 2000, 1);
+  const int n = kEmulated ? 500 : 2000;
+  StatusOr<std::vector<float>> samples = DrawSamples(**engine, n, 1);
   ASSERT_TRUE(samples.ok());
-  StatusOr<JudgeReport> r = JudgeImages(**judge, samples->data(), 2000, *ref);
+  StatusOr<JudgeReport> r = JudgeImages(**judge, samples->data(), n, *ref);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  std::printf("gan.q8.evae, 2,000 samples: %.2f %% recognised, coverage KL %.4f, Frechet %.2f\n",
+  std::printf("gan.q8.evae, %d samples: %.2f %% recognised, coverage KL %.4f, Frechet %.2f\n", n,
               100 * r->recognised, r->coverage_kl, r->frechet);
   EXPECT_GE(r->recognised, 0.57);
-  EXPECT_LE(r->coverage_kl, 0.06);
-  EXPECT_LE(r->frechet, 22.0);
+  EXPECT_LE(r->coverage_kl, kEmulated ? 0.09 : 0.06);
+  EXPECT_LE(r->frechet, kEmulated ? 26.5 : 22.0);
 }
 
 }  // namespace
