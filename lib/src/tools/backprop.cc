@@ -5,7 +5,6 @@
 #include <cmath>
 #include <functional>
 #include <initializer_list>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -17,6 +16,7 @@
 #include "kernels/loss.h"
 #include "kernels/parallel.h"
 #include "kernels/sparse.h"
+#include "tools/backprop_plan.h"
 #include "tools/lit_pixels.h"
 #include "tools/log_mean_exp.h"
 
@@ -28,67 +28,11 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// The batch size the per-product choices are made for (the default minibatch). They only trade
-// packing against streaming: any batch size gives the same loss and gradient with them.
-constexpr size_t kPlanBatch = 128;
-
 // Above this share of lit pixels in a batch the first layer's products run dense: a sparse entry
 // costs two to three times a dense multiply-add (a load per multiply-add instead of register
 // reuse), and the two ways cost the same between 35 and 45 % lit (BM_FirstLayer,
 // docs/performance.md). MNIST batches are about 19 % lit, Fashion-MNIST about 50 %.
 constexpr double kSparseMaxDensity = 0.35;
-
-enum class UnitKind { kHidden, kHeads, kLogits };
-
-// One product of the network: a layer of the table, or the two heads as one matrix.
-struct Unit {
-  UnitKind kind;
-  size_t in, out;
-  size_t w, b;        // parameter offsets of the weight [out][in] and bias [out]
-  bool takes_pixels;  // the first layer: no input gradient
-  bool takes_z;       // the first decoder layer
-  // How each product runs (backprop.h): with the weight packed, or the activation.
-  bool fwd_on_weight;    // forward batch-major on the packed weight
-  bool igrad_on_weight;  // input gradient batch-major on the packed weight
-  bool wgrad_packs_dy;   // weight gradient packs dY and transposes its result into place
-};
-
-std::vector<Unit> Plan(const ShapeInfo& s, const ParamLayout& layout) {
-  std::vector<Unit> units;
-  const int first_decoder = s.Find(LayerRole::kDecoder);
-  for (size_t i = 0; i < s.layers.size(); ++i) {
-    const LayerInfo& l = s.layers[i];
-    if (l.role == LayerRole::kLogVar) continue;  // part of the heads' unit
-    Unit u;
-    u.kind = l.role == LayerRole::kMean     ? UnitKind::kHeads
-             : l.role == LayerRole::kLogits ? UnitKind::kLogits
-                                            : UnitKind::kHidden;
-    u.in = l.in;
-    u.out = l.out + (l.role == LayerRole::kMean ? s.layers[i + 1].out : 0);
-    u.w = layout.layers[i].weight;
-    u.b = layout.layers[i].bias;
-    u.takes_pixels = i == 0;
-    u.takes_z = static_cast<int>(i) == first_decoder;
-    // Pack the smaller operand: the weight (out x in) against the batch's input (n x in) or its
-    // output gradient (n x out); for the weight gradient, the input against the output gradient
-    // plus the transpose of the result.
-    const size_t n = kPlanBatch;
-    u.fwd_on_weight = u.out < n;
-    u.igrad_on_weight = u.in < n;
-    u.wgrad_packs_dy = n * u.out + u.out * u.in < n * u.in;
-    units.push_back(u);
-  }
-  return units;
-}
-
-// One product's packed operator: XNNPACK f32, or the bf16 kernel.
-struct Product {
-  gemm::PackedGemm f32;
-  gemm::PackedGemmBf16 bf16;
-  Status Run(size_t m, const float* a, float* c, pthreadpool_t pool) {
-    return bf16.created() ? bf16.Run(m, a, c, pool) : f32.Run(m, a, c, pool);
-  }
-};
 
 class BackpropImpl final : public Backprop {
  public:
@@ -214,54 +158,13 @@ class BackpropImpl final : public Backprop {
     return profile_ ? profile_->pack_s + profile_->gemm_s + profile_->elementwise_s : 0;
   }
 
-  // An operator whose packed operand is `b` (n x k in `layout`), dense strides.
-  struct PackJob {
-    size_t n, k;
-    const float* b;
-    gemm::BLayout layout;
-    Product* op;
-  };
-  // Packs operators concurrently, spread over the threads: XNNPACK packs on the calling thread
-  // only, so a lone create leaves the other cores idle. `other` (may be empty) runs as one more
-  // task beside the packing.
+  // The jobs' operators, created concurrently (backprop_plan.h), timed as packing.
   Status PackAll(const std::vector<PackJob>& jobs, const std::function<void()>& other = {}) {
     if (jobs.empty() && !other) return Status::Ok();
-    constexpr float kInf = std::numeric_limits<float>::infinity();
     const auto t0 = Clock::now();
-    std::vector<Status> status(jobs.size());
-    const size_t tasks = jobs.size() + (other ? 1 : 0);
-    auto work = [&](size_t i) {
-      if (i == jobs.size()) {
-        other();
-        return;
-      }
-      const PackJob& j = jobs[i];
-      if (bf16_) {
-        auto r = gemm::PackedGemmBf16::Create(j.n, j.k, j.b, j.layout, j.k, j.n);
-        if (r.ok()) {
-          j.op->bf16 = std::move(r).value();
-        } else {
-          status[i] = r.status();
-        }
-        return;
-      }
-      auto r = gemm::PackedGemm::Create(j.n, j.k, j.b, j.layout, nullptr, -kInf, kInf, j.k, j.n);
-      if (r.ok()) {
-        j.op->f32 = std::move(r).value();
-      } else {
-        status[i] = r.status();
-      }
-    };
-    const ForkJoinTask task(work);  // for ThreadSanitizer (kernels/parallel.h)
-    if (rt_->pool() == nullptr || tasks == 1) {
-      for (size_t i = 0; i < tasks; ++i) task(i);
-    } else {
-      pthreadpool_parallelize_1d(rt_->pool(), task, tasks, /*flags=*/0);
-    }
-    task.Joined();
+    Status st = PackConcurrently(jobs, bf16_, rt_->pool(), other);
     if (profile_) profile_->pack_s += Since(t0);
-    for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);
-    return Status::Ok();
+    return st;
   }
 
   // C[m][n] = A[m][k] . B^T on a packed operator.

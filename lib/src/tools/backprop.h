@@ -33,7 +33,7 @@
 // kernel of kernels/gemm_bf16.h, with the same operands packed; the sparse products stay fp32.
 // Biases, ReLU, the loss and the reparameterisation are per-row Highway kernels over contiguous
 // batch rows. For the 784-400-20 network this is the layout measured fastest in
-// docs/performance.md; the choice per product is made once per shape (see Plan in backprop.cc).
+// docs/performance.md; the choice per product is made once per shape (Plan, in backprop_plan.h).
 #ifndef EDGEVAE_TOOLS_BACKPROP_H_
 #define EDGEVAE_TOOLS_BACKPROP_H_
 
