@@ -13,6 +13,49 @@ namespace {
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
+#if !defined(EDGEVAE_BARE_METAL)
+// The adversarial families' settings (d_steps with g_steps and gan_reg, ali_loss, aae_lambda).
+Status ParseAdversarialSettings(const MetadataReader& r, ModelMetadata* md) {
+  if (r.Has("d_steps")) {
+    int64_t d = 0, g = 0;
+    EVAE_RETURN_IF_ERROR(r.Integer("d_steps", 1, 100, &d));
+    EVAE_RETURN_IF_ERROR(r.Integer("g_steps", 1, 100, &g));
+    EVAE_RETURN_IF_ERROR(r.NonNegative("gan_reg", &md->gan_reg));
+    md->d_steps = static_cast<int>(d);
+    md->g_steps = static_cast<int>(g);
+  }
+  if (r.Has("ali_loss")) {
+    EVAE_RETURN_IF_ERROR(r.String("ali_loss", &md->ali_loss));
+    if (md->ali_loss != "su" && md->ali_loss != "standard") {
+      return r.Wrong("ali_loss", "\"su\" or \"standard\"", Json(md->ali_loss));
+    }
+  }
+  if (r.Has("aae_lambda")) {
+    EVAE_RETURN_IF_ERROR(r.NonNegative("aae_lambda", &md->aae_lambda));
+    if (!(md->aae_lambda > 0)) return r.Wrong("aae_lambda", "a number > 0", Json(md->aae_lambda));
+  }
+  return Status::Ok();
+}
+#endif
+
+// The calibrated anomaly threshold (edgevae calibrate).
+Status ParseAnomalyThreshold(const MetadataReader& r, ModelMetadata* md) {
+  const Json* o = nullptr;
+  EVAE_RETURN_IF_ERROR(r.Object("anomaly", &o));
+  const MetadataReader ar(r.path(), *o, r.prefix() + "anomaly.");
+  AnomalyThreshold t;
+  int64_t images = 0, samples = 0;
+  EVAE_RETURN_IF_ERROR(ar.String("method", &t.method));
+  EVAE_RETURN_IF_ERROR(ar.NonNegative("fpr", &t.fpr));
+  EVAE_RETURN_IF_ERROR(ar.Integer("images", 0, kIntMax, &images));
+  EVAE_RETURN_IF_ERROR(ar.Integer("samples", 0, kIntMax, &samples));
+  EVAE_RETURN_IF_ERROR(ar.Finite("threshold", &t.threshold));
+  t.images = static_cast<int>(images);
+  t.samples = static_cast<int>(samples);
+  md->anomaly = std::move(t);
+  return Status::Ok();
+}
+
 // The optional keys: classes, command, precision, objective (with iw_samples), binarize,
 // class_temperature, class_latents, anomaly, and an adversarial family's d_steps, g_steps,
 // gan_reg, ali_loss and aae_lambda.
@@ -34,24 +77,7 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
     md->class_temperature = t;
   }
 #if !defined(EDGEVAE_BARE_METAL)  // training settings, which a microcontroller never reads
-  if (r.Has("d_steps")) {
-    int64_t d = 0, g = 0;
-    EVAE_RETURN_IF_ERROR(r.Integer("d_steps", 1, 100, &d));
-    EVAE_RETURN_IF_ERROR(r.Integer("g_steps", 1, 100, &g));
-    EVAE_RETURN_IF_ERROR(r.NonNegative("gan_reg", &md->gan_reg));
-    md->d_steps = static_cast<int>(d);
-    md->g_steps = static_cast<int>(g);
-  }
-  if (r.Has("ali_loss")) {
-    EVAE_RETURN_IF_ERROR(r.String("ali_loss", &md->ali_loss));
-    if (md->ali_loss != "su" && md->ali_loss != "standard") {
-      return r.Wrong("ali_loss", "\"su\" or \"standard\"", Json(md->ali_loss));
-    }
-  }
-  if (r.Has("aae_lambda")) {
-    EVAE_RETURN_IF_ERROR(r.NonNegative("aae_lambda", &md->aae_lambda));
-    if (!(md->aae_lambda > 0)) return r.Wrong("aae_lambda", "a number > 0", Json(md->aae_lambda));
-  }
+  EVAE_RETURN_IF_ERROR(ParseAdversarialSettings(r, md));
 #endif
   if (r.Has("objective")) {
     EVAE_RETURN_IF_ERROR(r.String("objective", &md->objective));
@@ -82,21 +108,7 @@ Status ParseOptionalMetadata(const MetadataReader& r, int latent, ModelMetadata*
     EVAE_RETURN_IF_ERROR(r.Array("class_latents", &a));
     if (!a->empty()) return r.Wrong("class_latents", "an array of objects", *a);
   }
-  if (r.Has("anomaly")) {
-    const Json* o = nullptr;
-    EVAE_RETURN_IF_ERROR(r.Object("anomaly", &o));
-    const MetadataReader ar(r.path(), *o, r.prefix() + "anomaly.");
-    AnomalyThreshold t;
-    int64_t images = 0, samples = 0;
-    EVAE_RETURN_IF_ERROR(ar.String("method", &t.method));
-    EVAE_RETURN_IF_ERROR(ar.NonNegative("fpr", &t.fpr));
-    EVAE_RETURN_IF_ERROR(ar.Integer("images", 0, kIntMax, &images));
-    EVAE_RETURN_IF_ERROR(ar.Integer("samples", 0, kIntMax, &samples));
-    EVAE_RETURN_IF_ERROR(ar.Finite("threshold", &t.threshold));
-    t.images = static_cast<int>(images);
-    t.samples = static_cast<int>(samples);
-    md->anomaly = std::move(t);
-  }
+  if (r.Has("anomaly")) EVAE_RETURN_IF_ERROR(ParseAnomalyThreshold(r, md));
   return Status::Ok();
 }
 

@@ -301,6 +301,45 @@ StatusOr<EvalResult> Evaluate(const Model& model, Runtime* runtime, const ImageS
   return result;
 }
 
+namespace {
+
+// The importance-weighted NLL (eval --iw) of every image through `engine`: one image at a time,
+// its samples decoded in batches of the engine's size; the engine's threads split each batch.
+// Progress continues from data.count up to total_work.
+StatusOr<double> EngineIwNll(Engine& engine, const ImageSet& data, const EvalOptions& options,
+                             int total_work, const std::function<void(int, int)>& progress) {
+  const size_t in = engine.shape().input, lat = engine.shape().latent;
+  const size_t count = static_cast<size_t>(data.count);
+  const size_t k_total = static_cast<size_t>(options.iw_samples);
+  std::vector<float> x(in), mu(lat), logvar(lat);
+  IwBuffers buffers(in, lat, k_total);
+  if (!buffers.allocated()) return Internal("out of memory (importance-sampling buffers)");
+  const size_t batch = static_cast<size_t>(engine.max_batch());
+  const auto decode = [&](const float* zs, size_t n, float* out) {
+    for (size_t i = 0; i < n; i += batch) {
+      const size_t m = std::min(batch, n - i);
+      EVAE_RETURN_IF_ERROR(engine.DecodeLogits(zs + i * lat, static_cast<int>(m), out + i * in));
+    }
+    return Status::Ok();
+  };
+  double nll = 0;
+  for (size_t img = 0; img < count; ++img) {
+    const uint8_t* pixels = data.image(static_cast<int>(img));
+    EVAE_RETURN_IF_ERROR(engine.Encode(pixels, 1, mu.data(), logvar.data()));
+    simd::U8ToF32(pixels, x.data(), in);
+    EVAE_ASSIGN_OR_RETURN(double v, ImportanceWeightedImage(x.data(), mu.data(), logvar.data(), in,
+                                                            lat, options.seed, img, k_total,
+                                                            &buffers, decode));
+    nll += v;
+    if (progress && (img % 16 == 15 || img + 1 == count)) {
+      progress(static_cast<int>(count + img + 1), total_work);
+    }
+  }
+  return nll / static_cast<double>(count);
+}
+
+}  // namespace
+
 StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
                                     const EvalOptions& options,
                                     const std::function<void(int, int)>& progress) {
@@ -354,33 +393,7 @@ StatusOr<EvalResult> EvaluateEngine(Engine& engine, const ImageSet& data,
     return DataError("evaluation gave a non-finite test loss: the model's weights are unusable");
   }
   if (k_total > 0) {
-    // One image at a time, its samples decoded in batches of the engine's size; the engine's
-    // threads split each batch.
-    IwBuffers buffers(in, lat, k_total);
-    if (!buffers.allocated()) return Internal("out of memory (importance-sampling buffers)");
-    const size_t batch = static_cast<size_t>(engine.max_batch());
-    const auto decode = [&](const float* zs, size_t n, float* out) {
-      for (size_t i = 0; i < n; i += batch) {
-        const size_t m = std::min(batch, n - i);
-        EVAE_RETURN_IF_ERROR(
-            engine.DecodeLogits(zs + i * lat, static_cast<int>(m), out + i * in));
-      }
-      return Status::Ok();
-    };
-    double nll = 0;
-    for (size_t img = 0; img < count; ++img) {
-      const uint8_t* pixels = data.image(static_cast<int>(img));
-      EVAE_RETURN_IF_ERROR(engine.Encode(pixels, 1, mu.data(), logvar.data()));
-      simd::U8ToF32(pixels, x.data(), in);
-      EVAE_ASSIGN_OR_RETURN(double v, ImportanceWeightedImage(x.data(), mu.data(), logvar.data(),
-                                                              in, lat, seed, img, k_total,
-                                                              &buffers, decode));
-      nll += v;
-      if (progress && (img % 16 == 15 || img + 1 == count)) {
-        progress(static_cast<int>(count + img + 1), total_work);
-      }
-    }
-    result.iw_nll = nll / static_cast<double>(count);
+    EVAE_ASSIGN_OR_RETURN(result.iw_nll, EngineIwNll(engine, data, options, total_work, progress));
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
