@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/adversarial_training.h"
 #include "common/dense_reference.h"
 #include "common/mnist_subset.h"
 #include "edgevae/classifier.h"
@@ -202,39 +203,13 @@ TEST(AaeTrainTest, ReconstructsDeterministicallyResumesAndDeploys) {
   ASSERT_TRUE(data.ok()) << data.status().message();
   StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
   ASSERT_TRUE(rt.ok());
-  TrainOptions options;
-  options.batch = 64;
-  options.lr = 2e-4;
-  options.beta1 = 0.5f;
-  options.seed = 5;
-  auto fresh = [] {
-    StatusOr<Model> m = Model::Create(kAae);
-    EXPECT_TRUE(m.ok());
-    m->InitializeLikeTorch(5);
-    return std::move(m).value();
-  };
-  auto train = [&](Model* m, int to) {
-    StatusOr<std::unique_ptr<Trainer>> t = CreateTrainer(m, rt->get(), options);
-    ASSERT_TRUE(t.ok()) << t.status().message();
-    while (m->metadata().epochs < to) {
-      StatusOr<EpochResult> r = (*t)->TrainEpoch(data->train, {});
-      ASSERT_TRUE(r.ok()) << r.status().message();
-      ASSERT_EQ(r->players.size(), 2u);
-      EXPECT_STREQ(r->players[1].player, "encoder-generator");
-    }
-  };
-  Model a = fresh();
-  train(&a, kEpochs);
+  const TrainOptions options = testutil::AdversarialOptions(5);
+  Model a = testutil::FreshModel(kAae, 5);
+  testutil::TrainAdversarialTo(&a, data->train, kEpochs, options, "encoder-generator");
   EXPECT_EQ(a.metadata().aae_lambda, 1.0);
-  Model b = fresh();
-  train(&b, kResumeAfter);
-  const std::string path = std::string(EDGEVAE_TEST_FIXTURE_DIR) + "/aae-resume.evae";
-  ASSERT_TRUE(SaveModel(path, b).ok());
-  StatusOr<Model> resumed = LoadModel(path);
-  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
-  EXPECT_EQ(resumed->metadata().aae_lambda, 1.0);
-  train(&*resumed, kEpochs);
-  EXPECT_TRUE(std::equal(a.params(), a.params() + a.param_floats(), resumed->params()));
+  const ModelMetadata checkpoint = testutil::ExpectResumeIsBitExact(
+      a, kAae, 5, data->train, kResumeAfter, options, "encoder-generator", "aae-resume.evae");
+  EXPECT_EQ(checkpoint.aae_lambda, 1.0);
 
   // Reconstruction: the summed squared pixel error of the 1,000 test images (z = E(x)).
   auto mse = [&](const Model& m) {
@@ -255,23 +230,9 @@ TEST(AaeTrainTest, ReconstructsDeterministicallyResumesAndDeploys) {
     return sum / data->test.count;
   };
   // The judge on 1,000 samples against the 1,000 test images.
-  StatusOr<Model> judge_model = LoadModel(EDGEVAE_SOURCE_DIR "/models/judge.evae");
-  ASSERT_TRUE(judge_model.ok());
-  StatusOr<std::unique_ptr<Classifier>> judge = Classifier::Create(*judge_model, rt->get());
-  ASSERT_TRUE(judge.ok());
-  StatusOr<FeatureStats> ref = ReferenceFeatures(**judge, data->test);
-  ASSERT_TRUE(ref.ok());
-  auto frechet = [&](const Model& m) {
-    StatusOr<std::unique_ptr<Engine>> e =
-        Engine::Create(m, EngineOptions{.max_batch = 500, .threads = 2});
-    EXPECT_TRUE(e.ok()) << e.status().message();
-    StatusOr<std::vector<float>> s = DrawSamples(**e, 1000, 1);
-    EXPECT_TRUE(s.ok());
-    StatusOr<JudgeReport> r = JudgeImages(**judge, s->data(), 1000, *ref);
-    EXPECT_TRUE(r.ok());
-    return r->frechet;
-  };
-  const Model untrained = fresh();
+  const testutil::SampleJudge judge(data->test);
+  auto frechet = [&](const Model& m) { return judge.Judge(m).frechet; };
+  const Model untrained = testutil::FreshModel(kAae, 5);
   const double mse_before = mse(untrained), mse_after = mse(a);
   const double fd_before = frechet(untrained), fd_after = frechet(a);
   std::printf("AAE after %d epochs of %d images: reconstruction mse %.2f (untrained %.2f), "

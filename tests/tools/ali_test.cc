@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/adversarial_training.h"
 #include "common/dense_reference.h"
 #include "common/mnist_subset.h"
 #include "edgevae/classifier.h"
@@ -193,59 +194,19 @@ TEST(AliTrainTest, MovesTowardsTheDigitsDeterministicallyResumesAndDeploys) {
   ASSERT_TRUE(data.ok()) << data.status().message();
   StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
   ASSERT_TRUE(rt.ok());
-  TrainOptions options;
-  options.batch = 64;
-  options.lr = 2e-4;
-  options.beta1 = 0.5f;
-  options.seed = 5;
-  auto fresh = [] {
-    StatusOr<Model> m = Model::Create(kAli);
-    EXPECT_TRUE(m.ok());
-    m->InitializeLikeTorch(5);
-    return std::move(m).value();
-  };
-  auto train = [&](Model* m, int to) {
-    StatusOr<std::unique_ptr<Trainer>> t = CreateTrainer(m, rt->get(), options);
-    ASSERT_TRUE(t.ok()) << t.status().message();
-    while (m->metadata().epochs < to) {
-      StatusOr<EpochResult> r = (*t)->TrainEpoch(data->train, {});
-      ASSERT_TRUE(r.ok()) << r.status().message();
-      ASSERT_EQ(r->players.size(), 2u);
-      EXPECT_STREQ(r->players[1].player, "encoder-generator");
-    }
-  };
-  Model a = fresh();
-  train(&a, kEpochs);
+  const TrainOptions options = testutil::AdversarialOptions(5);
+  Model a = testutil::FreshModel(kAli, 5);
+  testutil::TrainAdversarialTo(&a, data->train, kEpochs, options, "encoder-generator");
   EXPECT_EQ(a.metadata().ali_loss, "standard");
-  Model b = fresh();
-  train(&b, kResumeAfter);
-  const std::string path = std::string(EDGEVAE_TEST_FIXTURE_DIR) + "/ali-resume.evae";
-  ASSERT_TRUE(SaveModel(path, b).ok());
-  StatusOr<Model> resumed = LoadModel(path);
-  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
-  train(&*resumed, kEpochs);
-  EXPECT_TRUE(std::equal(a.params(), a.params() + a.param_floats(), resumed->params()));
+  testutil::ExpectResumeIsBitExact(a, kAli, 5, data->train, kResumeAfter, options,
+                                   "encoder-generator", "ali-resume.evae");
 
   // The judge on 1,000 samples against the 1,000 test images. Measured (AMD EPYC, 2026-12-04):
   // Frechet distance 1,134 untrained, 349 after 6 epochs of 2,000 images; 920 after the
   // emulated run's 3 epochs of 320.
-  StatusOr<Model> judge_model = LoadModel(EDGEVAE_SOURCE_DIR "/models/judge.evae");
-  ASSERT_TRUE(judge_model.ok());
-  StatusOr<std::unique_ptr<Classifier>> judge = Classifier::Create(*judge_model, rt->get());
-  ASSERT_TRUE(judge.ok());
-  StatusOr<FeatureStats> ref = ReferenceFeatures(**judge, data->test);
-  ASSERT_TRUE(ref.ok());
-  auto frechet = [&](const Model& m) {
-    StatusOr<std::unique_ptr<Engine>> e =
-        Engine::Create(m, EngineOptions{.max_batch = 500, .threads = 2});
-    EXPECT_TRUE(e.ok()) << e.status().message();
-    StatusOr<std::vector<float>> s = DrawSamples(**e, 1000, 1);
-    EXPECT_TRUE(s.ok());
-    StatusOr<JudgeReport> r = JudgeImages(**judge, s->data(), 1000, *ref);
-    EXPECT_TRUE(r.ok());
-    return r->frechet;
-  };
-  const double before = frechet(fresh()), after = frechet(a);
+  const testutil::SampleJudge judge(data->test);
+  auto frechet = [&](const Model& m) { return judge.Judge(m).frechet; };
+  const double before = frechet(testutil::FreshModel(kAli, 5)), after = frechet(a);
   std::printf("1,000 samples judged: Frechet %.1f untrained, %.1f after %d epochs\n", before,
               after, kEpochs);
   EXPECT_LT(after, kFrechetShare * before);

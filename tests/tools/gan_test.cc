@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/adversarial_training.h"
 #include "common/dense_reference.h"
 #include "common/mnist_subset.h"
 #include "edgevae/classifier.h"
@@ -287,33 +288,15 @@ class GanTrainTest : public ::testing::Test {
   static void TearDownTestSuite() { delete data_; }
 
   static TrainOptions Options(double gan_reg) {
-    TrainOptions o;
-    o.batch = 64;
-    o.lr = 2e-4;
-    o.beta1 = 0.5f;
-    o.seed = 3;
+    TrainOptions o = testutil::AdversarialOptions(3);
     o.adversarial.gan_reg = gan_reg;
     return o;
   }
-  // Trains epochs [from, to) of `model`.
+  // Trains `model` until it has `to` epochs.
   static void Train(Model* model, int to, const TrainOptions& options) {
-    StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
-    ASSERT_TRUE(rt.ok());
-    StatusOr<std::unique_ptr<Trainer>> trainer = CreateTrainer(model, rt->get(), options);
-    ASSERT_TRUE(trainer.ok()) << trainer.status().message();
-    while (model->metadata().epochs < to) {
-      StatusOr<EpochResult> r = (*trainer)->TrainEpoch(data_->train, {});
-      ASSERT_TRUE(r.ok()) << r.status().message();
-      ASSERT_EQ(r->players.size(), 2u);
-      EXPECT_TRUE(std::isfinite(r->players[0].loss) && std::isfinite(r->players[1].loss));
-    }
+    testutil::TrainAdversarialTo(model, data_->train, to, options, "generator");
   }
-  static Model Fresh() {
-    StatusOr<Model> m = Model::Create(kGan);
-    EXPECT_TRUE(m.ok());
-    m->InitializeLikeTorch(3);
-    return std::move(m).value();
-  }
+  static Model Fresh() { return testutil::FreshModel(kGan, 3); }
 
   static MnistData* data_;
 };
@@ -327,15 +310,9 @@ TEST_F(GanTrainTest, MovesTowardsTheDigitsDeterministicallyResumesAndDeploysItsG
   EXPECT_EQ(a.optimizer().step, kEpochs * (kTrainImages / 64));
 
   // Resumed through a checkpoint file: the same weights, bit for bit.
-  Model b = Fresh();
-  Train(&b, kResumeAfter, Options(0.1));
-  const std::string path = std::string(EDGEVAE_TEST_FIXTURE_DIR) + "/gan-resume.evae";
-  ASSERT_TRUE(SaveModel(path, b).ok());
-  StatusOr<Model> resumed = LoadModel(path);
-  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
-  EXPECT_EQ(resumed->metadata().g_steps, 1);
-  Train(&*resumed, kEpochs, Options(0.1));
-  EXPECT_TRUE(std::equal(a.params(), a.params() + a.param_floats(), resumed->params()));
+  const ModelMetadata checkpoint = testutil::ExpectResumeIsBitExact(
+      a, kGan, 3, data_->train, kResumeAfter, Options(0.1), "generator", "gan-resume.evae");
+  EXPECT_EQ(checkpoint.g_steps, 1);
 
   // The judge (models/judge.evae) on 1,000 samples against the 1,000 test images: the trained
   // generator's images are far closer to them than the untrained one's noise. Measured (AMD
@@ -345,22 +322,8 @@ TEST_F(GanTrainTest, MovesTowardsTheDigitsDeterministicallyResumesAndDeploysItsG
   // log 10): a full MNIST epoch has 937, and docs/gan.md's runs reach every digit.
   StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
   ASSERT_TRUE(rt.ok());
-  StatusOr<Model> judge_model = LoadModel(EDGEVAE_SOURCE_DIR "/models/judge.evae");
-  ASSERT_TRUE(judge_model.ok()) << judge_model.status().message();
-  StatusOr<std::unique_ptr<Classifier>> judge = Classifier::Create(*judge_model, rt->get());
-  ASSERT_TRUE(judge.ok());
-  StatusOr<FeatureStats> ref = ReferenceFeatures(**judge, data_->test);
-  ASSERT_TRUE(ref.ok());
-  auto judged = [&](const Model& m) {
-    StatusOr<std::unique_ptr<Engine>> e =
-        Engine::Create(m, EngineOptions{.max_batch = 500, .threads = 2});
-    EXPECT_TRUE(e.ok()) << e.status().message();
-    StatusOr<std::vector<float>> s = DrawSamples(**e, 1000, 1);
-    EXPECT_TRUE(s.ok());
-    StatusOr<JudgeReport> r = JudgeImages(**judge, s->data(), 1000, *ref);
-    EXPECT_TRUE(r.ok());
-    return *r;
-  };
+  const testutil::SampleJudge judge(data_->test);
+  auto judged = [&](const Model& m) { return judge.Judge(m); };
   const JudgeReport before = judged(Fresh());
   const JudgeReport after = judged(a);
   std::printf("1,000 samples judged: Frechet %.1f untrained, %.1f after %d epochs; %.1f %% "

@@ -20,18 +20,12 @@ StatusOr<AaeStep> AaeStep::Create(const Model& model, size_t max_batch, double l
     return InvalidArgument("the AAE's reconstruction weight lambda must be a finite number > 0, "
                            "got " + std::to_string(lambda));
   }
-  const size_t decoder = static_cast<size_t>(s.Find(LayerRole::kDecoder));
-  const size_t critic = static_cast<size_t>(s.Find(LayerRole::kCritic));
   AaeStep a;
   a.in_ = static_cast<size_t>(s.input);
   a.lat_ = static_cast<size_t>(s.latent);
   a.rows_ = max_batch;
   a.lambda_ = lambda;
-  a.eg_floats_ = model.layout().layers[critic].weight;
-  EVAE_ASSIGN_OR_RETURN(a.enc_, MlpChain::Create(s, model.layout(), 0, decoder, max_batch));
-  EVAE_ASSIGN_OR_RETURN(a.dec_, MlpChain::Create(s, model.layout(), decoder, critic, max_batch));
-  EVAE_ASSIGN_OR_RETURN(a.disc_,
-                        MlpChain::Create(s, model.layout(), critic, s.layers.size(), 2 * max_batch));
+  EVAE_ASSIGN_OR_RETURN(a.net_, EncoderGeneratorCritic::Create(s, model.layout(), max_batch));
   a.codes_.Resize(2 * max_batch * a.lat_);
   a.dl_.Resize(2 * max_batch);
   a.dcode_.Resize(max_batch * a.lat_);
@@ -49,11 +43,11 @@ StatusOr<double> AaeStep::DiscriminatorStep(const float* params, const PlayerBat
   const size_t n = b.n;
   if (n == 0 || n > rows_) return Internal("AaeStep: batch of " + std::to_string(n));
   // Rows [0, n) the codes E(x) (label 0), [n, 2n) prior draws (label 1): one pass over both.
-  EVAE_RETURN_IF_ERROR(enc_.Forward(params, b.real, n, pool));
-  std::copy(enc_.output(), enc_.output() + n * lat_, codes_.data());
+  EVAE_RETURN_IF_ERROR(net_.enc.Forward(params, b.real, n, pool));
+  std::copy(net_.enc.output(), net_.enc.output() + n * lat_, codes_.data());
   std::copy(b.z, b.z + n * lat_, codes_.data() + n * lat_);
-  EVAE_RETURN_IF_ERROR(disc_.Forward(params, codes_.data(), 2 * n, pool));
-  const float* l = disc_.output();
+  EVAE_RETURN_IF_ERROR(net_.disc.Forward(params, codes_.data(), 2 * n, pool));
+  const float* l = net_.disc.output();
   double loss = 0;
   for (size_t i = 0; i < 2 * n; ++i) {
     const bool prior = i >= n;
@@ -62,7 +56,7 @@ StatusOr<double> AaeStep::DiscriminatorStep(const float* params, const PlayerBat
   }
   if (grad == nullptr) return loss;
   EVAE_RETURN_IF_ERROR(
-      disc_.Backward(params, codes_.data(), 2 * n, dl_.data(), grad, nullptr, pool));
+      net_.disc.Backward(params, codes_.data(), 2 * n, dl_.data(), grad, nullptr, pool));
   return loss;
 }
 
@@ -70,13 +64,13 @@ StatusOr<double> AaeStep::GeneratorStep(const float* params, const float* /*old_
                                         const PlayerBatch& b, float* grad, pthreadpool_t pool) {
   const size_t n = b.n;
   if (n == 0 || n > rows_) return Internal("AaeStep: batch of " + std::to_string(n));
-  EVAE_RETURN_IF_ERROR(enc_.Forward(params, b.real, n, pool));
+  EVAE_RETURN_IF_ERROR(net_.enc.Forward(params, b.real, n, pool));
   float* codes = codes_.data();
-  std::copy(enc_.output(), enc_.output() + n * lat_, codes);
-  EVAE_RETURN_IF_ERROR(disc_.Forward(params, codes, n, pool));
-  EVAE_RETURN_IF_ERROR(dec_.Forward(params, codes, n, pool));
+  std::copy(net_.enc.output(), net_.enc.output() + n * lat_, codes);
+  EVAE_RETURN_IF_ERROR(net_.disc.Forward(params, codes, n, pool));
+  EVAE_RETURN_IF_ERROR(net_.gen.Forward(params, codes, n, pool));
   // The encoder fools D: -log D(E(x)).
-  const float* l = disc_.output();
+  const float* l = net_.disc.output();
   double loss = 0;
   for (size_t i = 0; i < n; ++i) {
     loss += Softplus(-l[i]);
@@ -84,7 +78,7 @@ StatusOr<double> AaeStep::GeneratorStep(const float* params, const float* /*old_
   }
   // The reconstruction: lambda (x_hat - x)^2 per pixel, x_hat = sigmoid(logits), so its gradient
   // into the logits is 2 lambda (x_hat - x) x_hat (1 - x_hat).
-  const float* logits = dec_.output();
+  const float* logits = net_.gen.output();
   const float two_lambda = static_cast<float>(2 * lambda_);
   double squares = 0;
   for (size_t i = 0; i < n * in_; ++i) {
@@ -96,11 +90,11 @@ StatusOr<double> AaeStep::GeneratorStep(const float* params, const float* /*old_
   loss += lambda_ * squares;
   // Through D (its parameters stay) and through G (whose gradient is written) into the codes,
   // then through E.
-  EVAE_RETURN_IF_ERROR(disc_.Backward(params, codes, n, dl_.data(), nullptr, dcode_.data(), pool));
+  EVAE_RETURN_IF_ERROR(net_.disc.Backward(params, codes, n, dl_.data(), nullptr, dcode_.data(), pool));
   EVAE_RETURN_IF_ERROR(
-      dec_.Backward(params, codes, n, dlogits_.data(), grad, drec_.data(), pool));
+      net_.gen.Backward(params, codes, n, dlogits_.data(), grad, drec_.data(), pool));
   for (size_t i = 0; i < n * lat_; ++i) dcode_[i] += drec_[i];
-  EVAE_RETURN_IF_ERROR(enc_.Backward(params, b.real, n, dcode_.data(), grad, nullptr, pool));
+  EVAE_RETURN_IF_ERROR(net_.enc.Backward(params, b.real, n, dcode_.data(), grad, nullptr, pool));
   return loss;
 }
 

@@ -30,16 +30,16 @@ class AaeStep final : public Players {
 
   // The encoder's and decoder's parameters are [0, generator_floats()), the discriminator's
   // the rest.
-  size_t generator_floats() const override { return eg_floats_; }
+  size_t generator_floats() const override { return net_.eg_floats; }
   StatusOr<double> DiscriminatorStep(const float* params, const PlayerBatch& b, float* grad,
                                      pthreadpool_t pool) override;
   StatusOr<double> GeneratorStep(const float* params, const float* old_params,
                                  const PlayerBatch& b, float* grad, pthreadpool_t pool) override;
 
  private:
-  size_t in_ = 0, lat_ = 0, eg_floats_ = 0, rows_ = 0;
+  size_t in_ = 0, lat_ = 0, rows_ = 0;
   double lambda_ = 1;
-  MlpChain enc_, dec_, disc_;
+  EncoderGeneratorCritic net_;  // E, G and D
   AlignedBuffer<float> codes_;    // 2n x latent: E(x) rows, then prior draws
   AlignedBuffer<float> dl_;       // 2n: the gradient of D's logits
   AlignedBuffer<float> dcode_;    // n x latent: the gradient of E(x) through D

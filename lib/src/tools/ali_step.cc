@@ -16,18 +16,12 @@ StatusOr<AliStep> AliStep::Create(const Model& model, size_t max_batch, AliLoss 
     return Internal("AliStep: shape '" + std::string(s.name) + "' is not ALI with its "
                     "discriminator");
   }
-  const size_t decoder = static_cast<size_t>(s.Find(LayerRole::kDecoder));
-  const size_t critic = static_cast<size_t>(s.Find(LayerRole::kCritic));
   AliStep a;
   a.in_ = static_cast<size_t>(s.input);
   a.lat_ = static_cast<size_t>(s.latent);
   a.rows_ = max_batch;
   a.loss_ = loss;
-  a.eg_floats_ = model.layout().layers[critic].weight;
-  EVAE_ASSIGN_OR_RETURN(a.enc_, MlpChain::Create(s, model.layout(), 0, decoder, max_batch));
-  EVAE_ASSIGN_OR_RETURN(a.gen_, MlpChain::Create(s, model.layout(), decoder, critic, max_batch));
-  EVAE_ASSIGN_OR_RETURN(a.disc_,
-                        MlpChain::Create(s, model.layout(), critic, s.layers.size(), 2 * max_batch));
+  EVAE_ASSIGN_OR_RETURN(a.net_, EncoderGeneratorCritic::Create(s, model.layout(), max_batch));
   const size_t width = a.in_ + a.lat_;
   a.pairs_.Resize(2 * max_batch * width);
   a.std_.Resize(max_batch * a.lat_);
@@ -45,10 +39,10 @@ StatusOr<AliStep> AliStep::Create(const Model& model, size_t max_batch, AliLoss 
 Status AliStep::Forward(const float* params, const PlayerBatch& b, pthreadpool_t pool) {
   const size_t n = b.n, width = in_ + lat_;
   if (n == 0 || n > rows_) return Internal("AliStep: batch of " + std::to_string(n));
-  EVAE_RETURN_IF_ERROR(enc_.Forward(params, b.real, n, pool));
-  EVAE_RETURN_IF_ERROR(gen_.Forward(params, b.z, n, pool));
-  const float* mv = enc_.output();
-  const float* logits = gen_.output();
+  EVAE_RETURN_IF_ERROR(net_.enc.Forward(params, b.real, n, pool));
+  EVAE_RETURN_IF_ERROR(net_.gen.Forward(params, b.z, n, pool));
+  const float* mv = net_.enc.output();
+  const float* logits = net_.gen.output();
   for (size_t i = 0; i < n; ++i) {
     // Encoder pair: (x, mu + sigma eps).
     float* e = pairs_.data() + i * width;
@@ -63,14 +57,14 @@ Status AliStep::Forward(const float* params, const PlayerBatch& b, pthreadpool_t
     simd::Sigmoid(logits + i * in_, g, in_);
     std::copy(b.z + i * lat_, b.z + (i + 1) * lat_, g + in_);
   }
-  return disc_.Forward(params, pairs_.data(), 2 * n, pool);
+  return net_.disc.Forward(params, pairs_.data(), 2 * n, pool);
 }
 
 StatusOr<double> AliStep::DiscriminatorStep(const float* params, const PlayerBatch& b,
                                             float* grad, pthreadpool_t pool) {
   EVAE_RETURN_IF_ERROR(Forward(params, b, pool));
   const size_t n = b.n;
-  const float* l = disc_.output();
+  const float* l = net_.disc.output();
   double loss = 0;
   for (size_t i = 0; i < 2 * n; ++i) {
     const bool encoder_pair = i < n;  // label 1
@@ -78,7 +72,7 @@ StatusOr<double> AliStep::DiscriminatorStep(const float* params, const PlayerBat
     dl_[i] = static_cast<float>(Sigmoid(l[i]) - (encoder_pair ? 1.0 : 0.0));
   }
   if (grad == nullptr) return loss;
-  EVAE_RETURN_IF_ERROR(disc_.Backward(params, pairs_.data(), 2 * n, dl_.data(), grad, nullptr, pool));
+  EVAE_RETURN_IF_ERROR(net_.disc.Backward(params, pairs_.data(), 2 * n, dl_.data(), grad, nullptr, pool));
   return loss;
 }
 
@@ -86,7 +80,7 @@ StatusOr<double> AliStep::GeneratorStep(const float* params, const float* /*old_
                                         const PlayerBatch& b, float* grad, pthreadpool_t pool) {
   EVAE_RETURN_IF_ERROR(Forward(params, b, pool));
   const size_t n = b.n, width = in_ + lat_;
-  const float* l = disc_.output();
+  const float* l = net_.disc.output();
   double loss = 0;
   for (size_t i = 0; i < 2 * n; ++i) {
     // Which way each side pushes D: towards 1 (-log D) unless the standard loss's encoder pairs
@@ -97,7 +91,7 @@ StatusOr<double> AliStep::GeneratorStep(const float* params, const float* /*old_
   }
   // Through D to its input (its own parameters stay), then each side's part of it.
   EVAE_RETURN_IF_ERROR(
-      disc_.Backward(params, pairs_.data(), 2 * n, dl_.data(), nullptr, dpairs_.data(), pool));
+      net_.disc.Backward(params, pairs_.data(), 2 * n, dl_.data(), nullptr, dpairs_.data(), pool));
   for (size_t i = 0; i < n; ++i) {
     // Encoder pairs: z_e = mu + sigma eps, so dmu = dz and dlogvar = dz eps sigma / 2.
     const float* dz = dpairs_.data() + i * width + in_;
@@ -110,8 +104,8 @@ StatusOr<double> AliStep::GeneratorStep(const float* params, const float* /*old_
     const float* x = pairs_.data() + (n + i) * width;
     for (size_t j = 0; j < in_; ++j) dlogits_[i * in_ + j] = dx[j] * x[j] * (1.0f - x[j]);
   }
-  EVAE_RETURN_IF_ERROR(enc_.Backward(params, b.real, n, dmv_.data(), grad, nullptr, pool));
-  EVAE_RETURN_IF_ERROR(gen_.Backward(params, b.z, n, dlogits_.data(), grad, nullptr, pool));
+  EVAE_RETURN_IF_ERROR(net_.enc.Backward(params, b.real, n, dmv_.data(), grad, nullptr, pool));
+  EVAE_RETURN_IF_ERROR(net_.gen.Backward(params, b.z, n, dlogits_.data(), grad, nullptr, pool));
   return loss;
 }
 

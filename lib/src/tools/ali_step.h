@@ -32,7 +32,7 @@ class AliStep final : public Players {
 
   // The encoder's and generator's parameters are [0, generator_floats()), the discriminator's
   // the rest.
-  size_t generator_floats() const override { return eg_floats_; }
+  size_t generator_floats() const override { return net_.eg_floats; }
   StatusOr<double> DiscriminatorStep(const float* params, const PlayerBatch& b, float* grad,
                                      pthreadpool_t pool) override;
   StatusOr<double> GeneratorStep(const float* params, const float* old_params,
@@ -43,9 +43,9 @@ class AliStep final : public Players {
   // logits over them.
   Status Forward(const float* params, const PlayerBatch& b, pthreadpool_t pool);
 
-  size_t in_ = 0, lat_ = 0, eg_floats_ = 0, rows_ = 0;
+  size_t in_ = 0, lat_ = 0, rows_ = 0;
   AliLoss loss_ = AliLoss::kSu;
-  MlpChain enc_, gen_, disc_;
+  EncoderGeneratorCritic net_;  // E, G and D
   AlignedBuffer<float> pairs_;  // 2n x (input + latent): [x, z] per row
   AlignedBuffer<float> std_;    // n x latent: sigma of the encoder pairs
   AlignedBuffer<float> dl_;     // 2n: the gradient of D's logits

@@ -110,4 +110,18 @@ Status MlpChain::Backward(const float* params, const float* x, size_t n, float* 
   return Status::Ok();
 }
 
+StatusOr<EncoderGeneratorCritic> EncoderGeneratorCritic::Create(const ShapeInfo& shape,
+                                                                const ParamLayout& layout,
+                                                                size_t max_batch) {
+  const size_t decoder = static_cast<size_t>(shape.Find(LayerRole::kDecoder));
+  const size_t critic = static_cast<size_t>(shape.Find(LayerRole::kCritic));
+  EncoderGeneratorCritic n;
+  EVAE_ASSIGN_OR_RETURN(n.enc, MlpChain::Create(shape, layout, 0, decoder, max_batch));
+  EVAE_ASSIGN_OR_RETURN(n.gen, MlpChain::Create(shape, layout, decoder, critic, max_batch));
+  EVAE_ASSIGN_OR_RETURN(n.disc,
+                        MlpChain::Create(shape, layout, critic, shape.layers.size(), 2 * max_batch));
+  n.eg_floats = layout.layers[critic].weight;
+  return n;
+}
+
 }  // namespace edgevae

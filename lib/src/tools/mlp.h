@@ -60,6 +60,16 @@ class MlpChain {
   AlignedBuffer<float> dy_, dx_, dyt_;   // gradients of one layer's output and input
 };
 
+// The three chains of a table that runs encoder, decoder and critic layers in that order (ALI,
+// the AAE): E for up to `max_batch` rows, G for as many, and D for twice as many (both sides'
+// rows at once).
+struct EncoderGeneratorCritic {
+  static StatusOr<EncoderGeneratorCritic> Create(const ShapeInfo& shape, const ParamLayout& layout,
+                                                 size_t max_batch);
+  MlpChain enc, gen, disc;
+  size_t eg_floats = 0;  // E's and G's parameters are [0, eg_floats), D's the rest
+};
+
 }  // namespace edgevae
 
 #endif  // EDGEVAE_TOOLS_MLP_H_
