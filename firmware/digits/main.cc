@@ -285,7 +285,7 @@ int Main(int argc, char** argv) {
                    "Another generative model (a GAN's generator, another VAE) whose samples the "
                    "page shows beside the main model's; repeatable, up to four")
       ->type_name("FILE")
-      ->expected(1);
+      ->allow_extra_args(false);
 
   try {
     app.parse(argc, argv);
