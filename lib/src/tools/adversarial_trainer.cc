@@ -21,14 +21,10 @@
 #include "tools/epoch_order.h"
 #include "tools/gan_step.h"
 #include "tools/players.h"
+#include "tools/since.h"
 
 namespace edgevae {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 class AdversarialTrainer final : public Trainer {
  public:

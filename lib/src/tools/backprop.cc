@@ -19,14 +19,10 @@
 #include "tools/backprop_plan.h"
 #include "tools/lit_pixels.h"
 #include "tools/log_mean_exp.h"
+#include "tools/since.h"
 
 namespace edgevae {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // Above this share of lit pixels in a batch the first layer's products run dense: a sparse entry
 // costs two to three times a dense multiply-add (a load per multiply-add instead of register

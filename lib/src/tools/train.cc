@@ -19,14 +19,10 @@
 #include "tools/backprop.h"
 #include "tools/epoch_order.h"
 #include "tools/adversarial_trainer.h"
+#include "tools/since.h"
 
 namespace edgevae {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 class TrainerImpl final : public Trainer {
  public:
