@@ -51,6 +51,19 @@ ImageSet Prefix(const ImageSet& set, int n) {
   return s;
 }
 
+// An engine for `model` (batches of up to 500 images) that passes the model's own golden vectors.
+void EngineThatPassesItsGoldenVectors(const AnyModel& model, int threads,
+                                      std::unique_ptr<Engine>* engine, GoldenCheck* check) {
+  ASSERT_TRUE(model.golden.has_value());
+  auto e = Engine::Create(model, EngineOptions{.max_batch = 500, .threads = threads});
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  StatusOr<GoldenCheck> c = CheckGoldenVectors(**e, *model.golden);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->pass) << "max " << c->max_abs_error << " mean " << c->mean_abs_error;
+  *engine = std::move(e).value();
+  *check = *c;
+}
+
 class ShippedModelsTest : public ::testing::TestWithParam<Shipped> {};
 
 TEST_P(ShippedModelsTest, LoadVerifyAndReachTheStatedLoss) {
@@ -90,20 +103,17 @@ TEST_P(ShippedModelsTest, LoadVerifyAndReachTheStatedLoss) {
     EXPECT_LT(per_class[d], 7000) << d;
   }
 
-  ASSERT_TRUE(model->golden.has_value());
-  auto engine = Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = 1});
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
-  StatusOr<GoldenCheck> check = CheckGoldenVectors(**engine, *model->golden);
-  ASSERT_TRUE(check.ok()) << check.status().message();
-  EXPECT_TRUE(check->pass) << "max " << check->max_abs_error << " mean " << check->mean_abs_error;
-  EXPECT_LE(check->mean_abs_error, 0.005);
+  std::unique_ptr<Engine> engine;
+  GoldenCheck check;
+  ASSERT_NO_FATAL_FAILURE(EngineThatPassesItsGoldenVectors(*model, 1, &engine, &check));
+  EXPECT_LE(check.mean_abs_error, 0.005);
 
   StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
   ASSERT_TRUE(mnist.ok()) << "this test needs MNIST in " EDGEVAE_MNIST_DIR
                              " (run tools/fetch-mnist.sh): "
                           << mnist.status().message();
   const ImageSet test = kEmulated ? Prefix(mnist->test, kEmulatedImages) : mnist->test;
-  StatusOr<EvalResult> eval = EvaluateEngine(**engine, test, EvalOptions{.seed = 1});
+  StatusOr<EvalResult> eval = EvaluateEngine(*engine, test, EvalOptions{.seed = 1});
   ASSERT_TRUE(eval.ok()) << eval.status().message();
   std::printf("%s: test loss %.3f nats/image (int8, seed 1, %d test images)\n", p.file,
               eval->test_loss, test.count);
@@ -133,12 +143,9 @@ TEST(ShippedLikelihoodModelTest, LoadVerifyAndReachTheStatedBounds) {
   EXPECT_EQ(md.objective, "iwae");
   EXPECT_THAT(md.command, HasSubstr("--binarize dynamic --objective iwae"));
   EXPECT_THAT(md.command, HasSubstr("edgevae convert "));
-  ASSERT_TRUE(model->golden.has_value());
-  auto engine = Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = 2});
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
-  StatusOr<GoldenCheck> check = CheckGoldenVectors(**engine, *model->golden);
-  ASSERT_TRUE(check.ok()) << check.status().message();
-  EXPECT_TRUE(check->pass) << "max " << check->max_abs_error << " mean " << check->mean_abs_error;
+  std::unique_ptr<Engine> engine;
+  GoldenCheck check;
+  ASSERT_NO_FATAL_FAILURE(EngineThatPassesItsGoldenVectors(*model, 2, &engine, &check));
 
   StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
   ASSERT_TRUE(mnist.ok()) << mnist.status().message();
@@ -162,10 +169,10 @@ TEST(ShippedLikelihoodModelTest, LoadVerifyAndReachTheStatedBounds) {
     s.labels.resize(static_cast<size_t>(n));
     return s;
   };
-  StatusOr<EvalResult> elbo = EvaluateEngine(**engine, first(kElboImages), EvalOptions{.seed = 1});
+  StatusOr<EvalResult> elbo = EvaluateEngine(*engine, first(kElboImages), EvalOptions{.seed = 1});
   ASSERT_TRUE(elbo.ok()) << elbo.status().message();
   StatusOr<EvalResult> iw =
-      EvaluateEngine(**engine, first(kIwImages), EvalOptions{.iw_samples = 64, .seed = 1});
+      EvaluateEngine(*engine, first(kIwImages), EvalOptions{.iw_samples = 64, .seed = 1});
   ASSERT_TRUE(iw.ok()) << iw.status().message();
   std::printf("mnist-bin.q8.evae: binarized test set, negative ELBO %.3f (first %d images), IW "
               "k = 64 %.3f (first %d)\n",
@@ -211,20 +218,17 @@ TEST(ShippedGanModelTest, LoadVerifyAndJudge) {
   EXPECT_EQ(model->int8->shape.family, Family::kGan);
   EXPECT_THAT(model->int8->metadata.command, ::testing::HasSubstr("--family gan --gan-reg 1"));
   EXPECT_EQ(model->int8->metadata.d_steps, 1);
-  ASSERT_TRUE(model->golden.has_value());
-  auto engine = Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = 2});
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
-  StatusOr<GoldenCheck> check = CheckGoldenVectors(**engine, *model->golden);
-  ASSERT_TRUE(check.ok()) << check.status().message();
-  EXPECT_TRUE(check->pass) << "max " << check->max_abs_error << " mean " << check->mean_abs_error;
+  std::unique_ptr<Engine> engine;
+  GoldenCheck check;
+  ASSERT_NO_FATAL_FAILURE(EngineThatPassesItsGoldenVectors(*model, 2, &engine, &check));
   std::vector<float> mu(20), logvar(20);
   std::vector<uint8_t> image(784, 0);
-  EXPECT_EQ((*engine)->Encode(image.data(), 1, mu.data(), logvar.data()).code(),
+  EXPECT_EQ(engine->Encode(image.data(), 1, mu.data(), logvar.data()).code(),
             StatusCode::kUnsupported);
 
   const int n = kEmulated ? 500 : 2000;
   JudgeReport r;
-  ASSERT_NO_FATAL_FAILURE(JudgeSamples(**engine, n, &r));
+  ASSERT_NO_FATAL_FAILURE(JudgeSamples(*engine, n, &r));
   std::printf("gan.q8.evae, %d samples: %.2f %% recognised, coverage KL %.4f, Frechet %.2f\n", n,
               100 * r.recognised, r.coverage_kl, r.frechet);
   EXPECT_GE(r.recognised, 0.57);
@@ -246,12 +250,9 @@ TEST(ShippedAaeModelTest, LoadVerifyReconstructAndJudge) {
   EXPECT_EQ(model->int8->shape.family, Family::kAae);
   EXPECT_THAT(model->int8->metadata.command, HasSubstr("--family aae --aae-lambda 1"));
   EXPECT_EQ(model->int8->metadata.aae_lambda, 1.0);
-  ASSERT_TRUE(model->golden.has_value());
-  auto engine = Engine::Create(*model, EngineOptions{.max_batch = 500, .threads = 2});
-  ASSERT_TRUE(engine.ok()) << engine.status().message();
-  StatusOr<GoldenCheck> check = CheckGoldenVectors(**engine, *model->golden);
-  ASSERT_TRUE(check.ok()) << check.status().message();
-  EXPECT_TRUE(check->pass) << "max " << check->max_abs_error << " mean " << check->mean_abs_error;
+  std::unique_ptr<Engine> engine;
+  GoldenCheck check;
+  ASSERT_NO_FATAL_FAILURE(EngineThatPassesItsGoldenVectors(*model, 2, &engine, &check));
 
   StatusOr<MnistData> mnist = LoadMnist(EDGEVAE_MNIST_DIR);
   ASSERT_TRUE(mnist.ok()) << mnist.status().message();
@@ -260,14 +261,14 @@ TEST(ShippedAaeModelTest, LoadVerifyReconstructAndJudge) {
   for (int first = 0; first < test.count; first += 500) {
     const int m = std::min(500, test.count - first);
     std::vector<double> err(static_cast<size_t>(m));
-    ASSERT_TRUE((*engine)->ReconstructionError(test.image(first), m, ReconstructionLoss::kMse,
+    ASSERT_TRUE(engine->ReconstructionError(test.image(first), m, ReconstructionLoss::kMse,
                                                err.data()).ok());
     for (double e : err) mse += e;
   }
   mse /= test.count;
   const int n = kEmulated ? 500 : 2000;
   JudgeReport r;
-  ASSERT_NO_FATAL_FAILURE(JudgeSamples(**engine, n, &r));
+  ASSERT_NO_FATAL_FAILURE(JudgeSamples(*engine, n, &r));
   std::printf("aae.q8.evae: mse %.3f per image over %d test images; %d samples: %.2f %% "
               "recognised, coverage KL %.4f, Frechet %.2f\n",
               mse, test.count, n, 100 * r.recognised, r.coverage_kl, r.frechet);

@@ -15,6 +15,7 @@
 
 #include "common/adversarial_training.h"
 #include "common/dense_reference.h"
+#include "common/finite_differences.h"
 #include "common/mnist_subset.h"
 #include "edgevae/classifier.h"
 #include "edgevae/engine.h"
@@ -146,33 +147,10 @@ TEST(AaeGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
     EXPECT_NEAR(*loss, ref, 1e-5 * std::max(1.0, ref)) << (d ? "discriminator" : "E and G");
     // The discriminator's tensors (d1, d2) for its step, the encoder's and decoder's for theirs.
     const size_t first = d ? 8 : 0, end = d ? 12 : 8;
-    for (size_t t = first; t < end; ++t) {
-      const TensorView& tv = model->tensors()[t];
-      std::vector<size_t> idx(tv.size());
-      std::iota(idx.begin(), idx.end(), size_t{0});
-      const size_t largest = std::min<size_t>(3, idx.size());
-      std::partial_sort(idx.begin(), idx.begin() + largest, idx.end(), [&](size_t a, size_t b) {
-        return std::fabs(grad[tv.offset + a]) > std::fabs(grad[tv.offset + b]);
-      });
-      std::vector<size_t> entries(idx.begin(), idx.begin() + largest);
-      const RngStream pick(79, static_cast<uint32_t>(tv.offset));
-      for (uint64_t j = 0; j < 4; ++j) entries.push_back(pick.Below(j, static_cast<uint32_t>(tv.size())));
-      for (size_t e : entries) {
-        const size_t at = tv.offset + e;
-        const double w = params[at];
-        const double h = 1e-4 * std::max(1.0, std::fabs(w));
-        params[at] = w + h;
-        const double up = ReferenceLoss(*model, params, rv, zv, kN, d);
-        params[at] = w - h;
-        const double down = ReferenceLoss(*model, params, rv, zv, kN, d);
-        params[at] = w;
-        const double fd = (up - down) / (2 * h);
-        const double err = std::fabs(grad[at] - fd) / std::max(1.0, std::fabs(fd));
-        worst[d ? 0 : 1] = std::max(worst[d ? 0 : 1], err);
-        EXPECT_LT(err, 1e-4) << tv.name << "[" << e << "]: analytic " << grad[at] << ", fd " << fd;
-        ++checked;
-      }
-    }
+    worst[d ? 0 : 1] = testutil::CheckTensorGradients(
+        *model, grad, params, first, end, 79, 4,
+        [&](const std::vector<double>& p) { return ReferenceLoss(*model, p, rv, zv, kN, d); },
+        &checked);
     // Each step writes its own player's range only.
     const size_t g_floats = step->generator_floats();
     if (d) {

@@ -14,6 +14,7 @@
 
 #include "common/adversarial_training.h"
 #include "common/dense_reference.h"
+#include "common/finite_differences.h"
 #include "common/mnist_subset.h"
 #include "edgevae/classifier.h"
 #include "edgevae/engine.h"
@@ -161,45 +162,6 @@ double ReferenceGeneratorLoss(const Model& m, const std::vector<double>& p,
   return loss;
 }
 
-// Per tensor of [first, end): the `largest` largest |gradient| entries and `random` pseudo-random
-// ones against a central difference of `loss`; returns the worst relative error.
-template <typename Loss>
-double CheckTensors(const Model& m, const std::vector<float>& grad, std::vector<double>& params,
-                    size_t first, size_t end, const Loss& loss, int* checked) {
-  constexpr size_t kLargest = 3, kRandom = 5;
-  double worst = 0;
-  for (size_t t = first; t < end; ++t) {
-    const TensorView& tv = m.tensors()[t];
-    std::vector<size_t> idx(tv.size());
-    std::iota(idx.begin(), idx.end(), size_t{0});
-    const size_t largest = std::min(kLargest, idx.size());  // d2.bias has one entry
-    std::partial_sort(idx.begin(), idx.begin() + largest, idx.end(), [&](size_t a, size_t b) {
-      return std::fabs(grad[tv.offset + a]) > std::fabs(grad[tv.offset + b]);
-    });
-    std::vector<size_t> entries(idx.begin(), idx.begin() + largest);
-    const RngStream pick(77, static_cast<uint32_t>(tv.offset));
-    for (uint64_t j = 0; j < kRandom; ++j) {
-      entries.push_back(pick.Below(j, static_cast<uint32_t>(tv.size())));
-    }
-    for (size_t e : entries) {
-      const size_t at = tv.offset + e;
-      const double w = params[at];
-      const double h = 1e-4 * std::max(1.0, std::fabs(w));
-      params[at] = w + h;
-      const double up = loss(params);
-      params[at] = w - h;
-      const double down = loss(params);
-      params[at] = w;
-      const double fd = (up - down) / (2 * h);
-      const double err = std::fabs(grad[at] - fd) / std::max(1.0, std::fabs(fd));
-      worst = std::max(worst, err);
-      EXPECT_LT(err, 1e-4) << tv.name << "[" << e << "]: analytic " << grad[at] << ", fd " << fd;
-      ++*checked;
-    }
-  }
-  return worst;
-}
-
 TEST(GanGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
   StatusOr<Model> model = Model::Create(kGan);
   ASSERT_TRUE(model.ok());
@@ -232,8 +194,8 @@ TEST(GanGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
   const double d_ref = ReferenceDiscriminatorLoss(*model, params, real_v, z_v, kN);
   EXPECT_NEAR(*d_loss, d_ref, 1e-5 * std::max(1.0, d_ref));
   int checked = 0;
-  const double d_worst = CheckTensors(
-      *model, grad, params, g_tensors, model->tensors().size(),
+  const double d_worst = testutil::CheckTensorGradients(
+      *model, grad, params, g_tensors, model->tensors().size(), 77, 5,
       [&](const std::vector<double>& p) { return ReferenceDiscriminatorLoss(*model, p, real_v, z_v, kN); },
       &checked);
 
@@ -243,8 +205,8 @@ TEST(GanGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
   ASSERT_TRUE(g_loss.ok()) << g_loss.status().message();
   const double g_ref = ReferenceGeneratorLoss(*model, params, old_params, kLambda, z_v, kN);
   EXPECT_NEAR(*g_loss, g_ref, 1e-5 * std::max(1.0, g_ref));
-  const double g_worst = CheckTensors(
-      *model, grad, params, 0, g_tensors,
+  const double g_worst = testutil::CheckTensorGradients(
+      *model, grad, params, 0, g_tensors, 77, 5,
       [&](const std::vector<double>& p) {
         // G_old stays fixed while the generator's entries move.
         return ReferenceGeneratorLoss(*model, p, old_params, kLambda, z_v, kN);

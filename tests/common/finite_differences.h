@@ -1,0 +1,63 @@
+// The entry-by-entry gradient check the adversarial families' tests (gan_test, ali_test, aae_test)
+// share: an analytic gradient against central differences of a double-precision reference loss.
+#ifndef EDGEVAE_TESTS_COMMON_FINITE_DIFFERENCES_H_
+#define EDGEVAE_TESTS_COMMON_FINITE_DIFFERENCES_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "edgevae/model.h"
+#include "edgevae/rng.h"
+#include "gtest/gtest.h"
+
+namespace edgevae::testutil {
+
+// Per tensor of [first, end) of `m`: its 3 largest |grad| entries and `random` pseudo-random ones
+// (keyed by `pick_seed` and the tensor) against the central difference of `loss(params)`, each
+// entry of `params` moved by 1e-4 (relative above 1) and restored. Expects a relative error
+// below 1e-4; returns the worst and adds the entries checked to *checked.
+template <typename Loss>
+double CheckTensorGradients(const Model& m, const std::vector<float>& grad,
+                            std::vector<double>& params, size_t first, size_t end,
+                            uint32_t pick_seed, int random, const Loss& loss, int* checked) {
+  constexpr size_t kLargest = 3;
+  double worst = 0;
+  for (size_t t = first; t < end; ++t) {
+    const TensorView& tv = m.tensors()[t];
+    std::vector<size_t> idx(tv.size());
+    std::iota(idx.begin(), idx.end(), size_t{0});
+    const size_t largest = std::min(kLargest, idx.size());  // a logit's bias has one entry
+    std::partial_sort(idx.begin(), idx.begin() + largest, idx.end(), [&](size_t a, size_t b) {
+      return std::fabs(grad[tv.offset + a]) > std::fabs(grad[tv.offset + b]);
+    });
+    std::vector<size_t> entries(idx.begin(), idx.begin() + largest);
+    const RngStream pick(pick_seed, static_cast<uint32_t>(tv.offset));
+    for (int j = 0; j < random; ++j) {
+      entries.push_back(pick.Below(static_cast<uint64_t>(j), static_cast<uint32_t>(tv.size())));
+    }
+    for (size_t e : entries) {
+      const size_t at = tv.offset + e;
+      const double w = params[at];
+      const double h = 1e-4 * std::max(1.0, std::fabs(w));
+      params[at] = w + h;
+      const double up = loss(params);
+      params[at] = w - h;
+      const double down = loss(params);
+      params[at] = w;
+      const double fd = (up - down) / (2 * h);
+      const double err = std::fabs(grad[at] - fd) / std::max(1.0, std::fabs(fd));
+      worst = std::max(worst, err);
+      EXPECT_LT(err, 1e-4) << tv.name << "[" << e << "]: analytic " << grad[at] << ", fd " << fd;
+      ++*checked;
+    }
+  }
+  return worst;
+}
+
+}  // namespace edgevae::testutil
+
+#endif  // EDGEVAE_TESTS_COMMON_FINITE_DIFFERENCES_H_
