@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "common/uniform_data.h"
 #include "edgevae/buffer.h"
 #include "edgevae/runtime.h"
 #include "edgevae/status.h"
@@ -63,15 +64,7 @@ float RoundBf16(float x) {
   return std::bit_cast<float>((bits + 0x7fffu + lsb) & 0xffff0000u);
 }
 
-// Uniform in [-1, 1) from std::mt19937 (specified bit for bit), with our own mapping.
-class Data {
- public:
-  explicit Data(uint32_t seed) : gen_(seed) {}
-  float Next() { return static_cast<float>(gen_() >> 8) * 0x1p-23f - 1.0f; }
-
- private:
-  std::mt19937 gen_;
-};
+using Data = testutil::UniformData;
 
 struct Problem {
   size_t m, n, k, lda, ldc;

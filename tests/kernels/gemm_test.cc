@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/uniform_data.h"
 #include "edgevae/buffer.h"
 #include "edgevae/runtime.h"
 #include "edgevae/status.h"
@@ -43,15 +44,7 @@ constexpr size_t kSizes[] = {1, 3, 7, 19, 23, 64, 129};
 
 const char* Name(BLayout layout) { return layout == BLayout::kNK ? "B[n][k]" : "B[k][n]"; }
 
-// Uniform in [-1, 1) from std::mt19937 (specified bit for bit), with our own mapping.
-class Data {
- public:
-  explicit Data(uint32_t seed) : gen_(seed) {}
-  float Next() { return static_cast<float>(gen_() >> 8) * 0x1p-23f - 1.0f; }
-
- private:
-  std::mt19937 gen_;
-};
+using Data = testutil::UniformData;
 
 struct Problem {
   size_t m, n, k, lda, ldc;
