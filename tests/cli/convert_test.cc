@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "edgevae/engine.h"
+#include "edgevae/int8_model.h"
 #include "edgevae/model_writer.h"
 #include "edgevae/idx.h"
 #include "edgevae/buffer.h"
@@ -147,7 +149,8 @@ TEST(ConvertUsageTest, NeitherOrBothModesAreUsageErrors) {
 TEST(ConvertImportTest, SyntheticStateDictImportsAndLoads) {
   TempDir dir;
   for (const ShapeInfo& shape : CompiledShapes()) {
-    if (!shape.is_vae()) continue;  // safetensors carries PyTorch VAE state_dicts
+    // safetensors carries PyTorch VAE state_dicts: whole VAEs, not a decoder cut for a device.
+    if (!shape.is_vae() || !shape.has_encoder()) continue;
     SCOPED_TRACE(std::string(shape.name));
     const Model model = MakeModel(shape, 11);
     const std::string in = dir / "state_dict.safetensors", out = dir / "model.evae";
@@ -357,6 +360,78 @@ TEST(ConvertEvaeTest, ExportAndImportBackThroughSafetensors) {
   StatusOr<Model> back = LoadModel(b);
   ASSERT_TRUE(back.ok()) << back.status().message();
   ExpectSameWeights(*back, model);
+}
+
+
+// --- A decoder alone, for a device that only draws ---------------------------------------------
+
+// The shipped model's decoder cut out (what the microcontroller's digits program embeds): the
+// same int8 layers, bit for bit, the class statistics, golden vectors that pass; the same samples
+// as the whole model; no encoder. The shipped models/mnist-decoder.q8.evae is such a cut.
+TEST(ConvertDecoderOnlyTest, CutsTheSameInt8DecoderAndRefusesWhatItCannotCut) {
+  TempDir dir;
+  const std::string whole = EDGEVAE_SOURCE_DIR "/models/mnist.q8.evae";
+  const std::string out = dir / "decoder.q8.evae";
+  CliResult r = RunCli({"convert", "--in", whole, "--decoder-only", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(CountLines(r.out), 1) << Describe(r);
+  r = RunCli({"verify", "--model", out});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+
+  StatusOr<AnyModel> a = LoadAnyModel(whole);
+  ASSERT_TRUE(a.ok() && a->int8) << a.status().message();
+  for (const std::string& path :
+       {out, std::string(EDGEVAE_SOURCE_DIR "/models/mnist-decoder.q8.evae")}) {
+    SCOPED_TRACE(path);
+    StatusOr<AnyModel> d = LoadAnyModel(path);
+    ASSERT_TRUE(d.ok() && d->int8) << d.status().message();
+    EXPECT_EQ(d->int8->shape.name, "mnist-decoder");
+    EXPECT_FALSE(d->int8->shape.has_encoder());
+    EXPECT_EQ(d->int8->shape.SizesText(), "20-400-784");
+    EXPECT_EQ(d->int8->metadata.class_latents.size(), a->int8->metadata.class_latents.size());
+    ASSERT_EQ(d->int8->layers.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      const Int8Layer& x = d->int8->layers[i];
+      const Int8Layer& y = a->int8->layers[3 + i];
+      EXPECT_TRUE(std::equal(x.weight.begin(), x.weight.end(), y.weight.begin(), y.weight.end()));
+      EXPECT_TRUE(std::equal(x.bias.begin(), x.bias.end(), y.bias.begin(), y.bias.end()));
+      EXPECT_TRUE(std::equal(x.channel_scales.begin(), x.channel_scales.end(),
+                             y.channel_scales.begin(), y.channel_scales.end()));
+      EXPECT_EQ(x.input.scale, y.input.scale);
+      EXPECT_EQ(x.output.zero_point, y.output.zero_point);
+    }
+    StatusOr<std::unique_ptr<Engine>> de = Engine::Create(*d, EngineOptions{.max_batch = 16});
+    StatusOr<std::unique_ptr<Engine>> ae = Engine::Create(*a, EngineOptions{.max_batch = 16});
+    ASSERT_TRUE(de.ok() && ae.ok());
+    std::vector<float> xd(16 * 784), xa(16 * 784);
+    ASSERT_TRUE((*de)->Sample(16, 5, xd.data()).ok());
+    ASSERT_TRUE((*ae)->Sample(16, 5, xa.data()).ok());
+    EXPECT_EQ(xd, xa);
+    std::vector<float> mu(20), lv(20);
+    std::vector<uint8_t> image(784, 0);
+    EXPECT_EQ((*de)->Encode(image.data(), 1, mu.data(), lv.data()).code(),
+              StatusCode::kUnsupported);
+  }
+
+  // What it refuses, each with one line: an f32 file (bad usage), a GAN's generator (not a VAE
+  // with an encoder), the decoder itself, training the cut shape, and other modes beside it.
+  ExpectOneLineError(
+      RunCli({"convert", "--in", EDGEVAE_SOURCE_DIR "/models/judge.evae", "--decoder-only",
+              "--out", dir / "x.evae"}),
+      2);
+  ExpectOneLineError(RunCli({"convert", "--in", EDGEVAE_SOURCE_DIR "/models/gan.q8.evae",
+                             "--decoder-only", "--out", dir / "x.evae"}),
+                     1);
+  ExpectOneLineError(RunCli({"convert", "--in", out, "--decoder-only", "--out", dir / "x.evae"}),
+                     1);
+  ExpectOneLineError(RunCli({"convert", "--from-safetensors", dir / "s.safetensors",
+                             "--decoder-only", "--out", dir / "x.evae"}),
+                     2);
+  r = RunCli({"train", "--shape", "mnist-decoder", "--data", EDGEVAE_MNIST_DIR, "--epochs", "1",
+              "--out", dir / "t.evae"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("decoder alone"), std::string::npos) << Describe(r);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.evae"));
 }
 
 }  // namespace

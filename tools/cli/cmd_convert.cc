@@ -11,6 +11,7 @@
 #include "command.h"
 #include "commands.h"
 #include "edgevae/class_latents.h"
+#include "edgevae/decoder_only.h"
 #include "edgevae/engine.h"
 #include "edgevae/golden.h"
 #include "edgevae/idx.h"
@@ -39,6 +40,7 @@ struct ConvertArgs {
   int threads = 0;
   int class_components = 3;  // Gaussians per class in metadata.class_latents (k-means)
   double class_temperature = 1;  // their covariances scaled by its square
+  bool decoder_only = false;  // --in an int8 VAE -> its decoder alone (edgevae/decoder_only.h)
   std::string command_line;  // this invocation, appended to metadata.command
 };
 
@@ -50,7 +52,37 @@ std::string ShapeText(const ShapeInfo& s) { return std::string(s.name) + " " + s
 
 }  // namespace
 
+// --decoder-only: the int8 layers of the decoder, unchanged, with the metadata that picks a
+// digit, and golden vectors of its own samples.
+int ConvertDecoderOnly(const ConvertArgs& args) {
+  if (args.in.empty() || args.out.empty()) {
+    return Fail(kExitUsage, "--decoder-only needs --in FILE and --out FILE (see 'edgevae convert "
+                            "--help')");
+  }
+  StatusOr<AnyModel> any = LoadAnyModel(args.in);
+  if (!any.ok()) return Fail(any.status());
+  if (!any->int8) {
+    return Fail(kExitUsage, args.in + " is " + any->dtype() +
+                                ": --decoder-only cuts an int8 file's decoder (make one with "
+                                "edgevae convert --dtype int8)");
+  }
+  StatusOr<Int8Model> decoder = DecoderOnly(*any->int8);
+  if (!decoder.ok()) return Fail(decoder.status());
+  std::string& command = decoder->metadata.command;
+  command = command.empty() ? args.command_line : command + " && " + args.command_line;
+  StatusOr<GoldenVectors> golden = DecoderGoldenVectors(*decoder, kGoldenImages);
+  if (!golden.ok()) return Fail(golden.status());
+  if (Status s = SaveInt8Model(args.out, *decoder, &*golden); !s.ok()) return Fail(s);
+  std::printf("wrote %s (%s, int8, the decoder of %s: %zu of %zu layers, %zu class Gaussians, %d "
+              "golden vectors of its own samples)\n",
+              args.out.c_str(), ShapeText(decoder->shape).c_str(), args.in.c_str(),
+              decoder->layers.size(), any->int8->layers.size(),
+              decoder->metadata.class_latents.size(), golden->count);
+  return kExitOk;
+}
+
 int ConvertToOut(const ConvertArgs& args) {
+  if (args.decoder_only) return ConvertDecoderOnly(args);
   const bool from_safetensors = !args.from_safetensors.empty();
   const bool from_evae = !args.in.empty();
   // The parser already refuses both inputs, and --to-safetensors with --from-safetensors.
@@ -235,7 +267,10 @@ const CommandRegistration kConvertCommand(
            "                                       a model or checkpoint -> deployable model; "
            "int8\n"
            "                                       is calibrated on MNIST training images\n"
-           "  --in FILE --to-safetensors FILE      a model -> state_dict for PyTorch");
+           "  --in FILE --to-safetensors FILE      a model -> state_dict for PyTorch\n"
+           "  --in FILE --decoder-only --out FILE  an int8 VAE -> its decoder alone (for a "
+           "device\n"
+           "                                       that only draws), the same int8 layers");
        CLI::Option* from_st_opt =
            cmd->add_option("--from-safetensors", a->from_safetensors,
                            "safetensors file with fc1, fc21, fc22, fc3, fc4 .weight/.bias (F32)")
@@ -272,7 +307,13 @@ const CommandRegistration kConvertCommand(
                        "metadata")
            ->check(CLI::Range(0.01, kMaxClassTemperature))
            ->capture_default_str();
+       CLI::Option* decoder_opt = cmd->add_flag(
+           "--decoder-only", a->decoder_only,
+           "With --in an int8 VAE file: write its decoder alone (shape NAME-decoder), the same "
+           "int8 layers, the class statistics, no encoder");
        AddThreads(cmd, &a->threads);
+       decoder_opt->excludes(from_st_opt);
+       decoder_opt->excludes(to_st_opt);
        from_st_opt->excludes(in_opt);
        from_st_opt->excludes(to_st_opt);
        out_opt->excludes(to_st_opt);

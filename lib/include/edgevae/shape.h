@@ -96,7 +96,8 @@ struct ShapeInfo {
   // Whether the network has a decoder (z -> Bernoulli logits over the pixels): a VAE's, or an
   // adversarial family's generator.
   bool has_decoder() const { return Find(LayerRole::kLogits) >= 0; }
-  // Whether it encodes images (a VAE's Gaussian posterior): a generator alone does not.
+  // Whether it encodes images (a VAE's Gaussian posterior): a generator or a decoder alone does
+  // not.
   bool has_encoder() const { return Find(LayerRole::kMean) >= 0; }
   // Whether its encoder is Gaussian (a log-variance head): an AAE's is deterministic.
   bool has_logvar() const { return Find(LayerRole::kLogVar) >= 0; }
@@ -241,6 +242,12 @@ struct AaeDeployedShape {
   // The deterministic encoder and the decoder.
   static constexpr ShapeInfo kInfo{"aae-eg", 784, 400, 20,
                                    std::span<const LayerInfo>(kAaeLayers).first(4), Family::kAae};
+};
+struct MnistDecoderShape {
+  // `mnist`'s decoder alone, for a device that only draws digits (edgevae convert
+  // --decoder-only cuts it from an int8 file, keeping the class statistics).
+  static constexpr ShapeInfo kInfo{"mnist-decoder", 784, 400, 20,
+                                   std::span<const LayerInfo>(kMnistLayers).subspan(3)};
 };
 struct GanGeneratorShape {
   // What a GAN deploys: its generator alone, the decoder of `mnist` (edgevae convert extracts

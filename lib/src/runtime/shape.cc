@@ -9,14 +9,16 @@ namespace {
 #if defined(EDGEVAE_BARE_METAL)
 // A microcontroller trains nothing: it compiles in the shapes a device runs (every 2 KB of its
 // flash counts, docs/micro.md).
-constexpr std::array<ShapeInfo, 6> kShapes = {
-    MnistShape::kInfo, Mnist2dShape::kInfo,       MnistDeepShape::kInfo,
-    TinyShape::kInfo,  GanGeneratorShape::kInfo, AliDeployedShape::kInfo};
+constexpr std::array<ShapeInfo, 7> kShapes = {
+    MnistShape::kInfo,        Mnist2dShape::kInfo,      MnistDeepShape::kInfo,
+    TinyShape::kInfo,         MnistDecoderShape::kInfo, GanGeneratorShape::kInfo,
+    AliDeployedShape::kInfo};
 #else
-constexpr std::array<ShapeInfo, 11> kShapes = {
-    MnistShape::kInfo,       Mnist2dShape::kInfo, MnistDeepShape::kInfo,   TinyShape::kInfo,
-    JudgeShape::kInfo,       GanShape::kInfo,     GanGeneratorShape::kInfo, AliShape::kInfo,
-    AliDeployedShape::kInfo, AaeShape::kInfo,     AaeDeployedShape::kInfo};
+constexpr std::array<ShapeInfo, 12> kShapes = {
+    MnistShape::kInfo,       Mnist2dShape::kInfo,     MnistDeepShape::kInfo,
+    TinyShape::kInfo,        MnistDecoderShape::kInfo, JudgeShape::kInfo,
+    GanShape::kInfo,         GanGeneratorShape::kInfo, AliShape::kInfo,
+    AliDeployedShape::kInfo, AaeShape::kInfo,          AaeDeployedShape::kInfo};
 #endif
 constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan, Family::kAli,
                                 Family::kAae};
@@ -225,7 +227,8 @@ ShapeInfo DefaultShape(Family family) {
 }
 
 std::string ShapeInfo::SizesText() const {
-  if (family == Family::kGan) {  // "20-400-784 / 784-400-1": the generator, the discriminator
+  if (family == Family::kGan || (is_vae() && !has_encoder())) {
+    // "20-400-784 / 784-400-1": the generator (or a VAE's decoder alone), the discriminator
     std::string out = std::to_string(latent);
     for (const LayerInfo& l : layers) {
       if (l.role == LayerRole::kCritic && l.in == input) out += " / " + std::to_string(input);
@@ -277,6 +280,13 @@ Status ValidateShape(const ShapeInfo& s) {
   }
   if (s.family == Family::kClassifier) return ValidateClassifier(s, where);
   if (s.family == Family::kGan) return ValidateGan(s, where);
+  if (s.family == Family::kVae && s.Find(LayerRole::kDecoder) == 0) {  // a decoder alone
+    size_t at = 0;
+    EVAE_RETURN_IF_ERROR(ValidateChain(s, where, &at, {LayerRole::kDecoder, LayerRole::kLogits},
+                                       Activation::kRelu, s.latent, s.input));
+    if (at != s.layers.size()) return Internal(where + "layers after the logits");
+    return Status::Ok();
+  }
   // A VAE's form, ALI's or an AAE's: a VAE's layers (an AAE's without the log-variance head),
   // then (in training) ALI's joint discriminator of (x, z) pairs or the AAE's of codes z.
   size_t vae_layers = s.layers.size();

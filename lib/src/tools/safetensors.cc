@@ -403,7 +403,8 @@ StatusOr<ShapeInfo> ShapeOf(const std::string& path, const std::vector<Entry>& e
       "shape " + std::to_string(input) + "-" + std::to_string(hidden) + "-" +
       std::to_string(latent) + " is not compiled in; compiled shapes: " + CompiledShapeList());
   for (const ShapeInfo& s : CompiledShapes()) {
-    if (s.is_vae() && s.input == input && s.hidden == hidden && s.latent == latent) {
+    if (s.is_vae() && s.has_encoder() && s.input == input && s.hidden == hidden &&
+        s.latent == latent) {
       shape = s;
       break;
     }

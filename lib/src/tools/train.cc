@@ -227,6 +227,11 @@ StatusOr<std::unique_ptr<Trainer>> CreateTrainer(Model* model, Runtime* runtime,
                            ": it trains in fp32 on its cross-entropy over grey images (no "
                            "objective, precision or binarization to choose)");
   }
+  if (model->shape().is_vae() && !model->shape().has_encoder()) {
+    return Unsupported("shape '" + std::string(model->shape().name) +
+                       "' is a VAE's decoder alone, cut from a trained model for a device: train "
+                       "the whole VAE");
+  }
   if (options.batch < 1 || options.batch > kMaxTrainBatch) {
     return InvalidArgument("batch size " + std::to_string(options.batch) + " is outside 1.." +
                            std::to_string(kMaxTrainBatch));
