@@ -3,15 +3,21 @@
 # so that a cross build (where the host cannot run the target's CLI) embeds the same bytes.
 #
 #   include(EmbedModel)
-#   edgevae_embed_model(<out_var> <model file> <symbol>)   # appends the generated .cc to out_var
+#   edgevae_embed_model(<out_var> <model file> <symbol> [<file stem>])
 #
+# appends the generated .cc (<file stem>, by default <symbol>_data, in the current binary
+# folder: two programs can embed different files under one symbol) to out_var, and
 # defines `alignas(64) extern const uint8_t <symbol>[]` and `extern const size_t <symbol>_size`.
 # The rule runs this file as a script: cmake -DIN=model.evae -DOUT=file.cc -DSYMBOL=name -P it.
 if(NOT CMAKE_SCRIPT_MODE_FILE)
   set(_edgevae_embed_script "${CMAKE_CURRENT_LIST_FILE}")
   function(edgevae_embed_model out_var model symbol)
     get_filename_component(name "${model}" NAME)
-    set(out "${CMAKE_CURRENT_BINARY_DIR}/${symbol}_data.cc")
+    set(stem "${symbol}_data")
+    if(ARGC GREATER 3)
+      set(stem "${ARGV3}")
+    endif()
+    set(out "${CMAKE_CURRENT_BINARY_DIR}/${stem}.cc")
     add_custom_command(
       OUTPUT "${out}"
       COMMAND ${CMAKE_COMMAND} -DIN=${model} -DOUT=${out} -DSYMBOL=${symbol}
