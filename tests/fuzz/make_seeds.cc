@@ -356,6 +356,14 @@ void ModelSeeds() {
     Check(SaveInt8Model(path, aq, &golden));
     Put(h, "int8-aae-eg-golden", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
   }
+  // A VAE's decoder alone (edgevae convert --decoder-only: what the micro digits program
+  // embeds), int8 with golden samples and class statistics.
+  {
+    Int8Model dq = ZeroInt8(MnistDecoderShape::kInfo);
+    dq.metadata.class_latents = ClassLatents(MnistDecoderShape::kInfo.latent);
+    Check(SaveInt8Model(path, dq, &golden));
+    Put(h, "int8-mnist-decoder-golden", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
+  }
   Put(h, "int8-v1", PadSeed(kRepairChecksum, q_plain, 0, 0, /*version=*/1));
   Put(h, "f32-metadata-too-deep",
       PadSeed(kRepairChecksum, mb::WithExtraMember(plain, "\"deep\": " + std::string(40, '[') +
