@@ -5,6 +5,7 @@
 // deterministically (logvar -infinity, a sampled reconstruction equal to the mean one) and scores
 // by reconstruction only.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -136,29 +137,9 @@ TEST(AaeGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
   const PlayerBatch batch{real.data(), z.data(), eps.data(), kN};
 
   int checked = 0;
-  double worst[2] = {0, 0};
-  for (const bool d : {true, false}) {
-    std::vector<float> grad(model->param_floats(), 0.0f);
-    StatusOr<double> loss =
-        d ? step->DiscriminatorStep(model->params(), batch, grad.data(), (*rt)->pool())
-          : step->GeneratorStep(model->params(), nullptr, batch, grad.data(), (*rt)->pool());
-    ASSERT_TRUE(loss.ok()) << loss.status().message();
-    const double ref = ReferenceLoss(*model, params, rv, zv, kN, d);
-    EXPECT_NEAR(*loss, ref, 1e-5 * std::max(1.0, ref)) << (d ? "discriminator" : "E and G");
-    // The discriminator's tensors (d1, d2) for its step, the encoder's and decoder's for theirs.
-    const size_t first = d ? 8 : 0, end = d ? 12 : 8;
-    worst[d ? 0 : 1] = testutil::CheckTensorGradients(
-        *model, grad, params, first, end, 79, 4,
-        [&](const std::vector<double>& p) { return ReferenceLoss(*model, p, rv, zv, kN, d); },
-        &checked);
-    // Each step writes its own player's range only.
-    const size_t g_floats = step->generator_floats();
-    if (d) {
-      EXPECT_TRUE(std::all_of(grad.begin(), grad.begin() + g_floats, [](float g) { return g == 0; }));
-    } else {
-      EXPECT_TRUE(std::all_of(grad.begin() + g_floats, grad.end(), [](float g) { return g == 0; }));
-    }
-  }
+  const std::array<double, 2> worst = testutil::CheckBothPlayers(
+      *step, *model, batch, (*rt)->pool(), params, 8, 79,
+      [&](const std::vector<double>& p, bool d) { return ReferenceLoss(*model, p, rv, zv, kN, d); }, &checked);
   std::printf("AAE gradients: worst relative error %.3g (discriminator), %.3g (encoder and "
               "decoder) over %d entries\n",
               worst[0], worst[1], checked);

@@ -3,6 +3,7 @@
 // central finite differences, and a short training run that must move the generator towards the
 // digits, be deterministic, resume bit for bit, and deploy as an engine that encodes and samples.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -124,31 +125,9 @@ TEST_P(AliGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
   const PlayerBatch batch{real.data(), z.data(), eps.data(), kN};
 
   int checked = 0;
-  double worst[2] = {0, 0};
-  for (const bool d : {true, false}) {
-    std::vector<float> grad(model->param_floats(), 0.0f);
-    StatusOr<double> loss =
-        d ? step->DiscriminatorStep(model->params(), batch, grad.data(), (*rt)->pool())
-          : step->GeneratorStep(model->params(), nullptr, batch, grad.data(), (*rt)->pool());
-    ASSERT_TRUE(loss.ok()) << loss.status().message();
-    const double ref = ReferenceLoss(*model, params, rv, zv, ev, kN, d, kind);
-    EXPECT_NEAR(*loss, ref, 1e-5 * std::max(1.0, ref)) << (d ? "discriminator" : "E and G");
-    // The discriminator's tensors for its step, the encoder's and generator's for theirs.
-    const size_t first = d ? 10 : 0, end = d ? 14 : 10;
-    worst[d ? 0 : 1] = testutil::CheckTensorGradients(
-        *model, grad, params, first, end, 78, 4,
-        [&](const std::vector<double>& p) {
-          return ReferenceLoss(*model, p, rv, zv, ev, kN, d, kind);
-        },
-        &checked);
-    // Each step writes its own player's range only.
-    const size_t g_floats = step->generator_floats();
-    if (d) {
-      EXPECT_TRUE(std::all_of(grad.begin(), grad.begin() + g_floats, [](float g) { return g == 0; }));
-    } else {
-      EXPECT_TRUE(std::all_of(grad.begin() + g_floats, grad.end(), [](float g) { return g == 0; }));
-    }
-  }
+  const std::array<double, 2> worst = testutil::CheckBothPlayers(
+      *step, *model, batch, (*rt)->pool(), params, 10, 78,
+      [&](const std::vector<double>& p, bool d) { return ReferenceLoss(*model, p, rv, zv, ev, kN, d, kind); }, &checked);
   std::printf("ALI gradients (%s loss): worst relative error %.3g (discriminator), %.3g (encoder "
               "and generator) over %d entries\n",
               AliLossName(kind), worst[0], worst[1], checked);
