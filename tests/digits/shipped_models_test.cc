@@ -186,7 +186,7 @@ TEST(ShippedLikelihoodModelTest, LoadVerifyAndReachTheStatedBounds) {
 void JudgeSamples(Engine& engine, int n, JudgeReport* report) {
   StatusOr<Model> judge_model = LoadModel(EDGEVAE_SOURCE_DIR "/models/judge.evae");
   ASSERT_TRUE(judge_model.ok()) << judge_model.status().message();
-  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
   ASSERT_TRUE(rt.ok());
   StatusOr<std::unique_ptr<Classifier>> judge = Classifier::Create(*judge_model, rt->get());
   ASSERT_TRUE(judge.ok());

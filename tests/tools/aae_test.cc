@@ -160,7 +160,7 @@ constexpr double kFrechetShare = 0.6, kMseShare = 0.5;
 TEST(AaeTrainTest, ReconstructsDeterministicallyResumesAndDeploys) {
   StatusOr<MnistData> data = LoadMnist(testutil::MnistSubsetDir(kTrainImages, 1000));
   ASSERT_TRUE(data.ok()) << data.status().message();
-  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
   ASSERT_TRUE(rt.ok());
   const TrainOptions options = testutil::AdversarialOptions(5);
   Model a = testutil::FreshModel(kAae, 5);
@@ -175,7 +175,7 @@ TEST(AaeTrainTest, ReconstructsDeterministicallyResumesAndDeploys) {
     StatusOr<Model> eg = DeployableModel(m);
     EXPECT_TRUE(eg.ok());
     StatusOr<std::unique_ptr<Engine>> e =
-        Engine::Create(*eg, EngineOptions{.max_batch = 500, .threads = 2});
+        Engine::Create(*eg, EngineOptions{.max_batch = 500, .threads = 1});
     EXPECT_TRUE(e.ok()) << e.status().message();
     std::vector<float> out(500 * 784);
     double sum = 0;

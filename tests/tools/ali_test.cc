@@ -151,7 +151,7 @@ constexpr double kFrechetShare = 0.6;
 TEST(AliTrainTest, MovesTowardsTheDigitsDeterministicallyResumesAndDeploys) {
   StatusOr<MnistData> data = LoadMnist(testutil::MnistSubsetDir(kTrainImages, 1000));
   ASSERT_TRUE(data.ok()) << data.status().message();
-  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
   ASSERT_TRUE(rt.ok());
   const TrainOptions options = testutil::AdversarialOptions(5);
   Model a = testutil::FreshModel(kAli, 5);

@@ -282,7 +282,7 @@ TEST_F(GanTrainTest, MovesTowardsTheDigitsDeterministicallyResumesAndDeploysItsG
   // epochs; 952 after 3 epochs of 320 images (the emulated run's 15 iterations). So few
   // iterations leave the generator collapsed onto one or two digits (mode coverage KL near
   // log 10): a full MNIST epoch has 937, and docs/gan.md's runs reach every digit.
-  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
   ASSERT_TRUE(rt.ok());
   const testutil::SampleJudge judge(data_->test);
   auto judged = [&](const Model& m) { return judge.Judge(m); };

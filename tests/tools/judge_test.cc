@@ -171,7 +171,7 @@ TEST(ClassifierTest, ForwardMatchesTheDoubleReference) {
   StatusOr<Model> model = Model::Create(kJudge);
   ASSERT_TRUE(model.ok());
   model->InitializeLikeTorch(5);
-  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
   ASSERT_TRUE(rt.ok());
   // max_batch 2 with 5 rows: the batches' seams are covered.
   StatusOr<std::unique_ptr<Classifier>> c = Classifier::Create(*model, rt->get(), 2);
@@ -215,7 +215,7 @@ class ClassifierTrainTest : public ::testing::Test {
     StatusOr<Model> model = Model::Create(kJudge);
     EXPECT_TRUE(model.ok());
     model->InitializeLikeTorch(seed);
-    StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+    StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
     EXPECT_TRUE(rt.ok());
     TrainOptions options;
     options.batch = 64;
@@ -248,7 +248,7 @@ TEST_F(ClassifierTrainTest, LearnsTheDigitsDeterministicallyAndJudgesTheTestImag
   // 2,000 (loss 0.43), and 48 % of them recognised at p >= 0.9; after 2 epochs 83.2 % (loss
   // 0.60) and 24 %. Chance is 10 %, an untrained network about that. The bounds leave room for
   // another CPU's rounding, not for a broken step.
-  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
   ASSERT_TRUE(rt.ok());
   StatusOr<EvalResult> eval = Evaluate(a, rt->get(), data_->test, EvalOptions{});
   ASSERT_TRUE(eval.ok()) << eval.status().message();
