@@ -4,10 +4,10 @@
 // source, like micro_digits (docs/micro.md). The scores are Engine::ReconstructionError's exact
 // integer sums, so both builds, and `edgevae score` with the same method, agree exactly.
 //
-//   micro_anomaly [--method bce|mse] [--threshold T] [--stats] < frames
+//   micro_anomaly [--method bce|mse|mse3x3] [--threshold T] [--stats] < frames
 //
-// The threshold is the model's calibrated one (`edgevae calibrate` with bce or mse; --method then
-// defaults to its method), or --threshold T. Without either, lines carry no verdict.
+// The threshold is the model's calibrated one (`edgevae calibrate` with bce, mse or mse3x3;
+// --method then defaults to its method), or --threshold T. Without either, lines carry no verdict.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -37,11 +37,11 @@ bool ParseArgs(int argc, char** argv, Options* o) {
   while (r.More()) {
     if (r.Flag("--stats")) {
       o->stats = true;
-    } else if (r.Word("--method", "bce", "mse", &method)) {
+    } else if (r.Word("--method", {"bce", "mse", "mse3x3"}, &method)) {
     } else if (r.Number("--threshold", 0, 1e30, &o->threshold)) {
       o->threshold_set = true;
     } else {
-      return r.Fail("usage: micro_anomaly [--method bce|mse] [--threshold T] [--stats] < frames");
+      return r.Fail("usage: micro_anomaly [--method bce|mse|mse3x3] [--threshold T] [--stats] < frames");
     }
   }
   if (method != nullptr) o->method = method;
@@ -77,16 +77,17 @@ int Run(int argc, char** argv) {
   if (e.shape().input != kPixels) return Fail(Unsupported("the model's images are not 28 x 28"));
   const std::optional<AnomalyThreshold>& cal = e.metadata().anomaly;
   if (o.method.empty()) o.method = cal ? cal->method : "bce";
-  if (o.method != "bce" && o.method != "mse") {
+  if (o.method != "bce" && o.method != "mse" && o.method != "mse3x3") {
     return Fail(Unsupported("score method '" + o.method +
-                            "': the micro programs score bce or mse (exact on int8)"));
+                            "': the micro programs score bce, mse or mse3x3 (exact on int8)"));
   }
   if (!o.threshold_set && cal && cal->method == o.method) {
     o.threshold_set = true;
     o.threshold = cal->threshold;
   }
-  const ReconstructionLoss loss =
-      o.method == "mse" ? ReconstructionLoss::kMse : ReconstructionLoss::kBce;
+  const ReconstructionLoss loss = o.method == "mse"      ? ReconstructionLoss::kMse
+                                  : o.method == "mse3x3" ? ReconstructionLoss::kMse3x3
+                                                         : ReconstructionLoss::kBce;
   size_t index = 0, flagged = 0;
   bool partial = false;
   for (; ReadFrame(index, &partial); ++index) {

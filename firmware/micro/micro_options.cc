@@ -91,19 +91,26 @@ bool ArgReader::Number(const char* name, double lo, double hi, double* out) {
   return true;
 }
 
-bool ArgReader::Word(const char* name, const char* a, const char* b, const char** out) {
+bool ArgReader::Word(const char* name, std::initializer_list<const char*> choices,
+                     const char** out) {
   if (!Flag(name)) return false;
   const char* text = Take(name);
   if (text == nullptr) return true;
-  if (std::strcmp(text, a) == 0) {
-    *out = a;
-  } else if (std::strcmp(text, b) == 0) {
-    *out = b;
-  } else {
-    char want[64];
-    std::snprintf(want, sizeof(want), "%s or %s", a, b);
-    Bad(name, want);
+  for (const char* c : choices) {
+    if (std::strcmp(text, c) == 0) {
+      *out = c;
+      return true;
+    }
   }
+  char want[96] = "";
+  size_t used = 0;
+  for (const char* c : choices) {
+    const char* sep = used == 0 ? "" : (c == *(choices.end() - 1) ? " or " : ", ");
+    const int n = std::snprintf(want + used, sizeof(want) - used, "%s%s", sep, c);
+    if (n < 0 || static_cast<size_t>(n) >= sizeof(want) - used) break;
+    used += static_cast<size_t>(n);
+  }
+  Bad(name, want);
   return true;
 }
 

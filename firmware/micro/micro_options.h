@@ -4,6 +4,7 @@
 #define EDGEVAE_FIRMWARE_MICRO_MICRO_OPTIONS_H_
 
 #include <cstdint>
+#include <initializer_list>
 
 namespace edgevae::micro {
 
@@ -19,7 +20,8 @@ class ArgReader {
   bool Int2(const char* name, int lo, int hi, int* a, int* b);  // --flag A B
   bool Seed(const char* name, uint64_t* out);                   // 0 .. 2^64 - 1
   bool Number(const char* name, double lo, double hi, double* out);  // finite, in [lo, hi]
-  bool Word(const char* name, const char* a, const char* b, const char** out);  // a or b
+  // One of `choices` (string literals): *out points at the matching one.
+  bool Word(const char* name, std::initializer_list<const char*> choices, const char** out);
   // Reports the current argument as unknown, with `usage`; returns false.
   bool Fail(const char* usage);
 

@@ -85,7 +85,7 @@ if(EDGEVAE_BARE_METAL)
   edgevae_micro_test(micro.digits.bad_label micro_digits --label 12
     EXIT_CODE 2 OUTPUT "error: --label must be an integer in \\[0, 9\\]")
   edgevae_micro_test(micro.anomaly.bad_method micro_anomaly --method elbo
-    EXIT_CODE 2 OUTPUT "error: --method must be bce or mse")
+    EXIT_CODE 2 OUTPUT "error: --method must be bce, mse or mse3x3")
   set(_partial "${CMAKE_CURRENT_BINARY_DIR}/partial_frame.bin")
   file(WRITE "${_partial}" "abc")
   edgevae_micro_test(micro.anomaly.partial_frame micro_anomaly STDIN "${_partial}"

@@ -200,6 +200,15 @@ TEST_F(AnomalyCliTest, TrainClassesIsStoredAndScoreSummarisesAuroc) {
   EXPECT_GT(s["auroc"].get<double>(), 0.9);
   EXPECT_GT(s["aupr"].get<double>(), 0.9);
 
+  // The patch score by name, with its input-complexity ratio: it separates them as well.
+  const CliResult p = RunCli({"score", "--model", Model(), "--input", ScoredImages(), "--labels",
+                              ScoredLabels(), "--method", "mse3x3-icr", "--json",
+                              "--summary-only", "--threads", "1"});
+  ASSERT_EQ(p.exit_code, 0) << Describe(p);
+  const json ps = json::parse(p.out)["summary"];
+  EXPECT_EQ(ps["method"], "mse3x3-icr");
+  EXPECT_GT(ps["auroc"].get<double>(), 0.9);
+
   // --normal-classes overrides the metadata; CSV has a header and one row per image.
   const CliResult c = RunCli({"score", "--model", Model(), "--input", ScoredImages(), "--labels",
                               ScoredLabels(), "--normal-classes", "1,7", "--csv", "--threads", "1"});

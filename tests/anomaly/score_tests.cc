@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <tuple>
 #include <vector>
 
+#include "common/patch_mse.h"
 #include "edgevae/engine.h"
 #include "edgevae/model.h"
 #include "edgevae/rng.h"
@@ -43,6 +45,7 @@ Model TestModel(uint64_t seed) {
 
 double Softplus(double l) { return std::max(l, 0.0) + std::log1p(std::exp(-std::fabs(l))); }
 
+
 // The scores from first principles, one image at a time through an engine of batch 1.
 std::vector<double> Reference(Engine& e, const std::vector<uint8_t>& px, int n,
                               const ScoreOptions& o) {
@@ -55,17 +58,20 @@ std::vector<double> Reference(Engine& e, const std::vector<uint8_t>& px, int n,
     auto nll_of = [&](const float* zz) {
       EXPECT_TRUE(e.DecodeLogits(zz, 1, logits.data()).ok());
       double bce = 0, mse = 0;
+      std::vector<double> residual(in);
       for (size_t j = 0; j < in; ++j) {
         const double xj = x[j] / 255.0, l = logits[j];
         bce += Softplus(l) - xj * l;
         const double p = 1 / (1 + std::exp(-l));
         mse += (p - xj) * (p - xj);
+        residual[j] = xj - p;
       }
-      return std::make_pair(bce, mse);
+      return std::make_tuple(bce, mse, testutil::PlainPatchMse(residual, 28).sum);
     };
-    if (o.method == ScoreMethod::kBce || o.method == ScoreMethod::kMse) {
-      const auto [bce, mse] = nll_of(mu.data());
-      out[i] = o.method == ScoreMethod::kBce ? bce : mse;
+    if (o.method == ScoreMethod::kBce || o.method == ScoreMethod::kMse ||
+        o.method == ScoreMethod::kMse3x3) {
+      const auto [bce, mse, mse3x3] = nll_of(mu.data());
+      out[i] = o.method == ScoreMethod::kBce ? bce : o.method == ScoreMethod::kMse ? mse : mse3x3;
     } else {
       const int s_total = o.method == ScoreMethod::kElbo ? o.samples : o.iw_samples;
       double kl = 0, sum_lv = 0;
@@ -85,7 +91,7 @@ std::vector<double> Reference(Engine& e, const std::vector<uint8_t>& px, int n,
           e2 += double{eps[j]} * eps[j];
           z2 += double{z[j]} * z[j];
         }
-        const double bce = nll_of(z.data()).first;
+        const double bce = std::get<0>(nll_of(z.data()));
         elbo += bce + kl;
         log_w.push_back(-bce + 0.5 * (e2 - z2 + sum_lv));
       }
@@ -151,7 +157,8 @@ INSTANTIATE_TEST_SUITE_P(Methods, ScoreReferenceTest,
                          ::testing::Values(Case{"bce", 1, 1}, Case{"mse", 1, 1}, Case{"elbo", 1, 1},
                                            Case{"elbo", 3, 1}, Case{"iw", 1, 1}, Case{"iw", 1, 5},
                                            Case{"elbo-ic", 2, 1}, Case{"bce-ic", 1, 1},
-                                           Case{"mse-icr", 1, 1}, Case{"iw-icr", 1, 3}));
+                                           Case{"mse-icr", 1, 1}, Case{"iw-icr", 1, 3},
+                                           Case{"mse3x3", 1, 1}, Case{"mse3x3-icr", 1, 1}));
 
 TEST(ScoreTest, SeedDecidesNoiseAndIndexKeysIt) {
   const Model model = TestModel(4);
@@ -201,7 +208,8 @@ TEST(ScoreTest, ParallelScorerMatchesOneScorer) {
 
 TEST(ScoreTest, MethodNamesAndBadOptions) {
   ScoreOptions o;
-  for (const char* name : {"bce", "mse", "elbo", "iw", "elbo-ic", "iw-ic", "mse-icr", "elbo-icr"}) {
+  for (const char* name : {"bce", "mse", "mse3x3", "elbo", "iw", "elbo-ic", "iw-ic", "mse-icr",
+                           "mse3x3-icr", "elbo-icr"}) {
     ASSERT_TRUE(ParseScoreMethod(name, &o).ok()) << name;
     EXPECT_EQ(ScoreMethodName(o), name);
   }

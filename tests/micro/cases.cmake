@@ -16,3 +16,5 @@ edgevae_micro_compare(micro.digits.ascii digits digits-label3-seed5.txt
 edgevae_micro_compare(micro.anomaly.bce anomaly anomaly-bce.txt STDIN frames.bin
   --method bce --threshold 150)
 edgevae_micro_compare(micro.anomaly.mse anomaly anomaly-mse.txt STDIN frames.bin --method mse)
+edgevae_micro_compare(micro.anomaly.mse3x3 anomaly anomaly-mse3x3.txt STDIN frames.bin
+  --method mse3x3)

@@ -19,6 +19,7 @@
 #include "edgevae/rng.h"
 #include "edgevae/train.h"
 #include "gtest/gtest.h"
+#include "common/patch_mse.h"
 #include "common/reference.h"
 #include "kernels/elementwise.h"
 
@@ -302,26 +303,36 @@ TEST_F(QuantTest, Int8ReconstructionErrorIsTheTableSumOfItsLogits) {
   Engine& e = **engine;
   const int lat = MnistShape::kInfo.latent, in = 784, n = 5;
   std::vector<float> mu(n * lat), lv(n * lat), logits(n * in);
-  double worst_bce = 0, worst_mse = 0;
+  double worst_bce = 0, worst_mse = 0, worst_patch = 0;
   for (int start = 0; start < 40; start += n) {
     const uint8_t* images = test_->image(start);
     ASSERT_TRUE(e.Encode(images, n, mu.data(), lv.data()).ok());
     ASSERT_TRUE(e.DecodeLogits(mu.data(), n, logits.data()).ok());
-    double bce[n], mse[n];
+    double bce[n], mse[n], patch[n];
     ASSERT_TRUE(e.ReconstructionError(images, n, ReconstructionLoss::kBce, bce).ok());
     ASSERT_TRUE(e.ReconstructionError(images, n, ReconstructionLoss::kMse, mse).ok());
+    ASSERT_TRUE(e.ReconstructionError(images, n, ReconstructionLoss::kMse3x3, patch).ok());
     for (int i = 0; i < n; ++i) {
       double want_bce = 0, want_mse = 0;
+      std::vector<double> residual(in);
       for (int p = 0; p < in; ++p) {
         const double l = logits[i * in + p], x = images[i * in + p] / 255.0;
         want_bce += std::max(l, 0.0) + std::log1p(std::exp(-std::fabs(l))) - x * l;
         const double d = x - 1.0 / (1.0 + std::exp(-l));
         want_mse += d * d;
+        residual[p] = d;
       }
       worst_bce = std::max(worst_bce, std::fabs(bce[i] - want_bce));
       worst_mse = std::max(worst_mse, std::fabs(mse[i] - want_mse));
       EXPECT_NEAR(bce[i], want_bce, in * 0x1p-17 + 1e-9) << "image " << start + i;
       EXPECT_NEAR(mse[i], want_mse, in * (2 * 0.5 / 65535 + 1e-9)) << "image " << start + i;
+      // Each probability is rounded to 1/65535, so a patch sum moves by at most 9 / 2 of that,
+      // and its square by that times (2 |patch| + that).
+      const testutil::PatchMse want = testutil::PlainPatchMse(residual, 28);
+      const double step = 4.5 / 65535;
+      EXPECT_NEAR(patch[i], want.sum, step * (2 * want.abs_patches + in * step) + 1e-9)
+          << "image " << start + i;
+      worst_patch = std::max(worst_patch, std::fabs(patch[i] - want.sum));
     }
     // One image at a time gives the same integers.
     for (int i = 0; i < n; ++i) {
@@ -330,8 +341,9 @@ TEST_F(QuantTest, Int8ReconstructionErrorIsTheTableSumOfItsLogits) {
       EXPECT_EQ(one, mse[i]);
     }
   }
-  std::printf("[ exact    ] largest |table - double| over 40 images: bce %.2e nats, mse %.2e\n",
-              worst_bce, worst_mse);
+  std::printf("[ exact    ] largest |table - double| over 40 images: bce %.2e nats, mse %.2e, "
+              "mse3x3 %.2e\n",
+              worst_bce, worst_mse, worst_patch);
   auto f32 = Engine::Create(*model_, EngineOptions{.max_batch = 1, .threads = 1});
   ASSERT_TRUE(f32.ok());
   double s = 0;

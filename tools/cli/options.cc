@@ -53,12 +53,14 @@ std::string CommandLine(const Invocation& invocation) {
 
 void AddScoreMethod(CLI::App* cmd, ScoreMethodArgs* m) {
   cmd->add_option("--method", m->method,
-                  "Score: bce or mse (reconstruction error, z = mu), elbo (negative ELBO over S "
-                  "samples), iw (importance-weighted NLL, K samples); suffix -ic subtracts the "
-                  "input complexity L(x) (zlib length in nats, Serra et al. 2020), -icr "
-                  "divides by it")
-      ->check(CLI::IsMember({"bce", "mse", "elbo", "iw", "bce-ic", "mse-ic", "elbo-ic", "iw-ic",
-                             "bce-icr", "mse-icr", "elbo-icr", "iw-icr"}))
+                  "Score: bce or mse (reconstruction error, z = mu), mse3x3 (the residual summed "
+                  "over 3x3 patches, squared: a stroke missing or extra counts, a shifted one "
+                  "less), elbo (negative ELBO over S samples), iw (importance-weighted NLL, K "
+                  "samples); suffix -ic subtracts the input complexity L(x) (zlib length in nats, "
+                  "Serra et al. 2020), -icr divides by it")
+      ->check(CLI::IsMember({"bce", "mse", "mse3x3", "elbo", "iw", "bce-ic", "mse-ic",
+                             "mse3x3-ic", "elbo-ic", "iw-ic", "bce-icr", "mse-icr", "mse3x3-icr",
+                             "elbo-icr", "iw-icr"}))
       ->capture_default_str();
   cmd->add_option("--samples", m->samples, "S: samples per image for elbo")
       ->check(CLI::Range(1, 100000))

@@ -23,8 +23,9 @@ namespace edgevae {
 
 // The reconstruction errors Engine::ReconstructionError computes, x_i = pixel_i / 255 and l_i the
 // decoder's logits with z = mu: bce = sum_i softplus(l_i) - x_i l_i (nats), mse = sum_i
-// (x_i - sigmoid(l_i))^2.
-enum class ReconstructionLoss { kBce, kMse };
+// (x_i - sigmoid(l_i))^2, mse3x3 = sum_i (sum over the 3 x 3 patch P_i around pixel i of
+// x_j - sigmoid(l_j))^2 (a square image; edgevae/score.h says why).
+enum class ReconstructionLoss { kBce, kMse, kMse3x3 };
 
 struct EngineOptions {
   int max_batch = 1;  // largest n any call may pass

@@ -2,8 +2,12 @@
 // per image. Computed through an inference Engine of any dtype (f32, f16, int8):
 //  - bce:  reconstruction error, Bernoulli NLL sum_i softplus(l_i) - x_i l_i with z = mu;
 //  - mse:  reconstruction error, sum_i (x_i - sigmoid(l_i))^2 with z = mu (not in nats);
-//          for int8 engines both are Engine::ReconstructionError's exact integer sums, the same on
-//          every platform;
+//  - mse3x3: the residual r_i = x_i - sigmoid(l_i) summed over the 3 x 3 patch around each pixel,
+//          squared, summed: a digit drawn a pixel aside from its reconstruction leaves +/- pairs
+//          that a patch cancels, a missing or extra stroke leaves a patch of one sign. The best
+//          one-class score measured (docs/anomaly.md); square images only;
+//          for int8 engines bce, mse and mse3x3 are Engine::ReconstructionError's exact integer
+//          sums, the same on every platform;
 //  - elbo: negative ELBO, (1/S) sum_s [-log p(x|z_s)] + KL(q(z|x) || p(z)), z_s ~ q(z|x);
 //  - iw:   importance-weighted NLL (Burda et al. 2015), K samples:
 //          -(logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K).
@@ -40,7 +44,7 @@
 
 namespace edgevae {
 
-enum class ScoreMethod { kBce, kMse, kElbo, kIw };
+enum class ScoreMethod { kBce, kMse, kMse3x3, kElbo, kIw };
 enum class Complexity { kNone, kDifference, kRatio };  // none, "-ic", "-icr"
 
 struct ScoreOptions {
@@ -51,11 +55,12 @@ struct ScoreOptions {
   Complexity complexity = Complexity::kNone;
 };
 
-// "bce", "mse", "elbo", "iw", each optionally with "-ic" (minus L(x)) or "-icr" (over L(x)).
+// "bce", "mse", "mse3x3", "elbo", "iw", each optionally with "-ic" (minus L(x)) or "-icr" (over
+// L(x)).
 std::string ScoreMethodName(const ScoreOptions& options);
 // Sets options->method and options->complexity from such a name.
 Status ParseScoreMethod(const std::string& name, ScoreOptions* options);
-// Samples per image the method uses (S, K, or 0 for bce/mse): what a calibration records.
+// Samples per image the method uses (S, K, or 0 for bce/mse/mse3x3): what a calibration records.
 int ScoreSamples(const ScoreOptions& options);
 
 // L(x) in nats: 8 ln 2 times the bytes of zlib's level-9 deflate of the n raw pixels.

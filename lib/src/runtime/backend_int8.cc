@@ -17,6 +17,7 @@
 #endif
 #include "kernels/parallel.h"
 #include "runtime/backend.h"
+#include "runtime/patch_error.h"
 
 namespace edgevae {
 namespace {
@@ -312,7 +313,8 @@ class Int8Backend final : public Backend {
   //   bce: sum_i sp[q_i] / 2^16 - s / 255 * sum_i pixel_i (q_i - zp), sp[q] = softplus(s (q - zp))
   //        in 2^-16 steps, s and zp the logits' scale and zero point;
   //   mse: sum_i (257 pixel_i - pr[q_i])^2 / 65535^2, pr[q] = sigmoid in 1/65535 steps
-  //        (257 pixel = 65535 pixel / 255 exactly).
+  //        (257 pixel = 65535 pixel / 255 exactly);
+  //   mse3x3: the same residuals' SquaredPatchSums / 65535^2.
   // Sums of integers are exact in any order, so a Pi, a PC and a microcontroller agree exactly.
   Status ReconstructionError(const uint8_t* pixels, size_t n, ReconstructionLoss loss, float* mv,
                              float* z, double* out, pthreadpool_t pool) override {
@@ -320,10 +322,19 @@ class Int8Backend final : public Backend {
     for (size_t i = 0; i < n; ++i) std::copy_n(mv + i * 2 * lat_, lat_, z + i * lat_);
     EVAE_RETURN_IF_ERROR(DecodeInt8(z, n, pool));
     const QuantRange& r = ranges_[logits_].output;
+    const size_t side = PatchSide(in_);
+    if (loss == ReconstructionLoss::kMse3x3 && side == 0) {
+      return Unsupported("mse3x3 needs a square image of at most 64 x 64 pixels");
+    }
     for (size_t img = 0; img < n; ++img) {
       const int8_t* q = act_[logits_].data() + img * in_;
       const uint8_t* x = pixels + img * in_;
-      if (loss == ReconstructionLoss::kMse) {
+      if (loss == ReconstructionLoss::kMse3x3) {
+        const int64_t sum = SquaredPatchSums<int64_t>(side, [&](size_t i) {
+          return 257 * int32_t{x[i]} - int32_t{prob16_[q[i] + 128]};
+        });
+        out[img] = static_cast<double>(sum) / (65535.0 * 65535.0);
+      } else if (loss == ReconstructionLoss::kMse) {
         uint64_t sum = 0;
         for (size_t i = 0; i < in_; ++i) {
           const int32_t d = 257 * int32_t{x[i]} - int32_t{prob16_[q[i] + 128]};

@@ -16,6 +16,7 @@
 #include "kernels/loss.h"
 #include "kernels/parallel.h"
 #include "runtime/input_complexity.h"
+#include "runtime/patch_error.h"
 
 namespace edgevae {
 namespace {
@@ -39,6 +40,9 @@ std::string ScoreMethodName(const ScoreOptions& options) {
       break;
     case ScoreMethod::kMse:
       name = "mse";
+      break;
+    case ScoreMethod::kMse3x3:
+      name = "mse3x3";
       break;
     case ScoreMethod::kElbo:
       name = "elbo";
@@ -78,13 +82,15 @@ Status ParseScoreMethod(const std::string& name, ScoreOptions* options) {
     m = ScoreMethod::kBce;
   } else if (base == "mse") {
     m = ScoreMethod::kMse;
+  } else if (base == "mse3x3") {
+    m = ScoreMethod::kMse3x3;
   } else if (base == "elbo") {
     m = ScoreMethod::kElbo;
   } else if (base == "iw") {
     m = ScoreMethod::kIw;
   } else {
     return InvalidArgument("unknown score method '" + name +
-                           "': expected bce, mse, elbo or iw, optionally with -ic or -icr");
+                           "': expected bce, mse, mse3x3, elbo or iw, optionally with -ic or -icr");
   }
   options->method = m;
   options->complexity = c;
@@ -111,19 +117,21 @@ struct Scorer::Impl {
   AlignedBuffer<float> x, mu, logvar, eps, z, sd, logits, probs;
   std::vector<double> acc, lse_max, lse_sum, sum_logvar, log_w;
   ComplexityCoder complexity;  // made at Create when the method corrects by L(x)
-  // An int8 engine's bce and mse come from Engine::ReconstructionError: exact integer sums, the
-  // same on every platform (a microcontroller's verdicts are the Pi's).
+  // An int8 engine's bce, mse and mse3x3 come from Engine::ReconstructionError: exact integer
+  // sums, the same on every platform (a microcontroller's verdicts are the Pi's).
   bool exact = false;
+  size_t side = 0;  // mse3x3's image side
 
   // Images [0, m) of this chunk: pixels, their indices from `first`.
   Status Chunk(const uint8_t* pixels, size_t m, uint64_t first, double* scores) {
     const ScoreMethod method = options.method;
-    const bool reconstruction = method == ScoreMethod::kBce || method == ScoreMethod::kMse;
+    const bool reconstruction = method == ScoreMethod::kBce || method == ScoreMethod::kMse ||
+                                method == ScoreMethod::kMse3x3;
     if (reconstruction && exact) {
-      return engine->ReconstructionError(
-          pixels, static_cast<int>(m),
-          method == ScoreMethod::kBce ? ReconstructionLoss::kBce : ReconstructionLoss::kMse,
-          scores);
+      const ReconstructionLoss loss = method == ScoreMethod::kBce   ? ReconstructionLoss::kBce
+                                      : method == ScoreMethod::kMse ? ReconstructionLoss::kMse
+                                                                    : ReconstructionLoss::kMse3x3;
+      return engine->ReconstructionError(pixels, static_cast<int>(m), loss, scores);
     }
     EVAE_RETURN_IF_ERROR(engine->Encode(pixels, static_cast<int>(m), mu.data(), logvar.data()));
     simd::U8ToF32(pixels, x.data(), m * in);
@@ -134,11 +142,13 @@ struct Scorer::Impl {
         const float* xi = x.data() + i * in;
         if (method == ScoreMethod::kBce) {
           scores[i] = simd::BceWithLogits(l, xi, in);
-        } else {
-          simd::Sigmoid(l, probs.data(), in);
-          for (size_t j = 0; j < in; ++j) probs[j] -= xi[j];
-          scores[i] = simd::SumSquares(probs.data(), in);
+          continue;
         }
+        simd::Sigmoid(l, probs.data(), in);
+        for (size_t j = 0; j < in; ++j) probs[j] -= xi[j];
+        scores[i] = method == ScoreMethod::kMse
+                        ? simd::SumSquares(probs.data(), in)
+                        : SquaredPatchSums<double>(side, [&](size_t j) { return probs[j]; });
       }
       return Status::Ok();
     }
@@ -218,8 +228,15 @@ StatusOr<std::unique_ptr<Scorer>> Scorer::Create(Engine* engine, const ScoreOpti
                        " needs a Gaussian encoder; shape '" + std::string(engine->shape().name) +
                        "' encodes deterministically (z = E(x)): score it by bce or mse");
   }
+  const size_t side = PatchSide(static_cast<size_t>(engine->shape().input));
+  if (options.method == ScoreMethod::kMse3x3 && side == 0) {
+    return Unsupported("mse3x3 needs a square image of at most 64 x 64 pixels; shape '" +
+                       std::string(engine->shape().name) + "' has " +
+                       std::to_string(engine->shape().input));
+  }
   auto impl = std::make_unique<Impl>();
   Impl& s = *impl;
+  s.side = side;
   s.engine = engine;
   s.options = options;
   s.exact = std::string(engine->dtype()) == "int8";
