@@ -451,6 +451,38 @@ TEST_F(ModelFileV2Test, EntriesALoadDropsAreStillValidated) {
          j["class_latents"][1]["cov"] = {1.0, 0.0, 1.0};
        },
        "'class_latents[1].cov': expected an array of 4 finite numbers"},
+      // The loader takes an entry's numbers out of the parse as they arrive; these are what that
+      // capture leaves to a second parse, whose messages must quote the values as written.
+      {"a string in cov", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f)};
+         j["class_latents"][0]["cov"] = {1.0, "x", 0.0, 1.0};
+       },
+       "'class_latents[0].cov': expected an array of 4 finite numbers, found [1.0,\"x\",0.0,1.0]"},
+      {"a mean of 3", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f)};
+         j["class_latents"][0]["mean"] = {0.5, 0.25, 2.0};
+       },
+       "'class_latents[0].mean': expected an array of 2 finite numbers, found [0.5,0.25,2.0]"},
+      {"a nested array in cov", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f)};
+         j["class_latents"][0]["cov"] = {1.0, 0.0, OJson::array({0.0}), 1.0};
+       },
+       "'class_latents[0].cov': expected an array of 4 finite numbers, found [1.0,0.0,[0.0],1.0]"},
+      {"a number beyond float in cov", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f)};
+         j["class_latents"][0]["cov"] = {1.0, 0.0, 0.0, 1e39};
+       },
+       "'class_latents[0].cov': expected an array of 4 finite numbers, found [1.0,0.0,0.0,1e+39]"},
+      {"a mean that is an object", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f)};
+         j["class_latents"][0]["mean"] = {{"a", 1.0}, {"b", 2.0}};
+       },
+       "'class_latents[0].mean': expected an array of 2 finite numbers, found {\"a\":1.0,\"b\":2.0}"},
+      {"a missing cov", [](OJson& j) {
+         j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f)};
+         j["class_latents"][0].erase("cov");
+       },
+       "missing key 'class_latents[0].cov'"},
       {"a number among the entries", [](OJson& j) {
          j["class_latents"] = {ClassLatentEntry(3, 10, 0.25f), 5};
        },

@@ -160,16 +160,44 @@ bool Keep(const LoadOptions& options, int label) {
 
 }  // namespace
 
-StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_view text,
-                                           uint64_t offset, int latent,
-                                           const LoadOptions& options) {
-  EVAE_RETURN_IF_ERROR(CheckMetadataText(path, text, offset));
+namespace {
+
+// The numbers of one entry's "mean" and "cov" arrays, taken out of the parse as they arrive (see
+// ParseLatentsAndTree).
+struct CapturedEntry {
+  std::vector<float> mean, cov;
+  std::vector<float>* target = nullptr;  // the array being read, if any
+  size_t limit = 0;                      // its expected length
+  bool irregular = false;                // something the capture does not judge: see below
+};
+
+// Parses the metadata into a tree, taking out each "class_latents" entry as the parser finishes
+// it (validated, and kept when LoadOptions asks for its label). With `capture`, the numbers of
+// the entries' "mean" and "cov" arrays do not enter the tree at all: they go straight into two
+// arrays of the expected lengths. A shipped model's entries are 30 arrays of 400 numbers, and as
+// tree nodes (16 bytes each, in vectors that double as they grow) they were most of the heap a
+// microcontroller needed to load the model: 33 KB at the peak against 12.5 KB (docs/micro.md).
+// Anything the capture cannot judge exactly as the tree would (a non-number, too many numbers,
+// a nested value, a repeated key) sets *irregular, and the caller parses again without capture
+// for the tree's own checks and messages.
+StatusOr<ParsedMetadata> ParseLatentsAndTree(const std::string& path, std::string_view text,
+                                             uint64_t offset, int latent,
+                                             const LoadOptions& options, bool capture,
+                                             bool* irregular) {
   ParsedMetadata out;
   // The parser's depths (nlohmann): the top object's keys are at 1, the value of
-  // "class_latents" starts at 1, its elements start and end at 2.
+  // "class_latents" starts at 1, its elements start and end at 2, their keys and the arrays of
+  // their values at 3, the arrays' numbers at 4.
   bool top_key_is_latents = false, in_latents = false;
   size_t index = 0;
   Status entry_error;
+  const size_t n_mean = static_cast<size_t>(latent), n_cov = n_mean * n_mean;
+  CapturedEntry cap;
+  if (capture) {
+    cap.mean.reserve(n_mean);
+    cap.cov.reserve(n_cov);
+  }
+  std::string entry_key;
   const auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
     using E = Json::parse_event_t;
     if (depth == 1 && event == E::key) {
@@ -184,20 +212,71 @@ StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_
       }
     } else if (depth == 1 && event == E::array_end) {
       in_latents = false;
-    } else if (depth == 2 && event == E::object_end && in_latents) {
+    } else if (!in_latents) {
+      return true;
+    } else if (capture && depth == 2 && (event == E::object_start || event == E::array_start)) {
+      cap.mean.clear();
+      cap.cov.clear();
+      cap.target = nullptr;
+      entry_key.clear();
+    } else if (capture && depth == 3 && event == E::key) {
+      entry_key = parsed.is_string() ? parsed.get_ref<const std::string&>() : std::string();
+    } else if (capture && depth == 3 && event == E::array_start &&
+               (entry_key == "mean" || entry_key == "cov")) {
+      cap.target = entry_key == "mean" ? &cap.mean : &cap.cov;
+      cap.limit = entry_key == "mean" ? n_mean : n_cov;
+      if (!cap.target->empty()) cap.irregular = true;  // the key's second array
+    } else if (capture && depth == 3 && event == E::array_end) {
+      cap.target = nullptr;
+    } else if (capture && depth == 4 && cap.target != nullptr) {
+      const double d = event == E::value && parsed.is_number()
+                           ? parsed.get<double>()
+                           : std::numeric_limits<double>::infinity();
+      if (cap.target->size() < cap.limit && std::fabs(d) <= std::numeric_limits<float>::max()) {
+        cap.target->push_back(static_cast<float>(d));
+        return false;  // the number stays out of the tree
+      }
+      cap.irregular = true;
+    } else if (depth == 2 && event == E::object_end) {
       ClassLatentStats c;
       if (entry_error.ok()) {
-        entry_error = ReadClassLatents(path, parsed, index, latent, &c);
-        if (entry_error.ok() && Keep(options, c.label)) out.class_latents.push_back(std::move(c));
+        if (capture) {
+          // The tree holds the entry without the captured numbers: its "mean" and "cov" must be
+          // empty arrays and the captures complete, or the tree's checks decide (see above).
+          const MetadataReader cr(path, parsed,
+                                  "class_latents[" + std::to_string(index) + "].");
+          int64_t label = 0, count = 0;
+          entry_error = cr.Integer("label", 0, 255, &label);
+          if (entry_error.ok()) entry_error = cr.Integer("count", 1, kIntMax, &count);
+          const auto empty_array = [&](const char* key) {
+            const auto it = parsed.find(key);
+            return it != parsed.end() && it->is_array() && it->empty();
+          };
+          if (entry_error.ok() && (!empty_array("mean") || !empty_array("cov") ||
+                                   cap.mean.size() != n_mean || cap.cov.size() != n_cov)) {
+            cap.irregular = true;
+          }
+          if (entry_error.ok() && !cap.irregular && Keep(options, static_cast<int>(label))) {
+            c.label = static_cast<int>(label);
+            c.count = static_cast<int>(count);
+            c.mean = cap.mean;
+            c.cov = cap.cov;
+            out.class_latents.push_back(std::move(c));
+          }
+        } else {
+          entry_error = ReadClassLatents(path, parsed, index, latent, &c);
+          if (entry_error.ok() && Keep(options, c.label)) out.class_latents.push_back(std::move(c));
+        }
       }
       ++index;
       return false;  // dropped from the tree
-    } else if (depth == 2 && in_latents && (event == E::value || event == E::array_end)) {
+    } else if (depth == 2 && (event == E::value || event == E::array_end)) {
       ++index;  // a non-object: stays in the tree for ParseMetadata to refuse
     }
     return true;
   };
   out.json = Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
+  *irregular = cap.irregular;
   if (out.json.is_discarded()) {
     return DataError(path + ": metadata (" + std::to_string(text.size()) + " bytes at offset " +
                      std::to_string(offset) + ") is not valid JSON: " +
@@ -209,6 +288,19 @@ StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_
   }
   EVAE_RETURN_IF_ERROR(entry_error);
   return out;
+}
+
+}  // namespace
+
+StatusOr<ParsedMetadata> ParseMetadataJson(const std::string& path, std::string_view text,
+                                           uint64_t offset, int latent,
+                                           const LoadOptions& options) {
+  EVAE_RETURN_IF_ERROR(CheckMetadataText(path, text, offset));
+  bool irregular = false;
+  StatusOr<ParsedMetadata> fast =
+      ParseLatentsAndTree(path, text, offset, latent, options, /*capture=*/true, &irregular);
+  if (!irregular) return fast;
+  return ParseLatentsAndTree(path, text, offset, latent, options, /*capture=*/false, &irregular);
 }
 
 Status ParseMetadata(const MetadataReader& r, int latent, bool want_adam_step, ModelMetadata* md,
