@@ -131,18 +131,24 @@ Status CheckMetadataText(const std::string& path, std::string_view text, uint64_
 
 namespace {
 
+// An entry's "label" and "count", the first keys every reading of an entry checks.
+Status ReadLabelAndCount(const MetadataReader& cr, ClassLatentStats* c) {
+  int64_t label = 0, count = 0;
+  EVAE_RETURN_IF_ERROR(cr.Integer("label", 0, 255, &label));
+  EVAE_RETURN_IF_ERROR(cr.Integer("count", 1, kIntMax, &count));
+  c->label = static_cast<int>(label);
+  c->count = static_cast<int>(count);
+  return Status::Ok();
+}
+
 // One "class_latents" entry, with the messages the tree reader gives.
 Status ReadClassLatents(const std::string& path, const Json& entry, size_t index, int latent,
                         ClassLatentStats* c) {
   const MetadataReader cr(path, entry, "class_latents[" + std::to_string(index) + "].");
-  int64_t label = 0, count = 0;
-  EVAE_RETURN_IF_ERROR(cr.Integer("label", 0, 255, &label));
-  EVAE_RETURN_IF_ERROR(cr.Integer("count", 1, kIntMax, &count));
+  EVAE_RETURN_IF_ERROR(ReadLabelAndCount(cr, c));
   EVAE_RETURN_IF_ERROR(cr.Floats("mean", static_cast<size_t>(latent), &c->mean));
   EVAE_RETURN_IF_ERROR(
       cr.Floats("cov", static_cast<size_t>(latent) * static_cast<size_t>(latent), &c->cov));
-  c->label = static_cast<int>(label);
-  c->count = static_cast<int>(count);
   return Status::Ok();
 }
 
@@ -162,121 +168,155 @@ bool Keep(const LoadOptions& options, int label) {
 
 namespace {
 
-// The numbers of one entry's "mean" and "cov" arrays, taken out of the parse as they arrive (see
-// ParseLatentsAndTree).
-struct CapturedEntry {
-  std::vector<float> mean, cov;
-  std::vector<float>* target = nullptr;  // the array being read, if any
-  size_t limit = 0;                      // its expected length
-  bool irregular = false;                // something the capture does not judge: see below
+// The parse callback of ParseLatentsAndTree: takes each "class_latents" entry out of the tree as
+// the parser finishes it (validated, and kept when LoadOptions asks for its label). With
+// `capture`, the numbers of the entries' "mean" and "cov" arrays do not enter the tree at all:
+// they go straight into two arrays of the expected lengths. A shipped model's entries are 30
+// arrays of 400 numbers, and as tree nodes (16 bytes each, in vectors that double as they grow)
+// they were most of the heap a microcontroller needed to load the model (docs/micro.md, "RAM").
+// Anything the capture cannot judge exactly as the tree would (a non-number, too many numbers, a
+// nested value, a repeated key) sets irregular(), and the caller parses again without capture for
+// the tree's own checks and messages.
+// The parser's depths (nlohmann): the top object's keys are at 1, the value of "class_latents"
+// starts at 1, its elements start and end at 2, their keys and the arrays of their values at 3,
+// the arrays' numbers at 4.
+class LatentsCallback {
+ public:
+  using E = Json::parse_event_t;
+  LatentsCallback(const std::string& path, int latent, const LoadOptions& options, bool capture,
+                  std::vector<ClassLatentStats>* kept)
+      : path_(path), options_(options), capture_(capture), kept_(kept),
+        n_mean_(static_cast<size_t>(latent)), n_cov_(n_mean_ * n_mean_), latent_(latent) {
+    if (capture_) {
+      mean_.reserve(n_mean_);
+      cov_.reserve(n_cov_);
+    }
+  }
+
+  // The parser's callback: whether `parsed` stays in the tree.
+  bool operator()(int depth, E event, Json& parsed) {
+    if (depth == 1) {
+      OnTopLevel(event, parsed);
+      return true;
+    }
+    if (!in_latents_) return true;
+    if (depth == 2 && event == E::object_end) {
+      OnEntryEnd(parsed);
+      return false;  // dropped from the tree
+    }
+    if (depth == 2 && (event == E::value || event == E::array_end)) {
+      ++index_;  // a non-object: stays in the tree for ParseMetadata to refuse
+      return true;
+    }
+    return !capture_ || OnCapture(depth, event, parsed);
+  }
+
+  const Status& entry_error() const { return entry_error_; }
+  bool irregular() const { return irregular_; }
+
+ private:
+  void OnTopLevel(E event, const Json& parsed) {
+    if (event == E::key) {
+      top_key_is_latents_ = parsed.is_string() &&
+                            parsed.get_ref<const std::string&>() == "class_latents";
+    } else if (event == E::array_start) {
+      in_latents_ = top_key_is_latents_;
+      if (in_latents_) {  // a repeated key: the last value counts, as in the tree
+        kept_->clear();
+        index_ = 0;
+        entry_error_ = Status::Ok();
+      }
+    } else if (event == E::array_end) {
+      in_latents_ = false;
+    }
+  }
+
+  // Inside an entry, with capture: whether `parsed` stays in the tree.
+  bool OnCapture(int depth, E event, const Json& parsed) {
+    if (depth == 2 && (event == E::object_start || event == E::array_start)) {
+      mean_.clear();
+      cov_.clear();
+      target_ = nullptr;
+      key_.clear();
+    } else if (depth == 3 && event == E::key) {
+      key_ = parsed.is_string() ? parsed.get_ref<const std::string&>() : std::string();
+    } else if (depth == 3 && event == E::array_start && (key_ == "mean" || key_ == "cov")) {
+      target_ = key_ == "mean" ? &mean_ : &cov_;
+      limit_ = key_ == "mean" ? n_mean_ : n_cov_;
+      if (!target_->empty()) irregular_ = true;  // the key's second array
+    } else if (depth == 3 && event == E::array_end) {
+      target_ = nullptr;
+    } else if (depth == 4 && target_ != nullptr) {
+      const double d = event == E::value && parsed.is_number()
+                           ? parsed.get<double>()
+                           : std::numeric_limits<double>::infinity();
+      if (target_->size() < limit_ && std::fabs(d) <= std::numeric_limits<float>::max()) {
+        target_->push_back(static_cast<float>(d));
+        return false;  // the number stays out of the tree
+      }
+      irregular_ = true;
+    }
+    return true;
+  }
+
+  void OnEntryEnd(const Json& entry) {
+    const size_t index = index_++;
+    if (!entry_error_.ok()) return;
+    ClassLatentStats c;
+    if (!capture_) {
+      entry_error_ = ReadClassLatents(path_, entry, index, latent_, &c);
+      if (entry_error_.ok() && Keep(options_, c.label)) kept_->push_back(std::move(c));
+      return;
+    }
+    // The tree holds the entry without the captured numbers: its "mean" and "cov" must be empty
+    // arrays and the captures complete, or the tree's checks decide (above).
+    const MetadataReader cr(path_, entry, "class_latents[" + std::to_string(index) + "].");
+    entry_error_ = ReadLabelAndCount(cr, &c);
+    const auto empty_array = [&](const char* key) {
+      const auto it = entry.find(key);
+      return it != entry.end() && it->is_array() && it->empty();
+    };
+    if (!empty_array("mean") || !empty_array("cov") || mean_.size() != n_mean_ ||
+        cov_.size() != n_cov_) {
+      irregular_ = true;
+    }
+    if (entry_error_.ok() && !irregular_ && Keep(options_, c.label)) {
+      c.mean = mean_;
+      c.cov = cov_;
+      kept_->push_back(std::move(c));
+    }
+  }
+
+  const std::string& path_;
+  const LoadOptions& options_;
+  const bool capture_;
+  std::vector<ClassLatentStats>* kept_;
+  const size_t n_mean_, n_cov_;
+  const int latent_;
+  bool top_key_is_latents_ = false, in_latents_ = false, irregular_ = false;
+  size_t index_ = 0;
+  Status entry_error_;
+  std::string key_;                         // the entry's key being read
+  std::vector<float> mean_, cov_;           // the entry's captured numbers
+  std::vector<float>* target_ = nullptr;    // the array being captured, if any
+  size_t limit_ = 0;                        // its expected length
 };
 
-// Parses the metadata into a tree, taking out each "class_latents" entry as the parser finishes
-// it (validated, and kept when LoadOptions asks for its label). With `capture`, the numbers of
-// the entries' "mean" and "cov" arrays do not enter the tree at all: they go straight into two
-// arrays of the expected lengths. A shipped model's entries are 30 arrays of 400 numbers, and as
-// tree nodes (16 bytes each, in vectors that double as they grow) they were most of the heap a
-// microcontroller needed to load the model: 33 KB at the peak against 12.5 KB (docs/micro.md).
-// Anything the capture cannot judge exactly as the tree would (a non-number, too many numbers,
-// a nested value, a repeated key) sets *irregular, and the caller parses again without capture
-// for the tree's own checks and messages.
+// Parses the metadata into a tree without its "class_latents" entries, which LatentsCallback
+// takes out; *irregular as LatentsCallback::irregular().
 StatusOr<ParsedMetadata> ParseLatentsAndTree(const std::string& path, std::string_view text,
                                              uint64_t offset, int latent,
                                              const LoadOptions& options, bool capture,
                                              bool* irregular) {
   ParsedMetadata out;
-  // The parser's depths (nlohmann): the top object's keys are at 1, the value of
-  // "class_latents" starts at 1, its elements start and end at 2, their keys and the arrays of
-  // their values at 3, the arrays' numbers at 4.
-  bool top_key_is_latents = false, in_latents = false;
-  size_t index = 0;
-  Status entry_error;
-  const size_t n_mean = static_cast<size_t>(latent), n_cov = n_mean * n_mean;
-  CapturedEntry cap;
-  if (capture) {
-    cap.mean.reserve(n_mean);
-    cap.cov.reserve(n_cov);
-  }
-  std::string entry_key;
-  const auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    using E = Json::parse_event_t;
-    if (depth == 1 && event == E::key) {
-      top_key_is_latents = parsed.is_string() && parsed.get_ref<const std::string&>() ==
-                                                     "class_latents";
-    } else if (depth == 1 && event == E::array_start) {
-      in_latents = top_key_is_latents;
-      if (in_latents) {  // a repeated key: the last value counts, as in the tree
-        out.class_latents.clear();
-        index = 0;
-        entry_error = Status::Ok();
-      }
-    } else if (depth == 1 && event == E::array_end) {
-      in_latents = false;
-    } else if (!in_latents) {
-      return true;
-    } else if (capture && depth == 2 && (event == E::object_start || event == E::array_start)) {
-      cap.mean.clear();
-      cap.cov.clear();
-      cap.target = nullptr;
-      entry_key.clear();
-    } else if (capture && depth == 3 && event == E::key) {
-      entry_key = parsed.is_string() ? parsed.get_ref<const std::string&>() : std::string();
-    } else if (capture && depth == 3 && event == E::array_start &&
-               (entry_key == "mean" || entry_key == "cov")) {
-      cap.target = entry_key == "mean" ? &cap.mean : &cap.cov;
-      cap.limit = entry_key == "mean" ? n_mean : n_cov;
-      if (!cap.target->empty()) cap.irregular = true;  // the key's second array
-    } else if (capture && depth == 3 && event == E::array_end) {
-      cap.target = nullptr;
-    } else if (capture && depth == 4 && cap.target != nullptr) {
-      const double d = event == E::value && parsed.is_number()
-                           ? parsed.get<double>()
-                           : std::numeric_limits<double>::infinity();
-      if (cap.target->size() < cap.limit && std::fabs(d) <= std::numeric_limits<float>::max()) {
-        cap.target->push_back(static_cast<float>(d));
-        return false;  // the number stays out of the tree
-      }
-      cap.irregular = true;
-    } else if (depth == 2 && event == E::object_end) {
-      ClassLatentStats c;
-      if (entry_error.ok()) {
-        if (capture) {
-          // The tree holds the entry without the captured numbers: its "mean" and "cov" must be
-          // empty arrays and the captures complete, or the tree's checks decide (see above).
-          const MetadataReader cr(path, parsed,
-                                  "class_latents[" + std::to_string(index) + "].");
-          int64_t label = 0, count = 0;
-          entry_error = cr.Integer("label", 0, 255, &label);
-          if (entry_error.ok()) entry_error = cr.Integer("count", 1, kIntMax, &count);
-          const auto empty_array = [&](const char* key) {
-            const auto it = parsed.find(key);
-            return it != parsed.end() && it->is_array() && it->empty();
-          };
-          if (entry_error.ok() && (!empty_array("mean") || !empty_array("cov") ||
-                                   cap.mean.size() != n_mean || cap.cov.size() != n_cov)) {
-            cap.irregular = true;
-          }
-          if (entry_error.ok() && !cap.irregular && Keep(options, static_cast<int>(label))) {
-            c.label = static_cast<int>(label);
-            c.count = static_cast<int>(count);
-            c.mean = cap.mean;
-            c.cov = cap.cov;
-            out.class_latents.push_back(std::move(c));
-          }
-        } else {
-          entry_error = ReadClassLatents(path, parsed, index, latent, &c);
-          if (entry_error.ok() && Keep(options, c.label)) out.class_latents.push_back(std::move(c));
-        }
-      }
-      ++index;
-      return false;  // dropped from the tree
-    } else if (depth == 2 && (event == E::value || event == E::array_end)) {
-      ++index;  // a non-object: stays in the tree for ParseMetadata to refuse
-    }
-    return true;
-  };
-  out.json = Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
-  *irregular = cap.irregular;
+  LatentsCallback callback(path, latent, options, capture, &out.class_latents);
+  out.json = Json::parse(
+      text.begin(), text.end(),
+      [&callback](int depth, Json::parse_event_t event, Json& parsed) {
+        return callback(depth, event, parsed);
+      },
+      /*allow_exceptions=*/false);
+  *irregular = callback.irregular();
   if (out.json.is_discarded()) {
     return DataError(path + ": metadata (" + std::to_string(text.size()) + " bytes at offset " +
                      std::to_string(offset) + ") is not valid JSON: " +
@@ -286,7 +326,7 @@ StatusOr<ParsedMetadata> ParseLatentsAndTree(const std::string& path, std::strin
     return DataError(path + ": metadata (offset " + std::to_string(offset) +
                      "): expected a JSON object, found " + out.json.type_name());
   }
-  EVAE_RETURN_IF_ERROR(entry_error);
+  EVAE_RETURN_IF_ERROR(callback.entry_error());
   return out;
 }
 
