@@ -6,8 +6,11 @@
 // model-quality issue's goal; measured 97.3 % for the worst class, "3", docs/digits-demo.md). The
 // table is printed.
 //
-// Under qemu-user (EDGEVAE_TEST_EMULATED) the reconstructions, printed for scale and not checked,
-// are those of the first 1,000 test images; the 1,000 draws per class and their bound are the same.
+// Under qemu-user (EDGEVAE_TEST_EMULATED) the classifier's own accuracy is checked on the first
+// 2,000 test images, with the same bound (measured 97.30 % there: 54 errors where the bound
+// allows 60; the first images are the harder ones), and the reconstructions, printed for scale
+// and not checked, are those of the first 1,000; the 1,000 draws per class and their bound are
+// the same.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -30,9 +33,9 @@ namespace {
 constexpr int kPerClass = 1000;
 constexpr double kMinRecognised = 0.95;
 #ifdef EDGEVAE_TEST_EMULATED
-constexpr int kReconstructed = 1000;
+constexpr int kJudged = 2000, kReconstructed = 1000;
 #else
-constexpr int kReconstructed = 10000;
+constexpr int kJudged = 10000, kReconstructed = 10000;
 #endif
 
 // The classifier's answer (its most probable class) for each of n images given as bytes.
@@ -59,10 +62,10 @@ TEST(RecognitionTest, GeneratedDigitsAreRecognisedAsTheirClass) {
   ASSERT_TRUE(runtime.ok());
   StatusOr<std::unique_ptr<Classifier>> judge = Classifier::Create(*judge_model, runtime->get());
   ASSERT_TRUE(judge.ok()) << judge.status().message();
-  StatusOr<ClassifierScore> score = ScoreClassifier(**judge, mnist->test);
+  StatusOr<ClassifierScore> score = ScoreClassifier(**judge, Head(mnist->test, kJudged));
   ASSERT_TRUE(score.ok()) << score.status().message();
-  std::printf("classifier: models/judge.evae (784-256-10); MNIST test accuracy %.2f %%\n",
-              100 * score->accuracy);
+  std::printf("classifier: models/judge.evae (784-256-10); accuracy on the first %d MNIST test "
+              "images %.2f %%\n", kJudged, 100 * score->accuracy);
   ASSERT_GE(score->accuracy, 0.97) << "the judge itself is not good enough";
 
   // EDGEVAE_RECOGNITION_MODEL=FILE judges another model (e.g. one converted with
