@@ -105,8 +105,13 @@ fi
 log "missing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # A mirror in mid-sync fails an index now and then: retry, then go on with the lists apt has
-# (the install below still fails if a package is really unavailable).
+# (the install below still fails if a package is really unavailable). EDGEVAE_APT_UPDATED=1
+# says the caller has just updated them (.ci/run, whose lanes each call this script).
 for attempt in 1 2 3; do
+  if [[ "${EDGEVAE_APT_UPDATED:-0}" == 1 ]]; then
+    log "apt-get update: skipped, the caller has just run it (EDGEVAE_APT_UPDATED=1)"
+    break
+  fi
   log "apt-get update (attempt $attempt)"
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q && break
   ((attempt == 3)) && log "warning: apt-get update failed; using the package lists apt has"
