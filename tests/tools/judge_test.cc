@@ -8,6 +8,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/mnist_subset.h"
@@ -331,6 +332,29 @@ TEST(SymmetricEigenTest, EigenpairsSatisfyTheDefinitionAndRootsSquareBack) {
   }
 }
 
+TEST(SymmetricEigenTest, EigenvaluesAloneAreThoseOfTheFullDecomposition) {
+  auto sorted = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  std::vector<std::pair<std::vector<double>, size_t>> cases = {
+      {RandomSymmetric(40, 3, false), 40}, {RandomSymmetric(40, 4, true), 40},
+      {RandomSymmetric(2, 5, false), 2},   {{7.5}, 1},
+      {{4, 0, 0, 0, 0, 0, 0, 0, 9}, 3}};  // a zero row and column: the reduction's scale-0 branch
+  std::vector<double> zero_row = RandomSymmetric(6, 6, true);
+  for (size_t i = 0; i < 6; ++i) zero_row[2 * 6 + i] = zero_row[i * 6 + 2] = 0;
+  cases.emplace_back(zero_row, 6);
+  for (const auto& [a, n] : cases) {
+    const std::vector<double> full = sorted(EigenSymmetric(a, n).values);
+    const std::vector<double> alone = sorted(EigenvaluesSymmetric(a, n));
+    ASSERT_EQ(alone.size(), n);
+    double scale = 1e-300;
+    for (double v : a) scale = std::max(scale, std::fabs(v));
+    for (size_t j = 0; j < n; ++j) EXPECT_NEAR(alone[j], full[j], 1e-12 * scale * n) << n << ":" << j;
+  }
+  EXPECT_TRUE(EigenvaluesSymmetric({}, 0).empty());
+}
+
 FeatureStats Stats(std::vector<double> mean, std::vector<double> cov) {
   FeatureStats s;
   s.dim = mean.size();
@@ -371,8 +395,16 @@ TEST(FrechetTest, MatchesClosedForms) {
   for (double v : EigenSymmetric(m, 20).values) trace_root += std::sqrt(std::max(v, 0.0));
   for (size_t i = 0; i < 20; ++i) trace += p[i * 21] + q[i * 21];
   EXPECT_NEAR(*pq, 20 * 1.0 + trace - 2 * trace_root, 1e-8 * *pq);
-  // Mismatched sizes are refused.
+  // The reference's root given (as ReferenceFeatures gives it) or computed: the same distance.
+  FeatureStats rooted = qb;
+  rooted.cov_root = SqrtSymmetric(q, 20);
+  StatusOr<double> with_root = FrechetDistance(pa, rooted);
+  ASSERT_TRUE(with_root.ok());
+  EXPECT_EQ(*with_root, *pq);
+  // Mismatched sizes are refused, a root of the wrong size too.
   EXPECT_FALSE(FrechetDistance(a, pa).ok());
+  rooted.cov_root.pop_back();
+  EXPECT_FALSE(FrechetDistance(pa, rooted).ok());
   EXPECT_FALSE(ComputeFeatureStats(nullptr, 1, 3).ok());
 }
 

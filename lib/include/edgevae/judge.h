@@ -31,6 +31,9 @@ struct FeatureStats {
   int count = 0;
   std::vector<double> mean;  // dim
   std::vector<double> cov;   // dim x dim, row-major
+  // cov^1/2 (dim x dim) when computed, else empty. ReferenceFeatures computes it: a reference is
+  // compared with many sample sets, and the root is most of a Fréchet distance's work.
+  std::vector<double> cov_root;
 };
 StatusOr<FeatureStats> ComputeFeatureStats(const float* features, int count, size_t dim);
 
@@ -39,7 +42,8 @@ StatusOr<FeatureStats> ComputeFeatureStats(const float* features, int count, siz
 // cov is singular (the codes span fewer than dim directions).
 double KlToStandardNormal(const FeatureStats& s);
 
-// The Fréchet distance between the Gaussians of `a` and `b` (the same dim).
+// The Fréchet distance between the Gaussians of `a` and `b` (the same dim), through b's cov_root
+// when it has one (it must then be cov's square root, as ReferenceFeatures computes it).
 StatusOr<double> FrechetDistance(const FeatureStats& a, const FeatureStats& b);
 
 struct JudgeReport {
@@ -60,7 +64,8 @@ StatusOr<JudgeReport> JudgeImages(Classifier& judge, const float* images, int n,
 // engine's max_batch: n x input pixel probabilities.
 StatusOr<std::vector<float>> DrawSamples(Engine& engine, int n, uint64_t seed);
 
-// The reference: the judge's feature statistics of `images` (the 10,000 test images).
+// The reference: the judge's feature statistics of `images` (the 10,000 test images), with the
+// covariance's square root.
 StatusOr<FeatureStats> ReferenceFeatures(Classifier& judge, const ImageSet& images);
 
 }  // namespace edgevae

@@ -51,7 +51,7 @@ double KlToStandardNormal(const FeatureStats& s) {
   const size_t n = s.dim;
   double kl = -static_cast<double>(n);
   for (size_t i = 0; i < n; ++i) kl += s.mean[i] * s.mean[i];
-  const std::vector<double> values = EigenSymmetric(s.cov, n).values;
+  const std::vector<double> values = EigenvaluesSymmetric(s.cov, n);
   double largest = 0;
   for (double v : values) largest = std::max(largest, v);
   for (double v : values) {
@@ -64,7 +64,8 @@ double KlToStandardNormal(const FeatureStats& s) {
 
 StatusOr<double> FrechetDistance(const FeatureStats& a, const FeatureStats& b) {
   if (a.dim != b.dim || a.dim == 0 || a.mean.size() != a.dim || b.mean.size() != b.dim ||
-      a.cov.size() != a.dim * a.dim || b.cov.size() != b.dim * b.dim) {
+      a.cov.size() != a.dim * a.dim || b.cov.size() != b.dim * b.dim ||
+      (!b.cov_root.empty() && b.cov_root.size() != b.dim * b.dim)) {
     return InvalidArgument("Fréchet distance: statistics of " + std::to_string(a.dim) + " and " +
                            std::to_string(b.dim) + " features");
   }
@@ -74,14 +75,17 @@ StatusOr<double> FrechetDistance(const FeatureStats& a, const FeatureStats& b) {
     d2 += (a.mean[i] - b.mean[i]) * (a.mean[i] - b.mean[i]);
     trace += a.cov[i * n + i] + b.cov[i * n + i];
   }
-  // tr (C_a C_b)^1/2 = tr (S C_b S)^1/2 with S = C_a^1/2, a symmetric matrix's eigenvalues.
-  const std::vector<double> root = SqrtSymmetric(a.cov, n);
+  // tr (C_a C_b)^1/2 = tr (S C_a S)^1/2 with S = C_b^1/2: the eigenvalues of a symmetric matrix
+  // (C_a C_b and C_b C_a have the same ones).
+  const std::vector<double> computed = b.cov_root.empty() ? SqrtSymmetric(b.cov, n)
+                                                          : std::vector<double>();
+  const std::vector<double>& root = b.cov_root.empty() ? computed : b.cov_root;
   std::vector<double> t(n * n, 0.0), m(n * n, 0.0);
-  for (size_t r = 0; r < n; ++r) {  // t = S C_b
+  for (size_t r = 0; r < n; ++r) {  // t = S C_a
     for (size_t k = 0; k < n; ++k) {
       const double s = root[r * n + k];
       if (s == 0) continue;
-      for (size_t c = 0; c < n; ++c) t[r * n + c] += s * b.cov[k * n + c];
+      for (size_t c = 0; c < n; ++c) t[r * n + c] += s * a.cov[k * n + c];
     }
   }
   for (size_t r = 0; r < n; ++r) {  // m = t S
@@ -91,9 +95,8 @@ StatusOr<double> FrechetDistance(const FeatureStats& a, const FeatureStats& b) {
       for (size_t c = 0; c < n; ++c) m[r * n + c] += v * root[k * n + c];
     }
   }
-  const SymmetricEigen e = EigenSymmetric(m, n);
   double trace_root = 0;
-  for (double v : e.values) trace_root += std::sqrt(std::max(v, 0.0));
+  for (double v : EigenvaluesSymmetric(m, n)) trace_root += std::sqrt(std::max(v, 0.0));
   return std::max(d2 + trace - 2 * trace_root, 0.0);
 }
 
@@ -102,7 +105,9 @@ StatusOr<FeatureStats> ReferenceFeatures(Classifier& judge, const ImageSet& imag
   std::vector<float> probs(static_cast<size_t>(images.count) * judge.classes());
   std::vector<float> features(static_cast<size_t>(images.count) * dim);
   EVAE_RETURN_IF_ERROR(judge.RunImages(images, probs.data(), features.data()));
-  return ComputeFeatureStats(features.data(), images.count, dim);
+  EVAE_ASSIGN_OR_RETURN(FeatureStats s, ComputeFeatureStats(features.data(), images.count, dim));
+  s.cov_root = SqrtSymmetric(s.cov, dim);
+  return s;
 }
 
 StatusOr<JudgeReport> JudgeImages(Classifier& judge, const float* images, int n,

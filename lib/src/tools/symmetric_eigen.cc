@@ -6,11 +6,12 @@
 namespace edgevae {
 namespace {
 
-// Householder reduction of the symmetric matrix in v (n x n, row-major) to tridiagonal form:
-// on return d holds the diagonal, e[1..n) the subdiagonal (e[0] = 0), and v the orthogonal
-// transformation. The EISPACK tred2 procedure, in the form of the public-domain JAMA library.
-void Tridiagonalize(std::vector<double>& v, size_t n, std::vector<double>& d,
-                    std::vector<double>& e) {
+// Householder reduction of the symmetric matrix in v (n x n, row-major) to tridiagonal form, the
+// first half of the EISPACK tred2 procedure in the form of the public-domain JAMA library: on
+// return e[1..n) holds the subdiagonal, v's diagonal the tridiagonal matrix's diagonal, and the
+// rest of v and d what AccumulateTransformations needs.
+void HouseholderReduce(std::vector<double>& v, size_t n, std::vector<double>& d,
+                       std::vector<double>& e) {
   auto V = [&](size_t r, size_t c) -> double& { return v[r * n + c]; };
   for (size_t j = 0; j < n; ++j) d[j] = V(n - 1, j);
   for (size_t i = n - 1; i > 0; --i) {
@@ -62,7 +63,12 @@ void Tridiagonalize(std::vector<double>& v, size_t n, std::vector<double>& d,
     }
     d[i] = h;
   }
-  // Accumulate the transformations.
+}
+
+// The second half of tred2: v becomes the orthogonal transformation, d the diagonal, e[0] = 0.
+void AccumulateTransformations(std::vector<double>& v, size_t n, std::vector<double>& d,
+                               std::vector<double>& e) {
+  auto V = [&](size_t r, size_t c) -> double& { return v[r * n + c]; };
   for (size_t i = 0; i + 1 < n; ++i) {
     V(n - 1, i) = V(i, i);
     V(i, i) = 1;
@@ -86,9 +92,10 @@ void Tridiagonalize(std::vector<double>& v, size_t n, std::vector<double>& d,
 }
 
 // The implicit QL algorithm with shifts on the tridiagonal matrix (d, e), accumulating its
-// rotations into v (EISPACK tql2, as in JAMA). Returns the QL iterations taken.
-int QlImplicit(std::vector<double>& v, size_t n, std::vector<double>& d, std::vector<double>& e) {
-  auto V = [&](size_t r, size_t c) -> double& { return v[r * n + c]; };
+// rotations into v unless v is null (EISPACK tql2, as in JAMA; without v it does the O(n^2) part
+// only). Returns the QL iterations taken.
+int QlImplicit(std::vector<double>* v, size_t n, std::vector<double>& d, std::vector<double>& e) {
+  auto V = [&](size_t r, size_t c) -> double& { return (*v)[r * n + c]; };
   for (size_t i = 1; i < n; ++i) e[i - 1] = e[i];
   e[n - 1] = 0;
   double f = 0, tst1 = 0;
@@ -127,7 +134,7 @@ int QlImplicit(std::vector<double>& v, size_t n, std::vector<double>& d, std::ve
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          for (size_t k = 0; k < n; ++k) {
+          for (size_t k = 0; v != nullptr && k < n; ++k) {
             h = V(k, i + 1);
             V(k, i + 1) = s * V(k, i) + c * h;
             V(k, i) = c * V(k, i) - s * h;
@@ -144,20 +151,37 @@ int QlImplicit(std::vector<double>& v, size_t n, std::vector<double>& d, std::ve
   return iterations;
 }
 
+// a's upper triangle, mirrored into a full n x n matrix.
+std::vector<double> Symmetrized(const std::vector<double>& a, size_t n) {
+  std::vector<double> v(n * n, 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i; j < n; ++j) v[i * n + j] = v[j * n + i] = a[i * n + j];
+  }
+  return v;
+}
+
 }  // namespace
 
 SymmetricEigen EigenSymmetric(const std::vector<double>& a, size_t n) {
   SymmetricEigen s;
-  s.vectors.assign(n * n, 0.0);
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t j = i; j < n; ++j) s.vectors[i * n + j] = s.vectors[j * n + i] = a[i * n + j];
-  }
+  s.vectors = Symmetrized(a, n);
   s.values.assign(n, 0.0);
   if (n == 0) return s;
   std::vector<double> e(n, 0.0);
-  Tridiagonalize(s.vectors, n, s.values, e);
-  s.iterations = QlImplicit(s.vectors, n, s.values, e);
+  HouseholderReduce(s.vectors, n, s.values, e);
+  AccumulateTransformations(s.vectors, n, s.values, e);
+  s.iterations = QlImplicit(&s.vectors, n, s.values, e);
   return s;
+}
+
+std::vector<double> EigenvaluesSymmetric(const std::vector<double>& a, size_t n) {
+  std::vector<double> v = Symmetrized(a, n), d(n, 0.0), e(n, 0.0);
+  if (n == 0) return d;
+  HouseholderReduce(v, n, d, e);
+  for (size_t j = 0; j < n; ++j) d[j] = v[j * n + j];
+  e[0] = 0;
+  QlImplicit(nullptr, n, d, e);
+  return d;
 }
 
 std::vector<double> SqrtSymmetric(const std::vector<double>& a, size_t n) {
