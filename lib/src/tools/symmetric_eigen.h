@@ -23,7 +23,7 @@ struct SymmetricEigen {
 SymmetricEigen EigenSymmetric(const std::vector<double>& a, size_t n);
 
 // The eigenvalues alone (in no particular order): the reduction and the QL iterations without
-// their transformations, about a fifth of EigenSymmetric's operations.
+// their transformations, so the only O(n^3) part is the reduction's (docs/judge.md has the time).
 std::vector<double> EigenvaluesSymmetric(const std::vector<double>& a, size_t n);
 
 // The symmetric square root V sqrt(max(L, 0)) V^T of a symmetric positive semi-definite matrix
