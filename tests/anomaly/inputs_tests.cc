@@ -2,6 +2,8 @@
 // their complete images, PNG/PGM decoding with the size named in errors, image folders, and raw
 // frames from a pipe with malformed frames dropped and reported.
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -216,6 +218,45 @@ TEST(InputsTest, GzipBombStopsAtWhatItsHeaderDeclares) {
   auto s = LoadImagesSalvaging(dir / "bomb.gz", &damage, &declared);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("too large"));
+}
+
+// The peak resident memory (KiB) that reading `path` with ReadIdx adds, measured in a child
+// process so that nothing earlier in this one hides it.
+long ReadIdxPeakGrowthKb(const std::string& path) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    rusage before{}, after{};
+    ::getrusage(RUSAGE_SELF, &before);
+    const bool ok = ReadIdx(path).ok();
+    ::getrusage(RUSAGE_SELF, &after);
+    const long growth = ok ? -2 : after.ru_maxrss - before.ru_maxrss;
+    const ssize_t n = ::write(fds[1], &growth, sizeof growth);
+    ::_exit(n == sizeof growth ? 0 : 1);
+  }
+  ::close(fds[1]);
+  long growth = -1;
+  if (::read(fds[0], &growth, sizeof growth) != sizeof growth) growth = -1;
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return growth;
+}
+
+TEST(InputsTest, GzipDeclaringMuchButHoldingLittleAllocatesWhatArrives) {
+  TempDir dir;
+  // 300,000 images of 28 x 28 declared (235 MB, under the 256 MiB limit), 16 bytes of data: the
+  // reader sized its output to the declaration first, and zeroed 235 MB for a 60-byte file.
+  WriteBytes(dir / "claims.gz", Gzip(IdxDeclaring(300000, 16)));
+  auto r = ReadIdx(dir / "claims.gz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("truncated: header says 300000x28x28"));
+  const long growth_kb = ReadIdxPeakGrowthKb(dir / "claims.gz");
+  ASSERT_GE(growth_kb, 0) << "the child process failed (-2: the read succeeded)";
+  EXPECT_LT(growth_kb, 32 * 1024) << "reading a 60-byte file raised the peak memory by "
+                                  << growth_kb << " KiB";
 }
 
 TEST(InputsTest, GzipDeclaringMoreThanTheLimitIsRefusedBeforeInflating) {

@@ -9,8 +9,10 @@
 namespace edgevae {
 namespace {
 
-// One inflation: zlib's stream, the output grown as it arrives (and set to the declared size once
-// that is known), and the limit it may not pass.
+// One inflation: zlib's stream, the output grown (doubling) as it arrives, and the limit it may not
+// pass: the declared size once that is known. The output is never sized to the declaration before
+// the bytes come: a 41-byte file that declares 256 MiB would otherwise make every read allocate
+// and zero 256 MiB (found by the idx harness, docs/reliability-fuzzing.md).
 class Inflater {
  public:
   Inflater(const uint8_t* data, size_t size, const std::string& name, size_t max_bytes,
@@ -77,7 +79,7 @@ class Inflater {
     limit_ = declared;
     limit_known_ = true;
     if (zs_.total_out > limit_) return TooLarge();
-    out_.resize(std::max<size_t>(limit_, 1));
+    if (out_.size() > limit_) out_.resize(std::max<size_t>(limit_, 1));
     return Status::Ok();
   }
   // The output is full: one more byte would mean more data than allowed. Returns zlib's code.
