@@ -77,9 +77,7 @@ StatusOr<double> FrechetDistance(const FeatureStats& a, const FeatureStats& b) {
   }
   // tr (C_a C_b)^1/2 = tr (S C_a S)^1/2 with S = C_b^1/2: the eigenvalues of a symmetric matrix
   // (C_a C_b and C_b C_a have the same ones).
-  const std::vector<double> computed = b.cov_root.empty() ? SqrtSymmetric(b.cov, n)
-                                                          : std::vector<double>();
-  const std::vector<double>& root = b.cov_root.empty() ? computed : b.cov_root;
+  const std::vector<double> root = b.cov_root.empty() ? SqrtSymmetric(b.cov, n) : b.cov_root;
   std::vector<double> t(n * n, 0.0), m(n * n, 0.0);
   for (size_t r = 0; r < n; ++r) {  // t = S C_a
     for (size_t k = 0; k < n; ++k) {
