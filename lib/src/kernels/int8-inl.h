@@ -155,6 +155,23 @@ HWY_INLINE void RequantizeI32Impl(const int32_t* HWY_RESTRICT acc, size_t n,
                                   int32_t hi, int8_t* HWY_RESTRICT out) {
   // XNNPACK's fp32 requantization: clamp in the float domain (relative to the zero point), round
   // half to even, add the zero point.
+#if HWY_TARGET == HWY_SCALAR
+  // One value at a time (a microcontroller): Highway's scalar NearestInt costs about 40
+  // instructions a value on Cortex-M. After the clamp |x| <= 255, so adding and subtracting
+  // 1.5 * 2^23 rounds it half to even in the default rounding mode, and the conversion is exact.
+  const float flo = static_cast<float>(lo - zero_point), fhi = static_cast<float>(hi - zero_point);
+  for (size_t i = 0; i < n; ++i) {
+    float x = static_cast<float>(acc[i]) * scales[i];
+#if defined(__ARM_ARCH) && __ARM_ARCH >= 8 && defined(__ARM_FP)
+    x = std::fminf(std::fmaxf(x, flo), fhi);  // VMAXNM, VMINNM (Armv8-M's FPU); x is never NaN
+#else
+    x = x < flo ? flo : x;
+    x = x > fhi ? fhi : x;
+#endif
+    x = (x + 12582912.0f) - 12582912.0f;
+    out[i] = static_cast<int8_t>(static_cast<int32_t>(x) + zero_point);
+  }
+#else
   const hn::ScalableTag<float> d;
   const hn::RebindToSigned<decltype(d)> di;
   const hn::Rebind<int8_t, decltype(d)> d8;
@@ -184,6 +201,7 @@ HWY_INLINE void RequantizeI32Impl(const int32_t* HWY_RESTRICT acc, size_t n,
                  static_cast<float>(hi - zero_point));
     out[i] = static_cast<int8_t>(static_cast<int32_t>(std::nearbyint(x)) + zero_point);
   }
+#endif
 }
 
 HWY_NOINLINE void RequantizeI32(const int32_t* HWY_RESTRICT acc, size_t n,
