@@ -27,6 +27,7 @@
 #include "edgevae/model.h"
 #include "edgevae/quant.h"
 #include "edgevae/shape.h"
+#include "kernels/packed_i16.h"
 #include "common/load_failure.h"
 #include "common/temp_dir.h"
 
@@ -201,7 +202,8 @@ TEST_F(ModelFileV2Test, DTypeNames) {
   EXPECT_STREQ(DTypeName(DType::kI8), "i8");
   EXPECT_STREQ(DTypeName(DType::kI32), "i32");
   EXPECT_STREQ(DTypeName(DType::kU8), "u8");
-  EXPECT_EQ(kModelFileVersion, 2u);
+  EXPECT_STREQ(DTypeName(DType::kI16), "i16");
+  EXPECT_EQ(kModelFileVersion, 3u);
 }
 
 TEST_F(ModelFileV2Test, Int8RoundTripIsBitIdentical) {
@@ -219,6 +221,96 @@ TEST_F(ModelFileV2Test, Int8RoundTripIsBitIdentical) {
   // Same model, same bytes.
   ASSERT_TRUE(SaveInt8Model(Path("again.evae"), m).ok());
   EXPECT_EQ(ReadBytes(Path("again.evae")), bytes);
+}
+
+// The cortex-m layout: every layer's weights as i16 tensors of the padded packed size, the rest
+// as in a rows file; a host loads them back into the same int8 rows, and saves the same bytes.
+TEST_F(ModelFileV2Test, CortexMLayoutRoundTripIsTheSameModel) {
+  for (const bool per_row : {false, true}) {
+    SCOPED_TRACE(per_row ? "per-row scales" : "per-layer scales");
+    Int8Model m = MakeInt8Model(Mnist2dShape::kInfo, per_row);
+    m.layout = WeightLayout::kCortexM;
+    const GoldenVectors golden = MakeGolden(3, 784);
+    const Bytes bytes = SaveInt8(m, &golden);
+    StatusOr<ModelFileInfo> info = InspectModelFile(Path("int8.evae"));
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    EXPECT_EQ(info->version, 3u);  // the version with i16; a rows file stays version 2
+    const std::vector<std::pair<std::string, std::vector<uint32_t>>> want = {
+        {"fc1.weight", {402, 784}}, {"fc21.weight", {3, 400}}, {"fc22.weight", {3, 400}},
+        {"fc3.weight", {402, 4}},   {"fc4.weight", {786, 400}}};
+    for (const auto& [name, dims] : want) {
+      const auto t = std::find_if(info->tensors.begin(), info->tensors.end(),
+                                  [&](const ModelFileInfo::Tensor& x) { return x.name == name; });
+      ASSERT_NE(t, info->tensors.end()) << name;
+      EXPECT_EQ(t->dtype, DType::kI16) << name;
+      EXPECT_EQ(t->dims, dims) << name;
+      EXPECT_EQ(t->bytes, uint64_t{dims[0]} * dims[1] * 2) << name;
+    }
+    StatusOr<AnyModel> loaded = LoadAnyModel(Path("int8.evae"));
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    ASSERT_TRUE(loaded->int8.has_value());
+    EXPECT_EQ(loaded->int8->layout, WeightLayout::kCortexM);
+    ExpectSameInt8(m, *loaded->int8);
+    for (const Int8Layer& l : loaded->int8->layers) EXPECT_TRUE(l.packed.empty());  // a host's
+    ASSERT_TRUE(SaveInt8Model(Path("again.evae"), *loaded->int8, &golden).ok());
+    EXPECT_EQ(ReadBytes(Path("again.evae")), bytes);
+    // Back to rows: the file a rows model saves to.
+    Int8Model rows = *loaded->int8;
+    rows.layout = WeightLayout::kRows;
+    m.layout = WeightLayout::kRows;
+    ASSERT_TRUE(SaveInt8Model(Path("rows.evae"), rows, &golden).ok());
+    ASSERT_TRUE(SaveInt8Model(Path("rows-direct.evae"), m, &golden).ok());
+    EXPECT_EQ(ReadBytes(Path("rows.evae")), ReadBytes(Path("rows-direct.evae")));
+    EXPECT_EQ(GetU32(ReadBytes(Path("rows.evae")), kOffVersion), 2u);
+  }
+}
+
+TEST_F(ModelFileV2Test, CortexMLayoutRefusesWhatItsKernelCannotTake) {
+  Int8Model m = MakeInt8Model(Mnist2dShape::kInfo);
+  m.layout = WeightLayout::kCortexM;
+  Bytes bytes = SaveInt8(m);
+  ASSERT_EQ(EntryName(bytes, 8), "fc4.weight");
+  const uint64_t at = GetU64(bytes, Entry(bytes, 8) + kEntOffset);
+  {  // a weight of 200 (the layout holds int8 weights, widened)
+    Bytes bad = bytes;
+    bad[at + 10] = 200;
+    bad[at + 11] = 0;
+    FixChecksum(bad);
+    EXPECT_THAT(LoadAnyFails(bad).message(),
+                AllOf(HasSubstr("tensor fc4.weight (i16, packed for Cortex-M): value 200 at "
+                                "element 5 (byte " + std::to_string(at + 10) + ")"),
+                      HasSubstr("weights lie in [-127, 127] and the padding is 0")));
+  }
+  {  // a padding row that is not zero: fc4's 785th row (786 packed rows for 784)
+    Bytes bad = bytes;
+    const uint64_t pad = at + 2 * simd::PackedIndex(785, 0, 400);
+    bad[pad] = 1;
+    FixChecksum(bad);
+    EXPECT_THAT(LoadAnyFails(bad).message(), HasSubstr("value 1 at element"));
+  }
+  {  // i16 in a file that says version 2, which has no i16
+    Bytes bad = bytes;
+    PutU32(bad, kOffVersion, 2);
+    EXPECT_THAT(LoadAnyFails(bad).message(),
+                HasSubstr("tensor fc1.weight: i16 needs file version 3; this file is version 2"));
+  }
+  {  // every layer in one layout: fc1 packed, fc21 marked i8 (the tensor is still its i16 bytes)
+    Bytes bad = bytes;
+    ASSERT_EQ(EntryName(bad, 2), "fc21.weight");
+    PutU32(bad, Entry(bad, 2) + kEntDType, static_cast<uint32_t>(DType::kI8));
+    FixChecksum(bad);
+    EXPECT_THAT(LoadAnyFails(bad).message(),
+                HasSubstr("tensor fc21.weight: expected [3, 400] i16, found [3, 400] i8"));
+  }
+  // A -128 weight (which the quantizer never writes) cannot be stored in the layout.
+  std::vector<int8_t> w(m.layers[0].weight.begin(), m.layers[0].weight.end());
+  w[17] = -128;
+  std::vector<int32_t> bias(m.layers[0].bias.begin(), m.layers[0].bias.end());
+  SetOwnedTensors(&m, 0, std::move(w), std::move(bias));
+  const Status s = SaveInt8Model(Path("min.evae"), m);
+  EXPECT_EQ(s.code(), StatusCode::kDataError);
+  EXPECT_THAT(s.message(), HasSubstr("fc1 has a weight of -128; the layout takes [-127, 127]"));
+  EXPECT_FALSE(std::filesystem::exists(Path("min.evae")));
 }
 
 TEST_F(ModelFileV2Test, Int8LayoutAndMetadata) {
@@ -621,10 +713,10 @@ TEST_F(ModelFileV2Test, F16RoundTripAndRejections) {
 
 TEST_F(ModelFileV2Test, RejectsNewerVersion) {
   Bytes bytes = SaveInt8(MakeInt8Model(Mnist2dShape::kInfo));
-  PutU32(bytes, kOffVersion, 3);
+  PutU32(bytes, kOffVersion, 4);
   FixChecksum(bytes);
   const Status s = LoadAnyFails(bytes, StatusCode::kUnsupported);
-  EXPECT_THAT(s.message(), HasSubstr("file version 3 is newer than this build supports (2)"));
+  EXPECT_THAT(s.message(), HasSubstr("file version 4 is newer than this build supports (3)"));
 }
 
 TEST_F(ModelFileV2Test, RejectsInt8InVersionOneFile) {

@@ -41,6 +41,7 @@ struct ConvertArgs {
   int class_components = 3;  // Gaussians per class in metadata.class_latents (k-means)
   double class_temperature = 1;  // their covariances scaled by its square
   bool decoder_only = false;  // --in an int8 VAE -> its decoder alone (edgevae/decoder_only.h)
+  std::string layout;  // of an int8 --out: rows | cortex-m; empty: rows, or --in's layout
   std::string command_line;  // this invocation, appended to metadata.command
 };
 
@@ -51,6 +52,30 @@ constexpr int kGoldenImages = 8;
 std::string ShapeText(const ShapeInfo& s) { return std::string(s.name) + " " + s.SizesText(); }
 
 }  // namespace
+
+// --layout NAME on the int8 model about to be written (unset: leave it as it is).
+void ApplyLayout(const ConvertArgs& args, Int8Model* m) {
+  if (!args.layout.empty()) {
+    m->layout = args.layout == "cortex-m" ? WeightLayout::kCortexM : WeightLayout::kRows;
+  }
+}
+
+// --in an int8 file --layout NAME --out FILE: the same model, metadata and golden vectors, its
+// weights stored in another layout.
+int ConvertLayout(const ConvertArgs& args, AnyModel any) {
+  Int8Model& m = *any.int8;
+  const WeightLayout from = m.layout;
+  ApplyLayout(args, &m);
+  std::string& command = m.metadata.command;
+  command = command.empty() ? args.command_line : command + " && " + args.command_line;
+  if (Status s = SaveInt8Model(args.out, m, any.golden ? &*any.golden : nullptr); !s.ok()) {
+    return Fail(s);
+  }
+  std::printf("wrote %s (%s, int8, weights in the %s layout, from the %s layout of %s)\n",
+              args.out.c_str(), ShapeText(m.shape).c_str(), WeightLayoutName(m.layout),
+              WeightLayoutName(from), args.in.c_str());
+  return kExitOk;
+}
 
 // --decoder-only: the int8 layers of the decoder, unchanged, with the metadata that picks a
 // digit, and golden vectors of its own samples.
@@ -68,14 +93,17 @@ int ConvertDecoderOnly(const ConvertArgs& args) {
   }
   StatusOr<Int8Model> decoder = DecoderOnly(*any->int8);
   if (!decoder.ok()) return Fail(decoder.status());
+  ApplyLayout(args, &*decoder);
   std::string& command = decoder->metadata.command;
   command = command.empty() ? args.command_line : command + " && " + args.command_line;
   StatusOr<GoldenVectors> golden = DecoderGoldenVectors(*decoder, kGoldenImages);
   if (!golden.ok()) return Fail(golden.status());
   if (Status s = SaveInt8Model(args.out, *decoder, &*golden); !s.ok()) return Fail(s);
-  std::printf("wrote %s (%s, int8, the decoder of %s: %zu of %zu layers, %zu class Gaussians, %d "
-              "golden vectors of its own samples)\n",
-              args.out.c_str(), ShapeText(decoder->shape).c_str(), args.in.c_str(),
+  std::printf("wrote %s (%s, int8%s, the decoder of %s: %zu of %zu layers, %zu class Gaussians, "
+              "%d golden vectors of its own samples)\n",
+              args.out.c_str(), ShapeText(decoder->shape).c_str(),
+              decoder->layout == WeightLayout::kCortexM ? " in the cortex-m layout" : "",
+              args.in.c_str(),
               decoder->layers.size(), any->int8->layers.size(),
               decoder->metadata.class_latents.size(), golden->count);
   return kExitOk;
@@ -110,6 +138,16 @@ int ConvertToOut(const ConvertArgs& args) {
     return kExitOk;
   }
 
+  if (!args.layout.empty() && !to_safetensors) {
+    // An int8 file in another layout; an f32 one goes on to --dtype int8 below.
+    StatusOr<AnyModel> any = LoadAnyModel(args.in);
+    if (!any.ok()) return Fail(any.status());
+    if (any->int8) return ConvertLayout(args, std::move(any).value());
+    if (args.dtype != "int8") {
+      return Fail(kExitUsage, "--layout " + args.layout + " stores int8 weights: " + args.in +
+                                  " is " + any->dtype() + ", so give --dtype int8 as well");
+    }
+  }
   StatusOr<Model> model = LoadModel(args.in);
   if (!model.ok()) return Fail(model.status());
   if (to_safetensors) {
@@ -229,6 +267,7 @@ int ConvertToOut(const ConvertArgs& args) {
     q = QuantizeInt8(*model, runtime->get(), train, method);
   }
   if (!q.ok()) return Fail(q.status());
+  ApplyLayout(args, &*q);
 
   // Thresholds from the int8 model's own error on the golden images, with headroom for another
   // CPU's requantization rounding (XNNPACK's micro-kernels may differ by one step).
@@ -241,9 +280,11 @@ int ConvertToOut(const ConvertArgs& args) {
   golden->mean_abs_error = 1.5 * check->mean_abs_error + 0.002;
   if (Status s = SaveInt8Model(args.out, *q, &*golden); !s.ok()) return Fail(s);
   std::printf(
-      "wrote %s (%s, int8, calibration %s, %d golden vectors: max |error| %.3g, mean "
+      "wrote %s (%s, int8%s, calibration %s, %d golden vectors: max |error| %.3g, mean "
       "%.3g against f32)\n",
-      args.out.c_str(), ShapeText(model->shape()).c_str(), q->calibration.c_str(), golden->count,
+      args.out.c_str(), ShapeText(model->shape()).c_str(),
+      q->layout == WeightLayout::kCortexM ? " in the cortex-m layout" : "", q->calibration.c_str(),
+      golden->count,
       check->max_abs_error, check->mean_abs_error);
   return kExitOk;
 }
@@ -270,7 +311,9 @@ const CommandRegistration kConvertCommand(
            "  --in FILE --to-safetensors FILE      a model -> state_dict for PyTorch\n"
            "  --in FILE --decoder-only --out FILE  an int8 VAE -> its decoder alone (for a "
            "device\n"
-           "                                       that only draws), the same int8 layers");
+           "                                       that only draws), the same int8 layers\n"
+           "  --in INT8FILE --layout L --out FILE  the same int8 model, its weights stored in "
+           "layout L");
        CLI::Option* from_st_opt =
            cmd->add_option("--from-safetensors", a->from_safetensors,
                            "safetensors file with fc1, fc21, fc22, fc3, fc4 .weight/.bias (F32)")
@@ -311,7 +354,17 @@ const CommandRegistration kConvertCommand(
            "--decoder-only", a->decoder_only,
            "With --in an int8 VAE file: write its decoder alone (shape NAME-decoder), the same "
            "int8 layers, the class statistics, no encoder");
+       CLI::Option* layout_opt =
+           cmd->add_option("--layout", a->layout,
+                           "How an int8 file stores its weights: rows (int8, the default) or "
+                           "cortex-m (widened to int16 and packed for the Cortex-M kernel: twice "
+                           "the bytes, a third of the instructions per multiply-add there; the "
+                           "same arithmetic). Unset: --in's own layout")
+               ->check(CLI::IsMember({"rows", "cortex-m"}))
+               ->type_name("L");
        AddThreads(cmd, &a->threads);
+       layout_opt->excludes(from_st_opt);
+       layout_opt->excludes(to_st_opt);
        decoder_opt->excludes(from_st_opt);
        decoder_opt->excludes(to_st_opt);
        from_st_opt->excludes(in_opt);

@@ -185,6 +185,9 @@ int RunInfo(const InfoArgs& args) {
   StatusOr<AnyModel> model = LoadAnyModel(args.model);
   const Status load = model.ok() ? Status::Ok() : model.status();
   const char* dtype = model.ok() ? model->dtype() : "unknown";
+  // How an int8 file stores its weights (edgevae convert --layout); null for other dtypes.
+  const Json layout = model.ok() && model->int8 ? Json(WeightLayoutName(model->int8->layout))
+                                                : Json(nullptr);
   const CpuReport cpu = DetectCpu();
   // Parsed only within the readers' limits (size, depth, keys per object): beyond them nlohmann's
   // printing overflows the stack and ordered_json's lookups turn quadratic.
@@ -208,6 +211,7 @@ int RunInfo(const InfoArgs& args) {
         {"metadata", metadata.is_object() ? metadata : Json(nullptr)},
         {"checksum_ok", info->checksum_ok},
         {"dtype", dtype},
+        {"weight_layout", layout},
         {"cpu",
          {{"name", cpu.name},
           {"features", cpu.features},
@@ -219,7 +223,12 @@ int RunInfo(const InfoArgs& args) {
     });
   } else {
     PrintHuman(args.model, *info, metadata, load, cpu);
-    if (load.ok()) std::printf("dtype       %s\n", dtype);
+    if (load.ok()) {
+      std::printf("dtype       %s%s\n", dtype,
+                  layout.is_string() && layout != "rows"
+                      ? (", weights in the " + layout.get<std::string>() + " layout").c_str()
+                      : "");
+    }
   }
   if (!load.ok()) return Fail(load);
   return kExitOk;

@@ -26,6 +26,10 @@ struct Int8Layer {
   int out = 0, in = 0;
   // Views into bytes the model keeps alive (Int8Model::storage).
   std::span<const int8_t> weight;  // [out][in], symmetric: real = WeightScale(row) * q
+  // The same weights in Cortex-M's packed int16 layout (kernels/packed_i16.h), read in place from
+  // a file stored with WeightLayout::kCortexM by a bare-metal build, which then has no `weight`;
+  // empty everywhere else (hosts unpack such a file into `weight`).
+  std::span<const int16_t> packed;
   float weight_scale = 1;           // every row's, where channel_scales is empty
   // One scale per output row ([out]), or empty. Per-row scales keep a row of small weights from
   // being rounded on the grid of the layer's largest weight (files of 2026-12 on; older files
@@ -55,12 +59,19 @@ inline constexpr float kMaxRequantScale = 256.0f;
 // scales that are not one per row), or empty.
 std::string Int8LayerProblem(const Int8Layer& l);
 
+// How a model file stores an int8 model's weights: int8 rows (every file before 2026-12-05), or
+// widened to int16 and packed for the Cortex-M kernel (dtype i16: twice the bytes, about a third
+// of the instructions per multiply-add there; docs/model-format.md). The arithmetic is the same.
+enum class WeightLayout { kRows, kCortexM };
+const char* WeightLayoutName(WeightLayout layout);  // "rows", "cortex-m"
+
 struct Int8Model {
   ShapeInfo shape;
   ModelMetadata metadata;
   // One per layer of the shape's table, in its order. The heads take the last encoder layer's
   // output range as input, the first decoder layer the range of z.
   std::vector<Int8Layer> layers;
+  WeightLayout layout = WeightLayout::kRows;  // the file's; SaveInt8Model writes this one
   std::string calibration;  // CalibrationName() of the method used
   int calibration_images = 0;
   // Whether the layers have per-row weight scales (all of them, or none: the file's scheme).

@@ -25,13 +25,16 @@
 
 namespace edgevae {
 
-// The newest version this build writes; it reads every version from 1 up to this one.
+// The newest version this build reads and writes; it reads every version from 1 up to this one.
 // v1: f32 models and training checkpoints. v2: adds int8 models (i8 weights, i32 biases and
 // quantization parameters in the metadata), f16 models (f16 weights and biases) and golden
-// vectors (u8 inputs, f32 references).
-inline constexpr uint32_t kModelFileVersion = 2;
+// vectors (u8 inputs, f32 references). v3: adds i16 weights (an int8 model stored in the
+// cortex-m layout, WeightLayout). A file says the oldest version that has what it uses: only
+// files with i16 tensors are v3, so builds that read v2 keep reading every other file.
+inline constexpr uint32_t kModelFileVersion = 3;
 
-enum class DType : uint32_t { kF32 = 1, kI8 = 2, kI32 = 3, kU8 = 4, kF16 = 5 };
+// kI16: an int8 layer's weights widened and packed for Cortex-M (docs/model-format.md).
+enum class DType : uint32_t { kF32 = 1, kI8 = 2, kI32 = 3, kU8 = 4, kF16 = 5, kI16 = 6 };
 const char* DTypeName(DType dtype);
 
 // Reference outputs stored by the converter: `count` inputs (pixels, count x input) and what the

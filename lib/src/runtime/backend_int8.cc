@@ -12,6 +12,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/int8.h"
+#include "kernels/packed_i16.h"
 #if !defined(EDGEVAE_BARE_METAL)
 #include "kernels/gemm.h"
 #endif
@@ -49,6 +50,32 @@ class Int8Op {
     Int8Op op;
     op.out_ = static_cast<size_t>(l.out);
     op.in_ = static_cast<size_t>(l.in);
+    if (!l.packed.empty()) {
+      // A bare-metal build reading a cortex-m file in place (hosts unpack those into `weight`).
+      if (op.in_ > simd::kMaxPackedCols) {
+        return Unsupported("a layer of " + std::to_string(op.in_) + " inputs in the cortex-m "
+                           "layout: its kernel takes at most " +
+                           std::to_string(simd::kMaxPackedCols));
+      }
+      op.bias_.Resize(simd::PackedRows(op.out_));  // the kernel reads the padding rows' (zeros)
+      if (op.bias_.empty()) return Internal("out of memory (engine weights)");
+      simd::PackedI16RowSums(l.packed.data(), op.out_, op.in_, op.bias_.data());
+      for (size_t o = 0; o < op.out_; ++o) {
+        op.bias_[o] = l.bias[o] - l.input.zero_point * op.bias_[o];  // as below
+      }
+      op.packed_ = l.packed.data();
+      op.ldk_ = op.in_;
+      op.layer_ = l;
+      op.requant_ = simd::PackedRequant{
+          .input_scale = l.input.scale,
+          .output_scale = l.output.scale,
+          .row_scales = l.channel_scales.empty() ? nullptr : l.channel_scales.data(),
+          .weight_scale = l.weight_scale,
+          .zero_point = l.output.zero_point,
+          .lo = OutputMin(l),
+          .hi = 127};
+      return op;
+    }
     // GemvI8 sums two int8 products in int16: our quantizer's [-127, 127] keeps them in range.
     const bool has_min = std::find(l.weight.begin(), l.weight.end(), int8_t{-128}) != l.weight.end();
 #if defined(EDGEVAE_BARE_METAL)
@@ -105,15 +132,29 @@ class Int8Op {
 #if !defined(EDGEVAE_BARE_METAL)
     if (ldk_ == 0) return xnn_.RunQc8(n, x, y, pool);
 #endif
+    if (packed_ != nullptr) {  // bare metal: one core, one image at a time
+      for (size_t i = 0; i < n; ++i) {
+        simd::GemvPackedI16(packed_, out_, in_, x + i * in_, bias_.data(), requant_, y + i * out_);
+      }
+      return Status::Ok();
+    }
     // The requantization scales of up to 256 rows at a time, on the stack: a table of them would
     // cost a microcontroller 6 KB of RAM for the 20-D model (fewer rows per call cost more
     // instructions: each GemvI8 call widens its input again on Cortex-M).
     auto rows = [&](const int8_t* xi, int8_t* yi, size_t r0, size_t r1) {
       constexpr size_t kChunk = 256;
       float scales[kChunk];
+      // RequantScale(layer_, r), in its order of operations, without its per-row test.
+      const float in_scale = layer_.input.scale, out_scale = layer_.output.scale;
+      const float* row_scales = layer_.channel_scales.data();
       for (size_t c0 = r0; c0 < r1; c0 += kChunk) {
         const size_t c1 = std::min(r1, c0 + kChunk);
-        for (size_t r = c0; r < c1; ++r) scales[r - c0] = RequantScale(layer_, r);
+        if (row_scales != nullptr) {
+          for (size_t r = c0; r < c1; ++r) scales[r - c0] = in_scale * row_scales[r] / out_scale;
+        } else {
+          const float s = RequantScale(layer_, 0);
+          for (size_t r = c0; r < c1; ++r) scales[r - c0] = s;
+        }
         simd::GemvI8(w_ + c0 * ldk_, c1 - c0, ldk_, xi, bias_.data() + c0, scales, zero_point_,
                      lo_, 127, yi + c0);
       }
@@ -135,6 +176,8 @@ class Int8Op {
   gemm::PackedGemm xnn_;
 #endif
   const int8_t* w_ = nullptr;    // [out][ldk]: the layer's own weights, or w_copy_
+  const int16_t* packed_ = nullptr;  // or the layer's weights in the cortex-m layout
+  simd::PackedRequant requant_;      // with packed_
   AlignedBuffer<int8_t> w_copy_;  // rows zero-padded to ldk, where GemvI8 needs it
   AlignedBuffer<int32_t> bias_;  // with the input zero point folded in
   Int8Layer layer_;              // its scales, viewing bytes the backend keeps alive

@@ -244,7 +244,10 @@ Status WriteContainer(const std::string& path, const ShapeInfo& shape, std::vect
   }
   uint8_t* p = buf.data();
   std::memcpy(p + kOffMagic, kMagic, sizeof(kMagic));
-  PutU32(p + kOffVersion, kModelFileVersion);
+  // The oldest version that has every dtype written (docs/model-format.md, "Versioning policy").
+  const bool has_i16 = std::any_of(outs.begin(), outs.end(),
+                                   [](const OutTensor& o) { return o.dtype == DType::kI16; });
+  PutU32(p + kOffVersion, has_i16 ? kFirstVersionWithI16 : kFirstVersionWithInt8);
   PutU32(p + kOffHeaderBytes, kHeaderBytes);
   PutU64(p + kOffFileBytes, file_bytes);
   std::memcpy(p + kOffShapeName, shape_name.data(), shape_name.size());

@@ -1,5 +1,7 @@
 #include "edgevae/int8_model.h"
 
+#include "kernels/packed_i16.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +20,10 @@ std::string ScaleProblem(const std::string& field, float s) {
 }
 
 }  // namespace
+
+const char* WeightLayoutName(WeightLayout layout) {
+  return layout == WeightLayout::kCortexM ? "cortex-m" : "rows";
+}
 
 std::string Int8LayerProblem(const Int8Layer& l) {
   const size_t rows = static_cast<size_t>(std::max(l.out, 0));
@@ -121,7 +127,15 @@ Status CheckInt8Model(const Int8Model& m, const std::string& what) {
                        std::to_string(spec.in) + "] for shape '" + std::string(s.name) + "'");
     }
     const size_t weights = static_cast<size_t>(spec.out) * static_cast<size_t>(spec.in);
-    if (l.weight.size() != weights || l.bias.size() != static_cast<size_t>(spec.out)) {
+    const bool packed = l.weight.empty() && !l.packed.empty();
+    if (packed && l.packed.size() != simd::PackedRows(static_cast<size_t>(spec.out)) *
+                                         simd::PackedCols(static_cast<size_t>(spec.in))) {
+      return DataError(what + ": " + name + " has " + std::to_string(l.packed.size()) +
+                       " packed weights, expected " +
+                       std::to_string(simd::PackedRows(static_cast<size_t>(spec.out)) *
+                                      simd::PackedCols(static_cast<size_t>(spec.in))));
+    }
+    if ((!packed && l.weight.size() != weights) || l.bias.size() != static_cast<size_t>(spec.out)) {
       return DataError(what + ": " + name + " has " + std::to_string(l.weight.size()) +
                        " weights and " + std::to_string(l.bias.size()) + " biases, expected " +
                        std::to_string(weights) + " and " + std::to_string(spec.out));

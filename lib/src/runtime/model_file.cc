@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/elementwise.h"
+#include "kernels/packed_i16.h"
 #include "runtime/container.h"
 #include "runtime/file_util.h"
 #include "runtime/metadata_reader.h"
@@ -37,6 +38,7 @@ struct Vetted {
   ParsedMetadata metadata;
   bool has_adam = false;
   bool per_row = false;  // int8 with a weight scale per output row
+  bool packed = false;   // int8 with weights in Cortex-M's packed i16 layout (WeightLayout)
   std::optional<GoldenVectors> golden;  // count and thresholds only, so far
 };
 
@@ -130,10 +132,13 @@ Status CheckTensorNames(const std::string& path, const ModelFileInfo& info, cons
                          std::to_string(i) + " are both " + Quoted(t.name));
       }
     }
-    if (t.dtype != DType::kF32 && info.version < kFirstVersionWithInt8) {
+    const uint32_t needs = t.dtype == DType::kI16  ? kFirstVersionWithI16
+                           : t.dtype != DType::kF32 ? kFirstVersionWithInt8
+                                                    : 1;
+    if (info.version < needs) {
       return DataError(path + ": tensor " + t.name + ": " + DTypeText(t.dtype) +
-                       " needs file version " + std::to_string(kFirstVersionWithInt8) +
-                       "; this file is version " + std::to_string(info.version));
+                       " needs file version " + std::to_string(needs) + "; this file is version " +
+                       std::to_string(info.version));
     }
   }
   return Status::Ok();
@@ -172,13 +177,16 @@ StatusOr<std::optional<GoldenVectors>> VetGolden(const std::string& path, const 
 
 // The tensors the shape's table, the dtype, an optimizer state and golden vectors call for.
 std::vector<ExpectedTensor> ExpectedTensors(const Vetted& v) {
-  const DType weight = v.kind == Kind::kInt8  ? DType::kI8
+  const DType weight = v.kind == Kind::kInt8  ? (v.packed ? DType::kI16 : DType::kI8)
                        : v.kind == Kind::kF16 ? DType::kF16
                                               : DType::kF32;
   const DType bias = v.kind == Kind::kInt8 ? DType::kI32 : weight;
   std::vector<ExpectedTensor> expected;
   for (const LayerInfo& l : v.shape.layers) {
-    expected.push_back({std::string(l.name) + ".weight", weight, Dims(l.out, l.in)});
+    // Every layer in the layout of the first: a packed one holds its padding too.
+    const int rows = v.packed ? static_cast<int>(simd::PackedRows(static_cast<size_t>(l.out))) : l.out;
+    const int cols = v.packed ? static_cast<int>(simd::PackedCols(static_cast<size_t>(l.in))) : l.in;
+    expected.push_back({std::string(l.name) + ".weight", weight, Dims(rows, cols)});
     expected.push_back({std::string(l.name) + ".bias", bias, Dims(l.out, 0)});
     if (v.per_row) {
       expected.push_back({std::string(l.name) + kRowScalesSuffix, DType::kF32, Dims(l.out, 0)});
@@ -219,6 +227,9 @@ StatusOr<Vetted> Vet(const std::string& path, const Container& f, bool f32_only,
   }
   if (v.kind == Kind::kInt8) {
     EVAE_ASSIGN_OR_RETURN(v.per_row, ParseWeightScheme(r));
+    const ModelFileInfo::Tensor* first =
+        FindTensor(info, std::string(v.shape.layers[0].name) + ".weight");
+    v.packed = first != nullptr && first->dtype == DType::kI16;
   }
   EVAE_RETURN_IF_ERROR(CheckTensorNames(path, info, v.shape, v.kind, v.per_row));
   v.has_adam = FindTensor(info, kAdamM) != nullptr || FindTensor(info, kAdamV) != nullptr;
@@ -271,6 +282,58 @@ StatusOr<Model> LoadFloat(const std::string& path, const Container& f, const Vet
   return model;
 }
 
+// A layer whose weights are packed i16 (WeightLayout::kCortexM): every weight in [-127, 127]
+// and the padding zero, checked in place. A bare-metal build reads them there (l.packed); a host
+// unpacks them into int8 rows, so that every int8 path runs such a file as the same model.
+Status LoadPackedLayer(const std::string& path, const Container& f, const std::string& name,
+                       const ModelFileInfo::Tensor& w, const ModelFileInfo::Tensor& b,
+                       const ModelFileInfo::Tensor* s, bool in_place, Int8Model* m, size_t i) {
+  const size_t rows = static_cast<size_t>(m->shape.layers[i].out);
+  const size_t cols = static_cast<size_t>(m->shape.layers[i].in);
+  const size_t n = static_cast<size_t>(w.bytes / 2);
+  std::vector<int16_t> copy;
+  const int16_t* packed = reinterpret_cast<const int16_t*>(f.bytes.data() + w.offset);
+  if (!in_place) {
+    copy.resize(n);
+    Copy(f, name + ".weight", DType::kI16, copy.data());
+    packed = copy.data();
+  }
+  size_t bad = 0;
+#if defined(EDGEVAE_BARE_METAL)
+  int8_t* unpacked = nullptr;
+#else
+  std::vector<int8_t> weight(rows * cols);
+  int8_t* unpacked = weight.data();
+#endif
+  if (!simd::UnpackI16(packed, rows, cols, unpacked, &bad)) {
+    return DataError(path + ": tensor " + name + ".weight (i16, packed for Cortex-M): value " +
+                     std::to_string(packed[bad]) + " at element " + std::to_string(bad) + " (byte " +
+                     std::to_string(w.offset + 2 * bad) +
+                     "): weights lie in [-127, 127] and the padding is 0");
+  }
+#if defined(EDGEVAE_BARE_METAL)
+  if (in_place) {
+    Int8Layer& l = m->layers[i];
+    l.packed = {packed, n};
+    l.bias = {reinterpret_cast<const int32_t*>(f.bytes.data() + b.offset),
+              static_cast<size_t>(b.bytes / 4)};
+    if (s != nullptr) {
+      l.channel_scales = {reinterpret_cast<const float*>(f.bytes.data() + s->offset),
+                          static_cast<size_t>(s->bytes / 4)};
+    }
+    return Status::Ok();
+  }
+  std::vector<int8_t> weight(rows * cols);
+  simd::UnpackI16(packed, rows, cols, weight.data(), &bad);
+#endif
+  std::vector<int32_t> bias(b.bytes / 4);
+  std::vector<float> scales(s != nullptr ? s->bytes / 4 : 0);
+  Copy(f, name + ".bias", DType::kI32, bias.data());
+  if (s != nullptr) Copy(f, name + kRowScalesSuffix, DType::kF32, scales.data());
+  SetOwnedTensors(m, i, std::move(weight), std::move(bias), std::move(scales));
+  return Status::Ok();
+}
+
 // int8 files: the layers' weights and biases are views into the file's bytes, which `owner`
 // keeps alive (on a big-endian host, or bytes not aligned for int32, they are copied).
 StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const Vetted& v,
@@ -280,6 +343,7 @@ StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const 
   m.metadata = std::move(metadata);
   const MetadataReader r(path, v.metadata.json);
   EVAE_RETURN_IF_ERROR(ParseQuantization(path, r, v.shape, v.per_row, &m));
+  m.layout = v.packed ? WeightLayout::kCortexM : WeightLayout::kRows;
   const bool in_place = std::endian::native == std::endian::little &&
                         reinterpret_cast<uintptr_t>(f.bytes.data()) % alignof(int32_t) == 0;
   for (size_t i = 0; i < v.shape.layers.size(); ++i) {
@@ -289,7 +353,9 @@ StatusOr<Int8Model> LoadInt8(const std::string& path, const Container& f, const 
     const ModelFileInfo::Tensor* s =
         v.per_row ? FindTensor(f.info, name + kRowScalesSuffix) : nullptr;
     Int8Layer& l = m.layers[i];
-    if (in_place) {
+    if (v.packed) {
+      EVAE_RETURN_IF_ERROR(LoadPackedLayer(path, f, name, *w, *b, s, in_place, &m, i));
+    } else if (in_place) {
       // The sizes were checked against the bytes in memory, so they fit a size_t (32 bits on a
       // microcontroller).
       l.weight = {reinterpret_cast<const int8_t*>(f.bytes.data() + w->offset),
@@ -407,6 +473,8 @@ const char* DTypeName(DType dtype) {
       return "u8";
     case DType::kF16:
       return "f16";
+    case DType::kI16:
+      return "i16";
   }
   return "unknown";
 }

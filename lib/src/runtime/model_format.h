@@ -74,6 +74,9 @@ inline constexpr const char* kGoldenReconstruction = "golden.reconstruction";
 
 // The first version with dtypes other than f32 (int8 models, golden vectors).
 inline constexpr uint32_t kFirstVersionWithInt8 = 2;
+// The first version with i16 tensors (the cortex-m weight layout); what files without them say.
+inline constexpr uint32_t kFirstVersionWithI16 = 3;
+static_assert(kFirstVersionWithI16 == kModelFileVersion);
 // quantization.weights: one scale per layer (in the metadata), or one per output row (a tensor
 // "<layer>.weight_scale", f32 [out], beside the weights).
 inline constexpr const char* kWeightScheme = "symmetric per-tensor";
@@ -86,6 +89,7 @@ inline size_t DTypeBytes(DType dtype) {
     case DType::kI32:
       return 4;
     case DType::kF16:
+    case DType::kI16:
       return 2;
     case DType::kI8:
     case DType::kU8:

@@ -2,12 +2,14 @@
 // checking that the reader would accept what is written.
 #include "edgevae/model_writer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "kernels/elementwise.h"
+#include "kernels/packed_i16.h"
 #include "runtime/container.h"
 #include "runtime/model_format.h"
 #include "tools/metadata_writer.h"
@@ -60,7 +62,17 @@ Status CheckInt8ForSave(const std::string& path, const Int8Model& m) {
   if (m.calibration_images < 0) {
     return DataError(what + ": calibration_images is " + std::to_string(m.calibration_images));
   }
-  return CheckInt8Model(m, what);
+  EVAE_RETURN_IF_ERROR(CheckInt8Model(m, what));
+  for (size_t i = 0; m.layout == WeightLayout::kCortexM && i < m.layers.size(); ++i) {
+    // The packed layout (and the kernel that reads it) takes [-127, 127], as the quantizer writes.
+    const std::span<const int8_t> w = m.layers[i].weight;
+    if (w.empty() || std::find(w.begin(), w.end(), int8_t{-128}) != w.end()) {
+      return DataError(what + " in the cortex-m layout: " + std::string(m.shape.layers[i].name) +
+                       (w.empty() ? " has no int8 weights to pack"
+                                  : " has a weight of -128; the layout takes [-127, 127]"));
+    }
+  }
+  return Status::Ok();
 }
 
 Status SaveF32(const std::string& path, const Model& model, const GoldenVectors* golden) {
@@ -142,11 +154,24 @@ Status SaveInt8Model(const std::string& path, const Int8Model& model, const Gold
     EVAE_RETURN_IF_ERROR(CheckGoldenForSave(path, *golden, model.shape.input));
   }
   std::vector<OutTensor> outs;
+  std::vector<std::vector<int16_t>> packed;  // WeightLayout::kCortexM: what the tensors point to
+  packed.reserve(model.layers.size());
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const Int8Layer& l = model.layers[i];
     const std::string name(model.shape.layers[i].name);
-    outs.push_back(
-        {name + ".weight", DType::kI8, Dims(l.out, l.in), l.weight.data(), l.weight.size()});
+    if (model.layout == WeightLayout::kCortexM) {
+      const size_t rows = simd::PackedRows(static_cast<size_t>(l.out));
+      const size_t cols = simd::PackedCols(static_cast<size_t>(l.in));
+      packed.emplace_back(rows * cols);
+      simd::PackI16(l.weight.data(), static_cast<size_t>(l.out), static_cast<size_t>(l.in),
+                    packed.back().data());
+      outs.push_back({name + ".weight", DType::kI16,
+                      Dims(static_cast<int>(rows), static_cast<int>(cols)), packed.back().data(),
+                      packed.back().size()});
+    } else {
+      outs.push_back(
+          {name + ".weight", DType::kI8, Dims(l.out, l.in), l.weight.data(), l.weight.size()});
+    }
     outs.push_back({name + ".bias", DType::kI32, Dims(l.out, 0), l.bias.data(), l.bias.size()});
     if (!l.channel_scales.empty()) {
       outs.push_back({name + format::kRowScalesSuffix, DType::kF32, Dims(l.out, 0),
