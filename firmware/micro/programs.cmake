@@ -11,7 +11,7 @@ include(EmbedModel)
 # cuts it from mnist.q8.evae: the same int8 layers, so the same bytes out; a third less flash).
 set(EDGEVAE_MICRO_MODEL "${PROJECT_SOURCE_DIR}/models/mnist.q8.evae" CACHE FILEPATH
     "The int8 model file compiled into the micro anomaly scorer")
-set(EDGEVAE_MICRO_DIGITS_MODEL "${PROJECT_SOURCE_DIR}/models/mnist-decoder.q8.evae" CACHE FILEPATH
+set(EDGEVAE_MICRO_DIGITS_MODEL "${PROJECT_SOURCE_DIR}/models/mnist-decoder.cortex-m.q8.evae" CACHE FILEPATH
     "The int8 model (a decoder alone is enough) compiled into the micro digits program")
 set(_micro_dir "${CMAKE_CURRENT_LIST_DIR}")
 set(_micro_model_src_anomaly "")

@@ -434,5 +434,66 @@ TEST(ConvertDecoderOnlyTest, CutsTheSameInt8DecoderAndRefusesWhatItCannotCut) {
   EXPECT_FALSE(std::filesystem::exists(dir / "x.evae"));
 }
 
+// --- The cortex-m layout --------------------------------------------------------------------
+
+// An int8 file re-stored for Cortex-M (what the microcontroller's digits program embeds,
+// models/mnist-decoder.cortex-m.q8.evae): the same model, so the same samples through every
+// engine, twice the weight bytes, verify passes, and back to rows gives the rows file's layers;
+// --layout on an f32 file without --dtype int8 is bad usage.
+TEST(ConvertLayoutTest, CortexMIsTheSameModelStoredForTheKernel) {
+  TempDir dir;
+  const std::string rows = EDGEVAE_SOURCE_DIR "/models/mnist-decoder.q8.evae";
+  const std::string cm = dir / "decoder.cortex-m.q8.evae", back = dir / "back.q8.evae";
+  CliResult r = RunCli({"convert", "--in", rows, "--layout", "cortex-m", "--out", cm});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(CountLines(r.out), 1) << Describe(r);
+  EXPECT_NE(r.out.find("cortex-m layout"), std::string::npos) << Describe(r);
+  r = RunCli({"verify", "--model", cm});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  r = RunCli({"info", "--model", cm});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("fc4.weight   i16  786 x 400"), std::string::npos) << Describe(r);
+  r = RunCli({"convert", "--in", cm, "--layout", "rows", "--out", back});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+
+  StatusOr<AnyModel> a = LoadAnyModel(rows);
+  ASSERT_TRUE(a.ok() && a->int8) << a.status().message();
+  EXPECT_EQ(a->int8->layout, WeightLayout::kRows);
+  for (const std::string& path :
+       {cm, std::string(EDGEVAE_SOURCE_DIR "/models/mnist-decoder.cortex-m.q8.evae"), back}) {
+    SCOPED_TRACE(path);
+    StatusOr<AnyModel> d = LoadAnyModel(path);
+    ASSERT_TRUE(d.ok() && d->int8) << d.status().message();
+    EXPECT_EQ(d->int8->layout, path == back ? WeightLayout::kRows : WeightLayout::kCortexM);
+    ASSERT_EQ(d->int8->layers.size(), a->int8->layers.size());
+    for (size_t i = 0; i < d->int8->layers.size(); ++i) {
+      const Int8Layer& x = d->int8->layers[i];
+      const Int8Layer& y = a->int8->layers[i];
+      EXPECT_TRUE(std::equal(x.weight.begin(), x.weight.end(), y.weight.begin(), y.weight.end()));
+      EXPECT_TRUE(std::equal(x.bias.begin(), x.bias.end(), y.bias.begin(), y.bias.end()));
+    }
+    StatusOr<std::unique_ptr<Engine>> de = Engine::Create(*d, EngineOptions{.max_batch = 16});
+    StatusOr<std::unique_ptr<Engine>> ae = Engine::Create(*a, EngineOptions{.max_batch = 16});
+    ASSERT_TRUE(de.ok() && ae.ok());
+    std::vector<float> xd(16 * 784), xa(16 * 784);
+    ASSERT_TRUE((*de)->Sample(16, 9, xd.data()).ok());
+    ASSERT_TRUE((*ae)->Sample(16, 9, xa.data()).ok());
+    EXPECT_EQ(xd, xa);
+  }
+  const auto size = [](const std::string& p) { return std::filesystem::file_size(p); };
+  // The weights' bytes twice over, with padding (and a longer metadata.command, alignment).
+  const uintmax_t grown = 402u * 20 * 2 - 400 * 20 + 786u * 400 * 2 - 784 * 400;
+  EXPECT_GE(size(cm), size(rows) + grown);
+  EXPECT_LT(size(cm), size(rows) + grown + 1024);
+
+  ExpectOneLineError(RunCli({"convert", "--in", EDGEVAE_SOURCE_DIR "/models/judge.evae",
+                             "--layout", "cortex-m", "--out", dir / "x.evae"}),
+                     2);
+  ExpectOneLineError(RunCli({"convert", "--in", rows, "--layout", "sideways", "--out",
+                             dir / "x.evae"}),
+                     2);
+  EXPECT_FALSE(std::filesystem::exists(dir / "x.evae"));
+}
+
 }  // namespace
 }  // namespace edgevae

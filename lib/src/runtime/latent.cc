@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -76,8 +77,10 @@ StatusOr<LatentGaussian> LatentGaussian::FromStats(const ClassLatentStats& stats
   std::vector<double> l;
   double jitter = 0;
   bool ok = Cholesky(a, n, 0, &l);
-  for (int k = 0; !ok && k <= 6; ++k) {
-    jitter = base * std::pow(10.0, k);
+  // 10^k, exact (std::pow gives the same; without it a microcontroller image is 3 KB smaller).
+  constexpr double kPowersOfTen[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+  for (size_t k = 0; !ok && k < std::size(kPowersOfTen); ++k) {
+    jitter = base * kPowersOfTen[k];
     ok = Cholesky(a, n, jitter, &l);
   }
   if (!ok) return InvalidArgument(where + ": cov is not positive definite");
