@@ -9,7 +9,7 @@ include(EmbedModel)
 # Each program embeds only what it runs: the anomaly scorer the whole model (it encodes), the
 # digits program the decoder alone with the class statistics (edgevae convert --decoder-only
 # cuts it from mnist.q8.evae: the same int8 layers, so the same bytes out; a third less flash).
-set(EDGEVAE_MICRO_MODEL "${PROJECT_SOURCE_DIR}/models/mnist.q8.evae" CACHE FILEPATH
+set(EDGEVAE_MICRO_MODEL "${PROJECT_SOURCE_DIR}/models/mnist.cortex-m.q8.evae" CACHE FILEPATH
     "The int8 model file compiled into the micro anomaly scorer")
 set(EDGEVAE_MICRO_DIGITS_MODEL "${PROJECT_SOURCE_DIR}/models/mnist-decoder.cortex-m.q8.evae" CACHE FILEPATH
     "The int8 model (a decoder alone is enough) compiled into the micro digits program")

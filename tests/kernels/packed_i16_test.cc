@@ -149,5 +149,53 @@ TEST(PackedI16, GemvEqualsThePlainSumsRequantized) {
   }
 }
 
+// GemvPackedI16Pixels against the plain sums over raw pixels (a blank pixel is 0): blank,
+// digit-like (runs of lit pixels) and fully lit images, widths around the groups of four.
+TEST(PackedI16, PixelsSkipBlankGroupsAndEqualThePlainSums) {
+  std::mt19937 rng(5);
+  for (size_t rows : {1, 3, 64, 400}) {
+    for (size_t cols : {1, 5, 28, 784, 1024}) {
+      for (int kind = 0; kind < 3; ++kind) {  // blank, digit-like, every pixel lit
+        SCOPED_TRACE(::testing::Message() << "rows " << rows << " cols " << cols << " kind "
+                                          << kind);
+        const std::vector<int8_t> w = RandomWeights(rows * cols, &rng);
+        std::vector<uint8_t> pixels(cols, 0);
+        std::uniform_int_distribution<int> dp(1, 255);
+        for (size_t k = 0; k < cols; ++k) {
+          const bool lit = kind == 2 || (kind == 1 && (k / 3) % 5 == 0 && k % 7 != 0);
+          if (lit) pixels[k] = static_cast<uint8_t>(dp(rng));
+        }
+        if (kind > 0) pixels[cols - 1] = 255;
+        std::vector<int32_t> bias(PackedRows(rows));
+        std::uniform_int_distribution<int> db(-200000, 200000);
+        for (size_t r = 0; r < rows; ++r) bias[r] = db(rng);
+        std::vector<float> row_scales(rows);
+        for (size_t r = 0; r < rows; ++r) row_scales[r] = 0.0017f * (1.0f + 0.29f * (r % 7));
+        PackedRequant rq;
+        rq.input_scale = 1.0f / 255.0f;
+        rq.output_scale = 0.0312f;
+        rq.row_scales = row_scales.data();
+        rq.zero_point = -128;
+        rq.lo = -128;
+        std::vector<int16_t> p(PackedRows(rows) * PackedCols(cols));
+        PackI16(w.data(), rows, cols, p.data());
+        std::vector<int8_t> out(rows);
+        GemvPackedI16Pixels(p.data(), rows, cols, pixels.data(), bias.data(), rq, out.data());
+        std::vector<int32_t> sums(rows);
+        std::vector<float> scales(rows);
+        for (size_t r = 0; r < rows; ++r) {
+          int64_t acc = bias[r];
+          for (size_t k = 0; k < cols; ++k) acc += int64_t{w[r * cols + k]} * pixels[k];
+          sums[r] = static_cast<int32_t>(acc);
+          scales[r] = rq.input_scale * row_scales[r] / rq.output_scale;
+        }
+        std::vector<int8_t> want(rows);
+        RequantizeI32(sums.data(), rows, scales.data(), rq.zero_point, rq.lo, rq.hi, want.data());
+        ASSERT_EQ(out, want);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace edgevae::simd

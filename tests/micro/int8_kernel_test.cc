@@ -107,6 +107,37 @@ int CheckPacked(size_t rows, size_t k) {
   return 0;
 }
 
+// GemvPackedI16Pixels on raw pixels (blank ones 0) against the plain sums: `lit` pixels in 8.
+int CheckPackedPixels(size_t rows, size_t k, int lit) {
+  namespace simd = edgevae::simd;
+  std::vector<int8_t> w(rows * k);
+  std::vector<uint8_t> pixels(k, 0);
+  for (int8_t& v : w) v = static_cast<int8_t>(static_cast<int>(Next() % 255) - 127);
+  for (uint8_t& v : pixels) v = static_cast<int>(Next() % 8) < lit ? static_cast<uint8_t>(Next()) : 0;
+  pixels[k - 1] = 255;
+  std::vector<int32_t> bias(simd::PackedRows(rows)), sums(rows);
+  for (size_t r = 0; r < rows; ++r) bias[r] = static_cast<int32_t>(Next() % 20001) - 10000;
+  std::vector<int16_t> packed(simd::PackedRows(rows) * simd::PackedCols(k));
+  simd::PackI16(w.data(), rows, k, packed.data());
+  std::vector<float> scales(rows);
+  for (size_t r = 0; r < rows; ++r) {
+    scales[r] = 0.0021f * (1.0f + 0.25f * (r % 4));
+    int32_t s = bias[r];
+    for (size_t i = 0; i < k; ++i) s += int32_t{w[r * k + i]} * pixels[i];
+    sums[r] = s;
+  }
+  std::vector<int8_t> want(rows), got(rows);
+  simd::RequantizeI32(sums.data(), rows, scales.data(), -128, -128, 127, want.data());
+  const simd::PackedRequant rq{.row_scales = scales.data(), .zero_point = -128};
+  simd::GemvPackedI16Pixels(packed.data(), rows, k, pixels.data(), bias.data(), rq, got.data());
+  if (got != want) {
+    std::printf("packed pixels rows %lu k %lu lit %d/8 differ\n", static_cast<unsigned long>(rows),
+                static_cast<unsigned long>(k), lit);
+    return 1;
+  }
+  return 0;
+}
+
 // RequantizeI32 against plain arithmetic (std::nearbyint rounds half to even), including sums
 // that land exactly on a half step, and both clamps.
 int CheckRequantize() {
@@ -154,6 +185,18 @@ int main() {
   std::printf("GemvPackedI16 (%s): %d of %d shapes differ from the plain sums\n",
               edgevae::simd::PackedI16UsesDsp() ? "DSP assembly" : "plain C++", bad_packed,
               cases_packed);
+  int bad_pixels = 0, cases_pixels = 0;
+  for (size_t rows : {1, 3, 64, 400}) {
+    for (size_t k : {1, 5, 28, 784, 1024}) {
+      for (int lit : {0, 2, 8}) {
+        bad_pixels += CheckPackedPixels(rows, k, lit);
+        ++cases_pixels;
+      }
+    }
+  }
+  std::printf("GemvPackedI16Pixels: %d of %d cases differ from the plain sums\n", bad_pixels,
+              cases_pixels);
+  bad_packed += bad_pixels;
   const int bad_requantize = CheckRequantize();
   const bool ok = bad == 0 && bad_packed == 0 && bad_requantize == 0;
   if (ok) std::printf("int8 kernels ok\n");

@@ -2,8 +2,9 @@
 # The microcontroller's anomaly verdicts against the Linux scorer's on the one-class protocol
 # (docs/micro.md, "One-class AUROC"): trains a one-class int8 model (DIGIT, 30 epochs, seed 1,
 # mse threshold at 1 % FPR), scores the 10,000 MNIST test images with `edgevae score` on this
-# host, builds micro_anomaly for the Cortex-M33 with that model embedded, feeds it the same
-# images under qemu-system-arm, and compares every score, every verdict and the AUROC.
+# host, builds micro_anomaly for the Cortex-M33 with that model embedded (stored in the cortex-m
+# layout, as the shipped scorer's: convert --layout cortex-m), feeds it the same images under
+# qemu-system-arm, and compares every score, every verdict and the AUROC.
 #
 #   tools/bench/micro_auroc.sh [DIGIT]      # default 3; needs build/release, data/mnist
 set -euo pipefail
@@ -18,12 +19,14 @@ mkdir -p "$out"
   --out "$out/oneclass.q8.evae" >/dev/null
 "$E" calibrate --model "$out/oneclass.q8.evae" --data data/mnist --fpr 0.01 --method mse \
   --out "$out/oneclass.q8.evae" >/dev/null
+"$E" convert --in "$out/oneclass.q8.evae" --layout cortex-m --out "$out/oneclass.cortex-m.q8.evae" \
+  >/dev/null
 "$E" score --model "$out/oneclass.q8.evae" --input data/mnist/t10k-images-idx3-ubyte \
   --labels data/mnist/t10k-labels-idx1-ubyte --method mse --threads 1 --json >"$out/linux.jsonl"
 tail -c +17 data/mnist/t10k-images-idx3-ubyte >"$out/frames.bin"  # the IDX header is 16 bytes
 cmake -S . -B "$out/m33" -G Ninja --toolchain toolchains/arm-none-eabi.toolchain.cmake \
   -DEDGEVAE_MICRO_CPU=cortex-m33 -DCMAKE_BUILD_TYPE=Release \
-  -DEDGEVAE_MICRO_MODEL="$out/oneclass.q8.evae" >/dev/null
+  -DEDGEVAE_MICRO_MODEL="$out/oneclass.cortex-m.q8.evae" >/dev/null
 cmake --build "$out/m33" --target micro_anomaly >/dev/null
 toolchains/qemu-micro.sh --machine mps2-an505 --stdin "$out/frames.bin" \
   "$out/m33/firmware/micro/micro_anomaly.elf" >"$out/micro.txt"

@@ -77,7 +77,7 @@ for name, n in sorted(per.items(), key=lambda x: -x[1]):
     print(f"{n:10.0f}  {100 * n / total:5.1f} %  {name}")
 # The engine's own share: the int8 layers, the output and the input quantization; not the
 # program's drawing of z, its rounding to bytes and printing, or (anomaly) its reading of frames.
-engine = re.compile(r"packed_i16|PackedI16|GemvI8|RequantizeI32|Int8Op|Int8Backend|Engine::|"
+engine = re.compile(r"packed_i16|PackedI16|GemvI8|Requantize|Int8Op|Int8Backend|Engine::|"
                     r"QuantizeI8|DequantizeI8|U8ToI8|SparsePixel|Score|Reconstruct")
 share = sum(n for name, n in per.items() if engine.search(name))
 what = "decode (Engine::Decode and what it calls)" if program == "digits" else "the engine's score"

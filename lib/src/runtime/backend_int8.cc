@@ -28,6 +28,18 @@ int32_t OutputMin(const Int8Layer& l) {
   return l.relu ? std::max<int32_t>(-128, l.output.zero_point) : -128;
 }
 
+// How the packed kernels requantize `l`'s rows: RequantScale's factors, the output range.
+simd::PackedRequant PackedRequantOf(const Int8Layer& l) {
+  return simd::PackedRequant{
+      .input_scale = l.input.scale,
+      .output_scale = l.output.scale,
+      .row_scales = l.channel_scales.empty() ? nullptr : l.channel_scales.data(),
+      .weight_scale = l.weight_scale,
+      .zero_point = l.output.zero_point,
+      .lo = OutputMin(l),
+      .hi = 127};
+}
+
 // Row r's requantization scale, RequantScale(l, r), for every row of `l`.
 Status RequantScales(const Int8Layer& l, AlignedBuffer<float>* scales) {
   const size_t rows = static_cast<size_t>(l.out);
@@ -66,14 +78,7 @@ class Int8Op {
       op.packed_ = l.packed.data();
       op.ldk_ = op.in_;
       op.layer_ = l;
-      op.requant_ = simd::PackedRequant{
-          .input_scale = l.input.scale,
-          .output_scale = l.output.scale,
-          .row_scales = l.channel_scales.empty() ? nullptr : l.channel_scales.data(),
-          .weight_scale = l.weight_scale,
-          .zero_point = l.output.zero_point,
-          .lo = OutputMin(l),
-          .hi = 127};
+      op.requant_ = PackedRequantOf(l);
       return op;
     }
     // GemvI8 sums two int8 products in int16: our quantizer's [-127, 127] keeps them in range.
@@ -189,15 +194,28 @@ class Int8Op {
 // instruction counts: docs/performance.md, "ARM instruction counts"). The input
 // quantization is the pixel's (scale 1/255, zero point -128), so a zero pixel contributes
 // nothing; the sum is the same int32 XNNPACK computes, requantized as XNNPACK's qc8 operator
-// does (fp32, half to even).
+// does (fp32, half to even). A bare-metal build has no RAM for the transposed copy (~0.3 MB); on
+// a file in the cortex-m layout it skips the blank groups of four pixels in place instead
+// (GemvPackedI16Pixels).
 class SparsePixelLayer {
  public:
   // False (and nothing allocated) if `l` does not take pixels at their own quantization.
   StatusOr<bool> Prepare(const Int8Layer& l) {
-#if defined(EDGEVAE_BARE_METAL)
-    return false;  // the transposed copy (~0.3 MB) is more than a microcontroller's RAM
-#endif
     if (l.input.zero_point != -128 || l.input.scale != 1.0f / 255.0f) return false;
+    if (!l.packed.empty()) {
+      if (static_cast<size_t>(l.in) > simd::kMaxPackedCols) return false;
+      out_ = static_cast<size_t>(l.out);
+      in_ = static_cast<size_t>(l.in);
+      bias_.Resize(simd::PackedRows(out_));  // the kernel reads the padding rows' (zeros)
+      if (bias_.empty()) return Internal("out of memory (engine buffers)");
+      std::copy(l.bias.begin(), l.bias.end(), bias_.data());
+      packed_ = l.packed.data();
+      requant_ = PackedRequantOf(l);
+      return true;
+    }
+#if defined(EDGEVAE_BARE_METAL)
+    return false;
+#endif
     const size_t in = l.in, out = l.out, block = simd::SparseI8Block();
     ldw_ = (out + block - 1) / block * block;
     out_ = out;
@@ -224,6 +242,10 @@ class SparsePixelLayer {
   }
   // Runs the layer on one image into `out` if it is sparse enough; false: use the dense GEMM.
   bool Run(const uint8_t* pixels, int8_t* out) {
+    if (packed_ != nullptr) {
+      simd::GemvPackedI16Pixels(packed_, out_, in_, pixels, bias_.data(), requant_, out);
+      return true;
+    }
     if (ldw_ == 0) return false;
     size_t nnz = 0;
     size_t j = 0;
@@ -265,6 +287,8 @@ class SparsePixelLayer {
   AlignedBuffer<int16_t> vals_;
   AlignedBuffer<float> scales_;  // per row: RequantScale
   int32_t zero_point_ = 0, lo_ = -128;
+  const int16_t* packed_ = nullptr;  // or the layer's weights in the cortex-m layout
+  simd::PackedRequant requant_;      // with packed_
 };
 
 class Int8Backend final : public Backend {
