@@ -353,7 +353,6 @@ void GemvPackedI16Pixels(const int16_t* packed, size_t rows, size_t cols, const 
     ++listed;
   }
   constexpr size_t kChunkBlocks = 21;
-  constexpr size_t kEntriesPerCall = 32;  // the DSP loop's unrolling
   int32_t sums[kChunkBlocks * kPackedRows];
   const size_t blocks = PackedRows(rows) / kPackedRows;
   for (size_t b0 = 0; b0 < blocks; b0 += kChunkBlocks) {
@@ -363,6 +362,7 @@ void GemvPackedI16Pixels(const int16_t* packed, size_t rows, size_t cols, const 
     const int16_t* w = packed + b0 * block_values;
     if (listed == 0) std::copy_n(bias + r0, nb * kPackedRows, sums);
 #if defined(EDGEVAE_PACKED_DSP)
+    constexpr size_t kEntriesPerCall = 32;  // the DSP loop's unrolling
     for (size_t e0 = 0; e0 < listed; e0 += kEntriesPerCall) {
       edgevae_packed_i16_groups_dsp(
           w, list + 3 * e0, static_cast<uint32_t>(std::min(kEntriesPerCall, listed - e0)),
