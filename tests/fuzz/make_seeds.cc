@@ -277,6 +277,17 @@ void ModelSeeds() {
   q20.metadata.class_latents = {ClassLatents(mnist.latent)[0]};
   Check(SaveInt8Model(path, q20));
   Put(h, "int8-mnist", PadSeed(kRepairChecksum | kUseModel, ReadBack(path)));
+  // The cortex-m layout (i16 weights, version 3), and one with a weight out of its range.
+  Int8Model qcm = ZeroInt8(small);
+  qcm.layout = WeightLayout::kCortexM;
+  Check(SaveInt8Model(path, qcm));
+  const Bytes q_cm = ReadBack(path);
+  Put(h, "int8-tiny-cortex-m", PadSeed(kRepairChecksum | kLoadModel | kUseModel, q_cm));
+  Put(h, "int8-tiny-cortex-m-range",
+      PadSeed(kRepairChecksum, q_cm, 0x7f,
+              static_cast<uint32_t>(TensorOffset(
+                  q_cm, std::string(small.layers[small.Find(LayerRole::kDecoder)].name) +
+                            ".weight"))));
 
   // One seed per check that random mutation reaches rarely: each a written file with one edit
   // (tests/common/model_bytes.h re-lays the file out after a metadata edit).
