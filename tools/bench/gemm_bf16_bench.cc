@@ -9,8 +9,17 @@
 //   build/release/tools/edgevae_gemm_bf16_bench --benchmark_repetitions=7
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 // GFLOP/s counters use 2 M N K flops per product (0 for Create alone).
+//
+// BM_Peak* measure the core's own ceiling for each kind: 12 independent chains of VFMADD231PS
+// (fp32, 16 multiply-adds each) or VDPBF16PS (bf16 pairs, 32 each) on registers, no memory, 1
+// thread. vdpbf16ps does twice the multiply-adds per instruction; whether it runs as many
+// instructions per cycle as the FMA is the CPU's (AMD Zen 4 and Intel Sapphire Rapids differ).
 #include <benchmark/benchmark.h>
 #include <cpuinfo.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -184,6 +193,79 @@ BENCHMARK(BM_Gemm<Kind::kF32, Mode::kCreateRun>)
     ->Apply([](auto* b) { ShapeArgs(b, true); })->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Gemm<Kind::kBf16, Mode::kCreateRun>)
     ->Apply([](auto* b) { ShapeArgs(b, true); })->UseRealTime()->Unit(benchmark::kMicrosecond);
+#if defined(__x86_64__)
+// 12 chains of 1,000 instructions per iteration; flops = 2 x multiply-adds.
+constexpr int kPeakChains = 12, kPeakSteps = 1000;
+
+// The operands go through an empty asm each step so that the compiler cannot fold the chains
+// (the operands would be constants); the asm emits no instruction.
+__attribute__((target("avx512f"), noinline)) float PeakFma(float seed) {
+  __m512 acc[kPeakChains];
+  __m512 a = _mm512_set1_ps(seed), b = _mm512_set1_ps(1.0f - seed);
+  __asm__("" : "+v"(a), "+v"(b));
+  for (__m512& x : acc) x = _mm512_set1_ps(seed);
+  for (int s = 0; s < kPeakSteps; ++s) {
+    __asm__("" : "+v"(a), "+v"(b));
+    for (__m512& x : acc) x = _mm512_fmadd_ps(a, b, x);
+  }
+  alignas(64) float out[16];
+  __m512 sum = acc[0];
+  for (int c = 1; c < kPeakChains; ++c) sum = _mm512_add_ps(sum, acc[c]);
+  _mm512_store_ps(out, sum);
+  return out[0];
+}
+
+__attribute__((target("avx512f,avx512bf16"), noinline)) float PeakDpbf16(float seed) {
+  __m512 acc[kPeakChains];
+  __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(seed), _mm512_set1_ps(seed));
+  __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1 - seed), _mm512_set1_ps(1 - seed));
+  __asm__("" : "+v"(a), "+v"(b));
+  for (__m512& x : acc) x = _mm512_set1_ps(seed);
+  for (int s = 0; s < kPeakSteps; ++s) {
+    __asm__("" : "+v"(a), "+v"(b));
+    for (__m512& x : acc) x = _mm512_dpbf16_ps(x, a, b);
+  }
+  alignas(64) float out[16];
+  __m512 sum = acc[0];
+  for (int c = 1; c < kPeakChains; ++c) sum = _mm512_add_ps(sum, acc[c]);
+  _mm512_store_ps(out, sum);
+  return out[0];
+}
+
+void BM_PeakFp32Fma(benchmark::State& state) {
+  if (!cpuinfo_initialize() || !cpuinfo_has_x86_avx512f()) {
+    state.SkipWithError("no AVX-512F");
+    return;
+  }
+  float sink = 0;
+  float seed = 0.001f;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(seed);  // a new call each iteration, not one hoisted out
+    sink += PeakFma(seed);
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 16 * kPeakChains * kPeakSteps,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_PeakBf16Dot(benchmark::State& state) {
+  if (!gemm::Bf16Available()) {
+    state.SkipWithError("no AVX512_BF16");
+    return;
+  }
+  float sink = 0;
+  float seed = 0.001f;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(seed);  // a new call each iteration, not one hoisted out
+    sink += PeakDpbf16(seed);
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 32 * kPeakChains * kPeakSteps,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PeakFp32Fma)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PeakBf16Dot)->Unit(benchmark::kMicrosecond);
+#endif
+
 BENCHMARK(BM_Step<Kind::kF32>)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Step<Kind::kBf16>)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 

@@ -59,7 +59,7 @@ inline constexpr float kMaxRequantScale = 256.0f;
 // scales that are not one per row), or empty.
 std::string Int8LayerProblem(const Int8Layer& l);
 
-// How a model file stores an int8 model's weights: int8 rows (every file before version 3), or
+// How a model file stores an int8 model's weights: int8 rows (the only layout before version 3), or
 // widened to int16 and packed for the Cortex-M kernel (dtype i16: twice the bytes, about a third
 // of the instructions per multiply-add there; docs/model-format.md). The arithmetic is the same.
 enum class WeightLayout { kRows, kCortexM };
