@@ -15,11 +15,14 @@
 #include "kernels/targets.h"  // before any Highway header: the same HWY_TARGETS as the library
 // clang-format on
 
+#include "kernels/denormals.h"
 #include "kernels/elementwise.h"
 #include "kernels/int8.h"
 #include "kernels/loss.h"
 #include "kernels/optimizer.h"
 #include "kernels/for_each_target.h"
+#include "kernels/parallel.h"
+#include "edgevae/runtime.h"
 
 #include <algorithm>
 #include <bit>
@@ -1073,6 +1076,35 @@ TEST(Kernels, TargetNameIsTheBestSupportedTarget) {
   std::printf("dispatching to %s; compiled and supported:", TargetName());
   for (int64_t t : targets) std::printf(" %s", hwy::TargetName(t));
   std::printf("\n");
+}
+
+// ScopedFlushDenormals: subnormal inputs read as zero and subnormal results become zero while it
+// lives, on this thread and (through ParallelFlags) on the pool's threads; the caller's mode
+// comes back after it, and outside it subnormals are kept.
+TEST(Denormals, FlushedInsideTheScopeOnEveryThreadAndRestoredAfter) {
+  volatile float tiny = 1e-39f;  // subnormal (the smallest normal float is 1.2e-38)
+  ASSERT_TRUE(std::fpclassify(tiny) == FP_SUBNORMAL);
+  const bool before = FlushingDenormals();
+  ASSERT_FALSE(before) << "the test process starts with subnormals kept";
+  EXPECT_NE(tiny * 1.0f, 0.0f);
+  StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(2);
+  ASSERT_TRUE(rt.ok()) << rt.status().message();
+  {
+    const ScopedFlushDenormals flush;
+#if defined(__x86_64__) || defined(__aarch64__) || (defined(__arm__) && defined(__ARM_FP))
+    EXPECT_TRUE(FlushingDenormals());
+    EXPECT_EQ(tiny * 1.0f, 0.0f);               // the input read as zero (DAZ / FZ)
+    EXPECT_EQ(tiny * 1.0f + 1e-39f * 0.5f, 0.0f);
+    // Every tile of a parallel loop, on whichever thread, computes in the caller's mode.
+    std::vector<float> out(64, -1.0f);
+    ParallelTiles((*rt)->pool(), out.size(), 1, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) out[i] = tiny * 1.0f;
+    });
+    for (float v : out) EXPECT_EQ(v, 0.0f);
+#endif
+  }
+  EXPECT_EQ(FlushingDenormals(), before);
+  EXPECT_NE(tiny * 1.0f, 0.0f);
 }
 
 }  // namespace

@@ -117,6 +117,9 @@ struct StepProfile {
 // gradients except the input's own, weight gradients): 2 * multiply-adds.
 double TrainingFlopsPerImage(const ShapeInfo& shape);
 
+// Every entry point below runs with subnormal floats flushed to zero, on the calling thread and
+// the runtime's (kernels/denormals.h: on Intel cores an operation on a subnormal costs a
+// microcode assist, and training produces them); the caller's mode is restored on return.
 class Trainer {
  public:
   virtual ~Trainer() = default;

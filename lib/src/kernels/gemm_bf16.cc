@@ -313,7 +313,7 @@ Status PackedGemmBf16::Run(size_t m, const float* a, float* c, pthreadpool_t poo
       RoundRows(a, lda, k, pairs, r, r1, abf);
       Compute(n, pairs, packed, abf, c, ldc, r, r1, 0, panels);
     });
-    pthreadpool_parallelize_1d(pool, task, row_tiles, /*flags=*/0);
+    pthreadpool_parallelize_1d(pool, task, row_tiles, ParallelFlags());
     task.Joined();
     return Status::Ok();
   }
@@ -323,7 +323,7 @@ Status PackedGemmBf16::Run(size_t m, const float* a, float* c, pthreadpool_t poo
     const size_t r = t * kMr, r1 = std::min(m, r + kMr);
     Compute(n, pairs, packed, abf, c, ldc, r, r1, pi, pi + 1);
   });
-  pthreadpool_parallelize_2d(pool, task, row_tiles, panels, /*flags=*/0);
+  pthreadpool_parallelize_2d(pool, task, row_tiles, panels, ParallelFlags());
   task.Joined();
   return Status::Ok();
 #else

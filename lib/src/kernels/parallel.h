@@ -11,6 +11,9 @@ typedef struct pthreadpool* pthreadpool_t;  // always null there: one core, no t
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+
+#include "kernels/denormals.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define EDGEVAE_TSAN 1
@@ -64,6 +67,15 @@ class ForkJoinTask {
   F f_;
 };
 
+#if !defined(EDGEVAE_BARE_METAL)
+// The pthreadpool flags that run a parallel region's tasks in the caller's subnormal mode
+// (denormals.h): the pool's threads flush them too while the caller does, so a result does not
+// depend on which thread computed it.
+inline uint32_t ParallelFlags() {
+  return FlushingDenormals() ? PTHREADPOOL_FLAG_DISABLE_DENORMALS : 0;
+}
+#endif
+
 // f(begin, end) over [0, n) in tiles of `tile`.
 template <typename F>
 void ParallelTiles(pthreadpool_t pool, size_t n, size_t tile, const F& f) {
@@ -78,7 +90,7 @@ void ParallelTiles(pthreadpool_t pool, size_t n, size_t tile, const F& f) {
     return;
   }
   const ForkJoinTask task([&](size_t start, size_t count) { f(start, start + count); });
-  pthreadpool_parallelize_1d_tile_1d(pool, task, n, tile, /*flags=*/0);
+  pthreadpool_parallelize_1d_tile_1d(pool, task, n, tile, ParallelFlags());
   task.Joined();
 #endif
 }

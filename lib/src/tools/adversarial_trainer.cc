@@ -13,6 +13,7 @@
 
 #include "edgevae/buffer.h"
 #include "edgevae/rng.h"
+#include "kernels/denormals.h"
 #include "kernels/elementwise.h"
 #include "tools/aae_step.h"
 #include "tools/adam.h"
@@ -49,6 +50,7 @@ class AdversarialTrainer final : public Trainer {
   }
 
   StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) override {
+    const ScopedFlushDenormals flush;  // every entry point (train.h)
     if (static_cast<size_t>(data.pixels_per_image()) != in_) {
       return InvalidArgument("training images have " + std::to_string(data.pixels_per_image()) +
                              " pixels, the model's input is " + std::to_string(in_));
@@ -120,6 +122,7 @@ class AdversarialTrainer final : public Trainer {
   // real batch; returns the discriminator's summed loss.
   StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step,
                         const uint8_t* /*labels*/) override {
+    const ScopedFlushDenormals flush;
     if (n != static_cast<int>(b_)) {
       return InvalidArgument("an adversarial step takes a full batch of " + std::to_string(b_) +
                              " images, got " + std::to_string(n));

@@ -71,7 +71,7 @@ Status PackConcurrently(const std::vector<PackJob>& jobs, bool bf16, pthreadpool
   if (pool == nullptr || tasks == 1) {
     for (size_t i = 0; i < tasks; ++i) task(i);
   } else {
-    pthreadpool_parallelize_1d(pool, task, tasks, /*flags=*/0);
+    pthreadpool_parallelize_1d(pool, task, tasks, ParallelFlags());
   }
   task.Joined();
   for (const Status& st : status) EVAE_RETURN_IF_ERROR(st);

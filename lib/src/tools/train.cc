@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "edgevae/rng.h"
+#include "kernels/denormals.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm_bf16.h"
 #include "tools/adam.h"
@@ -36,6 +37,7 @@ class TrainerImpl final : public Trainer {
         backprop_(std::move(backprop)) {}
 
   StatusOr<EpochResult> TrainEpoch(const ImageSet& data, const ProgressFn& progress) override {
+    const ScopedFlushDenormals flush;  // every entry point (train.h)
     if (static_cast<size_t>(data.pixels_per_image()) != in_) {
       return InvalidArgument("training images have " + std::to_string(data.pixels_per_image()) +
                              " pixels, the model's input is " + std::to_string(in_));
@@ -99,6 +101,7 @@ class TrainerImpl final : public Trainer {
 
   StatusOr<double> Step(const uint8_t* pixels, int n, int epoch, int step,
                         const uint8_t* labels) override {
+    const ScopedFlushDenormals flush;
     EVAE_RETURN_IF_ERROR(CheckBatch(n));
     EVAE_RETURN_IF_ERROR(SetLabels(labels, n));
     simd::U8ToF32(pixels, backprop_->input_rows(), static_cast<size_t>(n) * in_);
@@ -107,6 +110,7 @@ class TrainerImpl final : public Trainer {
 
   StatusOr<double> LossAndGradient(const float* x, int n, int epoch, int step, float* grad,
                                    const uint8_t* labels) override {
+    const ScopedFlushDenormals flush;
     EVAE_RETURN_IF_ERROR(CheckBatch(n));
     EVAE_RETURN_IF_ERROR(SetLabels(labels, n));
     std::copy(x, x + static_cast<size_t>(n) * in_, backprop_->input_rows());
