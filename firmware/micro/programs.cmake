@@ -80,6 +80,15 @@ if(EDGEVAE_BARE_METAL)
   edgevae_micro_executable(micro_int8_kernel_test "${PROJECT_SOURCE_DIR}/tests/micro/int8_kernel_test.cc")
   target_link_libraries(micro_int8_kernel_test PRIVATE edgevae_kernels)
   edgevae_micro_test(micro.int8_kernels micro_int8_kernel_test OUTPUT "int8 kernels ok")
+  # The issue's flash budget for the digits program (the decoder and its class statistics):
+  # 1 MiB, the unit flash chips come in (docs/micro.md, "Sizes").
+  if(EDGEVAE_ARM_NONE_EABI_SIZE)
+    add_test(NAME micro.digits.flash_budget
+             COMMAND "${CMAKE_COMMAND}" "-DSIZE_TOOL=${EDGEVAE_ARM_NONE_EABI_SIZE}"
+                     "-DELF=$<TARGET_FILE:micro_digits>" -DBUDGET=1048576
+                     -P "${_micro_dir}/flash_budget.cmake")
+    set_tests_properties(micro.digits.flash_budget PROPERTIES LABELS micro)
+  endif()
   # Bad input on the device: one line naming what was wrong, and the exit status of the CLI
   # (2 bad usage, 1 bad data).
   edgevae_micro_test(micro.digits.bad_label micro_digits --label 12

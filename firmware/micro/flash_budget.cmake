@@ -1,0 +1,17 @@
+# ctest script: an image's flash (text + data, as arm-none-eabi-size counts them) against a
+# budget, in bytes; prints the figure either way. -DSIZE_TOOL=... -DELF=... -DBUDGET=...
+execute_process(COMMAND "${SIZE_TOOL}" "${ELF}" OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "flash budget: ${SIZE_TOOL} ${ELF} failed (${rc})")
+endif()
+string(REGEX MATCH "\n[ \t]*([0-9]+)[ \t]+([0-9]+)" row "${out}")
+if(NOT row)
+  message(FATAL_ERROR "flash budget: no sizes in the output of ${SIZE_TOOL}: ${out}")
+endif()
+math(EXPR flash "${CMAKE_MATCH_1} + ${CMAKE_MATCH_2}")
+math(EXPR left "${BUDGET} - ${flash}")
+get_filename_component(name "${ELF}" NAME)
+if(flash GREATER BUDGET)
+  message(FATAL_ERROR "${name}: flash ${flash} bytes, over its budget of ${BUDGET} by ${left}")
+endif()
+message(STATUS "${name}: flash ${flash} bytes, ${left} under its budget of ${BUDGET}")
