@@ -10,6 +10,10 @@
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 // GFLOP/s counters use 2 M N K flops per product (0 for Create alone).
 //
+// BM_Unpacked and BM_StepUnpacked: the same step's products as the trainer runs them on the
+// unpacked fp32 kernel (kernels/matmul.h): feature-major, nothing packed, so each product is one
+// call (Y^T = W . X^T, dX^T = W^T . dY^T, dW = dY^T . X), with the same flops as BM_Step.
+//
 // BM_Peak* measure the core's own ceiling for each kind: 12 independent chains of VFMADD231PS
 // (fp32, 16 multiply-adds each) or VDPBF16PS (bf16 pairs, 32 each) on registers, no memory, 1
 // thread. vdpbf16ps does twice the multiply-adds per instruction; whether it runs as many
@@ -32,6 +36,7 @@
 #include "edgevae/runtime.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_bf16.h"
+#include "kernels/matmul.h"
 
 namespace edgevae {
 namespace {
@@ -79,6 +84,74 @@ struct Operands {
     for (size_t i = 0; i < b.size(); ++i) b[i] = 0.002f * static_cast<float>(i % 89) - 0.09f;
   }
 };
+
+// The step's products in the unpacked kernel's form: C[m][n] = op(A)[m][k] . B[k][n].
+struct UnpackedShape {
+  const char* name;
+  size_t m, n, k;
+  simd::ALayout layout;
+};
+constexpr UnpackedShape kUnpackedShapes[] = {
+    {"fc1_fwd", 400, 128, 784, simd::ALayout::kRowMajor},
+    {"fc1_wgrad", 400, 784, 128, simd::ALayout::kRowMajor},
+    {"fc4_fwd", 784, 128, 400, simd::ALayout::kRowMajor},
+    {"fc4_igrad", 400, 128, 784, simd::ALayout::kTransposed},
+    {"fc4_wgrad", 784, 400, 128, simd::ALayout::kRowMajor},
+    {"heads_fwd", 40, 128, 400, simd::ALayout::kRowMajor},
+    {"heads_igrad", 400, 128, 40, simd::ALayout::kTransposed},
+    {"heads_wgrad", 40, 400, 128, simd::ALayout::kRowMajor},
+    {"fc3_fwd", 400, 128, 20, simd::ALayout::kRowMajor},
+    {"fc3_igrad", 20, 128, 400, simd::ALayout::kTransposed},
+    {"fc3_wgrad", 400, 20, 128, simd::ALayout::kRowMajor},
+};
+constexpr int kUnpackedCount = static_cast<int>(sizeof(kUnpackedShapes) / sizeof(kUnpackedShapes[0]));
+
+struct UnpackedOperands {
+  UnpackedShape s;
+  AlignedBuffer<float> a, b, c;
+  explicit UnpackedOperands(const UnpackedShape& shape)
+      : s(shape), a(s.m * s.k), b(s.k * s.n), c(s.m * s.n) {
+    for (size_t i = 0; i < a.size(); ++i) a[i] = 0.001f * static_cast<float>(i % 97) - 0.04f;
+    for (size_t i = 0; i < b.size(); ++i) b[i] = 0.002f * static_cast<float>(i % 89) - 0.09f;
+  }
+  void Run(pthreadpool_t pool) {
+    const size_t lda = s.layout == simd::ALayout::kRowMajor ? s.k : s.m;
+    simd::MatMul(s.m, s.n, s.k, a.data(), lda, s.layout, b.data(), s.n, c.data(), s.n, pool);
+  }
+};
+
+// Args: shape index, threads.
+void BM_Unpacked(benchmark::State& state) {
+  UnpackedOperands x(kUnpackedShapes[state.range(0)]);
+  auto rt = MakeRuntime(static_cast<int>(state.range(1)));
+  x.Run(rt->pool());
+  for (auto _ : state) {
+    x.Run(rt->pool());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(x.s.name);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * x.s.m * x.s.n * x.s.k * state.iterations(),
+                                                 benchmark::Counter::kIsRate,
+                                                 benchmark::Counter::kIs1000);
+}
+
+void BM_StepUnpacked(benchmark::State& state) {
+  auto rt = MakeRuntime(static_cast<int>(state.range(0)));
+  std::vector<std::unique_ptr<UnpackedOperands>> xs;
+  double flops = 0;
+  for (const UnpackedShape& s : kUnpackedShapes) {
+    xs.push_back(std::make_unique<UnpackedOperands>(s));
+    flops += 2.0 * s.m * s.n * s.k;
+  }
+  for (auto& x : xs) x->Run(rt->pool());
+  for (auto _ : state) {
+    for (auto& x : xs) x->Run(rt->pool());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations(),
+                                                 benchmark::Counter::kIsRate,
+                                                 benchmark::Counter::kIs1000);
+}
 
 enum class Kind { kF32, kBf16 };
 enum class Mode { kCreate, kRun, kCreateRun };
@@ -268,6 +341,13 @@ BENCHMARK(BM_PeakBf16Dot)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(BM_Step<Kind::kF32>)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Step<Kind::kBf16>)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StepUnpacked)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Unpacked)
+    ->Apply([](auto* b) {
+      for (int i = 0; i < kUnpackedCount; ++i) b->Args({i, 1})->Args({i, 2});
+    })
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace edgevae
