@@ -14,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/loss.h"
+#include "kernels/matmul.h"
 #include "kernels/parallel.h"
 #include "kernels/sparse.h"
 #include "tools/backprop_plan.h"
@@ -57,7 +58,9 @@ class BackpropImpl final : public Backprop {
       const Unit& unit = units_[u];
       yt_[u].Resize(unit.out * b_);
       if (unit.kind != UnitKind::kLogits) dyt_[u].Resize(unit.out * b_);  // logits: in place
-      if (!unit.takes_pixels && !unit.igrad_on_weight) wt_[u].Resize(unit.in * unit.out);
+      if (bf16_ && !unit.takes_pixels && !unit.igrad_on_weight) {
+        wt_[u].Resize(unit.in * unit.out);
+      }
       widest = std::max({widest, unit.in, unit.out});
       if (unit.wgrad_packs_dy) largest = std::max(largest, unit.in * unit.out);
     }
@@ -158,12 +161,21 @@ class BackpropImpl final : public Backprop {
   Status PackAll(const std::vector<PackJob>& jobs, const std::function<void()>& other = {}) {
     if (jobs.empty() && !other) return Status::Ok();
     const auto t0 = Clock::now();
-    Status st = PackConcurrently(jobs, bf16_, rt_->pool(), other);
+    Status st = PackConcurrently(jobs, rt_->pool(), other);
     if (profile_) profile_->pack_s += Since(t0);
     return st;
   }
 
-  // C[m][n] = A[m][k] . B^T on a packed operator.
+  // C[m][n] = op(A)[m][k] . B[k][n], dense strides, on the unpacked fp32 kernel.
+  void MatMul(size_t m, size_t n, size_t k, const float* a, simd::ALayout layout, const float* b,
+              float* c) {
+    const auto t0 = Clock::now();
+    simd::MatMul(m, n, k, a, layout == simd::ALayout::kRowMajor ? k : m, layout, b, n, c, n,
+                 rt_->pool());
+    if (profile_) profile_->gemm_s += Since(t0);
+  }
+
+  // C[m][n] = A[m][k] . B^T on a packed operator (bf16).
   Status Gemm(Product& op, size_t m, const float* a, float* c) {
     const auto t0 = Clock::now();
     Status st = op.Run(m, a, c, rt_->pool());
@@ -213,8 +225,9 @@ class BackpropImpl final : public Backprop {
   }
 
   // The packings that an input (feature-major, `width` x n) of unit u makes possible: for the
-  // forward product and for the weight gradient, as the plan says.
+  // forward product and for the weight gradient, as the plan says (bf16; fp32 packs nothing).
   void InputPacks(size_t u, const float* x, std::vector<PackJob>* jobs) {
+    if (!bf16_) return;
     const Unit& unit = units_[u];
     if (!unit.fwd_on_weight) jobs->push_back({n_, unit.in, x, gemm::BLayout::kKN, &fwd_[u]});
     if (!unit.wgrad_packs_dy) jobs->push_back({unit.in, n_, x, gemm::BLayout::kNK, &wgrad_[u]});
@@ -225,7 +238,7 @@ class BackpropImpl final : public Backprop {
   Status PackWeightsAndPixels() {
     std::vector<PackJob> jobs;
     if (!sparse_) InputPacks(0, xt_.data(), &jobs);
-    for (size_t u = 0; u < units_.size(); ++u) {
+    for (size_t u = 0; bf16_ && u < units_.size(); ++u) {
       const Unit& unit = units_[u];
       const float* w = w_ + unit.w;
       if (unit.fwd_on_weight) jobs.push_back({unit.out, unit.in, w, gemm::BLayout::kNK, &fwd_[u]});
@@ -252,7 +265,9 @@ class BackpropImpl final : public Backprop {
     const size_t n = n_;
     float* y = yt_[u].data();
     if (u == 0 && sparse_) return SparseForward(y);
-    if (unit.fwd_on_weight) {
+    if (!bf16_) {  // Y^T = W . X^T
+      MatMul(unit.out, n, unit.in, w_ + unit.w, simd::ALayout::kRowMajor, Input(u), y);
+    } else if (unit.fwd_on_weight) {
       simd::Transpose(Input(u), unit.in, n, n, rows_a_.data(), unit.in);
       EVAE_RETURN_IF_ERROR(Gemm(fwd_[u], n, rows_a_.data(), rows_b_.data()));
       simd::Transpose(rows_b_.data(), n, unit.out, unit.out, y, n);
@@ -392,6 +407,7 @@ class BackpropImpl final : public Backprop {
       CheckFinite(unit.w, unit.in * unit.out);
       return Status::Ok();
     }
+    if (!bf16_) return BackwardUnpacked(u, dy);
     std::vector<PackJob> jobs;
     if (!unit.takes_pixels && !unit.igrad_on_weight) {
       jobs.push_back({n, unit.out, dy, gemm::BLayout::kKN, &igrad_[u]});
@@ -415,6 +431,36 @@ class BackpropImpl final : public Backprop {
     } else {
       EVAE_RETURN_IF_ERROR(Gemm(igrad_[u], unit.in, wt_[u].data(), dx));
     }
+    return InputGradientThroughActivation(u, dx);
+  }
+
+  // Backward on the unpacked fp32 kernel: dW = dY^T . X with X batch-major (the pixels' rows as
+  // given, a hidden input transposed once), and dX^T = W^T . dY^T reading W as stored.
+  Status BackwardUnpacked(size_t u, const float* dy) {
+    const Unit& unit = units_[u];
+    const size_t n = n_;
+    float* g = grad_.data();
+    const float* x_rows = xrows_.data();
+    if (!unit.takes_pixels) {
+      const auto t0 = Clock::now();
+      simd::Transpose(Input(u), unit.in, n, n, rows_a_.data(), unit.in);
+      if (profile_) profile_->elementwise_s += Since(t0);
+      x_rows = rows_a_.data();
+    }
+    MatMul(unit.out, unit.in, n, dy, simd::ALayout::kRowMajor, x_rows, g + unit.w);
+    CheckFinite(unit.w, unit.in * unit.out);
+    if (unit.takes_pixels) return Status::Ok();
+    float* dx = unit.takes_z ? dzt_.data() : dyt_[u - 1].data();
+    MatMul(unit.in, n, unit.out, w_ + unit.w, simd::ALayout::kTransposed, dy, dx);
+    return InputGradientThroughActivation(u, dx);
+  }
+
+  // dX (feature-major) of unit u's input through its producer's activation: ReLU's mask and its
+  // bias gradient, or the reparameterisation into the heads' output gradient.
+  Status InputGradientThroughActivation(size_t u, float* dx) {
+    const Unit& unit = units_[u];
+    const size_t n = n_;
+    float* g = grad_.data();
     if (!unit.takes_z) {
       const float* h = yt_[u - 1].data();
       const size_t b = units_[u - 1].b;

@@ -1,25 +1,19 @@
 // The loss and gradient of one training batch, for any shape's table: the forward pass, the
 // negative ELBO (Bernoulli decoder, one reparameterised sample per image) or the importance-
-// weighted bound (k samples per image, Burda et al. 2015) and the backward pass,
-// with every product through XNNPACK. Internal to the tools library (edgevae/train.h runs it).
+// weighted bound (k samples per image, Burda et al. 2015) and the backward pass. Internal to the
+// tools library (edgevae/train.h runs it).
 //
-// XNNPACK's fully-connected operator packs its "weights" operand when it is created, and in
-// training every operand changes every step, so each product of a step creates an operator.
-// Packing costs a pass over the packed operand, so each product packs the smaller of its two
-// operands. Keeping activations feature-major ([features][batch], written "^T") lets the
-// batch's activations be that operand for most products:
+// Activations are feature-major ([features][batch], written "^T"), and in fp32 every product is
+// one call of the unpacked kernel (kernels/matmul.h), which reads the weight [out][in] as stored
+// or transposed and the activations in place:
 //
-//   forward      Y^T = W . X^T        (packs X; or, for a layer whose weight is smaller than the
-//                                      batch's input, Y = X . W^T batch-major on the packed W)
-//   input grads  dX^T = W^T . dY^T    (packs dY and streams a transposed copy of W; or, for a
-//                                      small weight, dX = dY . W batch-major on the packed W)
-//   weight grads dW = dY^T . X        (packs X; or dW^T = X^T . dY, packing the much smaller dY,
-//                                      and a transpose of the result into place)
+//   forward      Y^T = W . X^T
+//   input grads  dX^T = W^T . dY^T       (W read transposed, not copied)
+//   weight grads dW = dY^T . X           (X batch-major: the pixels' rows as given, a hidden
+//                                         input transposed once)
 //
-// The left factor is XNNPACK's streamed input (row-major), the right one the packed operand;
-// outputs land feature-major or, for weight gradients, in PyTorch's [out][in] layout inside the
-// flat gradient array. Batch-major products get cheap transposes of their activations around
-// them. Packings that do not depend on each other run concurrently (XNNPACK packs on one thread).
+// so that no operand is packed or copied for a product (XNNPACK's operator packs one operand at
+// every create, and in training every operand changes every step: a fifth of an epoch).
 // The first layer, whose input is pixels, has a second way (FirstLayer below): MNIST batches are
 // about 19 % lit, so its forward product and its weight gradient can sum over the lit pixels only
 // (kernels/sparse.h, with the batch indexed by image and by pixel in tools/lit_pixels.h):
@@ -27,13 +21,15 @@
 //   forward      Y = relu(b + X . W^T)   row by row: the rows of W^T of the image's lit pixels
 //   weight grads dW^T = X^T . dY          row by row: the rows of dY of the images where lit
 //
-// with W^T made beside the step's other packings, and dW^T transposed into place. Neither packs
-// the pixels. The choice is made per batch from its share of lit pixels.
-// With bf16 (TrainOptions::precision), every XNNPACK product above runs instead on the bf16
-// kernel of kernels/gemm_bf16.h, with the same operands packed; the sparse products stay fp32.
+// with W^T made at the start of the step, and dW^T transposed into place. The choice is made per
+// batch from its share of lit pixels.
+// With bf16 (TrainOptions::precision), every dense product runs instead on the bf16 kernel of
+// kernels/gemm_bf16.h, which packs (rounds and interleaves) one operand per product: the smaller
+// one, chosen once per shape (Plan, in backprop_plan.h), with batch-major products getting cheap
+// transposes of their activations around them, and packings that do not depend on each other
+// run concurrently. The sparse products stay fp32.
 // Biases, ReLU, the loss and the reparameterisation are per-row Highway kernels over contiguous
-// batch rows. For the 784-400-20 network this is the layout measured fastest in
-// docs/performance.md; the choice per product is made once per shape (Plan, in backprop_plan.h).
+// batch rows.
 #ifndef EDGEVAE_TOOLS_BACKPROP_H_
 #define EDGEVAE_TOOLS_BACKPROP_H_
 

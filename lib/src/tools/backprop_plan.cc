@@ -1,6 +1,5 @@
 #include "tools/backprop_plan.h"
 
-#include <limits>
 #include <utility>
 
 namespace edgevae {
@@ -40,9 +39,8 @@ std::vector<Unit> Plan(const ShapeInfo& s, const ParamLayout& layout) {
   return units;
 }
 
-Status PackConcurrently(const std::vector<PackJob>& jobs, bool bf16, pthreadpool_t pool,
+Status PackConcurrently(const std::vector<PackJob>& jobs, pthreadpool_t pool,
                         const std::function<void()>& other) {
-  constexpr float kInf = std::numeric_limits<float>::infinity();
   std::vector<Status> status(jobs.size());
   const size_t tasks = jobs.size() + (other ? 1 : 0);
   auto work = [&](size_t i) {
@@ -51,18 +49,9 @@ Status PackConcurrently(const std::vector<PackJob>& jobs, bool bf16, pthreadpool
       return;
     }
     const PackJob& j = jobs[i];
-    if (bf16) {
-      auto r = gemm::PackedGemmBf16::Create(j.n, j.k, j.b, j.layout, j.k, j.n);
-      if (r.ok()) {
-        j.op->bf16 = std::move(r).value();
-      } else {
-        status[i] = r.status();
-      }
-      return;
-    }
-    auto r = gemm::PackedGemm::Create(j.n, j.k, j.b, j.layout, nullptr, -kInf, kInf, j.k, j.n);
+    auto r = gemm::PackedGemmBf16::Create(j.n, j.k, j.b, j.layout, j.k, j.n);
     if (r.ok()) {
-      j.op->f32 = std::move(r).value();
+      j.op->bf16 = std::move(r).value();
     } else {
       status[i] = r.status();
     }

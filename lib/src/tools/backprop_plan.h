@@ -1,6 +1,7 @@
-// How each product of a VAE training step runs (backprop.h has the layouts): the step's units
-// (a layer of the table, or the two heads as one matrix) with the operand each of their three
-// products packs, chosen once per shape, and the packing of several operators at once.
+// How each product of a VAE training step runs in bf16 (backprop.h has the layouts): the step's
+// units (a layer of the table, or the two heads as one matrix) with the operand each of their
+// three products packs, chosen once per shape, and the packing of several operators at once. (The
+// fp32 step packs nothing: kernels/matmul.h.)
 // Internal to the tools library.
 #ifndef EDGEVAE_TOOLS_BACKPROP_PLAN_H_
 #define EDGEVAE_TOOLS_BACKPROP_PLAN_H_
@@ -37,12 +38,11 @@ struct Unit {
 // of each product at the default minibatch (any batch size gives the same loss and gradient).
 std::vector<Unit> Plan(const ShapeInfo& s, const ParamLayout& layout);
 
-// One product's packed operator: XNNPACK f32, or the bf16 kernel.
+// One product's packed operator (the bf16 kernel).
 struct Product {
-  gemm::PackedGemm f32;
   gemm::PackedGemmBf16 bf16;
   Status Run(size_t m, const float* a, float* c, pthreadpool_t pool) {
-    return bf16.created() ? bf16.Run(m, a, c, pool) : f32.Run(m, a, c, pool);
+    return bf16.Run(m, a, c, pool);
   }
 };
 
@@ -54,10 +54,10 @@ struct PackJob {
   Product* op;
 };
 
-// Creates the jobs' operators (bf16 or f32) concurrently over `pool`'s threads: XNNPACK packs on
-// the calling thread only, so a lone create leaves the other cores idle. `other` (may be empty)
-// runs as one more task beside the packing. The first failure, if any.
-Status PackConcurrently(const std::vector<PackJob>& jobs, bool bf16, pthreadpool_t pool,
+// Creates the jobs' operators concurrently over `pool`'s threads: a create packs on the calling
+// thread only, so a lone create leaves the other cores idle. `other` (may be empty) runs as one
+// more task beside the packing. The first failure, if any.
+Status PackConcurrently(const std::vector<PackJob>& jobs, pthreadpool_t pool,
                         const std::function<void()>& other);
 
 }  // namespace edgevae
