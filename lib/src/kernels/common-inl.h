@@ -1,5 +1,6 @@
 // Helpers shared by the kernel families' -inl.h files: whole-vector iteration with a tail, tail
-// loads and stores through a stack buffer, and the softplus/sigmoid pair. Included once per
+// loads and stores through a stack buffer, aarch64's multi-register load, and the
+// softplus/sigmoid pair. Included once per
 // Highway target, hence the toggling include guard.
 #if defined(EDGEVAE_KERNELS_COMMON_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef EDGEVAE_KERNELS_COMMON_INL_H_
@@ -46,6 +47,44 @@ HWY_INLINE void Store(D d, M m, bool full, hn::Vec<D> v, hn::TFromD<D>* p) {
   hn::Store(v, d, buf);
   std::memcpy(p, buf, hn::CountTrue(d, m) * sizeof(*p));
 }
+
+#if HWY_ARCH_ARM_A64
+// K consecutive vectors (K <= 4) from p in one LD1 of K registers, and p advanced by `stride`
+// floats in the same instruction (post-index). Separate loads would take an instruction each
+// (GCC addresses them by register offsets, which LDP cannot pair) and the advance another.
+// The asm reads memory the compiler cannot see through its operands: the "memory" clobber keeps
+// it after the stores before it.
+template <size_t K, class D>
+HWY_INLINE void LoadVectorsAndAdvance(D, const float* HWY_RESTRICT& p, size_t stride, hn::Vec<D>* v) {
+  const size_t bytes = stride * sizeof(float);
+  if constexpr (K == 1) {
+    float32x4_t r0;
+    asm("ld1 {%0.4s}, [%1], %2" : "=w"(r0), "+r"(p) : "r"(bytes) : "memory");
+    v[0] = hn::Vec<D>(r0);
+  } else if constexpr (K == 2) {
+    // A two-vector type takes two consecutive registers, as LD1's list needs (%S, %T: its
+    // first and second).
+    float32x4x2_t r;
+    asm("ld1 {%S0.4s, %T0.4s}, [%1], %2" : "=w"(r), "+r"(p) : "r"(bytes) : "memory");
+    v[0] = hn::Vec<D>(r.val[0]);
+    v[1] = hn::Vec<D>(r.val[1]);
+  } else if constexpr (K == 3) {
+    float32x4x3_t r;
+    asm("ld1 {%S0.4s, %T0.4s, %U0.4s}, [%1], %2" : "=w"(r), "+r"(p) : "r"(bytes) : "memory");
+    v[0] = hn::Vec<D>(r.val[0]);
+    v[1] = hn::Vec<D>(r.val[1]);
+    v[2] = hn::Vec<D>(r.val[2]);
+  } else {
+    static_assert(K == 4, "at most 4 registers");
+    float32x4x4_t r;
+    asm("ld1 {%S0.4s, %T0.4s, %U0.4s, %V0.4s}, [%1], %2"
+        : "=w"(r), "+r"(p)
+        : "r"(bytes)
+        : "memory");
+    for (size_t i = 0; i < 4; ++i) v[i] = hn::Vec<D>(r.val[i]);
+  }
+}
+#endif  // HWY_ARCH_ARM_A64
 
 // e = exp(-|l|); softplus(l) = max(l, 0) + log1p(e); sigmoid(l) = (l >= 0 ? 1 : e) / (1 + e).
 template <class D, class V>

@@ -11,6 +11,7 @@
 #include <cstddef>
 
 #include "hwy/highway.h"
+#include "kernels/common-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace edgevae {
@@ -79,28 +80,6 @@ HWY_INLINE void TileBroadcast(D d, const MatMulArgs& p, size_t i, size_t j) {
 }
 
 #if HWY_ARCH_ARM_A64
-// K consecutive vectors from p: one LD1 of K registers (K <= 4), where separate loads would each
-// take an instruction (GCC addresses them by register offsets, which LDP cannot pair).
-template <size_t K, class D>
-HWY_INLINE void LoadVectors(D d, const float* HWY_RESTRICT p, hn::Vec<D>* v) {
-  if constexpr (K == 1) {
-    v[0] = hn::LoadU(d, p);
-  } else if constexpr (K == 2) {
-    const float32x4x2_t r = vld1q_f32_x2(p);
-    v[0] = hn::Vec<D>(r.val[0]);
-    v[1] = hn::Vec<D>(r.val[1]);
-  } else if constexpr (K == 3) {
-    const float32x4x3_t r = vld1q_f32_x3(p);
-    v[0] = hn::Vec<D>(r.val[0]);
-    v[1] = hn::Vec<D>(r.val[1]);
-    v[2] = hn::Vec<D>(r.val[2]);
-  } else {
-    static_assert(K == 4, "at most 4 registers");
-    const float32x4x4_t r = vld1q_f32_x4(p);
-    for (size_t i = 0; i < 4; ++i) v[i] = hn::Vec<D>(r.val[i]);
-  }
-}
-
 // One lane L of `s` times each B vector into row R's accumulators (FMLA by element).
 #define EDGEVAE_MATMUL_LANE(R, S, L)                                                        \
   do {                                                                                      \
@@ -121,10 +100,8 @@ HWY_INLINE void TileTransposedByLane(D d, const MatMulArgs& p, size_t i, size_t 
   const float* HWY_RESTRICT b = p.b + j;
   for (size_t kk = 0; kk < p.k; ++kk) {
     hn::Vec<D> av[MR / 4], bv[NV];
-    LoadVectors<MR / 4>(d, a, av);
-    LoadVectors<NV>(d, b, bv);
-    a += p.lda;
-    b += p.ldb;
+    LoadVectorsAndAdvance<MR / 4>(d, a, p.lda, av);
+    LoadVectorsAndAdvance<NV>(d, b, p.ldb, bv);
     for (size_t q = 0; q < MR / 4; ++q) {
       EDGEVAE_MATMUL_LANE(4 * q + 0, av[q], 0);
       EDGEVAE_MATMUL_LANE(4 * q + 1, av[q], 1);
@@ -155,8 +132,7 @@ HWY_INLINE void TileRowMajorByLane(D d, const MatMulArgs& p, size_t i, size_t j)
     hn::Vec<D> av[MR], bv[NV];
     for (size_t r = 0; r < MR; ++r) av[r] = hn::LoadU(d, a + r * p.lda + kk);
 #define EDGEVAE_MATMUL_K(L)                                                                 \
-  LoadVectors<NV>(d, bk, bv);                                                               \
-  bk += p.ldb;                                                                              \
+  LoadVectorsAndAdvance<NV>(d, bk, p.ldb, bv);                                              \
   for (size_t r = 0; r < MR; ++r) EDGEVAE_MATMUL_LANE(r, av[r], L);
     EDGEVAE_MATMUL_K(0)
     EDGEVAE_MATMUL_K(1)

@@ -67,8 +67,23 @@ HWY_INLINE void SparseRowBlock(D d, const uint32_t* HWY_RESTRICT index,
   }
   for (size_t j = 0; j < entries; ++j) {
     const auto x = hn::Set(d, value[j]);
-    const float* row = dense + static_cast<size_t>(index[j]) * stride;
+    const float* HWY_RESTRICT row = dense + static_cast<size_t>(index[j]) * stride;
+#if HWY_ARCH_ARM_A64
+    // Four vectors per instruction, which also advances `row` (common-inl.h).
+    size_t v = 0;
+    for (; v + 4 <= kVectors; v += 4) {
+      hn::Vec<D> r[4];
+      LoadVectorsAndAdvance<4>(d, row, 4 * N, r);
+      for (size_t i = 0; i < 4; ++i) acc[v + i] = hn::MulAdd(x, r[i], acc[v + i]);
+    }
+    if constexpr (kVectors % 4 != 0) {
+      hn::Vec<D> r[kVectors % 4];
+      LoadVectorsAndAdvance<kVectors % 4>(d, row, 0, r);
+      for (size_t i = 0; i < kVectors % 4; ++i) acc[v + i] = hn::MulAdd(x, r[i], acc[v + i]);
+    }
+#else
     for (size_t v = 0; v < kVectors; ++v) acc[v] = hn::MulAdd(x, hn::LoadU(d, row + v * N), acc[v]);
+#endif
   }
   // x < 0 ? 0 : x, as BiasRelu: a NaN passes through.
   const auto zero = hn::Zero(d);
