@@ -43,6 +43,21 @@ HWY_NOINLINE void AdamUpdate(float* HWY_RESTRICT w, float* HWY_RESTRICT mom,
   // fifth of the instructions on a Cortex-A72.
   const size_t N = hn::Lanes(d);
   size_t i = 0;
+  // Two vectors an iteration: the loop's own instructions were a fifth of a vector's on a
+  // Cortex-A72.
+  for (; i + 2 * N <= n; i += 2 * N) {
+    hn::Vec<decltype(d)> mv0, vv0, wv0, mv1, vv1, wv1;
+    update(hn::LoadU(d, g + i), hn::LoadU(d, mom + i), hn::LoadU(d, vel + i), hn::LoadU(d, w + i),
+           mv0, vv0, wv0);
+    update(hn::LoadU(d, g + i + N), hn::LoadU(d, mom + i + N), hn::LoadU(d, vel + i + N),
+           hn::LoadU(d, w + i + N), mv1, vv1, wv1);
+    hn::StoreU(mv0, d, mom + i);
+    hn::StoreU(vv0, d, vel + i);
+    hn::StoreU(wv0, d, w + i);
+    hn::StoreU(mv1, d, mom + i + N);
+    hn::StoreU(vv1, d, vel + i + N);
+    hn::StoreU(wv1, d, w + i + N);
+  }
   for (; i + N <= n; i += N) {
     hn::Vec<decltype(d)> mv, vv, wv;
     update(hn::LoadU(d, g + i), hn::LoadU(d, mom + i), hn::LoadU(d, vel + i), hn::LoadU(d, w + i),
