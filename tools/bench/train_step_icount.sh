@@ -20,7 +20,9 @@
 # build/sysroot-arm64 (bash tools/setup.sh --pi). QEMU_CPU (default cortex-a72, a Pi 4) names
 # the CPU qemu models, ICOUNT_DIR where the plugin is built (default /tmp/icount), MNIST_DIR the
 # data (default data/mnist). With REPEAT=1 the S run is counted twice and both counts printed
-# (the count is deterministic with 1 thread: the two should match).
+# (the count is deterministic with 1 thread: the two should match). With ICOUNT_PROFILE=1 both runs
+# are counted again per translation block and the script then says where a step's instructions
+# went, by function (icount_profile.py, as tools/bench/icount.sh does for inference).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 usage="usage: train_step_icount.sh EDGEVAE [S]"
@@ -86,3 +88,16 @@ if [[ "${REPEAT:-0}" == 1 ]]; then
 fi
 echo "aarch64 ($cpu) $(basename "$edgevae") mnist train batch=128 threads=1:" \
      "$(((b - a) / steps)) instructions per step (S=$steps: $a, 2S: $b)"
+
+[[ "${ICOUNT_PROFILE:-0}" == 1 ]] || exit 0
+if [[ ! -f "$icount_dir/libprofile.so" ]]; then
+  cc -shared -fPIC -O2 "$root/tools/bench/icount_profile.c" -o "$icount_dir/libprofile.so"
+fi
+for dir in s 2s; do
+  ICOUNT_PROFILE_OUT="$tmp/$dir.blocks" qemu-aarch64 -cpu "$cpu" -L /usr/aarch64-linux-gnu \
+    -E "LD_LIBRARY_PATH=$sysroot/usr/lib/aarch64-linux-gnu:$sysroot/lib/aarch64-linux-gnu" \
+    -plugin "$icount_dir/libprofile.so" -strace -d page \
+    "$edgevae" train --shape mnist --data "$tmp/$dir" --epochs 1 --batch 128 --seed 1 --threads 1 \
+    --out "$tmp/$dir/model.evae" 2>"$tmp/$dir.log" >/dev/null || fail "profiled edgevae train failed"
+done
+python3 "$root/tools/bench/icount_profile.py" "$tmp" s 2s "$edgevae" aarch64-linux-gnu "$steps"
