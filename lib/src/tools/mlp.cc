@@ -1,13 +1,12 @@
 #include "tools/mlp.h"
 
 #include <algorithm>
-#include <limits>
 #include <string>
 #include <utility>
 
 #include "kernels/elementwise.h"
-#include "kernels/gemm.h"
 #include "kernels/loss.h"
+#include "kernels/matmul.h"
 
 namespace edgevae {
 namespace {
@@ -51,8 +50,11 @@ StatusOr<MlpChain> MlpChain::Create(const ShapeInfo& shape, const ParamLayout& l
   c.out_ = c.layers_.back().out;
   c.dy_.Resize(max_rows * widest);
   c.dx_.Resize(max_rows * widest);
-  c.dyt_.Resize(max_rows * widest);
-  bool ok = !c.dy_.empty() && !c.dx_.empty() && !c.dyt_.empty();
+  c.xt_.Resize(max_rows * widest);
+  c.ht_[0].Resize(max_rows * widest);
+  c.ht_[1].Resize(max_rows * widest);
+  bool ok = !c.dy_.empty() && !c.dx_.empty() && !c.xt_.empty() && !c.ht_[0].empty() &&
+            !c.ht_[1].empty();
   for (const AlignedBuffer<float>& h : c.h_) ok = ok && !h.empty();
   if (!ok) return Internal("out of memory allocating training buffers");
   return c;
@@ -60,18 +62,26 @@ StatusOr<MlpChain> MlpChain::Create(const ShapeInfo& shape, const ParamLayout& l
 
 Status MlpChain::Forward(const float* params, const float* x, size_t n, pthreadpool_t pool) {
   if (n == 0 || n > rows_) return Internal("MlpChain: " + std::to_string(n) + " rows");
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  const float* in = x;
+  // Feature-major inside the chain: H_l^T = W_l . H_{l-1}^T reads W_l as stored; the input is
+  // transposed once, each output back to batch-major rows for the caller and the backward pass.
+  simd::Transpose(x, n, in_, in_, xt_.data(), n);
+  const float* in_t = xt_.data();
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& L = layers_[l];
-    const bool relu = L.activation == Activation::kRelu;
-    EVAE_ASSIGN_OR_RETURN(gemm::PackedGemm op,
-                          gemm::PackedGemm::Create(L.out, L.in, params + L.w, gemm::BLayout::kNK,
-                                                   params + L.b, relu ? 0.0f : -kInf, kInf, L.in,
-                                                   L.out));
-    EVAE_RETURN_IF_ERROR(op.Run(n, in, h_[l].data(), pool));
-    if (L.activation == Activation::kLeakyRelu) simd::LeakyRelu(h_[l].data(), kLeakySlope, n * L.out);
-    in = h_[l].data();
+    float* ht = ht_[l % 2].data();
+    simd::MatMul(L.out, n, L.in, params + L.w, L.in, simd::ALayout::kRowMajor, in_t, n, ht, n,
+                 pool);
+    const float* bias = params + L.b;
+    for (size_t o = 0; o < L.out; ++o) {
+      if (L.activation == Activation::kRelu) {
+        simd::BiasRelu(ht + o * n, bias[o], n);
+      } else {
+        simd::AddBias(ht + o * n, bias[o], n);
+      }
+    }
+    if (L.activation == Activation::kLeakyRelu) simd::LeakyRelu(ht, kLeakySlope, L.out * n);
+    simd::Transpose(ht, L.out, n, n, h_[l].data(), L.out);
+    in_t = ht;
   }
   return Status::Ok();
 }
@@ -88,22 +98,20 @@ Status MlpChain::Backward(const float* params, const float* x, size_t n, float* 
     ActivationBackward(L.activation, g, h_[l].data(), n * L.out);
     const float* h_in = l == 0 ? x : h_[l - 1].data();
     if (grad != nullptr) {
-      // dW = dY^T . H_in: A = dY^T [out][n], B = H_in given as [k = n][n' = in].
-      simd::Transpose(g, n, L.out, L.out, dyt_.data(), n);
-      EVAE_RETURN_IF_ERROR(
-          gemm::Gemm(L.out, L.in, n, dyt_.data(), h_in, gemm::BLayout::kKN, grad + L.w, pool));
+      // dW = dY^T . H_in: dY [n][out] read transposed, H_in [n][in] as k rows.
+      simd::MatMul(L.out, L.in, n, g, L.out, simd::ALayout::kTransposed, h_in, L.in, grad + L.w,
+                   L.in, pool);
       for (size_t o = 0; o < L.out; ++o) {
-        const float* col = dyt_.data() + o * n;
         double s = 0;
-        for (size_t i = 0; i < n; ++i) s += col[i];
+        for (size_t i = 0; i < n; ++i) s += g[i * L.out + o];
         grad[L.b + o] = static_cast<float>(s);
       }
     }
     if (l == 0 && dx == nullptr) break;
-    // dH_in = dY . W: A = dY [n][out], B = W given as [k = out][n' = in].
+    // dH_in = dY . W: W [out][in] as k rows.
     float* target = l == 0 ? dx : spare[next];
-    EVAE_RETURN_IF_ERROR(
-        gemm::Gemm(n, L.in, L.out, g, params + L.w, gemm::BLayout::kKN, target, pool));
+    simd::MatMul(n, L.in, L.out, g, L.out, simd::ALayout::kRowMajor, params + L.w, L.in, target,
+                 L.in, pool);
     g = target;
     next ^= 1;
   }

@@ -1,9 +1,11 @@
 // A run of consecutive dense layers of a shape's table (a classifier, a generator, a
-// discriminator), trained batch-major ([rows][features]) with every product through XNNPACK:
+// discriminator), trained batch-major ([rows][features]) with every product on the unpacked
+// kernel (kernels/matmul.h), which reads each weight [out][in] as stored:
 //
-//   forward      H_l = act(H_{l-1} . W_l^T + b_l)   (packs W_l; bias, and ReLU as a clamp, fused)
-//   input grads  dH_{l-1} = dY_l . W_l             (packs W_l as [k][n])
-//   weight grads dW_l = dY_l^T . H_{l-1}            (a transpose of dY_l, packs H_{l-1})
+//   forward      H_l^T = act(W_l . H_{l-1}^T + b_l)  (feature-major inside: the input transposed
+//                                                    once, each output transposed back to rows)
+//   input grads  dH_{l-1} = dY_l . W_l
+//   weight grads dW_l = dY_l^T . H_{l-1}             (dY_l read transposed)
 //
 // These networks are small beside the VAEs' products per step and this is the plain way, without
 // the VAE's per-shape product plan or sparse first layer (tools/backprop.h). Internal to the tools
@@ -33,9 +35,8 @@ class MlpChain {
   size_t in() const { return in_; }
   size_t out() const { return out_; }
 
-  // Runs the chain on n rows of x (n x in(); readable XNNPACK's 16 bytes past its end, as every
-  // AlignedBuffer is) with the parameters `params` (the model's flat layout); keeps every layer's
-  // output for Backward.
+  // Runs the chain on n rows of x (n x in()) with the parameters `params` (the model's flat
+  // layout); keeps every layer's output for Backward.
   Status Forward(const float* params, const float* x, size_t n, pthreadpool_t pool);
   // The last layer's output (n x out()), its activation applied; writable, for a caller that
   // applies a loss in place.
@@ -56,8 +57,9 @@ class MlpChain {
   };
   std::vector<Layer> layers_;
   size_t in_ = 0, out_ = 0, rows_ = 0;
-  std::vector<AlignedBuffer<float>> h_;  // each layer's output
-  AlignedBuffer<float> dy_, dx_, dyt_;   // gradients of one layer's output and input
+  std::vector<AlignedBuffer<float>> h_;  // each layer's output, batch-major
+  AlignedBuffer<float> xt_, ht_[2];      // the forward pass's feature-major input and outputs
+  AlignedBuffer<float> dy_, dx_;         // gradients of one layer's output and input
 };
 
 // The three chains of a table that runs encoder, decoder and critic layers in that order (ALI,
