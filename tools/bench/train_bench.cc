@@ -1,7 +1,7 @@
 // Training-side benchmarks: one Adam step at batch 128 (on MNIST digits, which take the first
 // layer's sparse path, and on grey images, which take the dense one), the first layer's products
-// both ways by the share of lit pixels, the XNNPACK products of a step, and the element-wise
-// kernels. Run: build/release/tools/edgevae_train_bench [--benchmark_repetitions=5]
+// both ways by the share of lit pixels, the step's largest products on the unpacked kernel, and
+// the element-wise kernels. Run: build/release/tools/edgevae_train_bench [--benchmark_repetitions=5]
 // Reports medians; GFLOP/s counters use 2*m*n*k flops per product.
 #include <benchmark/benchmark.h>
 
@@ -15,9 +15,9 @@
 #include "edgevae/rng.h"
 #include "edgevae/runtime.h"
 #include "edgevae/train.h"
-#include "kernels/gemm.h"
 #include "kernels/elementwise.h"
 #include "kernels/loss.h"
+#include "kernels/matmul.h"
 #include "kernels/optimizer.h"
 #include "kernels/sparse.h"
 #include "tools/lit_pixels.h"
@@ -93,7 +93,7 @@ BENCHMARK(BM_TrainStep)
 // The first layer's two products (forward and weight gradient, 784 -> 400 at batch 128) for a
 // batch with range(1) percent of its pixels lit, on 1 thread, with everything each way costs per
 // step: range(0) = 1 sparse (index the batch, W^T, both sparse products, dW^T into place), 0 dense
-// (pack the pixels twice, both XNNPACK products).
+// (both products on the unpacked kernel, the pixels as given: X^T and the batch's rows).
 void BM_FirstLayer(benchmark::State& state) {
   const bool sparse = state.range(0) != 0;
   const double density = state.range(1) / 100.0;
@@ -111,7 +111,6 @@ void BM_FirstLayer(benchmark::State& state) {
   const size_t stride = simd::SparseStride(out);
   AlignedBuffer<float> wt(in * stride), bias(stride), rows(n * stride), dwt(in * stride);
   LitPixels lit;
-  constexpr float kInf = std::numeric_limits<float>::infinity();
   for (auto _ : state) {
     if (sparse) {
       lit.Index(x.data(), n, in);
@@ -126,16 +125,10 @@ void BM_FirstLayer(benchmark::State& state) {
                              rows.data(), stride, nullptr, false, dwt.data());
       simd::Transpose(dwt.data(), in, out, stride, dw.data(), in);
     } else {
-      auto fwd = gemm::PackedGemm::Create(n, in, xt.data(), gemm::BLayout::kKN, nullptr, -kInf,
-                                          kInf, in, n);
-      auto wgrad = gemm::PackedGemm::Create(in, n, xt.data(), gemm::BLayout::kNK, nullptr, -kInf,
-                                            kInf, n, in);
-      if (!fwd.ok() || !wgrad.ok()) {
-        state.SkipWithError((fwd.ok() ? wgrad : fwd).status().message().c_str());
-        break;
-      }
-      benchmark::DoNotOptimize(fwd->Run(out, w.data(), y.data(), nullptr).ok());
-      benchmark::DoNotOptimize(wgrad->Run(out, dy.data(), dw.data(), nullptr).ok());
+      simd::MatMul(out, n, in, w.data(), in, simd::ALayout::kRowMajor, xt.data(), n, y.data(), n,
+                   nullptr);
+      simd::MatMul(out, in, n, dy.data(), n, simd::ALayout::kRowMajor, x.data(), in, dw.data(),
+                   in, nullptr);
     }
     benchmark::ClobberMemory();
   }
@@ -146,25 +139,31 @@ BENCHMARK(BM_FirstLayer)
     ->ArgsProduct({{1, 0}, {10, 19, 30, 40, 50, 60}})
     ->Unit(benchmark::kMicrosecond);
 
-// One product C[m][n] = A[m][k] B^T: create (pack) + run, as the trainer does each step.
-void BM_GemmCreateRun(benchmark::State& state) {
+// One product of a step as the trainer runs it, C[m][n] = op(A)[m][k] . B[k][n], nothing packed;
+// range(3): 1 = A transposed (input gradients).
+void BM_MatMul(benchmark::State& state) {
   const size_t m = state.range(0), n = state.range(1), k = state.range(2);
-  auto rt = MakeRuntime(1);
-  AlignedBuffer<float> a(m * k), b(n * k), c(m * n);
+  const auto layout = state.range(3) != 0 ? simd::ALayout::kTransposed : simd::ALayout::kRowMajor;
+  AlignedBuffer<float> a(m * k), b(k * n), c(m * n);
   for (size_t i = 0; i < a.size(); ++i) a[i] = 0.001f * (i % 97);
   for (size_t i = 0; i < b.size(); ++i) b[i] = 0.002f * (i % 89);
+  const size_t lda = layout == simd::ALayout::kRowMajor ? k : m;
   for (auto _ : state) {
-    auto st = gemm::Gemm(m, n, k, a.data(), b.data(), gemm::BLayout::kKN, c.data(), nullptr);
-    benchmark::DoNotOptimize(st.ok());
+    simd::MatMul(m, n, k, a.data(), lda, layout, b.data(), n, c.data(), n, nullptr);
+    benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * n * k * 1e-9 * state.iterations(),
                                                  benchmark::Counter::kIsRate);
 }
-// The largest products of a step: fc1 / dH3 (400x128x784), fc4 (784x128x400), dW4 (784x400x128).
-BENCHMARK(BM_GemmCreateRun)->Args({400, 128, 784})->Args({784, 128, 400})->Args({784, 400, 128})
+// The largest products of a step: fc4's forward (784x128x400), its input gradient (400x128x784,
+// W read transposed) and its weight gradient (784x400x128).
+BENCHMARK(BM_MatMul)
+    ->Args({784, 128, 400, 0})
+    ->Args({400, 128, 784, 1})
+    ->Args({784, 400, 128, 0})
     ->Unit(benchmark::kMicrosecond);
 
-// W4 (784 x 400) transposed for the input-gradient product, once per step.
+// W (784 x 400) transposed for the sparse first layer, once per step; a batch's pixels.
 void BM_Transpose(benchmark::State& state) {
   const size_t rows = state.range(0), cols = state.range(1);
   AlignedBuffer<float> in(rows * cols), out(rows * cols);

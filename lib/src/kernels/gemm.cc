@@ -2,7 +2,6 @@
 
 #include <xnnpack.h>
 
-#include <limits>
 #include <string>
 
 namespace edgevae::gemm {
@@ -145,14 +144,6 @@ Status PackedGemm::RunF16(size_t m, const uint16_t* a, uint16_t* c, pthreadpool_
   if (m == 0) return Status::Ok();
   return SetupAndRun("f16 ", m, a, c, pool,
                      [&] { return xnn_setup_fully_connected_nc_f16(op_, m, a, c, pool); });
-}
-
-Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
-            float* c, pthreadpool_t pool) {
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  EVAE_ASSIGN_OR_RETURN(PackedGemm g, PackedGemm::Create(n, k, b, layout, nullptr, -kInf, kInf,
-                                                         /*lda=*/k, /*ldc=*/n));
-  return g.Run(m, a, c, pool);
 }
 
 }  // namespace edgevae::gemm

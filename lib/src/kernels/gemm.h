@@ -1,12 +1,11 @@
-// The XNNPACK wrapper: every matrix product in edgevae goes through an XNNPACK operator (the
+// The XNNPACK wrapper: every inference product in edgevae goes through an XNNPACK operator (the
 // fully-connected one for f32 and f16, a 1x1 qc8 convolution for int8), which computes
 // C[M][N] = A[M][K] * B^T (+ bias, clamped) with B, the "weights", packed into its micro-kernel
 // layout when the operator is created.
 //
-// Which operand to pack is a choice: packing costs about one pass over B, the product 2*M*N*K
-// flops. The trainer packs, product by product, the smaller operand: mostly the per-batch
-// activations, with the weights streamed as A (lib/src/tools/backprop.h); inference packs the
-// weights once per model load and reuses the operators.
+// Inference packs the weights once per model load and reuses the operators. Training, whose
+// operands all change every step, does not use this wrapper: its products run on
+// kernels/matmul.h, which packs nothing.
 #ifndef EDGEVAE_KERNELS_GEMM_H_
 #define EDGEVAE_KERNELS_GEMM_H_
 
@@ -82,11 +81,6 @@ class PackedGemm {
   void* set_c_ = nullptr;
   pthreadpool_t set_pool_ = nullptr;
 };
-
-// One-shot product with dense strides: creates (packs B), runs, deletes.
-// C[m][n] = A[m][k] * B^T, B given as n x k in `layout`.
-Status Gemm(size_t m, size_t n, size_t k, const float* a, const float* b, BLayout layout,
-            float* c, pthreadpool_t pool);
 
 }  // namespace edgevae::gemm
 
