@@ -18,13 +18,14 @@ namespace edgevae {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// The register tile: kTileRows rows of C by kTileVectors vectors of columns, all accumulators in
-// registers while k runs, each k step loading kTileVectors vectors of a row of B and using each
-// of them kTileRows times.
+// The register tile: kRowsRowMajor or kRowsTransposed rows of C (by A's layout) by kTileVectors
+// vectors of columns, all accumulators in registers while k runs, each k step loading
+// kTileVectors vectors of a row of B and using each of them once per row.
 #if HWY_ARCH_ARM_A64
 // 32 registers of 4 lanes. A's values come as vectors and multiply by lane (FMLA by element):
 // a row-major tile loads 4 values of k per row at once, 6 x 3 accumulators + 6 + 3 = 27
-// registers; a transposed tile loads 4 rows' values of one k at once, 8 x 3 + 2 + 3 = 29.
+// registers; a transposed tile loads 4 rows' values of one k at once, 8 x 3 + 2 + 3 = 29. The
+// vectors of one row come in one LD1 (LoadVectorsAndAdvance, common-inl.h).
 constexpr size_t kRowsRowMajor = 6, kRowsTransposed = 8, kTileVectors = 3;
 constexpr bool kByLane = true;
 #elif HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
