@@ -1,7 +1,6 @@
 // Helpers shared by the kernel families' -inl.h files: whole-vector iteration with a tail, tail
 // loads and stores through a stack buffer, aarch64's multi-register load, and the
-// softplus/sigmoid pair. Included once per
-// Highway target, hence the toggling include guard.
+// softplus/sigmoid pair. Included once per Highway target, hence the toggling include guard.
 #if defined(EDGEVAE_KERNELS_COMMON_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef EDGEVAE_KERNELS_COMMON_INL_H_
 #undef EDGEVAE_KERNELS_COMMON_INL_H_
@@ -55,7 +54,8 @@ HWY_INLINE void Store(D d, M m, bool full, hn::Vec<D> v, hn::TFromD<D>* p) {
 // The asm reads memory the compiler cannot see through its operands: the "memory" clobber keeps
 // it after the stores before it.
 template <size_t K, class D>
-HWY_INLINE void LoadVectorsAndAdvance(D, const float* HWY_RESTRICT& p, size_t stride, hn::Vec<D>* v) {
+HWY_INLINE void LoadVectorsAndAdvance(D, const float* HWY_RESTRICT& p, size_t stride,
+                                      hn::Vec<D>* v) {
   const size_t bytes = stride * sizeof(float);
   if constexpr (K == 1) {
     float32x4_t r0;

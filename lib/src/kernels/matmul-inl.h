@@ -7,7 +7,6 @@
 #define EDGEVAE_KERNELS_MATMUL_INL_H_
 #endif
 
-#include <algorithm>
 #include <cstddef>
 
 #include "hwy/highway.h"
@@ -27,19 +26,15 @@ namespace hn = hwy::HWY_NAMESPACE;
 // registers; a transposed tile loads 4 rows' values of one k at once, 8 x 3 + 2 + 3 = 29. The
 // vectors of one row come in one LD1 (LoadVectorsAndAdvance, common-inl.h).
 constexpr size_t kRowsRowMajor = 6, kRowsTransposed = 8, kTileVectors = 3;
-constexpr bool kByLane = true;
 #elif HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 // 32 registers: 8 x 2 accumulators, each A value broadcast from memory into the multiply-add.
 constexpr size_t kRowsRowMajor = 8, kRowsTransposed = 8, kTileVectors = 2;
-constexpr bool kByLane = false;
 #elif HWY_ARCH_X86
 // 16 registers (AVX2, SSE4): 6 x 2 accumulators, 2 of B and 1 broadcast.
 constexpr size_t kRowsRowMajor = 6, kRowsTransposed = 6, kTileVectors = 2;
-constexpr bool kByLane = false;
 #else
 // 16 registers (armv7 NEON) or no SIMD.
 constexpr size_t kRowsRowMajor = 4, kRowsTransposed = 4, kTileVectors = 2;
-constexpr bool kByLane = false;
 #endif
 
 // The operands, with A(i, k) = a[i * a_row + k * a_col].
@@ -161,12 +156,10 @@ HWY_INLINE void TileRowMajorByLane(D d, const MatMulArgs& p, size_t i, size_t j)
 template <size_t MR, size_t NV, class D>
 HWY_INLINE void Tile(D d, const MatMulArgs& p, size_t i, size_t j) {
 #if HWY_ARCH_ARM_A64
-  if constexpr (kByLane) {
-    if (p.transposed && MR == kRowsTransposed) {
-      if constexpr (MR % 4 == 0) return TileTransposedByLane<MR, NV>(d, p, i, j);
-    }
-    if (!p.transposed && MR == kRowsRowMajor) return TileRowMajorByLane<MR, NV>(d, p, i, j);
+  if (p.transposed && MR == kRowsTransposed) {
+    if constexpr (MR % 4 == 0) return TileTransposedByLane<MR, NV>(d, p, i, j);
   }
+  if (!p.transposed && MR == kRowsRowMajor) return TileRowMajorByLane<MR, NV>(d, p, i, j);
 #endif
   TileBroadcast<MR, NV>(d, p, i, j);
 }
