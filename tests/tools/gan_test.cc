@@ -57,6 +57,55 @@ TEST(GanShapeTest, TheGanAndItsGeneratorHaveTheirForm) {
   EXPECT_FALSE(RequireVae(kGan, "class latents").ok());
 }
 
+TEST(GanShapeTest, TheDeepGanHasItsFormAndStartsWithKaimingWeights) {
+  const ShapeInfo deep = GanDeepShape::kInfo;
+  EXPECT_TRUE(ValidateShape(deep).ok()) << ValidateShape(deep).message();
+  EXPECT_TRUE(ValidateShape(GanDeepGeneratorShape::kInfo).ok());
+  EXPECT_EQ(deep.SizesText(), "20-256-512-1024-784 / 784-512-256-1");
+  EXPECT_EQ(GanDeepGeneratorShape::kInfo.SizesText(), "20-256-512-1024-784");
+  EXPECT_EQ(FindShape(deep.deploy)->name, "gan-deep-gen");
+  EXPECT_TRUE(RequireDeployable(GanDeepGeneratorShape::kInfo, "an int8 file").ok());
+
+  StatusOr<Model> m = Model::Create(deep);
+  ASSERT_TRUE(m.ok());
+  m->InitializeLikeTorch(3);
+  ASSERT_EQ(m->tensors().size(), 2 * deep.layers.size());
+  for (size_t t = 0; t < m->tensors().size(); ++t) {
+    const TensorView& tv = m->tensors()[t];
+    const float* p = m->params() + tv.offset;
+    if (tv.cols == 0) {  // biases start at zero
+      EXPECT_TRUE(std::all_of(p, p + tv.size(), [](float v) { return v == 0.0f; })) << tv.name;
+      continue;
+    }
+    const Activation act = deep.layers[t / 2].activation;
+    const double gain = act == Activation::kRelu        ? std::sqrt(2.0)
+                        : act == Activation::kLeakyRelu ? std::sqrt(2.0 / 1.04)
+                                                        : 1.0;
+    // U(-b, b) with b = gain sqrt(3 / in): variance gain^2 / in.
+    const double bound = gain * std::sqrt(3.0 / tv.cols);
+    double sum2 = 0, max_abs = 0;
+    for (size_t i = 0; i < tv.size(); ++i) {
+      sum2 += static_cast<double>(p[i]) * p[i];
+      max_abs = std::max(max_abs, static_cast<double>(std::fabs(p[i])));
+    }
+    EXPECT_LE(max_abs, bound * (1 + 1e-6)) << tv.name;
+    EXPECT_GT(max_abs, 0.99 * bound) << tv.name;
+    // The mean of n squares of U(-b, b) has a relative standard deviation of sqrt(0.8 / n).
+    EXPECT_NEAR(sum2 / tv.size() * tv.cols, gain * gain,
+                5 * std::sqrt(0.8 / tv.size()) * gain * gain)
+        << tv.name;
+  }
+  // The other shapes keep nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in)), biases too.
+  StatusOr<Model> gan = Model::Create(kGan);
+  ASSERT_TRUE(gan.ok());
+  gan->InitializeLikeTorch(3);
+  const TensorView& b = gan->tensors()[1];
+  const float* bp = gan->params() + b.offset;
+  EXPECT_TRUE(std::any_of(bp, bp + b.size(), [](float v) { return v != 0.0f; }));
+  EXPECT_TRUE(std::all_of(bp, bp + b.size(),
+                          [](float v) { return std::fabs(v) <= 1.0f / std::sqrt(20.0f); }));
+}
+
 TEST(GanShapeTest, MalformedGanTablesAreNamed) {
   static constexpr LayerInfo kNoLogit[] = {
       {"g", LayerRole::kDecoder, 20, 8, Activation::kRelu},
@@ -128,23 +177,30 @@ TEST(GanShapeTest, TheDeployableModelIsTheGeneratorsTensors) {
 using testutil::Dense;
 using testutil::Softplus;
 
-// G(z): the generator's pixel probabilities; D's logit of x.
+// G(z): the generator's pixel probabilities (the layers before the first critic layer); D's logit
+// of x (the critic layers).
+size_t CriticLayer(const Model& m) {
+  return static_cast<size_t>(m.shape().Find(LayerRole::kCritic));
+}
 std::vector<double> Generate(const Model& m, const std::vector<double>& p, const float* z) {
-  std::vector<double> h = Dense(m, p, 1, Dense(m, p, 0, std::vector<double>(z, z + 20)));
+  std::vector<double> h(z, z + m.shape().latent);
+  for (size_t l = 0; l < CriticLayer(m); ++l) h = Dense(m, p, l, h);
   for (double& v : h) v = 1 / (1 + std::exp(-v));
   return h;
 }
-double Logit(const Model& m, const std::vector<double>& p, const std::vector<double>& x) {
-  return Dense(m, p, 3, Dense(m, p, 2, x))[0];
+double Logit(const Model& m, const std::vector<double>& p, std::vector<double> x) {
+  for (size_t l = CriticLayer(m); l < m.shape().layers.size(); ++l) x = Dense(m, p, l, x);
+  return x[0];
 }
 
 double ReferenceDiscriminatorLoss(const Model& m, const std::vector<double>& p,
                                   const std::vector<float>& real, const std::vector<float>& z,
                                   size_t n) {
+  const size_t zl = static_cast<size_t>(m.shape().latent);
   double loss = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::vector<double> x(real.begin() + i * 784, real.begin() + (i + 1) * 784);
-    loss += Softplus(-Logit(m, p, x)) + Softplus(Logit(m, p, Generate(m, p, &z[i * 20])));
+    loss += Softplus(-Logit(m, p, x)) + Softplus(Logit(m, p, Generate(m, p, &z[i * zl])));
   }
   return loss;
 }
@@ -152,28 +208,36 @@ double ReferenceDiscriminatorLoss(const Model& m, const std::vector<double>& p,
 double ReferenceGeneratorLoss(const Model& m, const std::vector<double>& p,
                               const std::vector<double>& old, double lambda,
                               const std::vector<float>& z, size_t n) {
+  const size_t zl = static_cast<size_t>(m.shape().latent);
   double loss = 0;
   for (size_t i = 0; i < n; ++i) {
-    const std::vector<double> x = Generate(m, p, &z[i * 20]);
-    const std::vector<double> x_old = Generate(m, old, &z[i * 20]);
+    const std::vector<double> x = Generate(m, p, &z[i * zl]);
+    const std::vector<double> x_old = Generate(m, old, &z[i * zl]);
     loss += Softplus(-Logit(m, p, x));
     for (size_t j = 0; j < x.size(); ++j) loss += lambda * (x[j] - x_old[j]) * (x[j] - x_old[j]);
   }
   return loss;
 }
 
-TEST(GanGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
-  StatusOr<Model> model = Model::Create(kGan);
-  ASSERT_TRUE(model.ok());
+// Both players' losses of `shape` on kN images against the double reference, and `random` + 3
+// entries of each tensor against central differences. Returns the entries checked.
+int CheckGanGradients(const ShapeInfo& shape, size_t kN, int random) {
+  StatusOr<Model> model = Model::Create(shape);
+  EXPECT_TRUE(model.ok());
+  if (!model.ok()) return 0;
   model->InitializeLikeTorch(5);
   StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
-  ASSERT_TRUE(rt.ok());
-  constexpr size_t kN = 3;
+  EXPECT_TRUE(rt.ok());
+  if (!rt.ok()) return 0;
   StatusOr<GanStep> step = GanStep::Create(*model, 4);
-  ASSERT_TRUE(step.ok()) << step.status().message();
-  AlignedBuffer<float> real(kN * 784), z(kN * 20), old(step->generator_floats());
+  EXPECT_TRUE(step.ok()) << step.status().message();
+  if (!step.ok()) return 0;
+  const size_t zl = static_cast<size_t>(shape.latent);
+  AlignedBuffer<float> real(kN * 784), z(kN * zl), old(step->generator_floats());
   const RngStream rng(31, 2);
-  for (size_t i = 0; i < real.size(); ++i) real[i] = rng.Uniform(i) < 0.7f ? 0.0f : rng.Uniform(i + 1000000);
+  for (size_t i = 0; i < real.size(); ++i) {
+    real[i] = rng.Uniform(i) < 0.7f ? 0.0f : rng.Uniform(i + 1000000);
+  }
   FillNormal(RngStream(31, 3), 0, z.data(), z.size());
   // G_old: the generator moved a little, as by one step.
   for (size_t i = 0; i < old.size(); ++i) {
@@ -185,46 +249,66 @@ TEST(GanGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
   std::vector<double> old_params(params);
   std::copy(old.data(), old.data() + old.size(), old_params.begin());
   constexpr double kLambda = 0.5;
-  const size_t g_tensors = 4;  // fc3, fc4: weight and bias each
+  const size_t g_tensors = 2 * CriticLayer(*model);  // the generator's weights and biases
 
   std::vector<float> grad(model->param_floats(), 0.0f);
   StatusOr<double> d_loss =
       step->Discriminator(model->params(), real.data(), z.data(), kN, grad.data(), (*rt)->pool());
-  ASSERT_TRUE(d_loss.ok()) << d_loss.status().message();
+  EXPECT_TRUE(d_loss.ok()) << d_loss.status().message();
+  if (!d_loss.ok()) return 0;
   const double d_ref = ReferenceDiscriminatorLoss(*model, params, real_v, z_v, kN);
   EXPECT_NEAR(*d_loss, d_ref, 1e-5 * std::max(1.0, d_ref));
   int checked = 0;
   const double d_worst = testutil::CheckTensorGradients(
-      *model, grad, params, g_tensors, model->tensors().size(), 77, 5,
-      [&](const std::vector<double>& p) { return ReferenceDiscriminatorLoss(*model, p, real_v, z_v, kN); },
+      *model, grad, params, g_tensors, model->tensors().size(), 77, random,
+      [&](const std::vector<double>& p) {
+        return ReferenceDiscriminatorLoss(*model, p, real_v, z_v, kN);
+      },
       &checked);
 
   std::fill(grad.begin(), grad.end(), 0.0f);
   StatusOr<double> g_loss = step->Generator(model->params(), old.data(), kLambda, z.data(), kN,
                                             grad.data(), (*rt)->pool());
-  ASSERT_TRUE(g_loss.ok()) << g_loss.status().message();
+  EXPECT_TRUE(g_loss.ok()) << g_loss.status().message();
+  if (!g_loss.ok()) return 0;
   const double g_ref = ReferenceGeneratorLoss(*model, params, old_params, kLambda, z_v, kN);
   EXPECT_NEAR(*g_loss, g_ref, 1e-5 * std::max(1.0, g_ref));
   const double g_worst = testutil::CheckTensorGradients(
-      *model, grad, params, 0, g_tensors, 77, 5,
+      *model, grad, params, 0, g_tensors, 77, random,
       [&](const std::vector<double>& p) {
         // G_old stays fixed while the generator's entries move.
         return ReferenceGeneratorLoss(*model, p, old_params, kLambda, z_v, kN);
       },
       &checked);
-  EXPECT_EQ(checked, 7 * 8 + 1 + 5);
-  std::printf("GAN gradients: worst relative error %.3g (discriminator), %.3g (generator, "
+  std::printf("%s gradients: worst relative error %.3g (discriminator), %.3g (generator, "
               "lambda %.1f) over %d entries\n",
-              d_worst, g_worst, kLambda, checked);
-  // The generator step leaves the discriminator's gradient alone, and at G_old = G the penalty is 0.
+              std::string(shape.name).c_str(), d_worst, g_worst, kLambda, checked);
+  // The generator step leaves the discriminator's gradient alone; at G_old = G the penalty is 0.
   EXPECT_TRUE(std::all_of(grad.begin() + step->generator_floats(), grad.end(),
                           [](float g) { return g == 0.0f; }));
   StatusOr<double> at_old = step->Generator(model->params(), model->params(), kLambda, z.data(),
                                             kN, grad.data(), (*rt)->pool());
   StatusOr<double> plain = step->Generator(model->params(), nullptr, 0.0, z.data(), kN,
                                            grad.data(), (*rt)->pool());
-  ASSERT_TRUE(at_old.ok() && plain.ok());
-  EXPECT_EQ(*at_old, *plain);
+  EXPECT_TRUE(at_old.ok() && plain.ok());
+  if (at_old.ok() && plain.ok()) EXPECT_EQ(*at_old, *plain);
+  return checked;
+}
+
+TEST(GanGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
+  EXPECT_EQ(CheckGanGradients(kGan, 3, 5), 7 * 8 + 1 + 5);
+}
+
+// The deeper table: chains of three generator and two critic hidden layers. Its reference costs
+// 2 million multiply-adds per image, so one image and fewer random entries.
+TEST(GanGradTest, TheDeepGansPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
+#ifdef EDGEVAE_TEST_EMULATED
+  constexpr int kRandom = 0;
+#else
+  constexpr int kRandom = 2;
+#endif
+  EXPECT_EQ(CheckGanGradients(GanDeepShape::kInfo, 1, kRandom),
+            13 * (3 + kRandom) + 1 + kRandom);
 }
 
 // --- Training on MNIST --------------------------------------------------------------------------

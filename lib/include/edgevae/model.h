@@ -114,8 +114,10 @@ class Model {
   // A model of `shape` with all parameters zero.
   static StatusOr<Model> Create(const ShapeInfo& shape);
 
-  // PyTorch's nn.Linear default: weights and biases U(-1/sqrt(in), 1/sqrt(in)), drawn from the
-  // counter-based generator keyed by `seed` (so the same seed gives the same model anywhere).
+  // PyTorch's nn.Linear default: weights and biases U(-1/sqrt(in), 1/sqrt(in)); or, for a shape
+  // whose `init` is WeightInit::kKaiming, torch.nn.init.kaiming_uniform_ at each layer's
+  // activation gain and zero biases. Drawn from the counter-based generator keyed by `seed` (so
+  // the same seed gives the same model anywhere).
   void InitializeLikeTorch(uint64_t seed);
 
   const ShapeInfo& shape() const { return shape_; }

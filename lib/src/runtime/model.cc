@@ -67,9 +67,21 @@ void Model::InitializeLikeTorch(uint64_t seed) {
     const TensorView& tv = tensors_[t];
     // Fan-in of the layer: a weight's column count, or its weight's for a bias.
     const int fan_in = tv.cols != 0 ? tv.cols : tensors_[t - 1].cols;
-    const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
-    const RngStream rng(seed, StreamId(RngPurpose::kInit, static_cast<uint32_t>(t)));
+    float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
     float* data = params_.data() + tv.offset;
+    if (shape_.init == WeightInit::kKaiming) {
+      if (tv.cols == 0) {  // a bias
+        std::fill(data, data + tv.size(), 0.0f);
+        continue;
+      }
+      const Activation act = shape_.layers[t / 2].activation;
+      const double gain = act == Activation::kRelu ? std::sqrt(2.0)
+                          : act == Activation::kLeakyRelu
+                              ? std::sqrt(2.0 / (1.0 + kLeakySlope * kLeakySlope))
+                              : 1.0;
+      bound = static_cast<float>(gain * std::sqrt(3.0 / fan_in));
+    }
+    const RngStream rng(seed, StreamId(RngPurpose::kInit, static_cast<uint32_t>(t)));
     for (size_t i = 0; i < tv.size(); ++i) data[i] = (2.0f * rng.Uniform(i) - 1.0f) * bound;
   }
   metadata_.seed = seed;
