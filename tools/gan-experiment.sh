@@ -4,7 +4,8 @@
 # 25, 50 and 100. Training stops at each of those epochs and resumes (bit for bit the same as an
 # uninterrupted run) so that the grid can be drawn.
 #   [SHAPE=gan-deep] tools/gan-experiment.sh OUT_DIR LAMBDA D_STEPS G_STEPS SEED [EPOCHS] [THREADS]
-# SHAPE is the GAN's table (default gan, the seed paper's 20-400-784 generator).
+# SHAPE is the GAN's table (default gan, the seed paper's 20-400-784 generator); TRAIN_ARGS, more
+# `edgevae train` flags (e.g. "--lr-decay 0.98").
 # Writes OUT_DIR/epochs.jsonl (one JSON object per epoch: losses of both players and the judge's
 # figures), OUT_DIR/gan.evae (the checkpoint) and OUT_DIR/samples-EPOCH.png.
 set -euo pipefail
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 out=$1 lambda=$2 d=$3 g=$4 seed=$5 epochs=${6:-100} threads=${7:-1}
 edgevae=${EDGEVAE:-build/release/tools/edgevae}
 shape=${SHAPE:-gan}
+read -r -a extra <<< "${TRAIN_ARGS:-}"
 mkdir -p "$out"
 : > "$out/epochs.jsonl"
 ckpt="$out/gan.evae"
@@ -23,7 +25,7 @@ for milestone in 1 5 10 25 50 100 200 500; do
   (( done_epochs > 0 )) && resume=(--resume "$ckpt")
   "$edgevae" train --shape "$shape" --epochs "$milestone" --batch 64 --gan-reg "$lambda" \
     --d-steps "$d" --g-steps "$g" --seed "$seed" --threads "$threads" \
-    --judge models/judge.evae --judge-samples 2000 --out "$ckpt" "${resume[@]}" --json \
+    --judge models/judge.evae --judge-samples 2000 --out "$ckpt" "${resume[@]}" "${extra[@]}" --json \
     2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 for e in json.load(sys.stdin)["epochs"]:

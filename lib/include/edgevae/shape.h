@@ -197,7 +197,9 @@ inline constexpr LayerInfo kGanLayers[] = {
 
 // A deeper GAN, for sample quality (docs/gan.md, "A deeper GAN"): the generator 20-256-512-1024-784
 // and the discriminator 784-512-256-1, the widths of the MLP GANs usual on MNIST. The one-hidden-
-// layer `gan` generator's samples stay below 70 % recognised by the judge however it is trained.
+// layer `gan` generator's samples stayed at or below 71 % recognised by the judge in every run;
+// this one's reach 90 %. It starts from Kaiming weights (WeightInit): at nn.Linear's default its
+// generator's output barely depends on z, and training collapses at once.
 inline constexpr LayerInfo kGanDeepLayers[] = {
     {"g1", LayerRole::kDecoder, 20, 256, Activation::kRelu},
     {"g2", LayerRole::kDecoder, 256, 512, Activation::kRelu},
