@@ -254,8 +254,7 @@ struct GanShape {
                                    "gan-generator"};
 };
 struct GanDeepShape {
-  static constexpr ShapeInfo kInfo{"gan-deep", 784,           256,
-                                   20,         kGanDeepLayers, Family::kGan,
+  static constexpr ShapeInfo kInfo{"gan-deep", 784, 256, 20, kGanDeepLayers, Family::kGan,
                                    "gan-deep-gen", WeightInit::kKaiming};
 };
 struct AliShape {
