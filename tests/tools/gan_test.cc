@@ -219,9 +219,9 @@ double ReferenceGeneratorLoss(const Model& m, const std::vector<double>& p,
   return loss;
 }
 
-// Both players' losses of `shape` on kN images against the double reference, and `random` + 3
+// Both players' losses of `shape` on images images against the double reference, and `random` + 3
 // entries of each tensor against central differences. Returns the entries checked.
-int CheckGanGradients(const ShapeInfo& shape, size_t kN, int random) {
+int CheckGanGradients(const ShapeInfo& shape, size_t images, int random) {
   StatusOr<Model> model = Model::Create(shape);
   EXPECT_TRUE(model.ok());
   if (!model.ok()) return 0;
@@ -233,7 +233,7 @@ int CheckGanGradients(const ShapeInfo& shape, size_t kN, int random) {
   EXPECT_TRUE(step.ok()) << step.status().message();
   if (!step.ok()) return 0;
   const size_t zl = static_cast<size_t>(shape.latent);
-  AlignedBuffer<float> real(kN * 784), z(kN * zl), old(step->generator_floats());
+  AlignedBuffer<float> real(images * 784), z(images * zl), old(step->generator_floats());
   const RngStream rng(31, 2);
   for (size_t i = 0; i < real.size(); ++i) {
     real[i] = rng.Uniform(i) < 0.7f ? 0.0f : rng.Uniform(i + 1000000);
@@ -253,31 +253,31 @@ int CheckGanGradients(const ShapeInfo& shape, size_t kN, int random) {
 
   std::vector<float> grad(model->param_floats(), 0.0f);
   StatusOr<double> d_loss =
-      step->Discriminator(model->params(), real.data(), z.data(), kN, grad.data(), (*rt)->pool());
+      step->Discriminator(model->params(), real.data(), z.data(), images, grad.data(), (*rt)->pool());
   EXPECT_TRUE(d_loss.ok()) << d_loss.status().message();
   if (!d_loss.ok()) return 0;
-  const double d_ref = ReferenceDiscriminatorLoss(*model, params, real_v, z_v, kN);
+  const double d_ref = ReferenceDiscriminatorLoss(*model, params, real_v, z_v, images);
   EXPECT_NEAR(*d_loss, d_ref, 1e-5 * std::max(1.0, d_ref));
   int checked = 0;
   const double d_worst = testutil::CheckTensorGradients(
       *model, grad, params, g_tensors, model->tensors().size(), 77, random,
       [&](const std::vector<double>& p) {
-        return ReferenceDiscriminatorLoss(*model, p, real_v, z_v, kN);
+        return ReferenceDiscriminatorLoss(*model, p, real_v, z_v, images);
       },
       &checked);
 
   std::fill(grad.begin(), grad.end(), 0.0f);
-  StatusOr<double> g_loss = step->Generator(model->params(), old.data(), kLambda, z.data(), kN,
+  StatusOr<double> g_loss = step->Generator(model->params(), old.data(), kLambda, z.data(), images,
                                             grad.data(), (*rt)->pool());
   EXPECT_TRUE(g_loss.ok()) << g_loss.status().message();
   if (!g_loss.ok()) return 0;
-  const double g_ref = ReferenceGeneratorLoss(*model, params, old_params, kLambda, z_v, kN);
+  const double g_ref = ReferenceGeneratorLoss(*model, params, old_params, kLambda, z_v, images);
   EXPECT_NEAR(*g_loss, g_ref, 1e-5 * std::max(1.0, g_ref));
   const double g_worst = testutil::CheckTensorGradients(
       *model, grad, params, 0, g_tensors, 77, random,
       [&](const std::vector<double>& p) {
         // G_old stays fixed while the generator's entries move.
-        return ReferenceGeneratorLoss(*model, p, old_params, kLambda, z_v, kN);
+        return ReferenceGeneratorLoss(*model, p, old_params, kLambda, z_v, images);
       },
       &checked);
   std::printf("%s gradients: worst relative error %.3g (discriminator), %.3g (generator, "
@@ -287,8 +287,8 @@ int CheckGanGradients(const ShapeInfo& shape, size_t kN, int random) {
   EXPECT_TRUE(std::all_of(grad.begin() + step->generator_floats(), grad.end(),
                           [](float g) { return g == 0.0f; }));
   StatusOr<double> at_old = step->Generator(model->params(), model->params(), kLambda, z.data(),
-                                            kN, grad.data(), (*rt)->pool());
-  StatusOr<double> plain = step->Generator(model->params(), nullptr, 0.0, z.data(), kN,
+                                            images, grad.data(), (*rt)->pool());
+  StatusOr<double> plain = step->Generator(model->params(), nullptr, 0.0, z.data(), images,
                                            grad.data(), (*rt)->pool());
   EXPECT_TRUE(at_old.ok() && plain.ok());
   if (at_old.ok() && plain.ok()) EXPECT_EQ(*at_old, *plain);
