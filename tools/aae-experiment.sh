@@ -5,7 +5,8 @@
 # its code_kl (a Gaussian fitted to the codes against N(0, I)) and a grid of samples; then the
 # one-class protocol of docs/anomaly.md (a model per digit, ONECLASS_EPOCHS epochs, int8, AUROC
 # of mse and mse-icr over all test images) unless ONECLASS_EPOCHS=0.
-#   tools/aae-experiment.sh OUT_DIR aae|vae LAMBDA SEED [EPOCHS] [THREADS]   (LAMBDA: the AAE's)
+#   [SHAPE=aae-deep] tools/aae-experiment.sh OUT_DIR aae|vae LAMBDA SEED [EPOCHS] [THREADS]
+# (LAMBDA: the AAE's.) SHAPE is the table (default: the family's, aae or mnist).
 # Writes OUT_DIR/epochs.jsonl, OUT_DIR/model.evae, OUT_DIR/samples.png,
 # OUT_DIR/reconstructions.png, OUT_DIR/eval.json, OUT_DIR/reconstruction.json and
 # OUT_DIR/oneclass.jsonl (one line per digit).
@@ -16,7 +17,9 @@ oneclass_epochs=${ONECLASS_EPOCHS:-30}
 edgevae=${EDGEVAE:-build/release/tools/edgevae}
 mnist=data/mnist
 mkdir -p "$out"
-flags=(--family "$family" --seed "$seed" --threads "$threads")
+flags=(--family "$family")
+[[ -n ${SHAPE:-} ]] && flags=(--shape "$SHAPE")
+flags+=(--seed "$seed" --threads "$threads")
 # The adversarial families' settings (batch 64, the CLI's lr 2e-4 and beta1 0.5); the VAE's
 # defaults (batch 128, lr 1e-3) otherwise.
 if [[ $family == aae ]]; then flags+=(--aae-lambda "$lambda" --batch 64); fi

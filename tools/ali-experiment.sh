@@ -2,7 +2,9 @@
 # One run of docs/gan.md's ALI experiment: ALI trained on MNIST with one encoder-and-generator
 # loss to EPOCHS, judged after every epoch (models/judge.evae, 2,000 samples), then its
 # reconstruction error x -> E -> G (z = mu) over the 10,000 test images and a grid of samples.
-#   tools/ali-experiment.sh OUT_DIR su|standard SEED [EPOCHS] [THREADS]
+#   [SHAPE=ali-deep] tools/ali-experiment.sh OUT_DIR su|standard SEED [EPOCHS] [THREADS]
+# SHAPE is ALI's table (default ali, the seed paper's sizes); TRAIN_ARGS, more `edgevae train`
+# flags (e.g. "--gan-reg 1").
 # Writes OUT_DIR/epochs.jsonl (one JSON object per epoch), OUT_DIR/ali.evae,
 # OUT_DIR/samples.png, OUT_DIR/reconstructions.png and OUT_DIR/reconstruction.json (mean mse and
 # bce per test image).
@@ -10,10 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1 loss=$2 seed=$3 epochs=${4:-30} threads=${5:-1}
 edgevae=${EDGEVAE:-build/release/tools/edgevae}
+read -r -a extra <<< "${TRAIN_ARGS:-}"
 mkdir -p "$out"
-"$edgevae" train --family ali --ali-loss "$loss" --epochs "$epochs" --batch 64 --seed "$seed" \
+"$edgevae" train --shape "${SHAPE:-ali}" --ali-loss "$loss" --epochs "$epochs" --batch 64 --seed "$seed" \
   --threads "$threads" --judge models/judge.evae --judge-samples 2000 --out "$out/ali.evae" \
-  --json 2>/dev/null | /usr/bin/python3 -c '
+  "${extra[@]}" --json 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 for e in json.load(sys.stdin)["epochs"]:
     print(json.dumps(e))' > "$out/epochs.jsonl"

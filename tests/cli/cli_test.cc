@@ -625,8 +625,9 @@ TEST(CliTrainTest, GanTrainsResumesConvertsAndSamples) {
             0);
 }
 
-// ALI from the CLI: its loss in the JSON and the checkpoint, converted to its encoder and
-// generator, which reconstruct like a VAE; the flags of the other families refused by name.
+// ALI from the CLI: its loss and regulariser in the JSON and the checkpoint, converted to its
+// encoder and generator, which reconstruct like a VAE; the flags of the other families refused
+// by name.
 TEST(CliTrainTest, AliTrainsConvertsAndReconstructs) {
   TempDir dir;
   WriteTinyMnist(dir.path(), 64, 20);
@@ -641,10 +642,15 @@ TEST(CliTrainTest, AliTrainsConvertsAndReconstructs) {
                                  dir / "a.evae", "--out", dir / "a2.evae", "--json"});
   ASSERT_EQ(more.exit_code, 0) << Describe(more);
   EXPECT_EQ(ParseStdoutJson(more).value("ali_loss", ""), "su");
+  // ALI's generator takes the GAN's regulariser; a resumed run keeps it.
   const CliResult reg =
-      TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "ali", "--gan-reg", "1"});
-  EXPECT_EQ(reg.exit_code, 2) << Describe(reg);
-  EXPECT_NE(reg.err.find("--gan-reg applies to GANs"), std::string::npos) << reg.err;
+      TrainOnTinyMnist(dir.path(), dir / "r.evae", "1", {"--family", "ali", "--gan-reg", "1.5"});
+  ASSERT_EQ(reg.exit_code, 0) << Describe(reg);
+  EXPECT_EQ(ParseStdoutJson(reg).value("gan_reg", 0.0), 1.5);
+  const CliResult reg2 = RunCli({"train", "--data", dir.path(), "--epochs", "2", "--resume",
+                                 dir / "r.evae", "--out", dir / "r2.evae", "--json"});
+  ASSERT_EQ(reg2.exit_code, 0) << Describe(reg2);
+  EXPECT_EQ(ParseStdoutJson(reg2).value("gan_reg", 0.0), 1.5);
   const CliResult loss =
       TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "gan", "--ali-loss", "su"});
   EXPECT_EQ(loss.exit_code, 2) << Describe(loss);
@@ -682,6 +688,10 @@ TEST(CliTrainTest, AaeTrainsConvertsAndReconstructs) {
       TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "gan", "--aae-lambda", "1"});
   EXPECT_EQ(wrong.exit_code, 2) << Describe(wrong);
   EXPECT_NE(wrong.err.find("--aae-lambda applies to AAEs"), std::string::npos) << wrong.err;
+  const CliResult reg =
+      TrainOnTinyMnist(dir.path(), dir / "x.evae", "1", {"--family", "aae", "--gan-reg", "1"});
+  EXPECT_EQ(reg.exit_code, 2) << Describe(reg);
+  EXPECT_NE(reg.err.find("--gan-reg applies to GANs and ALI"), std::string::npos) << reg.err;
   const CliResult iw = RunCli({"eval", "--model", dir / "a2.evae", "--data", dir.path(), "--iw",
                                "5"});
   EXPECT_NE(iw.exit_code, 0) << Describe(iw);

@@ -1,6 +1,6 @@
 // One dense layer of a model's table in double precision, y = act(W x + b), and softplus: the
 // plain references the adversarial families' gradient tests build their losses from
-// (gan_test, ali_test).
+// (gan_test, ali_test, aae_test).
 #ifndef EDGEVAE_TESTS_COMMON_DENSE_REFERENCE_H_
 #define EDGEVAE_TESTS_COMMON_DENSE_REFERENCE_H_
 
@@ -30,6 +30,13 @@ inline std::vector<double> Dense(const Model& m, const std::vector<double>& p, s
     y[o] = acc;
   }
   return y;
+}
+
+// Layers [first, end) of m's table, in order, on x.
+inline std::vector<double> DenseChain(const Model& m, const std::vector<double>& p, size_t first,
+                                      size_t end, std::vector<double> x) {
+  for (size_t l = first; l < end; ++l) x = Dense(m, p, l, x);
+  return x;
 }
 
 }  // namespace edgevae::testutil

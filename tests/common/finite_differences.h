@@ -62,25 +62,28 @@ double CheckTensorGradients(const Model& m, const std::vector<float>& grad,
 
 // Both players of `step` on `batch` (ALI, the AAE): each step's loss against `reference(params,
 // discriminator)`, its own tensors against central differences (the discriminator's from tensor
-// `critic_tensor` on, the other side's before it), and its gradient written into its own range
-// only. Returns the worst relative errors {discriminator, encoder and generator}.
+// `critic_tensor` on, the other side's before it; `random` pseudo-random entries per tensor beside
+// the largest), and its gradient written into its own range only; `old_params`, the generator
+// side one step earlier (a regulariser's G_old). Returns the worst relative errors
+// {discriminator, encoder and generator}.
 template <typename Reference>
 std::array<double, 2> CheckBothPlayers(Players& step, const Model& m, const PlayerBatch& batch,
                                        pthreadpool_t pool, std::vector<double>& params,
                                        size_t critic_tensor, uint32_t pick_seed,
-                                       const Reference& reference, int* checked) {
+                                       const Reference& reference, int* checked,
+                                       int random = 4, const float* old_params = nullptr) {
   std::array<double, 2> worst = {0, 0};
   for (const bool d : {true, false}) {
     std::vector<float> grad(m.param_floats(), 0.0f);
     StatusOr<double> loss = d ? step.DiscriminatorStep(m.params(), batch, grad.data(), pool)
-                              : step.GeneratorStep(m.params(), nullptr, batch, grad.data(), pool);
+                              : step.GeneratorStep(m.params(), old_params, batch, grad.data(), pool);
     EXPECT_TRUE(loss.ok()) << loss.status().message();
     if (!loss.ok()) return worst;
     const double ref = reference(params, d);
     EXPECT_NEAR(*loss, ref, 1e-5 * std::max(1.0, ref)) << (d ? "discriminator" : "E and G");
     const size_t first = d ? critic_tensor : 0, end = d ? m.tensors().size() : critic_tensor;
     worst[d ? 0 : 1] = CheckTensorGradients(
-        m, grad, params, first, end, pick_seed, 4,
+        m, grad, params, first, end, pick_seed, random,
         [&](const std::vector<double>& p) { return reference(p, d); }, checked);
     const auto g_floats = static_cast<std::ptrdiff_t>(step.generator_floats());
     const auto zero = [](float g) { return g == 0; };

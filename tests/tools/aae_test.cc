@@ -83,28 +83,50 @@ TEST(AaeShapeTest, TheTableAndWhatItDeploys) {
   EXPECT_TRUE(std::equal(eg->params(), eg->params() + eg->param_floats(), aae->params()));
 }
 
+TEST(AaeShapeTest, TheDeeperTableAndWhatItDeploys) {
+  const ShapeInfo deep = AaeDeepShape::kInfo;
+  EXPECT_TRUE(ValidateShape(deep).ok()) << ValidateShape(deep).message();
+  EXPECT_TRUE(ValidateShape(AaeDeepDeployedShape::kInfo).ok())
+      << ValidateShape(AaeDeepDeployedShape::kInfo).message();
+  EXPECT_EQ(deep.SizesText(), "784-512-256-20");
+  EXPECT_FALSE(deep.has_logvar());
+  StatusOr<Model> aae = Model::Create(deep);
+  ASSERT_TRUE(aae.ok());
+  aae->InitializeLikeTorch(4);
+  StatusOr<Model> eg = DeployableModel(*aae);
+  ASSERT_TRUE(eg.ok()) << eg.status().message();
+  EXPECT_EQ(eg->shape().name, "aae-deep-eg");
+  EXPECT_TRUE(RequireDeployable(eg->shape(), "an int8 file").ok());
+  EXPECT_TRUE(std::equal(eg->params(), eg->params() + eg->param_floats(), aae->params()));
+}
+
 // --- Both players against a double reference ------------------------------------------------------
 
 using testutil::Dense;
+using testutil::DenseChain;
 using testutil::Softplus;
 
 constexpr double kLambda = 0.7;
 
-// L_D (d = true) or the encoder's and decoder's loss, summed over n images and n prior draws.
+// L_D (d = true) or the encoder's and decoder's loss, summed over n images and n prior draws: the
+// table's chains by role (encoder layers, the code head; decoder layers, the logits; the critic).
 double ReferenceLoss(const Model& m, const std::vector<double>& p, const std::vector<float>& real,
                      const std::vector<float>& z, size_t n, bool d) {
+  const ShapeInfo& s = m.shape();
+  const size_t lat = static_cast<size_t>(s.latent), head = s.Find(LayerRole::kMean),
+               gen = s.Find(LayerRole::kDecoder), critic = s.Find(LayerRole::kCritic);
   double total = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::vector<double> x(real.begin() + i * 784, real.begin() + (i + 1) * 784);
-    const std::vector<double> code = Dense(m, p, 1, Dense(m, p, 0, x));
-    const double lc = Dense(m, p, 5, Dense(m, p, 4, code))[0];
+    const std::vector<double> code = Dense(m, p, head, DenseChain(m, p, 0, head, x));
+    const double lc = DenseChain(m, p, critic, s.layers.size(), code)[0];
     if (d) {
-      const std::vector<double> zp(z.begin() + i * 20, z.begin() + (i + 1) * 20);
-      const double lp = Dense(m, p, 5, Dense(m, p, 4, zp))[0];
+      const std::vector<double> zp(z.begin() + i * lat, z.begin() + (i + 1) * lat);
+      const double lp = DenseChain(m, p, critic, s.layers.size(), zp)[0];
       total += Softplus(lc) + Softplus(-lp);
       continue;
     }
-    const std::vector<double> logits = Dense(m, p, 3, Dense(m, p, 2, code));
+    const std::vector<double> logits = DenseChain(m, p, gen, critic, code);
     double squares = 0;
     for (size_t j = 0; j < 784; ++j) {
       const double diff = 1 / (1 + std::exp(-logits[j])) - x[j];
@@ -115,17 +137,22 @@ double ReferenceLoss(const Model& m, const std::vector<double>& p, const std::ve
   return total;
 }
 
-TEST(AaeGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
-  StatusOr<Model> model = Model::Create(kAae);
-  ASSERT_TRUE(model.ok());
+// Both players of `shape` on `images` images against the reference and central differences (the
+// largest 3 and `random` more entries of each tensor). Returns the entries checked.
+int CheckAaeGradients(const ShapeInfo& shape, size_t images, int random) {
+  StatusOr<Model> model = Model::Create(shape);
+  EXPECT_TRUE(model.ok());
+  if (!model.ok()) return 0;
   model->InitializeLikeTorch(6);
   StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
-  ASSERT_TRUE(rt.ok());
-  constexpr size_t kN = 3;
+  EXPECT_TRUE(rt.ok());
+  if (!rt.ok()) return 0;
   EXPECT_FALSE(AaeStep::Create(*model, 4, 0).ok());  // lambda must be > 0
   StatusOr<AaeStep> step = AaeStep::Create(*model, 4, kLambda);
-  ASSERT_TRUE(step.ok()) << step.status().message();
-  AlignedBuffer<float> real(kN * 784), z(kN * 20), eps(kN * 20);
+  EXPECT_TRUE(step.ok()) << step.status().message();
+  if (!step.ok()) return 0;
+  const size_t lat = static_cast<size_t>(shape.latent);
+  AlignedBuffer<float> real(images * 784), z(images * lat), eps(images * lat);
   const RngStream rng(43, 2);
   for (size_t i = 0; i < real.size(); ++i) {
     real[i] = rng.Uniform(i) < 0.7f ? 0.0f : rng.Uniform(i + 1000000);
@@ -134,15 +161,36 @@ TEST(AaeGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
   const std::vector<float> rv(real.data(), real.data() + real.size());
   const std::vector<float> zv(z.data(), z.data() + z.size());
   std::vector<double> params(model->params(), model->params() + model->param_floats());
-  const PlayerBatch batch{real.data(), z.data(), eps.data(), kN};
+  const PlayerBatch batch{real.data(), z.data(), eps.data(), images};
+  const size_t critic_tensor = 2 * static_cast<size_t>(shape.Find(LayerRole::kCritic));
 
   int checked = 0;
   const std::array<double, 2> worst = testutil::CheckBothPlayers(
-      *step, *model, batch, (*rt)->pool(), params, 8, 79,
-      [&](const std::vector<double>& p, bool d) { return ReferenceLoss(*model, p, rv, zv, kN, d); }, &checked);
-  std::printf("AAE gradients: worst relative error %.3g (discriminator), %.3g (encoder and "
+      *step, *model, batch, (*rt)->pool(), params, critic_tensor, 79,
+      [&](const std::vector<double>& p, bool d) {
+        return ReferenceLoss(*model, p, rv, zv, images, d);
+      },
+      &checked, random);
+  std::printf("%s gradients: worst relative error %.3g (discriminator), %.3g (encoder and "
               "decoder) over %d entries\n",
-              worst[0], worst[1], checked);
+              std::string(shape.name).c_str(), worst[0], worst[1], checked);
+  return checked;
+}
+
+TEST(AaeGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
+  // 12 tensors; the critic logit's bias has one entry, so 2 fewer.
+  EXPECT_EQ(CheckAaeGradients(kAae, 3, 4), 12 * (3 + 4) - 2);
+}
+
+// The deeper table (chains of two encoder, three decoder and two critic hidden layers): its
+// reference costs about 2 million multiply-adds per image, so one image and fewer random entries.
+TEST(AaeGradTest, TheDeepAaesPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
+#ifdef EDGEVAE_TEST_EMULATED
+  constexpr int kRandom = 0;
+#else
+  constexpr int kRandom = 2;
+#endif
+  EXPECT_EQ(CheckAaeGradients(AaeDeepShape::kInfo, 1, kRandom), 20 * (3 + kRandom) - 2);
 }
 
 // --- Training on MNIST --------------------------------------------------------------------------

@@ -63,74 +63,146 @@ TEST(AliShapeTest, TheTableAndWhatItDeploys) {
   EXPECT_TRUE(std::equal(eg->params(), eg->params() + eg->param_floats(), ali->params()));
 }
 
+TEST(AliShapeTest, TheDeeperTableAndWhatItDeploys) {
+  const ShapeInfo deep = AliDeepShape::kInfo;
+  EXPECT_TRUE(ValidateShape(deep).ok()) << ValidateShape(deep).message();
+  EXPECT_TRUE(ValidateShape(AliDeepDeployedShape::kInfo).ok())
+      << ValidateShape(AliDeepDeployedShape::kInfo).message();
+  EXPECT_EQ(deep.SizesText(), "784-512-256-20");
+  EXPECT_EQ(deep.layers[deep.Find(LayerRole::kCritic)].in, 784 + 20);
+  StatusOr<Model> ali = Model::Create(deep);
+  ASSERT_TRUE(ali.ok());
+  ali->InitializeLikeTorch(4);
+  StatusOr<Model> eg = DeployableModel(*ali);
+  ASSERT_TRUE(eg.ok()) << eg.status().message();
+  EXPECT_EQ(eg->shape().name, "ali-deep-eg");
+  EXPECT_TRUE(RequireDeployable(eg->shape(), "an int8 file").ok());
+  EXPECT_TRUE(std::equal(eg->params(), eg->params() + eg->param_floats(), ali->params()));
+}
+
 // --- Both players against a double reference ------------------------------------------------------
 
 using testutil::Dense;
+using testutil::DenseChain;
 using testutil::Softplus;
 
 double Logit(const Model& m, const std::vector<double>& p, std::vector<double> x,
              const std::vector<double>& z) {
   x.insert(x.end(), z.begin(), z.end());
-  return Dense(m, p, 6, Dense(m, p, 5, x))[0];
+  return DenseChain(m, p, m.shape().Find(LayerRole::kCritic), m.shape().layers.size(), x)[0];
 }
 
 // L_D (d = true) or the encoder's and generator's loss, summed over n encoder and n generator
-// pairs.
+// pairs: the table's chains by role (encoder layers and the two heads; decoder layers and the
+// logits; the critic). With lambda > 0 the E-and-G loss adds lambda ||G(z) - G_old(z)||^2, G_old
+// the generator of `old`.
 double ReferenceLoss(const Model& m, const std::vector<double>& p, const std::vector<float>& real,
                      const std::vector<float>& z, const std::vector<float>& eps, size_t n, bool d,
-                     AliLoss loss) {
+                     AliLoss loss, double lambda = 0, const std::vector<double>& old = {}) {
+  const ShapeInfo& s = m.shape();
+  const size_t lat = static_cast<size_t>(s.latent), mean = s.Find(LayerRole::kMean),
+               gen = s.Find(LayerRole::kDecoder), critic = s.Find(LayerRole::kCritic);
   double total = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::vector<double> x(real.begin() + i * 784, real.begin() + (i + 1) * 784);
-    const std::vector<double> h = Dense(m, p, 0, x);
-    const std::vector<double> mu = Dense(m, p, 1, h), lv = Dense(m, p, 2, h);
-    std::vector<double> ze(20);
-    for (size_t j = 0; j < 20; ++j) ze[j] = mu[j] + std::exp(0.5 * lv[j]) * eps[i * 20 + j];
-    const std::vector<double> zg(z.begin() + i * 20, z.begin() + (i + 1) * 20);
-    std::vector<double> xg = Dense(m, p, 4, Dense(m, p, 3, zg));
+    const std::vector<double> h = DenseChain(m, p, 0, mean, x);
+    const std::vector<double> mu = Dense(m, p, mean, h),
+                              lv = Dense(m, p, s.Find(LayerRole::kLogVar), h);
+    std::vector<double> ze(lat);
+    for (size_t j = 0; j < lat; ++j) ze[j] = mu[j] + std::exp(0.5 * lv[j]) * eps[i * lat + j];
+    const std::vector<double> zg(z.begin() + i * lat, z.begin() + (i + 1) * lat);
+    std::vector<double> xg = DenseChain(m, p, gen, critic, zg);
     for (double& v : xg) v = 1 / (1 + std::exp(-v));
     const double le = Logit(m, p, x, ze), lg = Logit(m, p, xg, zg);
     if (d) {
       total += Softplus(-le) + Softplus(lg);
-    } else {
-      total += (loss == AliLoss::kSu ? Softplus(-le) : Softplus(le)) + Softplus(-lg);
+      continue;
+    }
+    total += (loss == AliLoss::kSu ? Softplus(-le) : Softplus(le)) + Softplus(-lg);
+    if (lambda > 0) {
+      const std::vector<double> x_old = DenseChain(m, old, gen, critic, zg);
+      for (size_t j = 0; j < xg.size(); ++j) {
+        const double diff = xg[j] - 1 / (1 + std::exp(-x_old[j]));
+        total += lambda * diff * diff;
+      }
     }
   }
   return total;
 }
 
-class AliGradTest : public ::testing::TestWithParam<AliLoss> {};
-
-TEST_P(AliGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
-  const AliLoss kind = GetParam();
-  StatusOr<Model> model = Model::Create(kAli);
-  ASSERT_TRUE(model.ok());
+// Both players of `shape` with `kind`'s loss (and the generator regulariser at `lambda`, G_old a
+// nearby generator) on `images` images against the reference and central differences (the
+// largest 3 and `random` more entries of each tensor). Returns the entries checked.
+int CheckAliGradients(const ShapeInfo& shape, AliLoss kind, size_t images, int random,
+                      double lambda = 0) {
+  StatusOr<Model> model = Model::Create(shape);
+  EXPECT_TRUE(model.ok());
+  if (!model.ok()) return 0;
   model->InitializeLikeTorch(6);
   StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(1);
-  ASSERT_TRUE(rt.ok());
-  constexpr size_t kN = 3;
-  StatusOr<AliStep> step = AliStep::Create(*model, 4, kind);
-  ASSERT_TRUE(step.ok()) << step.status().message();
-  AlignedBuffer<float> real(kN * 784), z(kN * 20), eps(kN * 20);
+  EXPECT_TRUE(rt.ok());
+  if (!rt.ok()) return 0;
+  StatusOr<AliStep> step = AliStep::Create(*model, 4, kind, lambda);
+  EXPECT_TRUE(step.ok()) << step.status().message();
+  if (!step.ok()) return 0;
+  const size_t lat = static_cast<size_t>(shape.latent);
+  AlignedBuffer<float> real(images * 784), z(images * lat), eps(images * lat),
+      old(step->generator_floats());
   const RngStream rng(41, 2);
   for (size_t i = 0; i < real.size(); ++i) {
     real[i] = rng.Uniform(i) < 0.7f ? 0.0f : rng.Uniform(i + 1000000);
   }
   FillNormal(RngStream(41, 3), 0, z.data(), z.size());
   FillNormal(RngStream(41, 4), 0, eps.data(), eps.size());
+  // G_old: the generator side moved a little, as by one step.
+  for (size_t i = 0; i < old.size(); ++i) {
+    old[i] = model->params()[i] + 0.02f * (rng.Uniform(i + 2000000) - 0.5f);
+  }
   const std::vector<float> rv(real.data(), real.data() + real.size());
   const std::vector<float> zv(z.data(), z.data() + z.size());
   const std::vector<float> ev(eps.data(), eps.data() + eps.size());
   std::vector<double> params(model->params(), model->params() + model->param_floats());
-  const PlayerBatch batch{real.data(), z.data(), eps.data(), kN};
+  std::vector<double> old_params(params);
+  std::copy(old.data(), old.data() + old.size(), old_params.begin());
+  const PlayerBatch batch{real.data(), z.data(), eps.data(), images};
+  const size_t critic_tensor = 2 * static_cast<size_t>(shape.Find(LayerRole::kCritic));
 
   int checked = 0;
   const std::array<double, 2> worst = testutil::CheckBothPlayers(
-      *step, *model, batch, (*rt)->pool(), params, 10, 78,
-      [&](const std::vector<double>& p, bool d) { return ReferenceLoss(*model, p, rv, zv, ev, kN, d, kind); }, &checked);
-  std::printf("ALI gradients (%s loss): worst relative error %.3g (discriminator), %.3g (encoder "
-              "and generator) over %d entries\n",
-              AliLossName(kind), worst[0], worst[1], checked);
+      *step, *model, batch, (*rt)->pool(), params, critic_tensor, 78,
+      [&](const std::vector<double>& p, bool d) {
+        return ReferenceLoss(*model, p, rv, zv, ev, images, d, kind, lambda, old_params);
+      },
+      &checked, random, old.data());
+  std::printf("%s gradients (%s loss, lambda %.1f): worst relative error %.3g (discriminator), "
+              "%.3g (encoder and generator) over %d entries\n",
+              std::string(shape.name).c_str(), AliLossName(kind), lambda, worst[0], worst[1],
+              checked);
+  return checked;
+}
+
+class AliGradTest : public ::testing::TestWithParam<AliLoss> {};
+
+TEST_P(AliGradTest, BothPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
+  // 14 tensors; the critic logit's bias has one entry, so 2 fewer.
+  EXPECT_EQ(CheckAliGradients(kAli, GetParam(), 3, 4), 14 * (3 + 4) - 2);
+}
+
+// The deeper table (chains of two encoder, three decoder and two critic hidden layers): about 3
+// million multiply-adds per image in its reference, so one image and fewer random entries.
+TEST_P(AliGradTest, TheDeepAlisPlayersMatchTheDoubleReferenceAndFiniteDifferences) {
+#ifdef EDGEVAE_TEST_EMULATED
+  constexpr int kRandom = 0;
+#else
+  constexpr int kRandom = 2;
+#endif
+  EXPECT_EQ(CheckAliGradients(AliDeepShape::kInfo, GetParam(), 1, kRandom), 22 * (3 + kRandom) - 2);
+}
+
+// The generator regulariser (--gan-reg) on ALI's generator.
+TEST_P(AliGradTest, TheRegularisedGeneratorMatchesTheDoubleReferenceAndFiniteDifferences) {
+  EXPECT_EQ(CheckAliGradients(kAli, GetParam(), 3, 4, 0.5), 14 * (3 + 4) - 2);
+  EXPECT_FALSE(AliStep::Create(Model::Create(kAli).value(), 4, GetParam(), -1).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, AliGradTest, ::testing::Values(AliLoss::kSu, AliLoss::kStandard),

@@ -57,19 +57,14 @@ TEST(GanShapeTest, TheGanAndItsGeneratorHaveTheirForm) {
   EXPECT_FALSE(RequireVae(kGan, "class latents").ok());
 }
 
-TEST(GanShapeTest, TheDeepGanHasItsFormAndStartsWithKaimingWeights) {
-  const ShapeInfo deep = GanDeepShape::kInfo;
-  EXPECT_TRUE(ValidateShape(deep).ok()) << ValidateShape(deep).message();
-  EXPECT_TRUE(ValidateShape(GanDeepGeneratorShape::kInfo).ok());
-  EXPECT_EQ(deep.SizesText(), "20-256-512-1024-784 / 784-512-256-1");
-  EXPECT_EQ(GanDeepGeneratorShape::kInfo.SizesText(), "20-256-512-1024-784");
-  EXPECT_EQ(FindShape(deep.deploy)->name, "gan-deep-gen");
-  EXPECT_TRUE(RequireDeployable(GanDeepGeneratorShape::kInfo, "an int8 file").ok());
-
-  StatusOr<Model> m = Model::Create(deep);
+// A fresh model of `shape` (WeightInit::kKaiming): zero biases, and each weight tensor U(-b, b)
+// with b = gain sqrt(3 / in) for its layer's activation.
+void ExpectKaimingStart(const ShapeInfo& shape) {
+  SCOPED_TRACE(std::string(shape.name));
+  StatusOr<Model> m = Model::Create(shape);
   ASSERT_TRUE(m.ok());
   m->InitializeLikeTorch(3);
-  ASSERT_EQ(m->tensors().size(), 2 * deep.layers.size());
+  ASSERT_EQ(m->tensors().size(), 2 * shape.layers.size());
   for (size_t t = 0; t < m->tensors().size(); ++t) {
     const TensorView& tv = m->tensors()[t];
     const float* p = m->params() + tv.offset;
@@ -77,7 +72,7 @@ TEST(GanShapeTest, TheDeepGanHasItsFormAndStartsWithKaimingWeights) {
       EXPECT_TRUE(std::all_of(p, p + tv.size(), [](float v) { return v == 0.0f; })) << tv.name;
       continue;
     }
-    const Activation act = deep.layers[t / 2].activation;
+    const Activation act = shape.layers[t / 2].activation;
     const double gain = act == Activation::kRelu        ? std::sqrt(2.0)
                         : act == Activation::kLeakyRelu ? std::sqrt(2.0 / 1.04)
                                                         : 1.0;
@@ -95,6 +90,25 @@ TEST(GanShapeTest, TheDeepGanHasItsFormAndStartsWithKaimingWeights) {
                 5 * std::sqrt(0.8 / tv.size()) * gain * gain)
         << tv.name;
   }
+}
+
+TEST(GanShapeTest, TheDeepGanHasItsFormAndDeepTablesStartWithKaimingWeights) {
+  const ShapeInfo deep = GanDeepShape::kInfo;
+  EXPECT_TRUE(ValidateShape(deep).ok()) << ValidateShape(deep).message();
+  EXPECT_TRUE(ValidateShape(GanDeepGeneratorShape::kInfo).ok());
+  EXPECT_EQ(deep.SizesText(), "20-256-512-1024-784 / 784-512-256-1");
+  EXPECT_EQ(GanDeepGeneratorShape::kInfo.SizesText(), "20-256-512-1024-784");
+  EXPECT_EQ(FindShape(deep.deploy)->name, "gan-deep-gen");
+  EXPECT_TRUE(RequireDeployable(GanDeepGeneratorShape::kInfo, "an int8 file").ok());
+
+  // Every shape that asks for Kaiming weights gets them: gan-deep and the deeper ALI and AAE.
+  std::vector<std::string> kaiming;
+  for (const ShapeInfo& shape : CompiledShapes()) {
+    if (shape.init != WeightInit::kKaiming) continue;
+    kaiming.emplace_back(shape.name);
+    ExpectKaimingStart(shape);
+  }
+  EXPECT_EQ(kaiming, (std::vector<std::string>{"gan-deep", "ali-deep", "aae-deep"}));
   // The other shapes keep nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in)), biases too.
   StatusOr<Model> gan = Model::Create(kGan);
   ASSERT_TRUE(gan.ok());
@@ -291,7 +305,9 @@ int CheckGanGradients(const ShapeInfo& shape, size_t images, int random) {
   StatusOr<double> plain = step->Generator(model->params(), nullptr, 0.0, z.data(), images,
                                            grad.data(), (*rt)->pool());
   EXPECT_TRUE(at_old.ok() && plain.ok());
-  if (at_old.ok() && plain.ok()) EXPECT_EQ(*at_old, *plain);
+  if (at_old.ok() && plain.ok()) {
+    EXPECT_EQ(*at_old, *plain);
+  }
   return checked;
 }
 

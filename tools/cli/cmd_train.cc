@@ -54,7 +54,7 @@ struct TrainArgs {
   std::string objective = "elbo";   // elbo, or iwae with k samples per image
   int k = 5;
   std::string family;  // picks the family's default shape (--shape picks one of any family)
-  double gan_reg = 0;  // a GAN's: lambda of the generator's ||G(z) - G_old(z)||^2 term
+  double gan_reg = 0;  // a GAN's or ALI's: lambda of the generator's ||G(z) - G_old(z)||^2 term
   int d_steps = 1, g_steps = 1;  // a GAN's or ALI's steps per iteration
   std::string ali_loss = "standard";  // ALI's encoder-and-generator loss: standard or su
   double aae_lambda = 1;  // the AAE's reconstruction weight
@@ -191,7 +191,8 @@ int CheckFamilyFlags(const TrainArgs& args, const Model& model) {
   }
   const bool gan = IsAdversarial(shape.family);
   const std::tuple<bool, const char*, bool> family_only[] = {
-      {args.gan_reg_given, "--gan-reg applies to GANs", shape.family == Family::kGan},
+      {args.gan_reg_given, "--gan-reg applies to GANs and ALI",
+       shape.family == Family::kGan || shape.family == Family::kAli},
       {args.ali_loss_given, "--ali-loss applies to ALI", shape.family == Family::kAli},
       {args.aae_lambda_given, "--aae-lambda applies to AAEs", shape.family == Family::kAae},
       {args.d_steps_given, "--d-steps applies to GANs, ALI and AAEs", gan},
@@ -519,7 +520,9 @@ int RunTrain(const TrainArgs& given) {
                 {"objective", vae ? args.objective : gan ? "adversarial" : "cross-entropy"},
                 {"k", args.objective == "iwae" ? args.k : 1}};
     if (gan) {
-      if (model->shape().family == Family::kGan) out["gan_reg"] = JsonNumber(args.gan_reg);
+      if (model->shape().family == Family::kGan || model->shape().family == Family::kAli) {
+        out["gan_reg"] = JsonNumber(args.gan_reg);
+      }
       if (model->shape().family == Family::kAli) out["ali_loss"] = args.ali_loss;
       if (model->shape().family == Family::kAae) out["aae_lambda"] = JsonNumber(args.aae_lambda);
       out["d_steps"] = args.d_steps;
@@ -612,8 +615,9 @@ const CommandRegistration kTrainCommand(
                ->check(CLI::IsMember({"vae", "gan", "ali", "aae", "classifier"}));
        CLI::Option* gan_reg_opt =
            cmd->add_option("--gan-reg", a->gan_reg,
-                           "GAN: lambda of the generator's ||G(z) - G_old(z)||^2 term, G_old the "
-                           "generator one step earlier (0: the standard non-saturating GAN)")
+                           "GAN and ALI: lambda of the generator's ||G(z) - G_old(z)||^2 term, "
+                           "G_old the generator one step earlier (0: the standard "
+                           "non-saturating loss)")
                ->check(CLI::Range(0.0, 1e6))
                ->capture_default_str();
        CLI::Option* d_steps_opt =

@@ -234,6 +234,36 @@ inline constexpr LayerInfo kAaeLayers[] = {
     {"d2", LayerRole::kCriticLogit, 400, 1, Activation::kNone},
 };
 
+// Deeper ALI and AAE, for sample quality (docs/gan.md, "Deeper ALI and AAE"): `gan-deep`'s
+// generator (20-256-512-1024-784) and discriminator widths, an encoder of `mnist-deep`'s widths
+// (784-512-256, then the latent heads), Kaiming init as for `gan-deep`. ALI's discriminator sees
+// the pair (x, z): (784 + 20)-512-256-1; the AAE's sees codes: 20-512-256-1.
+inline constexpr LayerInfo kAliDeepLayers[] = {
+    {"e1", LayerRole::kEncoder, 784, 512, Activation::kRelu},
+    {"e2", LayerRole::kEncoder, 512, 256, Activation::kRelu},
+    {"mu", LayerRole::kMean, 256, 20, Activation::kNone},
+    {"logvar", LayerRole::kLogVar, 256, 20, Activation::kNone},
+    {"g1", LayerRole::kDecoder, 20, 256, Activation::kRelu},
+    {"g2", LayerRole::kDecoder, 256, 512, Activation::kRelu},
+    {"g3", LayerRole::kDecoder, 512, 1024, Activation::kRelu},
+    {"g4", LayerRole::kLogits, 1024, 784, Activation::kNone},
+    {"d1", LayerRole::kCritic, 804, 512, Activation::kLeakyRelu},
+    {"d2", LayerRole::kCritic, 512, 256, Activation::kLeakyRelu},
+    {"d3", LayerRole::kCriticLogit, 256, 1, Activation::kNone},
+};
+inline constexpr LayerInfo kAaeDeepLayers[] = {
+    {"e1", LayerRole::kEncoder, 784, 512, Activation::kRelu},
+    {"e2", LayerRole::kEncoder, 512, 256, Activation::kRelu},
+    {"mu", LayerRole::kMean, 256, 20, Activation::kNone},
+    {"g1", LayerRole::kDecoder, 20, 256, Activation::kRelu},
+    {"g2", LayerRole::kDecoder, 256, 512, Activation::kRelu},
+    {"g3", LayerRole::kDecoder, 512, 1024, Activation::kRelu},
+    {"g4", LayerRole::kLogits, 1024, 784, Activation::kNone},
+    {"d1", LayerRole::kCritic, 20, 512, Activation::kLeakyRelu},
+    {"d2", LayerRole::kCritic, 512, 256, Activation::kLeakyRelu},
+    {"d3", LayerRole::kCriticLogit, 256, 1, Activation::kNone},
+};
+
 struct MnistShape {
   static constexpr ShapeInfo kInfo{"mnist", 784, 400, 20, kMnistLayers};
 };
@@ -271,6 +301,24 @@ struct AaeDeployedShape {
   // The deterministic encoder and the decoder.
   static constexpr ShapeInfo kInfo{"aae-eg", 784, 400, 20,
                                    std::span<const LayerInfo>(kAaeLayers).first(4), Family::kAae};
+};
+struct AliDeepShape {
+  static constexpr ShapeInfo kInfo{"ali-deep", 784, 512, 20, kAliDeepLayers, Family::kAli,
+                                   "ali-deep-eg", WeightInit::kKaiming};
+};
+struct AliDeepDeployedShape {
+  static constexpr ShapeInfo kInfo{"ali-deep-eg", 784, 512, 20,
+                                   std::span<const LayerInfo>(kAliDeepLayers).first(8),
+                                   Family::kAli};
+};
+struct AaeDeepShape {
+  static constexpr ShapeInfo kInfo{"aae-deep", 784, 512, 20, kAaeDeepLayers, Family::kAae,
+                                   "aae-deep-eg", WeightInit::kKaiming};
+};
+struct AaeDeepDeployedShape {
+  static constexpr ShapeInfo kInfo{"aae-deep-eg", 784, 512, 20,
+                                   std::span<const LayerInfo>(kAaeDeepLayers).first(7),
+                                   Family::kAae};
 };
 struct MnistDecoderShape {
   // `mnist`'s decoder alone, for a device that only draws digits (edgevae convert

@@ -53,7 +53,8 @@ struct AdversarialOptions {
   // before its previous step (at G_old = G the term and its gradient vanish, so the one-step-old
   // generator is the nearest that has an effect with one generator step per iteration; the first
   // generator step of each epoch starts from G_old = G, so that a resumed run repeats an
-  // uninterrupted one bit for bit). 0: the standard non-saturating GAN.
+  // uninterrupted one bit for bit). 0: the standard non-saturating GAN. ALI's generator takes
+  // the same term (its E-and-G loss, with G_old the generator side one step earlier).
   double gan_reg = 0;
   int d_steps = 1;  // discriminator steps per iteration, each on its own batch of real images
   int g_steps = 1;  // generator steps per iteration (ALI's: encoder-and-generator steps, each on

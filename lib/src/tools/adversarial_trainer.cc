@@ -238,8 +238,8 @@ StatusOr<std::unique_ptr<Trainer>> CreateAdversarialTrainer(Model* model, Runtim
     return InvalidArgument("the GAN regulariser's lambda must be a finite number >= 0, got " +
                            std::to_string(a.gan_reg));
   }
-  if (family != Family::kGan && a.gan_reg != 0) {
-    return InvalidArgument("the regulariser (gan_reg) is a GAN's; shape '" +
+  if (family != Family::kGan && family != Family::kAli && a.gan_reg != 0) {
+    return InvalidArgument("the regulariser (gan_reg) is a GAN's or ALI's generator's; shape '" +
                            std::string(model->shape().name) + "' is " + FamilyName(family));
   }
   if (options.objective != Objective::kElbo || options.precision != Precision::kFp32 ||
@@ -258,7 +258,7 @@ StatusOr<std::unique_ptr<Trainer>> CreateAdversarialTrainer(Model* model, Runtim
     EVAE_ASSIGN_OR_RETURN(GanStep step, GanStep::Create(*model, batch, a.gan_reg));
     players = std::make_unique<GanStep>(std::move(step));
   } else if (family == Family::kAli) {
-    EVAE_ASSIGN_OR_RETURN(AliStep step, AliStep::Create(*model, batch, a.ali_loss));
+    EVAE_ASSIGN_OR_RETURN(AliStep step, AliStep::Create(*model, batch, a.ali_loss, a.gan_reg));
     players = std::make_unique<AliStep>(std::move(step));
   } else if (family == Family::kAae) {
     EVAE_ASSIGN_OR_RETURN(AaeStep step, AaeStep::Create(*model, batch, a.aae_lambda));

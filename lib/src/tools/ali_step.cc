@@ -10,13 +10,19 @@
 
 namespace edgevae {
 
-StatusOr<AliStep> AliStep::Create(const Model& model, size_t max_batch, AliLoss loss) {
+StatusOr<AliStep> AliStep::Create(const Model& model, size_t max_batch, AliLoss loss,
+                                  double lambda) {
   const ShapeInfo& s = model.shape();
   if (s.family != Family::kAli || !s.has_critic()) {
     return Internal("AliStep: shape '" + std::string(s.name) + "' is not ALI with its "
                     "discriminator");
   }
+  if (!(lambda >= 0) || !std::isfinite(lambda)) {
+    return InvalidArgument("the generator regulariser's lambda must be a finite number >= 0, "
+                           "got " + std::to_string(lambda));
+  }
   AliStep a;
+  a.lambda_ = lambda;
   a.in_ = static_cast<size_t>(s.input);
   a.lat_ = static_cast<size_t>(s.latent);
   a.rows_ = max_batch;
@@ -29,8 +35,9 @@ StatusOr<AliStep> AliStep::Create(const Model& model, size_t max_batch, AliLoss 
   a.dpairs_.Resize(2 * max_batch * width);
   a.dmv_.Resize(max_batch * 2 * a.lat_);
   a.dlogits_.Resize(max_batch * a.in_);
+  if (lambda > 0) a.old_.Resize(max_batch * a.in_);
   if (a.pairs_.empty() || a.std_.empty() || a.dl_.empty() || a.dpairs_.empty() ||
-      a.dmv_.empty() || a.dlogits_.empty()) {
+      a.dmv_.empty() || a.dlogits_.empty() || (lambda > 0 && a.old_.empty())) {
     return Internal("out of memory allocating training buffers");
   }
   return a;
@@ -76,10 +83,15 @@ StatusOr<double> AliStep::DiscriminatorStep(const float* params, const PlayerBat
   return loss;
 }
 
-StatusOr<double> AliStep::GeneratorStep(const float* params, const float* /*old_params*/,
+StatusOr<double> AliStep::GeneratorStep(const float* params, const float* old_params,
                                         const PlayerBatch& b, float* grad, pthreadpool_t pool) {
-  EVAE_RETURN_IF_ERROR(Forward(params, b, pool));
   const size_t n = b.n, width = in_ + lat_;
+  if (lambda_ > 0) {  // G_old(z) first: the chain keeps the activations of its last forward pass
+    if (n == 0 || n > rows_) return Internal("AliStep: batch of " + std::to_string(n));
+    EVAE_RETURN_IF_ERROR(net_.gen.Forward(old_params, b.z, n, pool));
+    simd::Sigmoid(net_.gen.output(), old_.data(), n * in_);
+  }
+  EVAE_RETURN_IF_ERROR(Forward(params, b, pool));
   const float* l = net_.disc.output();
   double loss = 0;
   for (size_t i = 0; i < 2 * n; ++i) {
@@ -99,10 +111,23 @@ StatusOr<double> AliStep::GeneratorStep(const float* params, const float* /*old_
       dmv_[i * 2 * lat_ + j] = dz[j];
       dmv_[i * 2 * lat_ + lat_ + j] = 0.5f * dz[j] * b.eps[i * lat_ + j] * std_[i * lat_ + j];
     }
-    // Generator pairs: x = sigmoid(logits), so dlogits = dx x (1 - x).
+    // Generator pairs: x = sigmoid(logits), so dlogits = dx x (1 - x); the regulariser adds
+    // 2 lambda (x - x_old) to dx.
     const float* dx = dpairs_.data() + (n + i) * width;
     const float* x = pairs_.data() + (n + i) * width;
-    for (size_t j = 0; j < in_; ++j) dlogits_[i * in_ + j] = dx[j] * x[j] * (1.0f - x[j]);
+    if (lambda_ > 0) {
+      const float two_lambda = static_cast<float>(2 * lambda_);
+      const float* x_old = old_.data() + i * in_;
+      double penalty = 0;
+      for (size_t j = 0; j < in_; ++j) {
+        const float diff = x[j] - x_old[j];
+        penalty += static_cast<double>(diff) * diff;
+        dlogits_[i * in_ + j] = (dx[j] + two_lambda * diff) * x[j] * (1.0f - x[j]);
+      }
+      loss += lambda_ * penalty;
+    } else {
+      for (size_t j = 0; j < in_; ++j) dlogits_[i * in_ + j] = dx[j] * x[j] * (1.0f - x[j]);
+    }
   }
   EVAE_RETURN_IF_ERROR(net_.enc.Backward(params, b.real, n, dmv_.data(), grad, nullptr, pool));
   EVAE_RETURN_IF_ERROR(net_.gen.Backward(params, b.z, n, dlogits_.data(), grad, nullptr, pool));

@@ -9,7 +9,9 @@
 //   E and G, kStandard  L = sum softplus(l(encoder pairs)) + softplus(-l(generator pairs))
 //
 // kSu is the seed paper's loss (both sides push D towards 1); kStandard the usual
-// non-saturating one. G(z) is the generator's pixel probabilities. Internal to the tools
+// non-saturating one. G(z) is the generator's pixel probabilities. With lambda > 0 the E-and-G
+// loss also carries the GAN's regulariser on the generator, lambda sum ||G(z) - G_old(z)||^2
+// (GanStep's; G_old from `old_params`). Internal to the tools
 // library: the adversarial trainer steps on it, the gradient tests check it.
 #ifndef EDGEVAE_TOOLS_ALI_STEP_H_
 #define EDGEVAE_TOOLS_ALI_STEP_H_
@@ -28,7 +30,8 @@ namespace edgevae {
 class AliStep final : public Players {
  public:
   // For a model of an ALI shape and batches of up to `max_batch` rows per side.
-  static StatusOr<AliStep> Create(const Model& model, size_t max_batch, AliLoss loss);
+  static StatusOr<AliStep> Create(const Model& model, size_t max_batch, AliLoss loss,
+                                  double lambda = 0);
 
   // The encoder's and generator's parameters are [0, generator_floats()), the discriminator's
   // the rest.
@@ -45,6 +48,7 @@ class AliStep final : public Players {
 
   size_t in_ = 0, lat_ = 0, rows_ = 0;
   AliLoss loss_ = AliLoss::kSu;
+  double lambda_ = 0;
   EncoderGeneratorCritic net_;  // E, G and D
   AlignedBuffer<float> pairs_;  // 2n x (input + latent): [x, z] per row
   AlignedBuffer<float> std_;    // n x latent: sigma of the encoder pairs
@@ -52,6 +56,7 @@ class AliStep final : public Players {
   AlignedBuffer<float> dpairs_; // 2n x (input + latent): the gradient of D's input
   AlignedBuffer<float> dmv_;    // n x 2 latent: the gradient of [mu, logvar]
   AlignedBuffer<float> dlogits_;  // n x input: the gradient of G's logits
+  AlignedBuffer<float> old_;      // n x input: G_old(z), when lambda > 0
 };
 
 }  // namespace edgevae
