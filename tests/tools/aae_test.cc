@@ -88,7 +88,7 @@ TEST(AaeShapeTest, TheDeeperTableAndWhatItDeploys) {
   EXPECT_TRUE(ValidateShape(deep).ok()) << ValidateShape(deep).message();
   EXPECT_TRUE(ValidateShape(AaeDeepDeployedShape::kInfo).ok())
       << ValidateShape(AaeDeepDeployedShape::kInfo).message();
-  EXPECT_EQ(deep.SizesText(), "784-512-256-20");
+  EXPECT_EQ(deep.SizesText(), "784-512-256-3");
   EXPECT_FALSE(deep.has_logvar());
   StatusOr<Model> aae = Model::Create(deep);
   ASSERT_TRUE(aae.ok());
