@@ -101,14 +101,15 @@ TEST(GanShapeTest, TheDeepGanHasItsFormAndDeepTablesStartWithKaimingWeights) {
   EXPECT_EQ(FindShape(deep.deploy)->name, "gan-deep-gen");
   EXPECT_TRUE(RequireDeployable(GanDeepGeneratorShape::kInfo, "an int8 file").ok());
 
-  // Every shape that asks for Kaiming weights gets them: gan-deep and the deeper ALI and AAE.
+  // Every shape that asks for Kaiming weights gets them: the deep VAE, GAN, ALI and AAE.
   std::vector<std::string> kaiming;
   for (const ShapeInfo& shape : CompiledShapes()) {
     if (shape.init != WeightInit::kKaiming) continue;
     kaiming.emplace_back(shape.name);
     ExpectKaimingStart(shape);
   }
-  EXPECT_EQ(kaiming, (std::vector<std::string>{"gan-deep", "ali-deep", "aae-deep"}));
+  EXPECT_EQ(kaiming,
+            (std::vector<std::string>{"vae-deep", "gan-deep", "ali-deep", "aae-deep"}));
   // The other shapes keep nn.Linear's default: U(-1/sqrt(in), 1/sqrt(in)), biases too.
   StatusOr<Model> gan = Model::Create(kGan);
   ASSERT_TRUE(gan.ok());

@@ -168,6 +168,21 @@ inline constexpr LayerInfo kMnistDeepLayers[] = {
     {"out", LayerRole::kLogits, 512, 784, Activation::kNone},
 };
 
+// A VAE of `aae-deep`'s encoder and decoder widths and its 3-D code (784-512-256-3, decoder
+// 3-256-512-1024-784), Kaiming init: the VAE whose prior samples the judge recognises most
+// (docs/judge.md, "A VAE over 90 %"). A small code and the wider decoder together took the VAE
+// from 52 % (`mnist`) and 67 % (`mnist-deep`) to about 90 %.
+inline constexpr LayerInfo kVaeDeepLayers[] = {
+    {"e1", LayerRole::kEncoder, 784, 512, Activation::kRelu},
+    {"e2", LayerRole::kEncoder, 512, 256, Activation::kRelu},
+    {"mu", LayerRole::kMean, 256, 3, Activation::kNone},
+    {"logvar", LayerRole::kLogVar, 256, 3, Activation::kNone},
+    {"g1", LayerRole::kDecoder, 3, 256, Activation::kRelu},
+    {"g2", LayerRole::kDecoder, 256, 512, Activation::kRelu},
+    {"g3", LayerRole::kDecoder, 512, 1024, Activation::kRelu},
+    {"g4", LayerRole::kLogits, 1024, 784, Activation::kNone},
+};
+
 // For tests and fuzzing, not for real use: one hidden layer of 8 per side and a 2-D latent. Its
 // files are 1/47 of mnist2d's (13,396 parameters against 631,188), so a model-file fuzzer or a
 // test that writes and reads models runs that much faster.
@@ -275,6 +290,10 @@ struct Mnist2dShape {
 };
 struct MnistDeepShape {
   static constexpr ShapeInfo kInfo{"mnist-deep", 784, 512, 32, kMnistDeepLayers};
+};
+struct VaeDeepShape {
+  static constexpr ShapeInfo kInfo{"vae-deep", 784, 512, 3, kVaeDeepLayers, Family::kVae, {},
+                                   WeightInit::kKaiming};
 };
 struct TinyShape {
   static constexpr ShapeInfo kInfo{"tiny", 784, 8, 2, kTinyLayers};

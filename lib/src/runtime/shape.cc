@@ -14,13 +14,14 @@ constexpr std::array<ShapeInfo, 7> kShapes = {
     TinyShape::kInfo,         MnistDecoderShape::kInfo, GanGeneratorShape::kInfo,
     AliDeployedShape::kInfo};
 #else
-constexpr std::array<ShapeInfo, 18> kShapes = {
-    MnistShape::kInfo,       Mnist2dShape::kInfo,         MnistDeepShape::kInfo,
-    TinyShape::kInfo,        MnistDecoderShape::kInfo,    JudgeShape::kInfo,
-    GanShape::kInfo,         GanGeneratorShape::kInfo,    GanDeepShape::kInfo,
-    GanDeepGeneratorShape::kInfo, AliShape::kInfo,        AliDeployedShape::kInfo,
-    AliDeepShape::kInfo,     AliDeepDeployedShape::kInfo, AaeShape::kInfo,
-    AaeDeployedShape::kInfo, AaeDeepShape::kInfo,         AaeDeepDeployedShape::kInfo};
+constexpr std::array<ShapeInfo, 19> kShapes = {
+    MnistShape::kInfo,            Mnist2dShape::kInfo,         MnistDeepShape::kInfo,
+    VaeDeepShape::kInfo,          TinyShape::kInfo,            MnistDecoderShape::kInfo,
+    JudgeShape::kInfo,            GanShape::kInfo,             GanGeneratorShape::kInfo,
+    GanDeepShape::kInfo,          GanDeepGeneratorShape::kInfo, AliShape::kInfo,
+    AliDeployedShape::kInfo,      AliDeepShape::kInfo,         AliDeepDeployedShape::kInfo,
+    AaeShape::kInfo,              AaeDeployedShape::kInfo,     AaeDeepShape::kInfo,
+    AaeDeepDeployedShape::kInfo};
 #endif
 constexpr Family kFamilies[] = {Family::kVae, Family::kClassifier, Family::kGan, Family::kAli,
                                 Family::kAae};
