@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "kernels/elementwise.h"
+#include "tools/generator_penalty.h"
 #include "tools/logistic.h"
 
 namespace edgevae {
@@ -113,21 +114,10 @@ StatusOr<double> AliStep::GeneratorStep(const float* params, const float* old_pa
     }
     // Generator pairs: x = sigmoid(logits), so dlogits = dx x (1 - x); the regulariser adds
     // 2 lambda (x - x_old) to dx.
-    const float* dx = dpairs_.data() + (n + i) * width;
+    float* dx = dpairs_.data() + (n + i) * width;
     const float* x = pairs_.data() + (n + i) * width;
-    if (lambda_ > 0) {
-      const float two_lambda = static_cast<float>(2 * lambda_);
-      const float* x_old = old_.data() + i * in_;
-      double penalty = 0;
-      for (size_t j = 0; j < in_; ++j) {
-        const float diff = x[j] - x_old[j];
-        penalty += static_cast<double>(diff) * diff;
-        dlogits_[i * in_ + j] = (dx[j] + two_lambda * diff) * x[j] * (1.0f - x[j]);
-      }
-      loss += lambda_ * penalty;
-    } else {
-      for (size_t j = 0; j < in_; ++j) dlogits_[i * in_ + j] = dx[j] * x[j] * (1.0f - x[j]);
-    }
+    if (lambda_ > 0) loss += AddGeneratorPenalty(x, old_.data() + i * in_, in_, lambda_, dx);
+    for (size_t j = 0; j < in_; ++j) dlogits_[i * in_ + j] = dx[j] * x[j] * (1.0f - x[j]);
   }
   EVAE_RETURN_IF_ERROR(net_.enc.Backward(params, b.real, n, dmv_.data(), grad, nullptr, pool));
   EVAE_RETURN_IF_ERROR(net_.gen.Backward(params, b.z, n, dlogits_.data(), grad, nullptr, pool));

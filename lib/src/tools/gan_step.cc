@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "kernels/elementwise.h"
+#include "tools/generator_penalty.h"
 #include "tools/logistic.h"
 
 namespace edgevae {
@@ -75,16 +76,7 @@ StatusOr<double> GanStep::Generator(const float* params, const float* old_params
   // penalty's 2 lambda (x - x_old), then the sigmoid's x (1 - x) into the generator's logits.
   EVAE_RETURN_IF_ERROR(disc_.Backward(params, x, n, dl_.data(), nullptr, dx_.data(), pool));
   float* d = dx_.data();
-  if (lambda > 0) {
-    double penalty = 0;
-    const float two_lambda = static_cast<float>(2 * lambda);
-    for (size_t i = 0; i < count; ++i) {
-      const float diff = x[i] - old_[i];
-      penalty += static_cast<double>(diff) * diff;
-      d[i] += two_lambda * diff;
-    }
-    loss += lambda * penalty;
-  }
+  if (lambda > 0) loss += AddGeneratorPenalty(x, old_.data(), count, lambda, d);
   for (size_t i = 0; i < count; ++i) d[i] *= x[i] * (1.0f - x[i]);
   EVAE_RETURN_IF_ERROR(gen_.Backward(params, z, n, d, grad, nullptr, pool));
   return loss;
