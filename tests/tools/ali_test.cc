@@ -68,8 +68,8 @@ TEST(AliShapeTest, TheDeeperTableAndWhatItDeploys) {
   EXPECT_TRUE(ValidateShape(deep).ok()) << ValidateShape(deep).message();
   EXPECT_TRUE(ValidateShape(AliDeepDeployedShape::kInfo).ok())
       << ValidateShape(AliDeepDeployedShape::kInfo).message();
-  EXPECT_EQ(deep.SizesText(), "784-512-256-20");
-  EXPECT_EQ(deep.layers[deep.Find(LayerRole::kCritic)].in, 784 + 20);
+  EXPECT_EQ(deep.SizesText(), "784-512-256-3");
+  EXPECT_EQ(deep.layers[deep.Find(LayerRole::kCritic)].in, 784 + 3);
   StatusOr<Model> ali = Model::Create(deep);
   ASSERT_TRUE(ali.ok());
   ali->InitializeLikeTorch(4);
