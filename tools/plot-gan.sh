@@ -17,9 +17,13 @@ for spec in "$@"; do
   [[ "$label" == "$spec" ]] && label=$(basename "$dir")
   /usr/bin/python3 -c '
 import json, sys
+last = None
 for line in open(sys.argv[1]):
     e = json.loads(line)
     j = e["judge"]
+    if last is not None and e["epoch"] != last + 1:
+        print()  # epochs not judged: gnuplot breaks the line there
+    last = e["epoch"]
     print(e["epoch"], j["coverage_kl"], j["frechet"], 100 * j["recognised"])' "$dir/epochs.jsonl" > "$tmp/$i.dat"
   kl_plots+=("'$tmp/$i.dat' using 1:2 with lines lw 2 title '$label'")
   fd_plots+=("'$tmp/$i.dat' using 1:3 with lines lw 2 title '$label'")
